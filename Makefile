@@ -1,0 +1,32 @@
+# foley-edge: the two commands a user needs are `make demo` and `make test`.
+SHELL := /bin/bash
+PYTHON ?= python3
+VENV := .venv
+PY := $(VENV)/bin/python
+STAMP := $(VENV)/.foley-edge-installed
+DEMO_OUT ?= out/demo
+
+.PHONY: setup system demo test lint clean
+
+setup: system $(STAMP)
+
+system:
+	@tools/setup_system.sh
+
+$(STAMP): pyproject.toml
+	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install -q --upgrade pip
+	$(PY) -m pip install -q -e '.[dev]'
+	@touch $(STAMP)
+
+demo: setup
+	$(VENV)/bin/foley-edge demo --out $(DEMO_OUT)
+
+lint: setup
+	$(VENV)/bin/ruff check edge export firmware_bridge benchmarks tests
+
+test: setup lint
+	$(VENV)/bin/python -m pytest
+
+clean:
+	rm -rf out build .pytest_cache

@@ -1,0 +1,93 @@
+"""Which tensors share storage: views (no code, same bytes) and in-place operators.
+
+The rule both the planner and the kernels honour:
+
+- :data:`VIEW_OPS` (RESHAPE, SQUEEZE, EXPAND_DIMS) are pure views: the output has the same
+  offset as input 0 and no code is emitted for them.
+- :data:`INPLACE_OPS` may write their output over input 0 when :func:`can_run_inplace` holds:
+  the op is elementwise on int8 (or a unary op of equal size), input 0 has exactly the output's
+  shape and byte size, input 0 dies at this op (no later reader, not a graph output) and is not
+  a graph input, constant or variable. Their kernels read each element before writing it.
+
+:func:`alias_roots` resolves chains (a view of an in-place output of a view ...) to the tensor
+that owns the storage. Complexity O(#operators).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+
+from export.ir import Graph, Operator
+
+VIEW_OPS: frozenset[str] = frozenset({"RESHAPE", "SQUEEZE", "EXPAND_DIMS"})
+"""Operators whose output is the input's bytes under another shape."""
+
+INPLACE_OPS: frozenset[str] = frozenset(
+    {"QUANTIZE", "LOGISTIC", "TANH", "RELU", "RELU6", "SOFTMAX", "ADD", "SUB", "MUL",
+     "SQUARED_DIFFERENCE"}
+)
+"""Operators whose output may take input 0's storage (see :func:`can_run_inplace`)."""
+
+_UNARY_INPLACE: frozenset[str] = frozenset({"QUANTIZE", "LOGISTIC", "TANH", "RELU", "RELU6", "SOFTMAX"})
+
+
+def _is_io_or_fixed(graph: Graph, t: int, persistent: frozenset[int]) -> bool:
+    """True for graph inputs/outputs, constants, variables and persistent tensors."""
+    tensor = graph.tensors[t]
+    return (t in graph.inputs or t in graph.outputs or t in persistent
+            or tensor.is_constant or tensor.is_variable)
+
+
+def can_view(graph: Graph, op: Operator, persistent: frozenset[int] = frozenset()) -> bool:
+    """True when ``op`` is a view whose output can share input 0's storage.
+
+    Views of constants (in flash), variables and persistent tensors stay separate tensors.
+    """
+    if op.op not in VIEW_OPS or not op.inputs or op.inputs[0] < 0 or len(op.outputs) != 1:
+        return False
+    src, dst = op.inputs[0], op.outputs[0]
+    s, d = graph.tensors[src], graph.tensors[dst]
+    if s.is_constant or s.is_variable or d.is_variable or s.nbytes != d.nbytes:
+        return False
+    return src not in persistent and dst not in persistent
+
+
+def can_run_inplace(
+    graph: Graph, op: Operator, *, root: int, root_last_step: int, step: int,
+    persistent: frozenset[int] = frozenset(),
+) -> bool:
+    """True when ``op`` (at schedule position ``step``) may write its output over input 0.
+
+    ``root`` is the tensor owning input 0's storage (input 0 itself unless it is a view) and
+    ``root_last_step`` the last schedule position that reads that storage.
+    """
+    if op.op not in INPLACE_OPS or not op.inputs or op.inputs[0] < 0 or len(op.outputs) != 1:
+        return False
+    src, dst = graph.tensors[op.inputs[0]], graph.tensors[op.outputs[0]]
+    if src.shape != dst.shape or src.nbytes != dst.nbytes:
+        return False
+    if op.op == "QUANTIZE" and not (src.dtype == dst.dtype == "int8"):
+        return False
+    if op.op in _UNARY_INPLACE and src.dtype != dst.dtype:
+        return False
+    if op.inputs.count(op.inputs[0]) > 1:
+        return False
+    for t in (op.inputs[0], root, op.outputs[0]):
+        if _is_io_or_fixed(graph, t, persistent):
+            return False
+    return root_last_step == step
+
+
+def alias_roots(aliases: Mapping[int, int]) -> dict[int, int]:
+    """Map every aliased tensor to the root tensor that owns its storage."""
+    roots: dict[int, int] = {}
+    for t in aliases:
+        r = t
+        seen = {r}
+        while r in aliases:
+            r = aliases[r]
+            if r in seen:
+                break
+            seen.add(r)
+        roots[t] = r
+    return roots

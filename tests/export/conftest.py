@@ -1,0 +1,41 @@
+"""Shared fixtures of the export tests: the stock Keras int8 zoo, built once and cached."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from export.zoo import zoo_model
+
+
+@pytest.fixture(scope="session")
+def zoo() -> dict[str, Path]:
+    """Lazy map zoo name -> cached .tflite path (built on first use, cached across runs)."""
+
+    class _Zoo(dict):
+        def __missing__(self, name: str) -> Path:
+            self[name] = path = zoo_model(name)
+            return path
+
+    return _Zoo()
+
+
+def _repack(buf: bytes, edit: Callable[[Any], None]) -> bytes:
+    """Return ``buf`` with its object-API model changed by ``edit`` (for corrupt-model tests)."""
+    import flatbuffers
+    from ai_edge_litert import schema_py_generated as fb
+
+    model = fb.ModelT.InitFromPackedBuf(buf, 0)
+    edit(model)
+    b = flatbuffers.Builder(len(buf) + 1024)
+    b.Finish(model.Pack(b), file_identifier=b"TFL3")
+    return bytes(b.Output())
+
+
+@pytest.fixture
+def repack() -> Callable[[bytes, Callable[[Any], None]], bytes]:
+    """``repack(buf, edit)``: the model in ``buf`` re-serialised after ``edit(ModelT)``."""
+    return _repack

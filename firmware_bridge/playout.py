@@ -1,0 +1,240 @@
+"""Fixed-latency playout: MIDI events play at their device timestamps, not when they arrive.
+
+The board sends events as ``(device_time_s, mido.Message)``; they reach the host with jitter
+(UART, the emulator, the hop-by-hop decoding). :class:`PlayoutScheduler` plays each event at
+
+    due = t0 + device_time_s + latency_s
+
+on an injected :class:`Clock`, where ``t0`` is the host time of device time 0 (the start of the
+stream). Steps and costs:
+
+1. :meth:`PlayoutScheduler.submit` stamps the arrival time, plays the event at once if it is
+   already due ("late": counted, lag recorded), else pushes it on a heap keyed by
+   ``(due, arrival order)`` — O(log n).
+2. :meth:`PlayoutScheduler.sleep_until` waits on the clock until a target time, waking at each
+   queued due time on the way to play it. The scheduler is itself a :class:`Clock`, so a
+   paced keypoint source can sleep *through* it and events play while the host waits for the
+   next frame — one thread, no races, deterministic under a fake clock.
+3. :meth:`PlayoutScheduler.drain` plays everything left at its due time;
+   :meth:`PlayoutScheduler.stop` drops what is left and panics the sink (so does leaving a
+   ``with`` block, also on an exception or Ctrl-C).
+
+Limits: single-threaded by design. ``submit`` may be called from another thread (a lock guards
+the queue), but an event submitted while :meth:`sleep_until` is already sleeping towards a later
+time is played when that sleep ends; keep submit and sleep on one thread for exact timing.
+"""
+
+from __future__ import annotations
+
+import heapq
+import itertools
+import math
+import threading
+import time
+from dataclasses import dataclass, field
+from types import TracebackType
+from typing import TYPE_CHECKING, Protocol, runtime_checkable
+
+import mido
+
+from firmware_bridge.errors import BridgeError
+
+if TYPE_CHECKING:
+    from firmware_bridge.sinks.base import MidiSink
+
+
+@runtime_checkable
+class Clock(Protocol):
+    """A source of host time in seconds that can also wait."""
+
+    def now(self) -> float:
+        """Current time in seconds (arbitrary origin, never decreasing)."""
+        ...
+
+    def sleep_until(self, t: float) -> None:
+        """Return once ``now() >= t`` (at once if that already holds)."""
+        ...
+
+
+class MonotonicClock:
+    """The real clock: :func:`time.monotonic` and :func:`time.sleep`."""
+
+    def now(self) -> float:
+        """Seconds from :func:`time.monotonic`."""
+        return time.monotonic()
+
+    def sleep_until(self, t: float) -> None:
+        """Sleep until ``time.monotonic() >= t``."""
+        while (delay := t - time.monotonic()) > 0:
+            time.sleep(delay)
+
+
+class VirtualClock:
+    """A clock whose waits take no time: ``sleep_until(t)`` jumps to ``t``.
+
+    For offline rendering (``--no-pace`` into a .mid or .wav: note timing still follows the
+    device timestamps, with no waiting) and for deterministic tests.
+    """
+
+    def __init__(self, start: float = 0.0) -> None:
+        self._t = float(start)  # the current virtual time in seconds
+
+    def now(self) -> float:
+        """The current virtual time."""
+        return self._t
+
+    def sleep_until(self, t: float) -> None:
+        """Advance to ``t`` if it lies in the future."""
+        self._t = max(self._t, float(t))
+
+    def advance(self, dt: float) -> None:
+        """Let ``dt`` seconds pass (time spent elsewhere, e.g. waiting for the serial line)."""
+        if dt < 0:
+            raise BridgeError(f"VirtualClock.advance: dt must be >= 0, found {dt}")
+        self._t += dt
+
+
+@dataclass(frozen=True)
+class PlayoutStats:
+    """How well the fixed latency absorbed the arrival jitter."""
+
+    played: int  # events sent to the sink
+    late: int  # events that arrived after their due time and were played at once
+    pending: int  # events still queued
+    dropped: int  # events discarded by stop()
+    mean_lag_s: float  # mean of (play time - due time) over played events; 0 when none
+    max_lag_s: float  # largest (play time - due time); 0 when none
+    min_margin_s: float  # smallest (due time - arrival time); negative = late; inf when none
+
+
+@dataclass(order=True)
+class _Queued:
+    due: float
+    seq: int
+    msg: mido.Message = field(compare=False)
+
+
+class PlayoutScheduler:
+    """Plays ``(device_time_s, msg)`` events on a sink at ``t0 + device_time_s + latency_s``."""
+
+    def __init__(self, sink: MidiSink, *, latency_s: float, clock: Clock | None = None) -> None:
+        if not (math.isfinite(latency_s) and latency_s >= 0):
+            raise BridgeError(f"playout latency must be a finite number >= 0 s, found {latency_s}")
+        self.sink = sink  # where events go
+        self.latency_s = float(latency_s)  # fixed delay added to every device timestamp
+        self.clock: Clock = clock if clock is not None else MonotonicClock()
+        self._t0: float | None = None
+        self._queue: list[_Queued] = []
+        self._seq = itertools.count()
+        self._lock = threading.RLock()
+        self._played = self._late = self._dropped = 0
+        self._lag_sum = self._lag_max = 0.0
+        self._min_margin = math.inf
+
+    # -- the stream ----------------------------------------------------------------------------
+    @property
+    def t0(self) -> float | None:
+        """Host time of device time 0, or None before :meth:`start`."""
+        return self._t0
+
+    def start(self, t0: float | None = None) -> float:
+        """Anchor device time 0 at host time ``t0`` (default: now); returns it."""
+        with self._lock:
+            self._t0 = self.clock.now() if t0 is None else float(t0)
+            return self._t0
+
+    def due_time(self, device_time_s: float) -> float:
+        """Host time at which an event stamped ``device_time_s`` plays."""
+        if self._t0 is None:
+            raise BridgeError("playout: call start() before submitting or timing events")
+        return self._t0 + device_time_s + self.latency_s
+
+    def submit(self, device_time_s: float, msg: mido.Message) -> None:
+        """Queue one event; play it now if it is already due (counted as late when overdue)."""
+        if not math.isfinite(device_time_s):
+            raise BridgeError(f"playout: device time must be finite, found {device_time_s}")
+        with self._lock:
+            if self._t0 is None:
+                self.start()
+            due = self.due_time(device_time_s)
+            arrival = self.clock.now()
+            self._min_margin = min(self._min_margin, due - arrival)
+            if due < arrival:
+                self._late += 1
+                self._play(due, msg, arrival)
+            else:
+                heapq.heappush(self._queue, _Queued(due, next(self._seq), msg))
+                self.play_due()
+
+    def play_due(self) -> int:
+        """Play every queued event whose due time has come; returns how many."""
+        n = 0
+        with self._lock:
+            now = self.clock.now()
+            while self._queue and self._queue[0].due <= now:
+                item = heapq.heappop(self._queue)
+                self._play(item.due, item.msg, now)
+                n += 1
+        return n
+
+    # -- Clock protocol: waiting plays events ---------------------------------------------------
+    def now(self) -> float:
+        """The scheduler's clock time."""
+        return self.clock.now()
+
+    def sleep_until(self, t: float) -> None:
+        """Wait until ``t``, playing each queued event at its due time on the way."""
+        while True:
+            self.play_due()
+            with self._lock:
+                next_due = self._queue[0].due if self._queue else math.inf
+            if self.clock.now() >= t:
+                return
+            self.clock.sleep_until(min(t, next_due))
+
+    def drain(self) -> None:
+        """Play every queued event at its due time, then return."""
+        while True:
+            with self._lock:
+                if not self._queue:
+                    return
+                next_due = self._queue[0].due
+            self.sleep_until(next_due)
+
+    def stop(self) -> None:
+        """Drop the queued events and panic the sink (all held notes off, CC 123)."""
+        with self._lock:
+            self._dropped += len(self._queue)
+            self._queue.clear()
+            self.sink.panic()
+
+    def stats(self) -> PlayoutStats:
+        """Counters and lag statistics so far."""
+        with self._lock:
+            return PlayoutStats(
+                played=self._played,
+                late=self._late,
+                pending=len(self._queue),
+                dropped=self._dropped,
+                mean_lag_s=self._lag_sum / self._played if self._played else 0.0,
+                max_lag_s=self._lag_max,
+                min_margin_s=self._min_margin,
+            )
+
+    def __enter__(self) -> PlayoutScheduler:
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self.stop()
+
+    def _play(self, due: float, msg: mido.Message, now: float) -> None:
+        self.sink.send(msg)
+        lag = max(0.0, now - due)
+        self._played += 1
+        self._lag_sum += lag
+        self._lag_max = max(self._lag_max, lag)

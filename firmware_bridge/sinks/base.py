@@ -143,7 +143,10 @@ class MidiSink:
 def _check_message(msg: object, where: str) -> None:
     """Raise :class:`SinkError` unless ``msg`` is a mido channel message this sink accepts."""
     if not isinstance(msg, mido.Message):
-        raise SinkError(f"{where}: expected a mido.Message, found {type(msg).__name__}")
+        raise SinkError(
+            f"{where}: expected a mido.Message of type {sorted(ACCEPTED_TYPES)}, "
+            f"found {type(msg).__name__}"
+        )
     if msg.type not in ACCEPTED_TYPES:
         raise SinkError(
             f"{where}: message type must be one of {sorted(ACCEPTED_TYPES)}, found {msg.type!r}"

@@ -1,0 +1,48 @@
+/* CONV_2D int8 with per-channel requantization (NHWC input, OHWI filter), as TFLite's
+ * reference ConvPerChannel; the inner product over input channels uses fe_dot_s8. */
+#include "fe_internal.h"
+
+static int32_t conv_point(const fe_conv_params *p, const int8_t *input, const int8_t *filter,
+                          int32_t oy, int32_t ox, int32_t oc) {
+  const int32_t y0 = oy * p->stride_h - p->pad_h;
+  const int32_t x0 = ox * p->stride_w - p->pad_w;
+  int32_t acc = 0;
+  int32_t fy;
+  int32_t fx;
+  for (fy = 0; fy < p->filter_h; ++fy) {
+    const int32_t iy = y0 + fy * p->dilation_h;
+    if (iy < 0 || iy >= p->in_h) {
+      continue;
+    }
+    for (fx = 0; fx < p->filter_w; ++fx) {
+      const int32_t ix = x0 + fx * p->dilation_w;
+      if (ix < 0 || ix >= p->in_w) {
+        continue;
+      }
+      acc += fe_dot_s8(input + (iy * p->in_w + ix) * p->in_c,
+                       filter + ((oc * p->filter_h + fy) * p->filter_w + fx) * p->in_c,
+                       p->in_c, p->input_offset, 0);
+    }
+  }
+  return acc;
+}
+
+void fe_conv2d(const fe_conv_params *p, const int8_t *input, const int8_t *filter,
+               const int32_t *bias, int8_t *output) {
+  int32_t oy;
+  int32_t ox;
+  int32_t oc;
+  for (oy = 0; oy < p->out_h; ++oy) {
+    for (ox = 0; ox < p->out_w; ++ox) {
+      int8_t *out = output + (oy * p->out_w + ox) * p->out_c;
+      for (oc = 0; oc < p->out_c; ++oc) {
+        int32_t acc = conv_point(p, input, filter, oy, ox, oc);
+        if (bias != NULL) {
+          acc += bias[oc];
+        }
+        acc = fe_mbqm(acc, p->multiplier[oc], p->shift[oc]) + p->output_offset;
+        out[oc] = (int8_t)fe_clamp(acc, p->act_min, p->act_max);
+      }
+    }
+  }
+}

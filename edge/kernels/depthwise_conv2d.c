@@ -1,0 +1,51 @@
+/* DEPTHWISE_CONV_2D int8 with per-channel requantization (filter [1, H, W, in_c * mult]), as
+ * TFLite's reference DepthwiseConvPerChannel. */
+#include "fe_internal.h"
+
+static int32_t dw_point(const fe_conv_params *p, const int8_t *input, const int8_t *filter,
+                        int32_t oy, int32_t ox, int32_t ic, int32_t oc) {
+  const int32_t y0 = oy * p->stride_h - p->pad_h;
+  const int32_t x0 = ox * p->stride_w - p->pad_w;
+  int32_t acc = 0;
+  int32_t fy;
+  int32_t fx;
+  for (fy = 0; fy < p->filter_h; ++fy) {
+    const int32_t iy = y0 + fy * p->dilation_h;
+    if (iy < 0 || iy >= p->in_h) {
+      continue;
+    }
+    for (fx = 0; fx < p->filter_w; ++fx) {
+      const int32_t ix = x0 + fx * p->dilation_w;
+      if (ix < 0 || ix >= p->in_w) {
+        continue;
+      }
+      acc += (int32_t)filter[(fy * p->filter_w + fx) * p->out_c + oc] *
+             ((int32_t)input[(iy * p->in_w + ix) * p->in_c + ic] + p->input_offset);
+    }
+  }
+  return acc;
+}
+
+void fe_depthwise_conv2d(const fe_conv_params *p, const int8_t *input, const int8_t *filter,
+                         const int32_t *bias, int8_t *output) {
+  int32_t oy;
+  int32_t ox;
+  int32_t ic;
+  int32_t m;
+  for (oy = 0; oy < p->out_h; ++oy) {
+    for (ox = 0; ox < p->out_w; ++ox) {
+      int8_t *out = output + (oy * p->out_w + ox) * p->out_c;
+      for (ic = 0; ic < p->in_c; ++ic) {
+        for (m = 0; m < p->depth_multiplier; ++m) {
+          const int32_t oc = ic * p->depth_multiplier + m;
+          int32_t acc = dw_point(p, input, filter, oy, ox, ic, oc);
+          if (bias != NULL) {
+            acc += bias[oc];
+          }
+          acc = fe_mbqm(acc, p->multiplier[oc], p->shift[oc]) + p->output_offset;
+          out[oc] = (int8_t)fe_clamp(acc, p->act_min, p->act_max);
+        }
+      }
+    }
+  }
+}

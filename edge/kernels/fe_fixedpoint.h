@@ -1,0 +1,97 @@
+/* Fixed-point integer arithmetic of TFLite's reference kernels (gemmlowp style), in C99.
+ *
+ * These helpers reproduce, bit for bit, the integer arithmetic TFLite Micro's reference int8
+ * kernels use: SaturatingRoundingDoublingHighMul, RoundingDivideByPOT,
+ * MultiplyByQuantizedMultiplier (double rounding, the default build without
+ * TFLITE_SINGLE_ROUNDING), SaturatingRoundingMultiplyByPOT and the gemmlowp exp / reciprocal
+ * / inverse square root approximations. Written from the published algorithm descriptions.
+ * Right shifts of negative values are arithmetic on every compiler this project supports (GCC).
+ */
+#ifndef FE_FIXEDPOINT_H
+#define FE_FIXEDPOINT_H
+
+#include <stdint.h>
+
+/* Round-to-nearest high 32 bits of 2*a*b, saturating the single overflow case. */
+static inline int32_t fe_srdhm(int32_t a, int32_t b) {
+  int64_t ab;
+  int64_t nudge;
+  if (a == b && a == INT32_MIN) {
+    return INT32_MAX;
+  }
+  ab = (int64_t)a * (int64_t)b;
+  nudge = ab >= 0 ? (int64_t)(1 << 30) : (int64_t)(1 - (1 << 30));
+  return (int32_t)((ab + nudge) / ((int64_t)1 << 31));
+}
+
+/* x / 2^exponent rounded to nearest, ties away from zero. */
+static inline int32_t fe_rdbpot(int32_t x, int exponent) {
+  const int32_t mask = (int32_t)(((int64_t)1 << exponent) - 1);
+  const int32_t remainder = x & mask;
+  const int32_t threshold = (mask >> 1) + (x < 0 ? 1 : 0);
+  return (x >> exponent) + (remainder > threshold ? 1 : 0);
+}
+
+/* x * multiplier * 2^shift (TFLite's MultiplyByQuantizedMultiplier, double rounding). */
+static inline int32_t fe_mbqm(int32_t x, int32_t multiplier, int shift) {
+  const int left = shift > 0 ? shift : 0;
+  const int right = shift > 0 ? 0 : -shift;
+  return fe_rdbpot(fe_srdhm((int32_t)((uint32_t)x << left), multiplier), right);
+}
+
+/* Saturating x * 2^exponent for exponent > 0, rounding division for exponent < 0. */
+static inline int32_t fe_srmpot(int32_t x, int exponent) {
+  int32_t threshold;
+  if (exponent == 0) {
+    return x;
+  }
+  if (exponent < 0) {
+    return fe_rdbpot(x, -exponent);
+  }
+  threshold = (int32_t)(((int64_t)1 << (31 - exponent)) - 1);
+  if (x > threshold) {
+    return INT32_MAX;
+  }
+  if (x < -threshold) {
+    return INT32_MIN;
+  }
+  return (int32_t)((uint32_t)x << exponent);
+}
+
+/* Wrapping int32 addition (gemmlowp adds raw values without saturation). */
+static inline int32_t fe_add_wrap(int32_t a, int32_t b) {
+  return (int32_t)((uint32_t)a + (uint32_t)b);
+}
+
+/* Wrapping int32 subtraction. */
+static inline int32_t fe_sub_wrap(int32_t a, int32_t b) {
+  return (int32_t)((uint32_t)a - (uint32_t)b);
+}
+
+/* Number of leading zero bits of a 32-bit value (32 for zero). */
+static inline int fe_clz32(uint32_t x) {
+  int n = 0;
+  if (x == 0u) {
+    return 32;
+  }
+  while ((x & 0x80000000u) == 0u) {
+    x <<= 1;
+    ++n;
+  }
+  return n;
+}
+
+static inline int32_t fe_clamp(int32_t v, int32_t lo, int32_t hi) {
+  return v < lo ? lo : (v > hi ? hi : v);
+}
+
+/* exp(a) for a in [-1/4, 0), Q0.31 in and out. */
+int32_t fe_exp_quarter_q0(int32_t a);
+/* exp(a) for a <= 0 given with `integer_bits` integer bits; result Q0.31. */
+int32_t fe_exp_on_negative(int32_t a, int integer_bits);
+/* 1 / (1 + x) for x in [0, 1), Q0.31 in and out. */
+int32_t fe_one_over_one_plus_x(int32_t a);
+/* 1/sqrt(input) as a quantized multiplier and shift (TFLite GetInvSqrtQuantizedMultiplierExp). */
+void fe_inv_sqrt_multiplier(int32_t input, int reverse_shift, int32_t *multiplier, int *shift);
+
+#endif /* FE_FIXEDPOINT_H */

@@ -1,0 +1,37 @@
+/* Helpers private to the kernel library's .c files. */
+#ifndef FE_INTERNAL_H
+#define FE_INTERNAL_H
+
+#include "fe_fixedpoint.h"
+#include "fe_kernels.h"
+
+/* Visit every output element of a 6-D broadcast in row-major order; BODY sees the output
+ * index `o_` and the input element indices `i1_` and `i2_`. */
+#define FE_BCAST_LOOP(s, BODY)                                                              \
+  do {                                                                                      \
+    int32_t o_ = 0;                                                                         \
+    int32_t a_, b_, c_, d_, e_, f_;                                                         \
+    for (a_ = 0; a_ < (s)->dims[0]; ++a_) {                                                 \
+      for (b_ = 0; b_ < (s)->dims[1]; ++b_) {                                               \
+        for (c_ = 0; c_ < (s)->dims[2]; ++c_) {                                             \
+          for (d_ = 0; d_ < (s)->dims[3]; ++d_) {                                           \
+            for (e_ = 0; e_ < (s)->dims[4]; ++e_) {                                         \
+              const int32_t base1_ = a_ * (s)->stride1[0] + b_ * (s)->stride1[1] +          \
+                                     c_ * (s)->stride1[2] + d_ * (s)->stride1[3] +          \
+                                     e_ * (s)->stride1[4];                                  \
+              const int32_t base2_ = a_ * (s)->stride2[0] + b_ * (s)->stride2[1] +          \
+                                     c_ * (s)->stride2[2] + d_ * (s)->stride2[3] +          \
+                                     e_ * (s)->stride2[4];                                  \
+              for (f_ = 0; f_ < (s)->dims[5]; ++f_, ++o_) {                                 \
+                const int32_t i1_ = base1_ + f_ * (s)->stride1[5];                          \
+                const int32_t i2_ = base2_ + f_ * (s)->stride2[5];                          \
+                BODY                                                                        \
+              }                                                                             \
+            }                                                                               \
+          }                                                                                 \
+        }                                                                                   \
+      }                                                                                     \
+    }                                                                                       \
+  } while (0)
+
+#endif /* FE_INTERNAL_H */

@@ -1,0 +1,208 @@
+/* foley-edge int8 kernel library: the operators generated model code calls directly.
+ *
+ * Every kernel reproduces TFLite Micro's reference integer arithmetic bit for bit. Parameters
+ * arrive in const structs the code generator fills in at build time (shapes, strides, offsets,
+ * requantization multipliers and shifts); nothing is allocated or parsed at run time.
+ * Tensors are row-major (NHWC for images). Shapes of up to FE_MAX_DIMS dimensions are passed
+ * padded on the left with 1s. Kernels that the planner may run in place (output == input 0)
+ * read every element before writing it.
+ * On Cortex-M cores with the DSP extension (__ARM_FEATURE_DSP) the int8 inner products use the
+ * ACLE SIMD intrinsics __sxtb16/__smlad; results are identical to the portable C path.
+ */
+#ifndef FE_KERNELS_H
+#define FE_KERNELS_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#define FE_MAX_DIMS 6
+
+/* ---- inner product shared by FULLY_CONNECTED, BATCH_MATMUL and CONV_2D ---- */
+/* sum_k (a[k] + a_offset) * (b[k] + b_offset) over n contiguous int8 pairs. */
+int32_t fe_dot_s8(const int8_t *a, const int8_t *b, int32_t n, int32_t a_offset, int32_t b_offset);
+
+/* ---- FULLY_CONNECTED ---- */
+typedef struct {
+  int32_t batches;        /* rows of the input */
+  int32_t accum_depth;    /* input features */
+  int32_t output_depth;   /* output features (rows of the weights) */
+  int32_t input_offset;   /* -input zero point */
+  int32_t filter_offset;  /* -weights zero point */
+  int32_t output_offset;  /* output zero point */
+  const int32_t *multiplier; /* one per output feature, or one when per_channel == 0 */
+  const int32_t *shift;
+  int32_t per_channel;
+  int32_t act_min;
+  int32_t act_max;
+} fe_fc_params;
+void fe_fully_connected(const fe_fc_params *p, const int8_t *input, const int8_t *weights,
+                        const int32_t *bias, int8_t *output);
+
+/* ---- BATCH_MATMUL: out[b,i,j] = sum_k (lhs[b,i,k] + lo) * (rhs[b,k,j] + ro) ---- */
+typedef struct {
+  int32_t batch_dims[3];   /* broadcast batch shape of the output */
+  int32_t lhs_batch_stride[3]; /* element strides of lhs per batch dim (0 = broadcast) */
+  int32_t rhs_batch_stride[3];
+  int32_t rows;            /* lhs rows (i) */
+  int32_t cols;            /* rhs cols (j) */
+  int32_t depth;           /* accumulation depth (k) */
+  int32_t adj_x;           /* lhs stored [k][i] */
+  int32_t adj_y;           /* rhs stored [j][k] */
+  int32_t lhs_offset;
+  int32_t rhs_offset;
+  int32_t output_offset;
+  int32_t multiplier;
+  int32_t shift;
+} fe_bmm_params;
+void fe_batch_matmul(const fe_bmm_params *p, const int8_t *lhs, const int8_t *rhs, int8_t *output);
+
+/* ---- CONV_2D (per-channel) and DEPTHWISE_CONV_2D, NHWC ---- */
+typedef struct {
+  int32_t in_h, in_w, in_c;
+  int32_t out_h, out_w, out_c;
+  int32_t filter_h, filter_w;
+  int32_t stride_h, stride_w;
+  int32_t dilation_h, dilation_w;
+  int32_t pad_h, pad_w;
+  int32_t depth_multiplier; /* depthwise only */
+  int32_t input_offset;
+  int32_t output_offset;
+  const int32_t *multiplier; /* one per output channel */
+  const int32_t *shift;
+  int32_t act_min;
+  int32_t act_max;
+} fe_conv_params;
+void fe_conv2d(const fe_conv_params *p, const int8_t *input, const int8_t *filter,
+               const int32_t *bias, int8_t *output);
+void fe_depthwise_conv2d(const fe_conv_params *p, const int8_t *input, const int8_t *filter,
+                         const int32_t *bias, int8_t *output);
+
+/* ---- AVERAGE_POOL_2D / MAX_POOL_2D ---- */
+typedef struct {
+  int32_t batches;
+  int32_t in_h, in_w, channels;
+  int32_t out_h, out_w;
+  int32_t filter_h, filter_w;
+  int32_t stride_h, stride_w;
+  int32_t pad_h, pad_w;
+  int32_t act_min;
+  int32_t act_max;
+} fe_pool_params;
+void fe_avg_pool(const fe_pool_params *p, const int8_t *input, int8_t *output);
+void fe_max_pool(const fe_pool_params *p, const int8_t *input, int8_t *output);
+
+/* ---- broadcast walk shared by the binary elementwise ops ---- */
+typedef struct {
+  int32_t dims[FE_MAX_DIMS];     /* output shape */
+  int32_t stride1[FE_MAX_DIMS];  /* element strides of input 1 (0 where broadcast) */
+  int32_t stride2[FE_MAX_DIMS];  /* element strides of input 2 (0 where broadcast) */
+} fe_bcast;
+
+/* ---- ADD / SUB (TFLite: inputs rescaled to 2*max scale with a left shift of 20) ---- */
+typedef struct {
+  fe_bcast shape;
+  int32_t sign;          /* +1 for ADD, -1 for SUB */
+  int32_t left_shift;
+  int32_t input1_offset, input2_offset, output_offset;
+  int32_t input1_multiplier, input1_shift;
+  int32_t input2_multiplier, input2_shift;
+  int32_t output_multiplier, output_shift;
+  int32_t act_min, act_max;
+} fe_add_params;
+void fe_add(const fe_add_params *p, const int8_t *in1, const int8_t *in2, int8_t *output);
+
+/* ---- MUL ---- */
+typedef struct {
+  fe_bcast shape;
+  int32_t input1_offset, input2_offset, output_offset;
+  int32_t output_multiplier, output_shift;
+  int32_t act_min, act_max;
+} fe_mul_params;
+void fe_mul(const fe_mul_params *p, const int8_t *in1, const int8_t *in2, int8_t *output);
+
+/* ---- SQUARED_DIFFERENCE (left shift 7, as TFLite) ---- */
+typedef struct {
+  fe_bcast shape;
+  int32_t left_shift;
+  int32_t input1_offset, input2_offset, output_offset;
+  int32_t input1_multiplier, input1_shift;
+  int32_t input2_multiplier, input2_shift;
+  int32_t output_multiplier, output_shift;
+} fe_sqdiff_params;
+void fe_squared_difference(const fe_sqdiff_params *p, const int8_t *in1, const int8_t *in2,
+                           int8_t *output);
+
+/* ---- RSQRT ---- */
+typedef struct {
+  int32_t size;
+  int32_t input_zero_point;
+  int32_t output_zero_point;
+  int32_t multiplier;
+  int32_t shift;
+} fe_rsqrt_params;
+void fe_rsqrt(const fe_rsqrt_params *p, const int8_t *input, int8_t *output);
+
+/* ---- SOFTMAX over the last dimension (int8 out, scale 1/256, zero point -128) ---- */
+typedef struct {
+  int32_t outer;
+  int32_t depth;
+  int32_t input_multiplier;
+  int32_t input_left_shift;
+  int32_t diff_min;
+} fe_softmax_params;
+void fe_softmax(const fe_softmax_params *p, const int8_t *input, int8_t *output);
+
+/* ---- MEAN over any axes (TFLite's float rescale of the integer sum) ---- */
+typedef struct {
+  int32_t keep_dims[FE_MAX_DIMS];    /* kept dimensions, in output order */
+  int32_t keep_stride[FE_MAX_DIMS];  /* their input element strides */
+  int32_t red_dims[FE_MAX_DIMS];     /* reduced dimensions */
+  int32_t red_stride[FE_MAX_DIMS];   /* their input element strides */
+  float count;                       /* elements per mean */
+  float scale;                       /* input_scale / output_scale (float) */
+  float bias;                        /* -input_zero_point * scale (float) */
+  float output_zero_point;
+} fe_mean_params;
+void fe_mean(const fe_mean_params *p, const int8_t *input, int8_t *output);
+
+/* ---- QUANTIZE int8 -> int8 (requantize) ---- */
+typedef struct {
+  int32_t size;
+  int32_t input_zero_point;
+  int32_t output_zero_point;
+  int32_t multiplier;
+  int32_t shift;
+} fe_requant_params;
+void fe_requantize(const fe_requant_params *p, const int8_t *input, int8_t *output);
+
+/* ---- QUANTIZE float -> int8 and DEQUANTIZE int8 -> float ---- */
+typedef struct {
+  int32_t size;
+  float scale;
+  int32_t zero_point;
+} fe_affine_params;
+void fe_quantize_f32(const fe_affine_params *p, const float *input, int8_t *output);
+void fe_dequantize_f32(const fe_affine_params *p, const int8_t *input, float *output);
+
+/* ---- data movement: TRANSPOSE, STRIDED_SLICE, CONCATENATION, PAD, GATHER ---- */
+typedef struct {
+  int32_t dims[FE_MAX_DIMS];        /* shape of the block copied */
+  int32_t in_stride[FE_MAX_DIMS];   /* input element strides (may be permuted / stepped) */
+  int32_t out_stride[FE_MAX_DIMS];  /* output element strides */
+  int32_t in_start;                 /* element offset of the first input element */
+  int32_t out_start;                /* element offset of the first output element */
+  int32_t elem_bytes;
+} fe_copy_params;
+void fe_copy_nd(const fe_copy_params *p, const void *input, void *output);
+void fe_fill_s8(int8_t *output, int32_t size, int8_t value);
+
+typedef struct {
+  int32_t outer;        /* product of dims before the axis */
+  int32_t axis_size;    /* size of the gathered axis in the params tensor */
+  int32_t inner_bytes;  /* bytes per gathered slice */
+  int32_t n_indices;
+} fe_gather_params;
+/* Returns 0, or -1 when an index is out of range (the output is then incomplete). */
+int fe_gather(const fe_gather_params *p, const void *params, const int32_t *indices, void *output);
+
+#endif /* FE_KERNELS_H */

@@ -1,0 +1,239 @@
+"""Read MIDI from a path, bytes, ``mido.MidiFile`` or ``pretty_midi.PrettyMIDI`` into notes.
+
+Standard MIDI Files are parsed here with mido rather than through pretty_midi, because
+pretty_midi's reader keeps a note whose note-on and note-off share a tick open until the next
+note-off of that pitch (its issues #131/#161). The rules used instead:
+
+1. Ticks become seconds through the tempo map of every ``set_tempo`` event (any track).
+2. Notes are grouped per (track, channel, program), like pretty_midi's instruments; channel
+   index 9 is percussion.
+3. A note-on with velocity 0 is a note-off. A note-off closes the EARLIEST sounding note of
+   that (channel, pitch) (first in, first out), so "note-on, note-off" of a re-struck pitch on
+   the same tick ends the old note there and keeps the new one; a genuine zero-length note stays
+   zero-length (the cleaner fixes it and counts it).
+4. A note-off with nothing sounding is ignored (counted); notes never released are closed at
+   their track's last event (counted).
+5. Controller 64 (sustain) >= 64 is pedal down; the down intervals are kept per instrument.
+
+The whole file is read in one pass: O(events log tempo changes).
+"""
+
+from __future__ import annotations
+
+import bisect
+import io
+import os
+from collections import defaultdict, deque
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import mido
+
+from edge.midi import MidiError
+from edge.midi.notes import Instrument, MidiContent, Note
+
+DRUM_CHANNEL = 9
+SUSTAIN_CONTROL = 64
+DEFAULT_TEMPO = 500_000  # microseconds per beat (120 bpm), the MIDI default
+MidiSource = str | os.PathLike[str] | bytes | mido.MidiFile | Any  # Any: pretty_midi.PrettyMIDI
+
+# What mido raises on a malformed file (it has no exception class of its own).
+_MIDO_ERRORS = (OSError, EOFError, ValueError, KeyError, IndexError, TypeError)
+
+
+def read_midi(source: MidiSource, *, name: str | None = None) -> MidiContent:
+    """Read ``source`` into instruments of notes; :class:`MidiError` names the file on failure."""
+    if isinstance(source, str | os.PathLike):
+        path = Path(source)
+        try:
+            data = path.read_bytes()
+        except OSError as e:
+            raise MidiError(f"{path}: cannot read MIDI file ({e.strerror or e})") from e
+        return _from_mido(_parse_bytes(data, name or str(path)), name or str(path))
+    if isinstance(source, bytes | bytearray | memoryview):
+        where = name or "<bytes>"
+        return _from_mido(_parse_bytes(bytes(source), where), where)
+    if isinstance(source, mido.MidiFile):
+        where = name or source.filename or "<mido.MidiFile>"
+        return _from_mido(source, str(where))
+    if type(source).__name__ == "PrettyMIDI":
+        return _from_pretty_midi(source, name or "<pretty_midi.PrettyMIDI>")
+    raise MidiError(
+        f"{name or '<source>'}: expected a path, bytes, mido.MidiFile or pretty_midi.PrettyMIDI, "
+        f"found {type(source).__name__}"
+    )
+
+
+def _parse_bytes(data: bytes, where: str) -> mido.MidiFile:
+    if not data:
+        raise MidiError(f"{where}: empty file (0 bytes), expected a Standard MIDI File")
+    if not data.startswith(b"MThd"):
+        raise MidiError(
+            f"{where}: not a Standard MIDI File: expected header 'MThd', found {data[:4]!r}"
+        )
+    try:
+        return mido.MidiFile(file=io.BytesIO(data))
+    except _MIDO_ERRORS as e:
+        raise MidiError(f"{where}: corrupt MIDI file ({type(e).__name__}: {e})") from e
+
+
+@dataclass
+class _TempoMap:
+    """Piecewise-linear ticks -> seconds."""
+
+    ticks_per_beat: int
+    ticks: list[int] = field(default_factory=lambda: [0])
+    seconds: list[float] = field(default_factory=lambda: [0.0])
+    tempos: list[int] = field(default_factory=lambda: [DEFAULT_TEMPO])
+
+    def seconds_at(self, tick: int) -> float:
+        i = bisect.bisect_right(self.ticks, tick) - 1
+        return self.seconds[i] + (tick - self.ticks[i]) * self.tempos[i] / (
+            1e6 * self.ticks_per_beat
+        )
+
+
+def _tempo_map(mid: mido.MidiFile) -> _TempoMap:
+    changes: list[tuple[int, int]] = []
+    for track in mid.tracks:
+        tick = 0
+        for msg in track:
+            tick += msg.time
+            if msg.type == "set_tempo":
+                changes.append((tick, msg.tempo))
+    tmap = _TempoMap(ticks_per_beat=max(1, int(mid.ticks_per_beat)))
+    for tick, tempo in sorted(changes, key=lambda c: c[0]):
+        if tick == tmap.ticks[-1]:
+            tmap.tempos[-1] = tempo  # the last change on a tick wins
+            continue
+        tmap.seconds.append(tmap.seconds_at(tick))
+        tmap.ticks.append(tick)
+        tmap.tempos.append(tempo)
+    return tmap
+
+
+@dataclass
+class _TrackState:
+    """Mutable state while one track is parsed."""
+
+    program: list[int] = field(default_factory=lambda: [0] * 16)
+    sounding: dict[tuple[int, int], deque[tuple[float, int, int]]] = field(
+        default_factory=lambda: defaultdict(deque)
+    )  # (channel, pitch) -> FIFO of (start s, velocity, program)
+    notes: dict[tuple[int, int], list[Note]] = field(default_factory=lambda: defaultdict(list))
+    pedal_down: dict[int, float] = field(default_factory=dict)  # channel -> down time
+    pedal: dict[int, list[tuple[float, float]]] = field(default_factory=lambda: defaultdict(list))
+    name: str = ""
+    unterminated: int = 0
+    orphan_offs: int = 0
+
+
+def _from_mido(mid: mido.MidiFile, where: str) -> MidiContent:
+    try:
+        tmap = _tempo_map(mid)
+        instruments: list[Instrument] = []
+        unterminated = orphans = 0
+        for track in mid.tracks:
+            st = _parse_track(track, tmap)
+            unterminated += st.unterminated
+            orphans += st.orphan_offs
+            instruments.extend(_instruments_of(st))
+    except _MIDO_ERRORS as e:
+        raise MidiError(f"{where}: corrupt MIDI events ({type(e).__name__}: {e})") from e
+    return MidiContent(where, tuple(instruments), unterminated, orphans)
+
+
+def _parse_track(track: mido.MidiTrack, tmap: _TempoMap) -> _TrackState:
+    st = _TrackState()
+    tick = 0
+    for msg in track:
+        tick += msg.time
+        t = tmap.seconds_at(tick)
+        kind = msg.type
+        if kind == "track_name" and not st.name:
+            st.name = str(msg.name)
+        elif kind == "program_change":
+            st.program[msg.channel] = msg.program
+        elif kind == "note_on" and msg.velocity > 0:
+            st.sounding[(msg.channel, msg.note)].append((t, msg.velocity, st.program[msg.channel]))
+        elif kind in ("note_on", "note_off"):
+            _release(st, msg.channel, msg.note, t)
+        elif kind == "control_change" and msg.control == SUSTAIN_CONTROL:
+            _pedal(st, msg.channel, msg.value >= 64, t)
+    end = tmap.seconds_at(tick)
+    for (channel, pitch), fifo in st.sounding.items():
+        st.unterminated += len(fifo)
+        for start, vel, program in fifo:
+            st.notes[(channel, program)].append(Note(pitch, start, max(start, end), vel))
+    for channel in list(st.pedal_down):
+        _pedal(st, channel, False, end)
+    return st
+
+
+def _release(st: _TrackState, channel: int, pitch: int, t: float) -> None:
+    fifo = st.sounding.get((channel, pitch))
+    if not fifo:
+        st.orphan_offs += 1
+        return
+    start, vel, program = fifo.popleft()
+    st.notes[(channel, program)].append(Note(pitch, start, t, vel))
+
+
+def _pedal(st: _TrackState, channel: int, down: bool, t: float) -> None:
+    if down and channel not in st.pedal_down:
+        st.pedal_down[channel] = t
+    elif not down and channel in st.pedal_down:
+        st.pedal[channel].append((st.pedal_down.pop(channel), t))
+
+
+def _instruments_of(st: _TrackState) -> list[Instrument]:
+    out = []
+    for (channel, program), notes in st.notes.items():
+        notes.sort(key=lambda n: (n.start, n.pitch))
+        out.append(
+            Instrument(
+                name=st.name,
+                program=program,
+                channel=channel,
+                is_drum=channel == DRUM_CHANNEL,
+                notes=tuple(notes),
+                pedal=tuple(st.pedal.get(channel, ())),
+            )
+        )
+    out.sort(key=lambda i: (i.notes[0].start if i.notes else 0.0, i.channel, i.program))
+    return out
+
+
+def _from_pretty_midi(pm: Any, where: str) -> MidiContent:
+    instruments = []
+    for inst in pm.instruments:
+        notes = sorted(
+            (Note(int(n.pitch), float(n.start), float(n.end), int(n.velocity)) for n in inst.notes),
+            key=lambda n: (n.start, n.pitch),
+        )
+        instruments.append(
+            Instrument(
+                name=str(inst.name),
+                program=int(inst.program),
+                channel=DRUM_CHANNEL if inst.is_drum else 0,
+                is_drum=bool(inst.is_drum),
+                notes=tuple(notes),
+                pedal=_pedal_intervals(inst.control_changes, pm.get_end_time()),
+            )
+        )
+    return MidiContent(where, tuple(instruments))
+
+
+def _pedal_intervals(ccs: list[Any], end: float) -> tuple[tuple[float, float], ...]:
+    out: list[tuple[float, float]] = []
+    down: float | None = None
+    for cc in sorted((c for c in ccs if c.number == SUSTAIN_CONTROL), key=lambda c: c.time):
+        if cc.value >= 64 and down is None:
+            down = float(cc.time)
+        elif cc.value < 64 and down is not None:
+            out.append((down, float(cc.time)))
+            down = None
+    if down is not None:
+        out.append((down, max(down, end)))
+    return tuple(out)

@@ -1,0 +1,138 @@
+"""Tensor lifetimes over a schedule: storage classes, aliases, intervals and live bytes.
+
+Steps (for one execution order):
+
+1. Persistent tensors: variables plus the caller's ``persistent`` set; they never enter the arena.
+2. Views (:func:`export.planner.aliasing.can_view`) join their input's storage class.
+3. Walking the order, an op in :data:`INPLACE_OPS` whose input 0 storage dies at it (and passes
+   :func:`can_run_inplace`) hands that storage to its output.
+4. Each arena storage root gets the interval [first step it must hold data, last step that
+   reads it]; graph inputs start at step 0, graph outputs last until the final step.
+5. Scratch of operator k (``export.scratch.scratch_bytes``) is an interval [k, k].
+
+Live bytes at step s = sum of aligned sizes of intervals containing s; the lower bound of any
+offset assignment for this order is the maximum over s. Complexity O(#ops + #tensors).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from export.ir import Graph
+from export.planner.aliasing import alias_roots, can_run_inplace, can_view
+from export.scratch import scratch_bytes
+
+
+@dataclass(frozen=True)
+class Interval:
+    """One arena buffer to place: a storage root or an operator's scratch."""
+
+    key: tuple[str, int]  # ("tensor", root index) or ("scratch", operator index)
+    size: int  # bytes, rounded up to the alignment
+    first: int  # first schedule position it is live at
+    last: int  # last schedule position it is live at
+
+
+@dataclass(frozen=True)
+class Lifetimes:
+    """Everything the offset assignment and the plan need for one order."""
+
+    intervals: tuple[Interval, ...]  # arena buffers (roots and scratch)
+    aliases: dict[int, int]  # tensor -> tensor whose storage it shares (one step, not resolved)
+    roots: dict[int, int]  # every arena or aliased tensor -> storage root
+    persistent: frozenset[int]  # tensors of the persistent area
+    scratch_sizes: dict[int, int]  # operator index -> raw scratch bytes (> 0 only)
+
+
+def align_up(n: int, alignment: int) -> int:
+    """``n`` rounded up to a multiple of ``alignment``."""
+    return -(-n // alignment) * alignment
+
+
+def persistent_set(graph: Graph, persistent: Sequence[int] = ()) -> frozenset[int]:
+    """Variables plus the caller's persistent tensors."""
+    return frozenset(persistent) | {t.index for t in graph.tensors if t.is_variable}
+
+
+def view_aliases(graph: Graph, persistent: frozenset[int]) -> dict[int, int]:
+    """Output -> input 0 of every view operator that may share storage."""
+    return {op.outputs[0]: op.inputs[0] for op in graph.operators if can_view(graph, op, persistent)}
+
+
+def _used_tensors(graph: Graph) -> set[int]:
+    """Every tensor read or written by an op, plus the graph's inputs and outputs."""
+    used = set(graph.inputs) | set(graph.outputs)
+    for op in graph.operators:
+        used.update(t for t in (*op.inputs, *op.outputs) if t >= 0)
+    return used
+
+
+def _last_reads(graph: Graph, order: Sequence[int], roots: dict[int, int]) -> dict[int, int]:
+    """Storage root -> last schedule position reading it (end of schedule for outputs)."""
+    last: dict[int, int] = {}
+    for step, k in enumerate(order):
+        for t in graph.operators[k].inputs:
+            if t >= 0:
+                r = roots.get(t, t)
+                last[r] = max(last.get(r, step), step)
+    for t in graph.outputs:
+        last[roots.get(t, t)] = max(len(order) - 1, 0)
+    return last
+
+
+def compute_lifetimes(
+    graph: Graph, order: Sequence[int], *, persistent: Sequence[int] = (), alignment: int = 16,
+    inplace: bool = True,
+) -> Lifetimes:
+    """Aliases and arena intervals of ``graph`` run in ``order`` (see the module docstring)."""
+    pers = persistent_set(graph, persistent)
+    aliases = view_aliases(graph, pers)
+    roots = alias_roots(aliases)
+    if inplace:
+        last = _last_reads(graph, order, roots)
+        for step, k in enumerate(order):
+            op = graph.operators[k]
+            if not op.inputs or op.inputs[0] < 0:
+                continue
+            root = roots.get(op.inputs[0], op.inputs[0])
+            if can_run_inplace(graph, op, root=root, root_last_step=last.get(root, -1),
+                               step=step, persistent=pers):
+                aliases[op.outputs[0]] = op.inputs[0]
+                roots = alias_roots(aliases)
+                last = _last_reads(graph, order, roots)
+    first: dict[int, int] = {}
+    for t in graph.inputs:
+        first[roots.get(t, t)] = 0
+    for step, k in enumerate(order):
+        for t in graph.operators[k].outputs:
+            first.setdefault(roots.get(t, t), step)
+    last = _last_reads(graph, order, roots)
+    intervals: list[Interval] = []
+    for t in sorted(_used_tensors(graph)):
+        tensor = graph.tensors[t]
+        if t in roots or t in pers or tensor.is_constant or tensor.nbytes == 0:
+            continue
+        f = first.get(t, 0)
+        intervals.append(Interval(("tensor", t), align_up(tensor.nbytes, alignment), f, last.get(t, f)))
+    scratch: dict[int, int] = {}
+    for step, k in enumerate(order):
+        n = scratch_bytes(graph, graph.operators[k])
+        if n > 0:
+            scratch[k] = n
+            intervals.append(Interval(("scratch", k), align_up(n, alignment), step, step))
+    return Lifetimes(tuple(intervals), aliases, roots, pers, scratch)
+
+
+def live_bytes(intervals: Sequence[Interval], steps: int) -> list[int]:
+    """Bytes live at each schedule position."""
+    live = [0] * max(steps, 1)
+    for iv in intervals:
+        for s in range(iv.first, iv.last + 1):
+            live[s] += iv.size
+    return live
+
+
+def lower_bound(intervals: Sequence[Interval], steps: int) -> int:
+    """Max over the schedule of live bytes: no offset assignment can use less."""
+    return max(live_bytes(intervals, steps), default=0)

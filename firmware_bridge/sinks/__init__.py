@@ -21,6 +21,7 @@ from firmware_bridge.sinks.din import DIN_BAUDRATE, DinSink
 from firmware_bridge.sinks.memory import MemorySink
 from firmware_bridge.sinks.midifile import MidiFileSink
 from firmware_bridge.sinks.port import PortBackend, PortSink
+from firmware_bridge.sinks.signals import interrupt_on_termination
 from firmware_bridge.sinks.wav import WavSink
 
 __all__ = [
@@ -32,6 +33,7 @@ __all__ = [
     "MidiSink",
     "PortSink",
     "WavSink",
+    "interrupt_on_termination",
     "open_sink",
 ]
 

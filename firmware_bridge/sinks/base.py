@@ -126,6 +126,11 @@ class MidiSink:
     ) -> None:
         self.close()
 
+    def __del__(self) -> None:
+        # Like mido's ports: a sink dropped without close() still releases its notes.
+        if not getattr(self, "_closed", True):
+            self.close()
+
     def __repr__(self) -> str:
         state = "closed" if self._closed else "open"
         return f"<{type(self).__name__} {self.name!r} ({state})>"

@@ -6,8 +6,8 @@ Steps:
    at the lowest (first fit) or tightest (best fit) aligned gap among the already placed
    buffers whose lifetimes overlap it.
 2. Try several orders — size descending, size x lifetime descending, lifetime descending,
-   first use — with both fits, plus a two-ended packing (first-use order, alternating the bottom
-   and the top of a box of the lower bound's height) that is optimal on chains.
+   first use — with both fits, plus a two-ended packing (first-use order; offset 0 when free,
+   else the top of a box of the lower bound's height) that is optimal on chains.
 3. Improve: put the buffers that touch the current peak first and place again, a few rounds.
 4. Keep the smallest peak; stop early when it meets the lower bound.
 
@@ -70,14 +70,14 @@ def _highest_fit(gaps: Sequence[tuple[int, int | None]], size: int, box: int,
 
 
 def _place_two_ended(ivs: Sequence[Interval], alignment: int, box: int) -> Placement:
-    """First-use order; alternate between the lowest fit and the highest fit under ``box``."""
+    """First-use order; each buffer at offset 0 when free, else as high as fits under ``box``."""
     placed: list[tuple[Interval, int]] = []
     out: Placement = {}
-    for i, iv in enumerate(sorted(ivs, key=lambda v: (v.first, -v.size, v.key))):
+    for iv in sorted(ivs, key=lambda v: (v.first, -v.size, v.key)):
         busy = [(o, o + p.size) for p, o in placed if _overlaps(p, iv)]
         gaps = [(s, e) for s, e in _gaps(busy, alignment) if e is None or e - s >= iv.size]
         off = gaps[0][0]
-        if i % 2:
+        if off != 0:  # the bottom is taken: pack against the top of the box instead
             top = _highest_fit(gaps, iv.size, box, alignment)
             off = top if top is not None else off
         placed.append((iv, off))

@@ -1,0 +1,240 @@
+"""Build a firmware image for a board: arm-none-eabi-gcc, the board's linker script, size.json.
+
+``build_firmware(board, model_dir=..., out_dir=...)`` generates the shared headers
+(:mod:`edge.headers`) into ``out_dir/include``, compiles the board layer, the protocol, the
+loop and the model (the no-model build ``model_none.c`` when ``model_dir`` is None; every
+``*.c`` of ``model_dir`` otherwise) with ``-fstack-usage -fcallgraph-info=su``, links with the
+board's ``linker.ld`` (whose regions are capped at the board's budgets) and writes
+``firmware.elf``, ``firmware.bin``, ``firmware.map`` and ``size.json`` into ``out_dir``.
+Nothing is ever written into the package. A link that overflows a region, or a stack bound
+above the stack reserved, raises :class:`BuildError` saying by how many bytes and naming the
+largest users.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import shutil
+import subprocess
+from dataclasses import asdict, dataclass
+from pathlib import Path
+
+from edge.data.clip import write_atomic
+from edge.headers import write_headers
+from firmware_bridge.boards.callgraph import StackBound, read_callgraph, stack_bound
+from firmware_bridge.boards.registry import FIRMWARE_DIR, Board, get_board
+from firmware_bridge.errors import BoardError
+
+GCC = "arm-none-eabi-gcc"
+FW_VERSION = "0.1.0"
+COMMON_SOURCES = (
+    "common/startup.c", "common/semihost.c", "common/guard.c", "common/clock.c",
+    "common/din.c", "protocol/fe_proto.c", "main.c",
+)  # fmt: skip
+NO_MODEL_SOURCE = "model_none.c"
+C_FLAGS = (
+    "-std=c99", "-O2", "-g", "-Wall", "-Wextra", "-Werror", "-ffunction-sections",
+    "-fdata-sections", "-fno-common", "-fstack-usage", "-fcallgraph-info=su",
+)  # fmt: skip
+LINK_FLAGS = ("-nostartfiles", "--specs=nano.specs", "--specs=nosys.specs", "-Wl,--gc-sections")
+_OVERFLOW = re.compile(r"region `(\w+)' overflowed by (\d+) bytes")
+_TOP_USERS = 6
+
+
+class BuildError(BoardError):
+    """The firmware does not compile, link, or fit the board's budget."""
+
+
+@dataclass(frozen=True)
+class SizeReport:
+    """What a firmware image uses of its board's memory (the content of size.json)."""
+
+    board: str  # board name
+    model: str | None  # model folder, None for the no-model build
+    flash_bytes: int  # vectors + code + constants + .data initialisers
+    flash_budget: int  # bytes of flash the board allows
+    static_sram_bytes: int  # .data + .bss + .persistent + .arena (with guard words)
+    stack_reserved_bytes: int  # .stack section reserved by the linker script
+    sram_bytes: int  # static SRAM + reserved stack
+    sram_budget: int  # bytes of SRAM the board allows
+    stack_bound_bytes: int  # worst-case stack from -fstack-usage call graph (0 if unknown)
+    stack_bounded: bool  # False when recursion / dynamic frames defeat the bound
+    stack_path: tuple[str, ...]  # deepest call chain
+    arena_bytes: int  # model scratch arena (.arena, without guards)
+    persistent_bytes: int  # state kept across hops (.persistent: window, KV caches)
+    sections: dict[str, int]  # every allocated section's size
+
+
+@dataclass(frozen=True)
+class BuildResult:
+    """The files a build produced and its size report."""
+
+    board: Board  # the board built for
+    elf: Path  # firmware.elf (what QEMU boots and pyocd flashes)
+    bin: Path  # firmware.bin (raw flash image)
+    size_json: Path  # size.json (the SizeReport)
+    size: SizeReport  # the same numbers in Python
+
+
+def _run(argv: list[str], what: str) -> str:
+    proc = subprocess.run(argv, capture_output=True, text=True, check=False)
+    if proc.returncode != 0:
+        raise BuildError(f"{what} failed (exit {proc.returncode}):\n{proc.stderr.strip()}")
+    return proc.stdout
+
+
+def _tool(name: str) -> str:
+    path = shutil.which(name)
+    if path is None:
+        raise BuildError(f"{name} not found on PATH: install gcc-arm-none-eabi (make setup)")
+    return path
+
+
+def _sources(board: Board, model_dir: Path | None) -> list[Path]:
+    srcs = [FIRMWARE_DIR / s for s in COMMON_SOURCES + board.sources]
+    if model_dir is None:
+        return srcs + [FIRMWARE_DIR / NO_MODEL_SOURCE]
+    model_srcs = sorted(model_dir.glob("*.c"))
+    if not model_srcs:
+        raise BuildError(f"{model_dir}: no .c files: expected the model's generated C sources")
+    return srcs + model_srcs
+
+
+def _includes(board: Board, include_dir: Path, model_dir: Path | None) -> list[str]:
+    dirs = [include_dir, board.board_dir, FIRMWARE_DIR, FIRMWARE_DIR / "common",
+            FIRMWARE_DIR / "protocol"]  # fmt: skip
+    if model_dir is not None:
+        dirs.append(model_dir)
+    return [f"-I{d}" for d in dirs]
+
+
+def _defines(board: Board) -> list[str]:
+    return [
+        f'-DFE_FW_VERSION="{FW_VERSION}"',
+        f"-DFE_FLASH_BUDGET={board.flash_budget}u",
+        f"-DFE_SRAM_BUDGET={board.sram_budget}u",
+    ]
+
+
+def _object_name(src: Path) -> str:
+    try:
+        rel = src.relative_to(FIRMWARE_DIR)
+    except ValueError:
+        rel = Path("model") / src.name
+    return "_".join(rel.with_suffix("").parts) + ".o"
+
+
+def _compile(board: Board, srcs: list[Path], flags: list[str], obj_dir: Path) -> list[Path]:
+    gcc = _tool(GCC)
+    objs = []
+    for src in srcs:
+        obj = obj_dir / _object_name(src)
+        _run([gcc, *board.cpu_flags, *flags, "-c", str(src), "-o", str(obj)], f"compiling {src}")
+        objs.append(obj)
+    return objs
+
+
+def _top_users(objs: list[Path], region: str) -> str:
+    """The largest symbols of a region over all objects, as 'name (object): N B' lines."""
+    ram_types, flash_types = set("bBdD"), set("tTrRdD")
+    types = ram_types if region == "RAM" else flash_types
+    rows: list[tuple[int, str, str]] = []
+    nm = _tool("arm-none-eabi-nm")
+    for obj in objs:
+        out = _run([nm, "-S", "--size-sort", str(obj)], f"nm {obj.name}")
+        for line in out.splitlines():
+            parts = line.split()
+            if len(parts) == 4 and parts[2] in types:
+                rows.append((int(parts[1], 16), parts[3], obj.name))
+    rows.sort(reverse=True)
+    return "; ".join(f"{name} ({obj}): {size} B" for size, name, obj in rows[:_TOP_USERS])
+
+
+def _link(board: Board, objs: list[Path], out_dir: Path) -> Path:
+    elf = out_dir / "firmware.elf"
+    argv = [_tool(GCC), *board.cpu_flags, *LINK_FLAGS, f"-L{board.board_dir}",
+            f"-L{FIRMWARE_DIR / 'common'}", "-T", "linker.ld",
+            f"-Wl,--defsym=__stack_size={board.stack_size}",
+            f"-Wl,-Map={out_dir / 'firmware.map'}", *map(str, objs), "-o", str(elf)]  # fmt: skip
+    proc = subprocess.run(argv, capture_output=True, text=True, check=False)
+    if proc.returncode == 0:
+        return elf
+    overflows = _OVERFLOW.findall(proc.stderr)
+    if not overflows:
+        raise BuildError(f"linking for {board.name} failed:\n{proc.stderr.strip()}")
+    budgets = {"FLASH": board.flash_budget, "RAM": board.sram_budget}
+    parts = []
+    for region, excess in overflows:
+        what = "SRAM" if region == "RAM" else region
+        parts.append(
+            f"{what} over the {board.name} budget of {budgets.get(region, 0)} B by {excess} B "
+            f"(stack reserve {board.stack_size} B included); largest users: "
+            f"{_top_users(objs, region)}"
+        )
+    raise BuildError("firmware does not fit: " + " | ".join(parts))
+
+
+def _section_sizes(elf: Path) -> dict[str, int]:
+    out = _run([_tool("arm-none-eabi-size"), "-A", "-d", str(elf)], "arm-none-eabi-size")
+    sizes = {}
+    for line in out.splitlines():
+        parts = line.split()
+        if len(parts) == 3 and parts[0].startswith(".") and parts[1].isdigit():
+            sizes[parts[0]] = int(parts[1])
+    return sizes
+
+
+def _size_report(
+    board: Board, model_dir: Path | None, sections: dict[str, int], bound: StackBound
+) -> SizeReport:
+    flash = sum(sections.get(s, 0) for s in (".vectors", ".text", ".ARM.exidx", ".data"))
+    arena_guards = 16 + 4
+    static = sum(sections.get(s, 0) for s in (".data", ".bss", ".persistent", ".arena"))
+    stack = sections.get(".stack", 0)
+    return SizeReport(
+        board=board.name, model=None if model_dir is None else str(model_dir),
+        flash_bytes=flash, flash_budget=board.flash_budget, static_sram_bytes=static,
+        stack_reserved_bytes=stack, sram_bytes=static + stack, sram_budget=board.sram_budget,
+        stack_bound_bytes=bound.bytes, stack_bounded=bound.bounded, stack_path=bound.path,
+        arena_bytes=max(0, sections.get(".arena", 0) - arena_guards),
+        persistent_bytes=sections.get(".persistent", 0), sections=sections,
+    )  # fmt: skip
+
+
+def _check_stack(board: Board, bound: StackBound) -> None:
+    if not bound.bounded:
+        raise BuildError(f"no stack bound for {board.name}: {bound.problem}")
+    if bound.bytes > board.stack_size:
+        raise BuildError(
+            f"stack bound {bound.bytes} B exceeds the {board.stack_size} B reserved on "
+            f"{board.name} by {bound.bytes - board.stack_size} B; deepest path: "
+            + " -> ".join(bound.path)
+        )
+
+
+def build_firmware(
+    board: Board | str, *, model_dir: str | os.PathLike[str] | None = None,
+    out_dir: str | os.PathLike[str],
+) -> BuildResult:  # fmt: skip
+    """Compile and link the firmware for ``board``; see the module docstring."""
+    board = get_board(board) if isinstance(board, str) else board
+    model = None if model_dir is None else Path(model_dir).resolve()
+    if model is not None and not model.is_dir():
+        raise BuildError(f"{model}: model folder not found")
+    out = Path(out_dir).resolve()
+    obj_dir = out / "obj"
+    obj_dir.mkdir(parents=True, exist_ok=True)
+    write_headers(out / "include")
+    flags = [*C_FLAGS, *_includes(board, out / "include", model), *_defines(board)]
+    objs = _compile(board, _sources(board, model), flags, obj_dir)
+    elf = _link(board, objs, out)
+    binary = out / "firmware.bin"
+    _run([_tool("arm-none-eabi-objcopy"), "-O", "binary", str(elf), str(binary)], "objcopy")
+    bound = stack_bound(read_callgraph(sorted(obj_dir.glob("*.ci"))))
+    report = _size_report(board, model, _section_sizes(elf), bound)
+    size_json = out / "size.json"
+    write_atomic(size_json, (json.dumps(asdict(report), indent=2) + "\n").encode())
+    _check_stack(board, bound)
+    return BuildResult(board, elf, binary, size_json, report)

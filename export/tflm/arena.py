@@ -1,0 +1,73 @@
+"""Measure TFLite Micro's arena for a model with the real ``tflite-micro`` runtime.
+
+Steps: create a ``tflite_micro.runtime.Interpreter`` with a generous arena (it allocates every
+tensor at creation), call ``print_allocations()`` while C-level fd 2 is redirected to a
+temporary file, and parse the RecordingMicroAllocator's "Arena allocation total/head/tail"
+lines. The total is what a firmware must reserve: the head (TFLM's planned tensors and kernel
+scratch) plus the tail (interpreter bookkeeping, persistent buffers). Cost: one interpreter
+creation (milliseconds for our models).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import re
+import sys
+import tempfile
+from collections.abc import Iterator
+from dataclasses import dataclass
+
+from export.tflm import TflmError
+
+_LINE = re.compile(r"Arena allocation (total|head|tail) (\d+) bytes")
+
+
+@dataclass(frozen=True)
+class TflmArena:
+    """What tflite-micro allocated for one model."""
+
+    total_bytes: int  # head + tail: the arena size a firmware needs
+    head_bytes: int  # non-persistent area: planned tensors and kernel scratch
+    tail_bytes: int  # persistent area: interpreter structures, quantization data, ...
+
+
+@contextlib.contextmanager
+def capture_fd2() -> Iterator[list[str]]:
+    """Collect what C code writes to file descriptor 2 inside the block (one string)."""
+    out: list[str] = []
+    sys.stderr.flush()
+    saved = os.dup(2)
+    with tempfile.TemporaryFile(mode="w+b") as tmp:
+        os.dup2(tmp.fileno(), 2)
+        try:
+            yield out
+        finally:
+            sys.stderr.flush()
+            os.dup2(saved, 2)
+            os.close(saved)
+            tmp.seek(0)
+            out.append(tmp.read().decode("utf-8", "replace"))
+
+
+def tflm_interpreter(model: bytes, arena_size: int | None = None):  # noqa: ANN201 - tflite_micro type
+    """A tflite-micro interpreter over ``model`` (raises :class:`TflmError` on refusal)."""
+    from tflite_micro import runtime
+
+    size = arena_size if arena_size is not None else 4 * len(model) + (1 << 20)
+    try:
+        return runtime.Interpreter.from_bytes(model, arena_size=size)
+    except (RuntimeError, ValueError) as e:
+        raise TflmError(f"tflite-micro refused the model: {e}") from e
+
+
+def measure_tflm_arena(model: bytes) -> TflmArena:
+    """TFLM's arena (total, head, tail) for ``model``, from ``print_allocations()``."""
+    interp = tflm_interpreter(model)
+    with capture_fd2() as text:
+        interp.print_allocations()
+    found = dict((k, int(v)) for k, v in _LINE.findall("".join(text)))
+    if set(found) != {"total", "head", "tail"}:
+        raise TflmError("tflite-micro print_allocations(): expected 'Arena allocation "
+                        f"total/head/tail' lines, found {sorted(found)}")
+    return TflmArena(found["total"], found["head"], found["tail"])

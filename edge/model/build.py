@@ -38,40 +38,45 @@ def cache_names(cfg: ModelConfig, stem: str) -> list[str]:
     return [f"{stem}_{kv}{i}" for i in range(cfg.layers) for kv in "kv"]
 
 
-def build_models(cfg: ModelConfig) -> Models:
-    """The three models of ``cfg`` sharing one set of weights (names prefixed by ``cfg.kind``)."""
+def build_models(cfg: ModelConfig, batch_size: int | None = None) -> Models:
+    """The three models of ``cfg`` sharing one set of weights (names prefixed by ``cfg.kind``).
+
+    ``batch_size=1`` gives fully static shapes, which int8 conversion needs (a free batch
+    dimension turns every reshape into SHAPE/REDUCE_PROD/PACK ops that TFLM lacks); copy the
+    weights over with ``set_weights``.
+    """
     cfg.validate()
     prefix = f"{cfg.kind}_"
     enc = make_encoder_layers(cfg, prefix)
     dec = make_decoder_layers(cfg, prefix)
     d, m = cfg.d_model, cfg.n_memory
 
-    kp = keypoint_input(cfg)
-    tokens = keras.Input((cfg.max_tokens,), dtype="int32", name="tokens")
+    kp = keypoint_input(cfg, batch_size)
+    tokens = keras.Input((cfg.max_tokens,), batch_size, dtype="int32", name="tokens")
     logits = decode_full(dec, tokens, cross_kv(enc, encode(enc, kp)), cfg)
-    train = keras.Model({"keypoints": kp, "tokens": tokens}, logits, name=f"{cfg.kind}_train")
+    train = keras.Model([kp, tokens], logits, name=f"{cfg.kind}_train")
 
-    kp2 = keypoint_input(cfg)
+    kp2 = keypoint_input(cfg, batch_size)
     cross = cross_kv(enc, encode(enc, kp2))
     encoder = keras.Model(kp2, dict(zip(cache_names(cfg, "cross"), cross, strict=True)),
                           name=f"{cfg.kind}_encoder")
 
     inputs: dict[str, Any] = {
-        "token": keras.Input((1,), dtype="int32", name="token"),
-        "position": keras.Input((1,), dtype="int32", name="position"),
-        "mask": keras.Input((cfg.max_tokens,), dtype="float32", name="mask"),
+        "token": keras.Input((1,), batch_size, dtype="int32", name="token"),
+        "position": keras.Input((1,), batch_size, dtype="int32", name="position"),
+        "mask": keras.Input((cfg.max_tokens,), batch_size, dtype="float32", name="mask"),
     }
     for name in cache_names(cfg, "cache"):
-        inputs[name] = keras.Input((cfg.cache_len, d), dtype="float32", name=name)
+        inputs[name] = keras.Input((cfg.cache_len, d), batch_size, dtype="float32", name=name)
     for name in cache_names(cfg, "cross"):
-        inputs[name] = keras.Input((m, d), dtype="float32", name=name)
+        inputs[name] = keras.Input((m, d), batch_size, dtype="float32", name=name)
     step_logits, rows = decode_step(
         dec, inputs["token"], inputs["position"], inputs["mask"],
         [inputs[n] for n in cache_names(cfg, "cache")],
         [inputs[n] for n in cache_names(cfg, "cross")], cfg,
     )
     outputs = {"logits": step_logits, **dict(zip(cache_names(cfg, "new"), rows, strict=True))}
-    step = keras.Model(inputs, outputs, name=f"{cfg.kind}_decoder_step")
+    step = keras.Model(list(inputs.values()), outputs, name=f"{cfg.kind}_decoder_step")
     return Models(train, encoder, step)
 
 

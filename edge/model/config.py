@@ -39,8 +39,8 @@ class ModelConfig:
     fps: float = 22.0  # keypoint frame rate the model expects
     window_frames: int = 44  # W: frames the encoder sees (2 s at 22 fps)
     hop_frames: int = 22  # H: frames per decoding hop (1 s at 22 fps); the window's tail
-    gcn_channels: tuple[int, ...] = (16, 24, 32)  # output channels of each ST-GCN block
-    gcn_strides: tuple[int, ...] = (1, 2, 2)  # temporal stride of each block
+    gcn_channels: tuple[int, ...] = (8, 16, 32)  # output channels of each ST-GCN block
+    gcn_strides: tuple[int, ...] = (2, 2, 1)  # temporal stride of each block (early: SRAM)
     temporal_kernel: int = 3  # length of the valid (causal) temporal convolutions
     joint_groups: int = 4  # learned pooling of the 65 joints into this many groups
     d_model: int = 64  # decoder width (and memory width)

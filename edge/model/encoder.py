@@ -82,13 +82,13 @@ def make_encoder_layers(cfg: ModelConfig, prefix: str) -> EncoderLayers:
 
 
 def _block(b: GcnBlock, x: Any) -> Any:
-    y = keras.ops.relu(b.spatial(b.aggregate(x)))
-    y = b.temporal(y)
+    """One block; the residual branch is taken first so ``x`` can die after the aggregation."""
+    r = None
     if b.has_residual:
-        r = x[:, b.kernel - 1 :: b.stride]
+        r = x[:, b.kernel - 1 :: b.stride]  # frames aligned with each output's last input
         r = b.residual(r) if b.residual is not None else r
-        y = y + r
-    return keras.ops.relu(y)
+    y = b.temporal(keras.ops.relu(b.spatial(b.aggregate(x))))
+    return keras.ops.relu(y if r is None else y + r)
 
 
 def encode(layers: EncoderLayers, keypoints: Any) -> Any:
@@ -112,6 +112,7 @@ def cross_kv(layers: EncoderLayers, memory: Any) -> list[Any]:
     return out
 
 
-def keypoint_input(cfg: ModelConfig, name: str = "keypoints") -> Any:
-    """The encoder's input: float32 ``[B, W, 65, 3]``."""
-    return keras.Input((cfg.window_frames, N_JOINTS, 3), name=name, dtype="float32")
+def keypoint_input(cfg: ModelConfig, batch_size: int | None = None) -> Any:
+    """The encoder's input ``keypoints``: float32 ``[B, W, 65, 3]``."""
+    return keras.Input((cfg.window_frames, N_JOINTS, 3), batch_size, name="keypoints",
+                       dtype="float32")

@@ -56,5 +56,5 @@ def step_inputs(
         "position": np.full((batch, 1), position, np.int32),
         "mask": step_mask(cfg, position, batch),
         **cache,
-        **{name: cross[name] for name in cache_names(cfg, "cross")},
+        **{name: np.asarray(cross[name]) for name in cache_names(cfg, "cross")},
     }

@@ -1,0 +1,113 @@
+"""The Graph-Transformer: shapes, step == full-sequence equivalence, KV cache, budget, int8 TFLM."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+keras = pytest.importorskip("keras")
+
+from edge.model.budget import estimate_budget, estimate_student_budget  # noqa: E402
+from edge.model.build import build_models, build_student_models, cache_names  # noqa: E402
+from edge.model.config import (  # noqa: E402
+    ModelConfigError,
+    StudentConfig,
+    TeacherConfig,
+    config_from_dict,
+    config_to_dict,
+)
+from edge.model.kv import empty_cache, step_inputs, write_rows  # noqa: E402
+
+TINY = StudentConfig(
+    window_frames=12, hop_frames=6, gcn_channels=(6, 8), gcn_strides=(2, 1), d_model=16,
+    heads=2, layers=2, ffn=24, max_tokens=12, joint_groups=2,
+)
+
+
+def _step_logits(models, cfg, kp: np.ndarray, tokens: np.ndarray) -> np.ndarray:
+    """Teacher-force ``tokens`` through the step model one position at a time."""
+    cross = {k: np.asarray(v) for k, v in models.encoder(kp).items()}
+    cache = empty_cache(cfg, kp.shape[0])
+    out = []
+    for p in range(tokens.shape[1]):
+        o = models.step(step_inputs(cfg, tokens[:, p], p, cache, cross))
+        write_rows(cfg, cache, o, p)
+        out.append(np.asarray(o["logits"]))
+    return np.stack(out, axis=1)
+
+
+@pytest.fixture(scope="module")
+def tiny():
+    keras.utils.set_random_seed(0)
+    return build_student_models(TINY)
+
+
+def test_shapes_of_the_three_models(tiny) -> None:
+    rng = np.random.default_rng(1)
+    kp = rng.random((3, TINY.window_frames, 65, 3), np.float32)
+    tok = rng.integers(0, 243, (3, TINY.max_tokens)).astype(np.int32)
+    assert tuple(tiny.train([kp, tok]).shape) == (3, TINY.max_tokens, 243)
+    cross = tiny.encoder(kp)
+    assert sorted(cross) == sorted(cache_names(TINY, "cross"))
+    assert all(tuple(v.shape) == (3, TINY.n_memory, TINY.d_model) for v in cross.values())
+    out = tiny.step(step_inputs(TINY, tok[:, 0], 0, empty_cache(TINY, 3), cross))
+    assert tuple(out["logits"].shape) == (3, 243)
+    assert all(tuple(out[n].shape) == (3, 1, TINY.d_model) for n in cache_names(TINY, "new"))
+
+
+def test_step_by_step_decoding_equals_full_sequence_forward(tiny) -> None:
+    rng = np.random.default_rng(2)
+    # larger weights than the initialiser's make masking mistakes visible
+    for w in tiny.train.weights:
+        if "table" in w.path:
+            w.assign(rng.normal(0, 1, w.shape).astype(np.float32))
+    kp = rng.random((2, TINY.window_frames, 65, 3), np.float32)
+    tok = rng.integers(0, 243, (2, TINY.max_tokens)).astype(np.int32)
+    full = np.asarray(tiny.train([kp, tok], training=False))
+    steps = _step_logits(tiny, TINY, kp, tok)
+    np.testing.assert_allclose(steps, full, atol=1e-4)
+    # a different future must not change earlier logits (causality of the full graph)
+    tok2 = tok.copy()
+    tok2[:, 6:] = (tok2[:, 6:] + 7) % 243
+    full2 = np.asarray(tiny.train([kp, tok2], training=False))
+    np.testing.assert_allclose(full2[:, :6], full[:, :6], atol=1e-5)
+    assert np.abs(full2[:, 6:] - full[:, 6:]).max() > 1e-3
+
+
+def test_kv_cache_over_many_steps_with_the_default_student() -> None:
+    cfg = StudentConfig()
+    keras.utils.set_random_seed(3)
+    models = build_models(cfg)
+    rng = np.random.default_rng(3)
+    kp = rng.random((1, cfg.window_frames, 65, 3), np.float32)
+    tok = rng.integers(0, 243, (1, cfg.max_tokens)).astype(np.int32)
+    full = np.asarray(models.train([kp, tok], training=False))
+    steps = _step_logits(models, cfg, kp, tok)
+    np.testing.assert_allclose(steps, full, atol=1e-4)
+    # a cache with stale rows beyond the position changes nothing: the mask replaces them
+    cross = {k: np.asarray(v) for k, v in models.encoder(kp).items()}
+    stale = {k: rng.normal(0, 3, v.shape).astype(np.float32) for k, v in empty_cache(cfg, 1).items()}
+    o = models.step(step_inputs(cfg, tok[:, 0], 0, stale, cross))
+    np.testing.assert_allclose(np.asarray(o["logits"]), full[:, 0], atol=1e-4)
+
+
+def test_parameter_count_and_default_student_budget() -> None:
+    for cfg in (TINY, TeacherConfig(layers=1, d_model=32, ffn=64)):
+        assert estimate_budget(cfg)["params"] == build_models(cfg).train.count_params()
+    b = estimate_student_budget()
+    assert b["fits_flash"] and b["int8_weight_bytes"] <= 700 * 1024
+    assert b["fits_sram"] and b["sram_bytes"] <= 320 * 1024
+    assert b["kv_cache_bytes"] == 2 * 2 * 63 * 64
+
+
+def test_config_round_trip_and_clear_errors() -> None:
+    d = config_to_dict(TeacherConfig())
+    assert config_from_dict(d) == TeacherConfig()
+    with pytest.raises(ModelConfigError, match="heads.*divisor of d_model=64.*found 5"):
+        StudentConfig(heads=5)
+    with pytest.raises(ModelConfigError, match="mask_value"):
+        StudentConfig(mask_value=-1e9)
+    with pytest.raises(ModelConfigError, match="unknown model config keys \\['widht'\\]"):
+        config_from_dict({"widht": 3})
+    with pytest.raises(ModelConfigError, match="window_frames"):
+        StudentConfig(window_frames=6, hop_frames=2)

@@ -19,6 +19,22 @@ stream). Steps and costs:
    :meth:`PlayoutScheduler.stop` drops what is left and panics the sink (so does leaving a
    ``with`` block, also on an exception or Ctrl-C).
 
+Typical host loop (``foley-edge play``; ``link`` stands for the protocol's device link)::
+
+    clock = MonotonicClock()  # VirtualClock() to render --no-pace into .mid/.wav
+    sink = open_sink(spec, clock=clock)
+    with sink, PlayoutScheduler(sink, latency_s=0.3, clock=clock) as playout:
+        with ClipSource(clip, pace=True, clock=playout) as frames:  # waiting plays events
+            playout.start()
+            for frame in frames:
+                link.send_keypoints(quantize_frame(frame.keypoints, scale, zero_point))
+                for device_time_s, msg in link.poll_events():
+                    playout.submit(device_time_s, msg)
+        playout.drain()
+
+After a board reset, :meth:`PlayoutScheduler.stop` (panic, drop the queue) and
+:meth:`PlayoutScheduler.start` again re-anchor device time 0 for the new session.
+
 Limits: single-threaded by design. ``submit`` may be called from another thread (a lock guards
 the queue), but an event submitted while :meth:`sleep_until` is already sleeping towards a later
 time is played when that sleep ends; keep submit and sleep on one thread for exact timing.

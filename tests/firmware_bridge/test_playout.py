@@ -191,3 +191,29 @@ def test_monotonic_clock_sleep_until_returns_once_the_time_has_come() -> None:
     target = clock.now() + 0.002
     clock.sleep_until(target)
     assert clock.now() >= target
+
+
+def test_after_a_board_reset_stop_and_start_re_anchor_device_time() -> None:
+    clock = VirtualClock()
+    sink = MemorySink(clock=clock)
+    sched = PlayoutScheduler(sink, latency_s=0.1, clock=clock)
+    sched.start()
+    sched.submit(0.0, on(60))
+    sched.submit(1.0, off(60))
+    sched.sleep_until(0.5)
+    sched.stop()  # the board reset: its note-off will never come
+    clock.advance(2.0)  # reconnecting
+    t0 = sched.start()  # the new session's device clock starts again at 0
+    sched.submit(0.0, on(62))
+    sched.submit(0.2, off(62))
+    sched.drain()
+    assert sink.events == [
+        (pytest.approx(0.1), on(60)),
+        (pytest.approx(0.5), off(60)),
+        (pytest.approx(0.5), cc123()),
+        (pytest.approx(t0 + 0.1), on(62)),
+        (pytest.approx(t0 + 0.3), off(62)),
+    ]
+    assert t0 == pytest.approx(2.5) and sink.held_notes == frozenset()
+    stats = sched.stats()
+    assert (stats.played, stats.dropped, stats.late) == (3, 1, 0)

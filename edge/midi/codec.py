@@ -193,7 +193,11 @@ def _tokenize(notes: Sequence[Note]) -> tuple[np.ndarray, list[_Kept], int]:
         (groups[off][2] if off == on else groups[off][0]).append(note.pitch)
     tokens: list[int] = []
     vel_bin = -1
+    last_t = -1
     for t, shift_bins in zip(emitted, bins, strict=True):
+        if t == last_t:
+            continue  # several true times rounded to this instant: its group is emitted once
+        last_t = t
         tokens.extend(vocab.TIME_SHIFT_OFFSET + b for b in shift_bins)
         offs, ons, late_offs = groups[t]
         tokens.extend(vocab.note_off(p) for p in sorted(offs))

@@ -16,7 +16,10 @@
  * Conversation. Every side numbers its own frames with seq (u16, +1 per frame, wraps).
  *   host -> device: HELLO_REQ, PING (echo bytes), KEYPOINTS (u32 frame index + 65x3 int8),
  *                   STATS_REQ, RESET
- *   device -> host: HELLO (at boot, on HELLO_REQ and after RESET; seq restarts at 0 then),
+ *   device -> host: HELLO (at boot and after RESET, as the first frame of a fresh seq count,
+ *                   so seq 0; and on HELLO_REQ with the running seq: a HELLO with seq 0 tells
+ *                   the host that the device (re)started and its buffers are empty; a device
+ *                   skips 0 when its seq wraps),
  *                   PONG (the PING's bytes), CREDIT (one per processed KEYPOINTS frame),
  *                   EVENTS (decoded tokens of one hop), STATS, ERROR (code, seq, detail text)
  * Credits: HELLO.rx_window = how many KEYPOINTS frames the device can buffer. The host keeps at

@@ -4,9 +4,11 @@ PYTHON ?= python3
 VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.foley-edge-installed
+VIDEO_VENV := .venv-video
+VIDEO_STAMP := $(VIDEO_VENV)/.foley-edge-installed
 DEMO_OUT ?= out/demo
 
-.PHONY: setup system demo test lint clean
+.PHONY: setup setup-video system demo test lint clean
 
 setup: system $(STAMP)
 
@@ -19,13 +21,19 @@ $(STAMP): pyproject.toml
 	$(PY) -m pip install -q -e '.[dev]'
 	@touch $(STAMP)
 
+# MediaPipe (video → keypoints) needs numpy < 2: its own virtualenv, plus sample footage.
+setup-video: setup $(VIDEO_STAMP)
+
+$(VIDEO_STAMP): tools/setup_video.sh
+	PYTHON=$(PYTHON) tools/setup_video.sh $(VIDEO_VENV)
+
 demo: setup
 	$(VENV)/bin/foley-edge demo --out $(DEMO_OUT)
 
 lint: setup
 	$(VENV)/bin/ruff check edge export firmware_bridge benchmarks tests
 
-test: setup lint
+test: setup setup-video lint
 	$(VENV)/bin/python -m pytest
 
 clean:

@@ -131,3 +131,16 @@ def partition_adjacency() -> np.ndarray:
                 k = 2
             out[k, nb, root] = norm[nb, root]
     return out.astype(np.float32)
+
+
+MEDIAPIPE_POSE_TO_BODY25: tuple[tuple[int, ...], ...] = (
+    (0,), (11, 12), (12,), (14,), (16,), (11,), (13,), (15,), (23, 24), (24,), (26,), (28,),
+    (23,), (25,), (27,), (5,), (2,), (8,), (7,), (31,), (31,), (29,), (32,), (32,), (30,),
+)  # fmt: skip
+"""For each BODY_25 joint, the MediaPipe pose landmarks (33) whose mean it is: Neck is the
+mid-shoulder, MidHip the mid-hip; MediaPipe has one toe point (foot index), used for both
+BigToe and SmallToe. MediaPipe's "left" is the person's left, as in OpenPose."""
+
+MEDIAPIPE_HAND_TO_BODY65_LEFT: tuple[int, ...] = tuple(range(1, 21))
+"""MediaPipe hand landmarks 1..20 (thumb..pinky, base to tip) fill body65 joints 25..44 for the
+left hand (45..64 for the right) in the same order; landmark 0, the wrist, merges into LWrist."""

@@ -8,7 +8,9 @@ import numpy as np
 
 
 def tokens_for_span(pm: Any, start_s: float, end_s: float) -> np.ndarray:
-    """int16 [N]: the tokens of ``pm`` (a ``pretty_midi.PrettyMIDI``) between the two times.
+    """int16 [N]: tokens of the notes of ``pm`` with onsets between the two times.
+
+    ``pm`` is anything :func:`edge.midi.reader.read_midi` reads (PrettyMIDI, bytes, path).
 
     Uses :func:`edge.midi.codec.encode_window`, so clips and the trainer share one tokenizer.
     """

@@ -79,9 +79,15 @@ def score_for(notes: Notes, instrument: str, rng: np.random.Generator,
 
 def perform(piece: Piece, instrument: str, seed: int, params: PerformerParams) -> Clip:
     """Perform ``piece`` on ``instrument`` ('piano' | 'violin' | 'mixed') as a clip."""
+    return perform_notes(read_notes(piece.midi_path), piece, instrument, seed, params)
+
+
+def perform_notes(score: Notes, piece: Piece, instrument: str, seed: int,
+                  params: PerformerParams) -> Clip:
+    """Perform the notes ``score`` of ``piece`` (its name seeds the randomness) as a clip."""
     chosen = pick_instrument(instrument, seed, piece.name)
     rng = np.random.default_rng(piece_seed(seed, piece.name))
-    notes = score_for(read_notes(piece.midi_path), chosen, rng, params)
+    notes = score_for(score, chosen, rng, params)
     n_frames = int(math.ceil((notes.end_time + params.tail_s) * params.fps))
     if chosen == "piano":
         plan = plan_piano(notes, params.piano)

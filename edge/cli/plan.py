@@ -1,12 +1,133 @@
-"""foley-edge memory plan of a .tflite."""
+"""foley-edge memory plan of a .tflite: peak, lower bound, TFLM arena, plot, TFLM outputs."""
 
 from __future__ import annotations
 
 import argparse
-
-from edge.cli._pending import add_pending
+import json
+from pathlib import Path
+from typing import Any
 
 
 def register(sub: argparse._SubParsersAction) -> None:
-    """Add this module's sub-commands."""
-    add_pending(sub, "plan", 5, "memory plan of a .tflite")
+    """Add the ``plan`` sub-command."""
+    p = sub.add_parser("plan", help="memory plan of a .tflite: peak, lower bound, TFLM arena")
+    p.add_argument("model", type=Path, help="int8 .tflite model")
+    p.add_argument("--json", action="store_true", help="print the plan as JSON")
+    p.add_argument("--plot", type=Path, metavar="PNG", help="draw the timeline (operator x address)")
+    p.add_argument("--strategy", default="auto", choices=("auto", "model", "search"),
+                   help="execution order: best of both (auto), the model's, or the searched one")
+    p.add_argument("--persistent", nargs="*", default=[], metavar="TENSOR",
+                   help="tensors kept in the persistent area: indices, or a substring of graph "
+                        "input names (e.g. 'cache' for KV cache inputs)")
+    p.add_argument("--no-tflm", action="store_true", help="skip measuring TFLM's arena")
+    p.add_argument("--planned", type=Path, metavar="TFLITE",
+                   help="write the model with our plan as OfflineMemoryAllocation metadata")
+    p.add_argument("--tflm-bundle", type=Path, metavar="DIR",
+                   help="write a TFLM bundle (model array, op resolver, arena size)")
+    p.set_defaults(func=run)
+
+
+def _report(graph: Any, plan: Any, tflm: Any, tflm_planned: Any) -> dict[str, Any]:
+    """The JSON document of a plan."""
+    tensors = []
+    for t in sorted({*plan.tensor_offsets, *plan.persistent_offsets}):
+        b = plan.buffers.get(t)
+        tensors.append({
+            "index": t, "name": graph.tensors[t].name, "bytes": graph.tensors[t].nbytes,
+            "area": "arena" if t in plan.tensor_offsets else "persistent",
+            "offset": plan.tensor_offsets.get(t, plan.persistent_offsets.get(t)),
+            "first_step": b.first_op if b else None, "last_step": b.last_op if b else None,
+            "alias_of": plan.aliases.get(t),
+        })
+    ours = plan.arena_bytes + plan.persistent_bytes
+    return {
+        "model": graph.name,
+        "peak_bytes": plan.arena_bytes,
+        "lower_bound_bytes": plan.lower_bound_bytes,
+        "peak_over_lower_bound": round(plan.arena_bytes / max(plan.lower_bound_bytes, 1), 4),
+        "persistent_bytes": plan.persistent_bytes,
+        "tflm_arena_bytes": tflm.total_bytes if tflm else None,
+        "tflm_arena_head_bytes": tflm.head_bytes if tflm else None,
+        "tflm_arena_tail_bytes": tflm.tail_bytes if tflm else None,
+        "tflm_planned_arena_bytes": tflm_planned.total_bytes if tflm_planned else None,
+        "ours_over_tflm": round(ours / tflm.total_bytes, 4) if tflm else None,
+        "alignment": plan.alignment,
+        "schedule": [{"step": i, "operator": k, "op": graph.operators[k].op}
+                     for i, k in enumerate(plan.order)],
+        "tensors": tensors,
+        "scratch": [{"operator": k, "offset": b.offset, "bytes": b.size} for k, b in plan.scratch.items()],
+        "notes": list(plan.notes),
+    }
+
+
+def _print_summary(doc: dict[str, Any]) -> None:
+    tflm = doc["tflm_arena_bytes"]
+    print(f"{doc['model']}: {len(doc['schedule'])} operators")
+    print(f"  planned peak      {doc['peak_bytes']:>10,} B")
+    print(f"  lower bound       {doc['lower_bound_bytes']:>10,} B   "
+          f"(peak / bound = {doc['peak_over_lower_bound']:.3f})")
+    print(f"  persistent area   {doc['persistent_bytes']:>10,} B")
+    if tflm is not None:
+        print(f"  TFLM arena        {tflm:>10,} B   (head {doc['tflm_arena_head_bytes']:,} + "
+              f"tail {doc['tflm_arena_tail_bytes']:,})")
+        print(f"  ours / TFLM       {doc['ours_over_tflm']:>10.3f}")
+    for note in doc["notes"]:
+        print(f"  note: {note}")
+
+
+def _persistent(graph: Any, specs: list[str]) -> tuple[int, ...]:
+    """Tensor indices named by ``--persistent`` (indices or input-name substrings)."""
+    from export.planner import PlanError
+
+    out: list[int] = []
+    for spec in specs:
+        if spec.isdigit():
+            out.append(int(spec))
+            continue
+        hits = [t for t in graph.inputs if spec in graph.tensors[t].name]
+        if not hits:
+            names = ", ".join(graph.tensors[t].name for t in graph.inputs)
+            raise PlanError(f"--persistent {spec!r}: no graph input name contains it (inputs: {names})")
+        out.extend(hits)
+    return tuple(out)
+
+
+def run(args: argparse.Namespace) -> int:
+    """Plan, verify, report; optionally plot and write PLANNED.tflite / a TFLM bundle."""
+    from edge.data.clip import write_atomic
+    from export.planner.memory import plan_memory
+    from export.planner.verify import verify_plan
+    from export.tflite_reader import read_tflite
+
+    data = args.model.read_bytes() if args.model.is_file() else None
+    graph = read_tflite(data if data is not None else args.model)
+    plan = plan_memory(graph, strategy=args.strategy, persistent=_persistent(graph, args.persistent))
+    verify_plan(graph, plan)
+    tflm = tflm_planned = planned = None
+    if not args.no_tflm or args.planned or args.tflm_bundle:
+        from export.tflm.arena import measure_tflm_arena
+        from export.tflm.offline_plan import write_offline_plan
+
+        tflm = measure_tflm_arena(data)
+        planned = write_offline_plan(data, graph, plan)
+        tflm_planned = measure_tflm_arena(planned)
+    if args.planned:
+        write_atomic(args.planned, planned)
+    if args.tflm_bundle:
+        from export.tflm.bundle import emit_tflm_bundle
+
+        files = emit_tflm_bundle(planned, graph, tflm_planned.total_bytes, args.model.stem, planned=True)
+        for name, text in files.items():
+            write_atomic(args.tflm_bundle / name, text.encode())
+    if args.plot:
+        from export.planner.plot import plot_plan
+
+        args.plot.parent.mkdir(parents=True, exist_ok=True)
+        plot_plan(graph, plan, args.plot, title=args.model.name)
+    doc = _report(graph, plan, tflm, tflm_planned)
+    doc["model"] = args.model.stem
+    if args.json:
+        print(json.dumps(doc, indent=2))
+    else:
+        _print_summary(doc)
+    return 0

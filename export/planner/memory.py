@@ -81,7 +81,7 @@ def _plan_for_order(graph: Graph, order: tuple[int, ...], persistent: Sequence[i
 
 
 def plan_memory(graph: Graph, *, strategy: str = "auto", persistent: Sequence[int] = (),
-                alignment: int = 16, max_states: int = 20_000) -> MemoryPlan:
+                alignment: int = 16, max_states: int = 200_000) -> MemoryPlan:
     """Plan execution order and memory of ``graph`` (see the module docstring)."""
     if strategy not in STRATEGIES:
         raise PlanError(f"unknown strategy '{strategy}' (expected one of {', '.join(STRATEGIES)})")

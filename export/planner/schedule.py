@@ -124,7 +124,7 @@ def order_peak(graph: Graph, order: Sequence[int], *, persistent: Sequence[int] 
 
 
 def search_order(graph: Graph, *, persistent: Sequence[int] = (), alignment: int = 16,
-                 max_states: int = 20_000) -> OrderSearch:
+                 max_states: int = 200_000) -> OrderSearch:
     """Least-peak topological order by level-wise DP, beam-pruned past ``max_states``."""
     m = _build(graph, persistent, alignment)
     n = len(graph.operators)

@@ -7,8 +7,11 @@ tensor itself. Arena tensors get the plan's offsets (views and in-place outputs 
 root's offset; TFLM's RESHAPE skips its copy when input and output coincide); persistent tensors
 are placed after the arena at ``arena_bytes + persistent offset``; constants get -1.
 
-Steps: unpack the flatbuffer (object API), add or replace the buffer and the metadata entry,
-pack it again. Complexity O(model size).
+The offsets are only valid for the plan's execution order, so the operators are rewritten in
+that order (TFLM runs a subgraph's operators in stored order).
+
+Steps: unpack the flatbuffer (object API), reorder the operators, add or replace the buffer and
+the metadata entry, pack it again. Complexity O(model size).
 """
 
 from __future__ import annotations
@@ -54,6 +57,10 @@ def write_offline_plan(model: bytes, graph: Graph, plan: MemoryPlan) -> bytes:
     n = len(m.subgraphs[0].tensors or [])
     if n != len(graph.tensors):
         raise TflmError(f"offline plan: the model has {n} tensors, the graph {len(graph.tensors)}")
+    ops = m.subgraphs[0].operators or []
+    if sorted(plan.order) != list(range(len(ops))):
+        raise TflmError(f"offline plan: order is not a permutation of the model's {len(ops)} operators")
+    m.subgraphs[0].operators = [ops[k] for k in plan.order]  # TFLM runs the planned order
     buf = fb.BufferT()
     buf.data = np.frombuffer(offline_metadata(graph, plan), dtype=np.uint8).copy()
     m.buffers = [*(m.buffers or []), buf]

@@ -49,3 +49,21 @@ def test_planned_model_runs_in_tflm_with_identical_outputs(zoo, name: str) -> No
     assert after.head_bytes == plan.arena_bytes  # TFLM uses exactly our plan
     assert after.head_bytes <= before.head_bytes
     assert after.total_bytes == after.head_bytes + after.tail_bytes
+
+
+def test_searched_order_with_persistent_caches_runs_in_tflm(zoo) -> None:
+    model = zoo["kv_decoder_step"].read_bytes()
+    graph = read_tflite(model)
+    caches = tuple(t for t in graph.inputs if "cache" in graph.tensors[t].name)
+    plan = plan_memory(graph, persistent=caches)
+    assert plan.order != tuple(range(len(graph.operators)))  # the search reordered this model
+    planned = write_offline_plan(model, graph, plan)
+    assert [o.op for o in read_tflite(planned).operators] == [graph.operators[k].op for k in plan.order]
+    plain, ours = tflm_interpreter(model), tflm_interpreter(planned)
+    rng = np.random.default_rng(3)
+    for _ in range(10):
+        x = _random_inputs(graph, rng)
+        for a, b in zip(_run(plain, x, len(graph.outputs)), _run(ours, x, len(graph.outputs)),
+                        strict=True):
+            np.testing.assert_array_equal(a, b)
+    assert measure_tflm_arena(planned).head_bytes == plan.arena_bytes + plan.persistent_bytes

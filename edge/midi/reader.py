@@ -237,3 +237,24 @@ def _pedal_intervals(ccs: list[Any], end: float) -> tuple[tuple[float, float], .
     if down is not None:
         out.append((down, max(down, end)))
     return tuple(out)
+
+
+def load_pretty_midi(source: MidiSource, *, name: str | None = None) -> Any:
+    """A ``pretty_midi.PrettyMIDI`` built from :func:`read_midi`'s notes (rules above).
+
+    Unlike ``pretty_midi.PrettyMIDI(path)`` this has no ``MAX_TICK`` limit (music21's corpus
+    writes 10080 ticks a beat, so long pieces pass 1e7 ticks) and keeps same-tick notes right.
+    Sustain pedal intervals come back as controller 64 events.
+    """
+    import pretty_midi
+
+    content = read_midi(source, name=name)
+    pm = pretty_midi.PrettyMIDI()
+    for inst in content.instruments:
+        out = pretty_midi.Instrument(program=inst.program, is_drum=inst.is_drum, name=inst.name)
+        out.notes = [pretty_midi.Note(n.velocity, n.pitch, n.start, n.end) for n in inst.notes]
+        for down, up in inst.pedal:
+            out.control_changes.append(pretty_midi.ControlChange(SUSTAIN_CONTROL, 127, down))
+            out.control_changes.append(pretty_midi.ControlChange(SUSTAIN_CONTROL, 0, up))
+        pm.instruments.append(out)
+    return pm

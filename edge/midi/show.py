@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import io
 import os
 from collections.abc import Sequence
 from pathlib import Path
@@ -75,7 +76,13 @@ def plot_piano_roll(
         ]
         for n in notes
     ]
-    coll = PolyCollection(verts, array=np.array([n.velocity for n in notes], float), cmap="viridis")
+    coll = PolyCollection(
+        verts,
+        array=np.array([n.velocity for n in notes], float),
+        cmap="viridis",
+        edgecolors="0.2",
+        linewidths=0.3,
+    )
     coll.set_clim(1, 127)
     ax.add_collection(coll)
     pitches = [n.pitch for n in notes] or [60]
@@ -88,8 +95,6 @@ def plot_piano_roll(
         ax.axhline(c, color="0.85", lw=0.5, zorder=0)
     fig.colorbar(coll, ax=ax, label="velocity", pad=0.01)
     fig.tight_layout()
-    import io
-
     buf = io.BytesIO()
     fig.savefig(buf, format="png")
     plt.close(fig)

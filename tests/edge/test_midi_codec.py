@@ -265,3 +265,18 @@ def test_notes_record_is_frozen() -> None:
     n = Note(60, 0.0, 1.0, 90)
     with pytest.raises(AttributeError):
         n.pitch = 61  # type: ignore[misc]
+
+
+def test_load_pretty_midi_has_no_max_tick_limit_and_encodes_the_same() -> None:
+    from pathlib import Path
+
+    from edge.midi.reader import load_pretty_midi
+
+    path = (
+        Path(__file__).resolve().parents[1] / "fixtures/corpus_midi/palestrina__Gloria_07.krn.mid"
+    )
+    with pytest.raises(ValueError, match="likely corrupt"):  # pretty_midi's own reader refuses it
+        pretty_midi.PrettyMIDI(str(path))
+    pm = load_pretty_midi(path)
+    assert encode(pm).tokens.tolist() == encode(path).tokens.tolist()
+    assert encode_window(pm, 0.0, 1e6).tolist() == encode(path).tokens.tolist()

@@ -152,16 +152,17 @@ typedef struct {
 } fe_softmax_params;
 void fe_softmax(const fe_softmax_params *p, const int8_t *input, int8_t *output);
 
-/* ---- MEAN over any axes (TFLite's float rescale of the integer sum) ---- */
+/* ---- MEAN over any axes (TFLite Micro: integer sum, multiplier folded with 1/count) ---- */
 typedef struct {
   int32_t keep_dims[FE_MAX_DIMS];    /* kept dimensions, in output order */
   int32_t keep_stride[FE_MAX_DIMS];  /* their input element strides */
   int32_t red_dims[FE_MAX_DIMS];     /* reduced dimensions */
   int32_t red_stride[FE_MAX_DIMS];   /* their input element strides */
-  float count;                       /* elements per mean */
-  float scale;                       /* input_scale / output_scale (float) */
-  float bias;                        /* -input_zero_point * scale (float) */
-  float output_zero_point;
+  int32_t count;                     /* elements per mean */
+  int32_t input_zero_point;
+  int32_t output_zero_point;
+  int32_t multiplier;                /* (s_in / s_out) / count as multiplier and shift */
+  int32_t shift;
 } fe_mean_params;
 void fe_mean(const fe_mean_params *p, const int8_t *input, int8_t *output);
 
@@ -183,6 +184,9 @@ typedef struct {
 } fe_affine_params;
 void fe_quantize_f32(const fe_affine_params *p, const float *input, int8_t *output);
 void fe_dequantize_f32(const fe_affine_params *p, const int8_t *input, float *output);
+
+/* ---- NEG (float32) ---- */
+void fe_neg_f32(int32_t size, const float *input, float *output);
 
 /* ---- data movement: TRANSPOSE, STRIDED_SLICE, CONCATENATION, PAD, GATHER ---- */
 typedef struct {

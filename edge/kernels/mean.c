@@ -1,11 +1,6 @@
 /* MEAN int8 over any set of axes, as TFLite Micro's reference QuantizedMeanOrSum: an exact
- * int32 sum of the raw values, then float32 arithmetic
- *   round(sum / count * scale + bias) + output_zero_point, clamped to int8,
- * with scale = input_scale / output_scale and bias = -input_zero_point * scale.
- * Each step is a separate statement so that no fused multiply-add changes the rounding
- * (compile with -ffp-contract=off where the compiler would contract across statements). */
-#include <math.h>
-
+ * int32 sum of the raw values minus count * input zero point, requantized with the
+ * multiplier of s_in / s_out folded with 1 / count at build time. */
 #include "fe_internal.h"
 
 static int32_t reduce_sum(const fe_mean_params *p, const int8_t *base) {
@@ -29,13 +24,9 @@ static int32_t reduce_sum(const fe_mean_params *p, const int8_t *base) {
 }
 
 static int8_t finish(const fe_mean_params *p, int32_t sum) {
-  volatile float mean = (float)sum / p->count;
-  volatile float scaled = mean * p->scale;
-  volatile float shifted = scaled + p->bias;
-  float result = roundf(shifted) + p->output_zero_point;
-  result = result < 127.0f ? result : 127.0f;
-  result = result > -128.0f ? result : -128.0f;
-  return (int8_t)result;
+  const int32_t shifted = sum - p->input_zero_point * p->count;
+  const int32_t out = fe_mbqm(shifted, p->multiplier, (int)p->shift) + p->output_zero_point;
+  return (int8_t)fe_clamp(out, -128, 127);
 }
 
 void fe_mean(const fe_mean_params *p, const int8_t *input, int8_t *output) {

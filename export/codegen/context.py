@@ -1,0 +1,107 @@
+"""What a per-operator render function sees, and what it returns."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+
+import numpy as np
+
+from export.codegen.cformat import C_TYPES
+from export.ir import Graph, Operator, Tensor
+
+MAX_DIMS = 6
+"""Rank of the kernels' padded shapes (FE_MAX_DIMS)."""
+
+
+@dataclass(frozen=True)
+class Rendered:
+    """C text for one operator."""
+
+    decls: tuple[str, ...]  # file-scope declarations (const parameter structs, tables)
+    body: tuple[str, ...]  # statements inside ``invoke``, in order
+
+
+@dataclass(frozen=True)
+class OpContext:
+    """One operator plus the name and storage of every tensor it touches."""
+
+    graph: Graph  # the whole graph
+    op: Operator  # the operator being rendered
+    prefix: str  # C identifier prefix of the model (e.g. "encoder")
+    storage: Mapping[int, str]  # tensor index -> C byte-pointer expression (arena, persistent, const)
+
+    @property
+    def where(self) -> str:
+        """``operator 7 FULLY_CONNECTED`` for messages."""
+        return f"{self.graph.name}: operator {self.op.index} {self.op.op}"
+
+    def inp(self, i: int) -> Tensor | None:
+        """Input ``i`` (None when omitted or absent)."""
+        if i >= len(self.op.inputs) or self.op.inputs[i] < 0:
+            return None
+        return self.graph.tensors[self.op.inputs[i]]
+
+    def need(self, i: int) -> Tensor:
+        """Input ``i``, which must be present."""
+        t = self.inp(i)
+        if t is None:
+            from export.codegen import CodegenError
+
+            raise CodegenError(f"{self.where}: input {i} is missing")
+        return t
+
+    def out(self, i: int = 0) -> Tensor:
+        """Output ``i``."""
+        return self.graph.tensors[self.op.outputs[i]]
+
+    def const(self, i: int) -> np.ndarray:
+        """Input ``i`` as a constant array (shapes, axes, permutations, paddings)."""
+        t = self.need(i)
+        if not t.is_constant:
+            from export.codegen import CodegenError
+
+            raise CodegenError(f"{self.where}: input {i} tensor {t.index} '{t.name}' must be a "
+                               f"constant (found a run-time tensor)")
+        return t.numpy()
+
+    def ptr(self, t: Tensor | None, *, const: bool = False) -> str:
+        """Typed C pointer expression of tensor ``t`` (``NULL`` for an omitted input)."""
+        if t is None:
+            return "NULL"
+        qual = "const " if const or t.is_constant else ""
+        return f"({qual}{C_TYPES[t.dtype]} *){self.storage[t.index]}"
+
+    def name(self, what: str) -> str:
+        """A file-unique C identifier for this operator's ``what``."""
+        return f"{self.prefix}_op{self.op.index}_{what}"
+
+
+RenderFn = Callable[[OpContext], Rendered]
+"""A per-operator render function."""
+
+
+def padded(shape: tuple[int, ...], rank: int = MAX_DIMS) -> list[int]:
+    """``shape`` padded on the left with 1s to ``rank`` dimensions."""
+    return [1] * (rank - len(shape)) + list(shape)
+
+
+def strides(shape: list[int]) -> list[int]:
+    """Row-major element strides of ``shape``."""
+    out = [1] * len(shape)
+    for i in range(len(shape) - 2, -1, -1):
+        out[i] = out[i + 1] * shape[i + 1]
+    return out
+
+
+def broadcast_strides(in_shape: tuple[int, ...], out_shape: tuple[int, ...]) -> list[int]:
+    """Element strides of ``in_shape`` walked over ``out_shape`` (0 on broadcast dims)."""
+    ins, outs = padded(in_shape), padded(out_shape)
+    st = strides(ins)
+    return [0 if (i == 1 and o != 1) else s for i, o, s in zip(ins, outs, st, strict=True)]
+
+
+def bcast_fields(a: Tensor, b: Tensor, out: Tensor) -> dict[str, list[int]]:
+    """The ``fe_bcast`` fields of a binary elementwise op."""
+    return {"dims": padded(out.shape), "stride1": broadcast_strides(a.shape, out.shape),
+            "stride2": broadcast_strides(b.shape, out.shape)}

@@ -1,0 +1,160 @@
+"""``emit_c(graph, plan, *, prefix)``: the whole model as ``{prefix}.c`` and ``{prefix}.h``.
+
+Steps: (1) give every tensor a storage expression from the plan (arena offset, persistent
+offset, a const array for weights, aliases resolved to their root); (2) render each operator
+in plan order with its render function; (3) fill the two Jinja2 templates.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from export.codegen import ops_data as d
+from export.codegen import ops_elementwise as e
+from export.codegen import ops_linear as lin
+from export.codegen.cformat import C_TYPES, c_array, environment
+from export.codegen.context import OpContext, RenderFn
+from export.codegen.quant import float_literal
+from export.ir import Graph, Tensor
+from export.planner.plan import MemoryPlan
+
+KERNEL_DIR = Path(__file__).resolve().parents[2] / "edge" / "kernels"
+"""The C sources of the kernel library the generated code links against."""
+
+RENDERERS: Mapping[str, RenderFn] = {
+    "FULLY_CONNECTED": lin.render_fully_connected, "BATCH_MATMUL": lin.render_batch_matmul,
+    "CONV_2D": lin.render_conv2d, "DEPTHWISE_CONV_2D": lin.render_depthwise_conv2d,
+    "AVERAGE_POOL_2D": lin.render_avg_pool, "MAX_POOL_2D": lin.render_max_pool,
+    "ADD": e.render_add, "SUB": e.render_sub, "MUL": e.render_mul,
+    "SQUARED_DIFFERENCE": e.render_squared_difference, "RSQRT": e.render_rsqrt,
+    "SOFTMAX": e.render_softmax, "MEAN": e.render_mean, "QUANTIZE": e.render_quantize,
+    "DEQUANTIZE": e.render_dequantize, "NEG": e.render_neg,
+    "RESHAPE": d.render_view, "SQUEEZE": d.render_view, "EXPAND_DIMS": d.render_view,
+    "TRANSPOSE": d.render_transpose, "CONCATENATION": d.render_concatenation,
+    "PACK": d.render_pack, "STRIDED_SLICE": d.render_strided_slice, "SLICE": d.render_slice,
+    "PAD": d.render_pad, "PADV2": d.render_pad, "GATHER": d.render_gather,
+}
+"""Operator name -> render function: the ops the generated C supports."""
+
+SUPPORTED_OPS: frozenset[str] = frozenset(RENDERERS)
+"""Operators the code generator (and the kernel library) supports."""
+
+
+@dataclass(frozen=True)
+class _Io:
+    """One model input or output as the templates show it."""
+
+    name: str  # tensor name in the model
+    dtype: str  # IR dtype
+    shape: tuple[int, ...]  # static shape
+    nbytes: int  # payload size
+    ptr: str  # C byte-pointer expression
+    scale: str  # C float literal of the scale (0 when unquantized)
+    zero_point: int  # zero point (0 when unquantized)
+
+
+def _identifier(prefix: str) -> str:
+    from export.codegen import CodegenError
+
+    p = prefix.rstrip("_")
+    if not re.fullmatch(r"[A-Za-z_][A-Za-z0-9_]*", p):
+        raise CodegenError(f"prefix '{prefix}' is not a C identifier (expected [A-Za-z_][A-Za-z0-9_]*)")
+    return p
+
+
+def _storage(graph: Graph, plan: MemoryPlan, p: str) -> dict[int, str]:
+    """Tensor index -> C byte-pointer expression of its storage."""
+    out: dict[int, str] = {}
+    for t in graph.tensors:
+        if t.is_constant:
+            out[t.index] = f"{p}_c{t.index}"
+        elif t.index in plan.tensor_offsets:
+            out[t.index] = f"({p}_arena + {plan.tensor_offsets[t.index]})"
+        elif t.index in plan.persistent_offsets:
+            out[t.index] = f"({p}_persistent + {plan.persistent_offsets[t.index]})"
+    for t in plan.aliases:
+        root, seen = t, {t}
+        while root not in out and root in plan.aliases and plan.aliases[root] not in seen:
+            root = plan.aliases[root]
+            seen.add(root)
+        if t not in out and root in out:
+            out[t] = out[root]
+    return out
+
+
+def _check_storage(graph: Graph, storage: Mapping[int, str]) -> None:
+    from export.codegen import CodegenError
+
+    for op in graph.operators:
+        for t in (*op.inputs, *op.outputs):
+            if t >= 0 and t not in storage:
+                tn = graph.tensors[t]
+                raise CodegenError(f"{graph.name}: operator {op.index} {op.op}: tensor {t} "
+                                   f"'{tn.name}' has no place in the memory plan (expected an "
+                                   f"arena or persistent offset, or an alias)")
+
+
+def _constant_decl(t: Tensor, name: str) -> str:
+    values = t.numpy().reshape(-1)
+    if t.dtype == "float32":
+        text = [float_literal(v) for v in values]
+        return c_array("float", name, text, per_row=4)
+    if t.dtype in ("int64",):
+        return c_array("int64_t", name, [f"{int(v)}LL" for v in values], per_row=8)
+    return c_array(C_TYPES[t.dtype], name, [int(v) for v in np.asarray(values)],
+                   per_row=16 if t.dtype in ("int8", "uint8", "bool") else 8)
+
+
+def _io(graph: Graph, idx: tuple[int, ...], storage: Mapping[int, str]) -> list[_Io]:
+    items = []
+    for i in idx:
+        t = graph.tensors[i]
+        q = t.quant
+        items.append(_Io(name=t.name, dtype=t.dtype, shape=t.shape, nbytes=t.nbytes,
+                         ptr=f"(uint8_t *){storage[i]}",
+                         scale=float_literal(q.scale[0]) if q else "0.0f",
+                         zero_point=int(q.zero_point[0]) if q else 0))
+    return items
+
+
+def emit_c(graph: Graph, plan: MemoryPlan, *, prefix: str = "model") -> dict[str, str]:
+    """C sources of ``graph`` laid out by ``plan``: ``{prefix}.c`` and ``{prefix}.h``."""
+    from export.codegen import CodegenError
+
+    p = _identifier(prefix)
+    storage = _storage(graph, plan, p)
+    _check_storage(graph, storage)
+    decls: list[str] = []
+    steps: list[dict[str, object]] = []
+    for k in plan.order:
+        op = graph.operators[k]
+        render = RENDERERS.get(op.op)
+        if render is None:
+            raise CodegenError(f"{graph.name}: operator {op.index} {op.op} has no kernel "
+                               f"(supported: {', '.join(sorted(RENDERERS))})")
+        r = render(OpContext(graph=graph, op=op, prefix=p, storage=storage))
+        decls.extend(r.decls)
+        shapes = " ".join(str(graph.tensors[t].shape) for t in op.outputs)
+        steps.append({"comment": f"operator {op.index}: {op.op} -> {shapes}", "body": r.body})
+    code = "\n".join([*decls, *(line for s in steps for line in s["body"])])  # type: ignore[attr-defined]
+    used = sorted({t for op in graph.operators for t in op.inputs if t >= 0
+                   and graph.tensors[t].is_constant
+                   and re.search(rf"\b{p}_c{t}\b", code)})
+    constants = [_constant_decl(graph.tensors[t], f"{p}_c{t}") for t in used]
+    variables = [{"ptr": storage[t.index], "nbytes": t.nbytes,
+                  "zero_point": int(t.quant.zero_point[0]) if t.quant else 0}
+                 for t in graph.tensors if t.index in plan.persistent_offsets]
+    ctx = {"p": p, "P": p.upper(), "source": graph.name, "header": f"{p}.h",
+           "arena_bytes": plan.arena_bytes, "persistent_bytes": plan.persistent_bytes,
+           "arena_len": max(1, plan.arena_bytes), "persistent_len": max(1, plan.persistent_bytes),
+           "alignment": plan.alignment, "constants": constants, "decls": decls, "steps": steps,
+           "inputs": _io(graph, graph.inputs, storage),
+           "outputs": _io(graph, graph.outputs, storage), "variables": variables}
+    env = environment()
+    return {f"{p}.c": env.get_template("model.c.j2").render(**ctx),
+            f"{p}.h": env.get_template("model.h.j2").render(**ctx)}

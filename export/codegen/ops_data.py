@@ -1,0 +1,191 @@
+"""Render functions of data-movement operators, all one strided copy (``fe_copy_nd``) or a
+few: RESHAPE/SQUEEZE/EXPAND_DIMS (views), TRANSPOSE, CONCATENATION, PACK, STRIDED_SLICE,
+SLICE, PAD/PADV2, and GATHER."""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+
+from export.codegen.cformat import c_struct
+from export.codegen.context import MAX_DIMS, OpContext, Rendered, strides
+from export.codegen.quant import scale_zp
+from export.ir import DTYPE_BYTES, Tensor
+
+
+def _copy_fields(dims: list[int], in_stride: list[int], out_stride: list[int], *, in_start: int,
+                 out_start: int, elem_bytes: int) -> dict[str, object]:
+    k = MAX_DIMS - len(dims)
+    return {"dims": [1] * k + dims, "in_stride": [0] * k + in_stride,
+            "out_stride": [0] * k + out_stride, "in_start": in_start, "out_start": out_start,
+            "elem_bytes": elem_bytes}
+
+
+def _copy_call(ctx: OpContext, name: str, src: Tensor, dst: Tensor) -> str:
+    return f"fe_copy_nd(&{name}, {ctx.ptr(src, const=True)}, {ctx.ptr(dst)});"
+
+
+def _same_quant(ctx: OpContext, a: Tensor, b: Tensor) -> None:
+    from export.codegen import CodegenError
+
+    if a.dtype == "int8" and a.quant != b.quant:
+        raise CodegenError(f"{ctx.where}: tensor {a.index} '{a.name}' and output {b.index} have "
+                           f"different quantization ({a.quant} vs {b.quant}); expected equal")
+
+
+def render_view(ctx: OpContext) -> Rendered:
+    """RESHAPE / SQUEEZE / EXPAND_DIMS: nothing when the plan aliased them, else a flat copy."""
+    src, dst = ctx.need(0), ctx.out()
+    if ctx.storage[src.index] == ctx.storage[dst.index]:
+        return Rendered((), (f"/* {ctx.op.op} {src.index} -> {dst.index}: view, no code */",))
+    return Rendered((), (f"memcpy({ctx.ptr(dst)}, {ctx.ptr(src, const=True)}, {src.nbytes}u);",))
+
+
+def render_transpose(ctx: OpContext) -> Rendered:
+    """TRANSPOSE by a constant permutation."""
+    src, dst = ctx.need(0), ctx.out()
+    perm = [int(p) for p in np.asarray(ctx.const(1)).reshape(-1)]
+    st = strides(list(src.shape))
+    fields = _copy_fields(list(dst.shape), [st[p] for p in perm], strides(list(dst.shape)),
+                          in_start=0, out_start=0, elem_bytes=DTYPE_BYTES[src.dtype])
+    return Rendered((c_struct("fe_copy_params", ctx.name("p"), fields),),
+                    (_copy_call(ctx, ctx.name("p"), src, dst),))
+
+
+def _concat(ctx: OpContext, inputs: list[Tensor], axis: int, *, stacked: bool) -> Rendered:
+    dst = ctx.out()
+    axis %= len(dst.shape)
+    out_st = strides(list(dst.shape))
+    decls, body, pos = [], [], 0
+    for k, src in enumerate(inputs):
+        _same_quant(ctx, src, dst)
+        shape = list(src.shape)
+        if stacked:
+            shape.insert(axis, 1)
+        name = ctx.name(f"p{k}")
+        decls.append(c_struct("fe_copy_params", name, _copy_fields(
+            shape, strides(shape), out_st, in_start=0, out_start=pos * out_st[axis],
+            elem_bytes=DTYPE_BYTES[src.dtype])))
+        body.append(_copy_call(ctx, name, src, dst))
+        pos += shape[axis]
+    return Rendered(tuple(decls), tuple(body))
+
+
+def render_concatenation(ctx: OpContext) -> Rendered:
+    """CONCATENATION (inputs must share the output's quantization, as the converter emits)."""
+    inputs = [ctx.need(i) for i in range(len(ctx.op.inputs))]
+    return _concat(ctx, inputs, int(ctx.op.options.get("axis", 0)), stacked=False)
+
+
+def render_pack(ctx: OpContext) -> Rendered:
+    """PACK: concatenation along a new axis."""
+    inputs = [ctx.need(i) for i in range(len(ctx.op.inputs))]
+    return _concat(ctx, inputs, int(ctx.op.options.get("axis", 0)), stacked=True)
+
+
+def _slice_render(ctx: OpContext, begin: list[int], step: list[int], shape_in: list[int]) -> Rendered:
+    src, dst = ctx.need(0), ctx.out()
+    st = strides(shape_in)
+    full_out = [len(range(b, e, s)) for b, e, s in zip(begin, _ends(ctx), step, strict=True)] \
+        if ctx.op.op == "STRIDED_SLICE" else None
+    dims = full_out if full_out is not None else list(dst.shape)
+    if math.prod(dims) != dst.num_elements:
+        from export.codegen import CodegenError
+
+        raise CodegenError(f"{ctx.where}: slice of {math.prod(dims)} elements does not match the "
+                           f"output shape {dst.shape}")
+    fields = _copy_fields(dims, [s * k for s, k in zip(st, step, strict=True)], strides(dims),
+                          in_start=sum(b * s for b, s in zip(begin, st, strict=True)),
+                          out_start=0, elem_bytes=DTYPE_BYTES[src.dtype])
+    return Rendered((c_struct("fe_copy_params", ctx.name("p"), fields),),
+                    (_copy_call(ctx, ctx.name("p"), src, dst),))
+
+
+def _strided_bounds(ctx: OpContext) -> tuple[list[int], list[int], list[int]]:
+    """(begin, end, step) per input dim after masks (no ellipsis / new-axis masks)."""
+    from export.codegen import CodegenError
+
+    o = ctx.op.options
+    if int(o.get("ellipsis_mask", 0)) or int(o.get("new_axis_mask", 0)):
+        raise CodegenError(f"{ctx.where}: ellipsis_mask / new_axis_mask are not supported "
+                           f"(found {o.get('ellipsis_mask')}, {o.get('new_axis_mask')})")
+    shape = list(ctx.need(0).shape)
+    b_in = [int(v) for v in ctx.const(1).reshape(-1)]
+    e_in = [int(v) for v in ctx.const(2).reshape(-1)]
+    s_in = [int(v) for v in ctx.const(3).reshape(-1)]
+    bm, em, sm = int(o.get("begin_mask", 0)), int(o.get("end_mask", 0)), int(o.get("shrink_axis_mask", 0))
+    begin, end, step = [], [], []
+    for i, dim in enumerate(shape):
+        s = s_in[i] if i < len(s_in) else 1
+        b = b_in[i] if i < len(b_in) else 0
+        e = e_in[i] if i < len(e_in) else dim
+        if bool(o.get("offset", False)):
+            e = b + e
+        b = b + dim if b < 0 else b
+        e = e + dim if e < 0 else e
+        if bm >> i & 1:
+            b = 0 if s > 0 else dim - 1
+        if em >> i & 1:
+            e = dim if s > 0 else -1
+        if sm >> i & 1:
+            e, s = b + 1, 1
+        b = min(max(b, 0), dim) if s > 0 else min(max(b, -1), dim - 1)
+        e = min(max(e, 0), dim) if s > 0 else min(max(e, -1), dim - 1)
+        begin.append(b)
+        end.append(e)
+        step.append(s)
+    return begin, end, step
+
+
+def _ends(ctx: OpContext) -> list[int]:
+    return _strided_bounds(ctx)[1]
+
+
+def render_strided_slice(ctx: OpContext) -> Rendered:
+    """STRIDED_SLICE with begin/end/shrink masks and positive or negative steps."""
+    begin, _, step = _strided_bounds(ctx)
+    return _slice_render(ctx, begin, step, list(ctx.need(0).shape))
+
+
+def render_slice(ctx: OpContext) -> Rendered:
+    """SLICE with constant begin (size taken from the output shape)."""
+    begin = [int(v) for v in ctx.const(1).reshape(-1)]
+    shape = list(ctx.need(0).shape)
+    return _slice_render(ctx, begin, [1] * len(shape), shape)
+
+
+def render_pad(ctx: OpContext) -> Rendered:
+    """PAD / PADV2: fill with the pad value (output zero point unless given), copy the interior."""
+    src, dst = ctx.need(0), ctx.out()
+    _same_quant(ctx, src, dst)
+    pads = np.asarray(ctx.const(1)).reshape(-1, 2)
+    value = scale_zp(dst, ctx.where)[1]
+    if ctx.op.op == "PADV2" and ctx.inp(2) is not None:
+        value = int(ctx.const(2).reshape(-1)[0])
+    out_st = strides(list(dst.shape))
+    fields = _copy_fields(list(src.shape), strides(list(src.shape)), out_st, in_start=0,
+                          out_start=sum(int(p) * s for p, s in zip(pads[:, 0], out_st, strict=True)),
+                          elem_bytes=1)
+    body = (f"fe_fill_s8({ctx.ptr(dst)}, {dst.num_elements}, (int8_t){value});",
+            _copy_call(ctx, ctx.name("p"), src, dst))
+    return Rendered((c_struct("fe_copy_params", ctx.name("p"), fields),), body)
+
+
+def render_gather(ctx: OpContext) -> Rendered:
+    """GATHER along ``axis`` (batch_dims 0) with int32 indices; a bad index fails invoke."""
+    from export.codegen import CodegenError
+
+    params, idx, out = ctx.need(0), ctx.need(1), ctx.out()
+    if int(ctx.op.options.get("batch_dims", 0)) != 0 or idx.dtype != "int32":
+        raise CodegenError(f"{ctx.where}: only batch_dims 0 with int32 indices is supported "
+                           f"(found batch_dims {ctx.op.options.get('batch_dims')}, {idx.dtype})")
+    axis = int(ctx.op.options.get("axis", 0)) % len(params.shape)
+    fields = {"outer": math.prod(params.shape[:axis]), "axis_size": params.shape[axis],
+              "inner_bytes": math.prod(params.shape[axis + 1:]) * DTYPE_BYTES[params.dtype],
+              "n_indices": idx.num_elements}
+    call = (f"if (fe_gather(&{ctx.name('p')}, {ctx.ptr(params, const=True)}, "
+            f"{ctx.ptr(idx, const=True)}, {ctx.ptr(out)}) != 0) {{ return -{ctx.op.index + 1}; }}")
+    return Rendered((c_struct("fe_gather_params", ctx.name("p"), fields),), (call,))
+
+

@@ -1,0 +1,173 @@
+"""Render functions of the MAC-heavy operators: FULLY_CONNECTED, BATCH_MATMUL, CONV_2D,
+DEPTHWISE_CONV_2D, and the pools that share their window arithmetic."""
+
+from __future__ import annotations
+
+from export.codegen.cformat import c_array, c_struct
+from export.codegen.context import OpContext, Rendered, padded
+from export.codegen.quant import activation_range, quant_of, quantize_multiplier, scale_zp
+from export.ir import Tensor
+
+
+def _channel_multipliers(inp: Tensor, w: Tensor, out: Tensor, n: int, where: str
+                         ) -> tuple[list[int], list[int]]:
+    """Per-output-channel (multiplier, shift): in_scale * w_scale[c] / out_scale in double."""
+    s_in, _ = scale_zp(inp, where)
+    s_out, _ = scale_zp(out, where)
+    wq = quant_of(w, where)
+    mults, shifts = [], []
+    for c in range(n):
+        m, s = quantize_multiplier(s_in * float(wq.scale[c if wq.per_channel else 0]) / s_out)
+        mults.append(m)
+        shifts.append(s)
+    return mults, shifts
+
+
+def _mult_tables(ctx: OpContext, mults: list[int], shifts: list[int]) -> tuple[str, str]:
+    return (c_array("int32_t", ctx.name("mult"), mults, per_row=8),
+            c_array("int32_t", ctx.name("shift"), shifts, per_row=16))
+
+
+def render_fully_connected(ctx: OpContext) -> Rendered:
+    """FULLY_CONNECTED: weights [out, in] int8, optional int32 bias, fused activation."""
+    inp, w, bias, out = ctx.need(0), ctx.need(1), ctx.inp(2), ctx.out()
+    out_depth, depth = w.shape
+    per_channel = quant_of(w, ctx.where).per_channel
+    mults, shifts = _channel_multipliers(inp, w, out, out_depth if per_channel else 1, ctx.where)
+    _, zp_in = scale_zp(inp, ctx.where)
+    s_out, zp_out = scale_zp(out, ctx.where)
+    lo, hi = activation_range(ctx.op.options.get("fused_activation_function", "NONE"), s_out, zp_out)
+    fields = {
+        "batches": inp.num_elements // depth, "accum_depth": depth, "output_depth": out_depth,
+        "input_offset": -zp_in, "filter_offset": -int(quant_of(w, ctx.where).zero_point[0]),
+        "output_offset": zp_out, "multiplier": ctx.name("mult"), "shift": ctx.name("shift"),
+        "per_channel": int(per_channel), "act_min": lo, "act_max": hi,
+    }
+    decls = (*_mult_tables(ctx, mults, shifts), c_struct("fe_fc_params", ctx.name("p"), fields))
+    call = (f"fe_fully_connected(&{ctx.name('p')}, {ctx.ptr(inp, const=True)}, {ctx.ptr(w)}, "
+            f"{ctx.ptr(bias)}, {ctx.ptr(out)});")
+    return Rendered(decls, (call,))
+
+
+def _batch_strides(shape: tuple[int, ...], out_batch: list[int]) -> list[int]:
+    """Element strides of the 3 padded batch dims of a matrix operand (0 where broadcast)."""
+    batch = padded(shape[:-2], 3)
+    mat = shape[-1] * shape[-2]
+    st, acc = [0, 0, 0], mat
+    for i in range(2, -1, -1):
+        st[i] = 0 if (batch[i] == 1 and out_batch[i] != 1) else acc
+        acc *= batch[i]
+    return st
+
+
+def render_batch_matmul(ctx: OpContext) -> Rendered:
+    """BATCH_MATMUL with broadcast batch dims and adj_x / adj_y, per-tensor requantization."""
+    lhs, rhs, out = ctx.need(0), ctx.need(1), ctx.out()
+    adj_x, adj_y = bool(ctx.op.options.get("adj_x", False)), bool(ctx.op.options.get("adj_y", False))
+    s_l, zp_l = scale_zp(lhs, ctx.where)
+    s_r, zp_r = scale_zp(rhs, ctx.where)
+    s_o, zp_o = scale_zp(out, ctx.where)
+    mult, shift = quantize_multiplier(s_l * s_r / s_o)
+    out_batch = padded(out.shape[:-2], 3)
+    fields = {
+        "batch_dims": out_batch,
+        "lhs_batch_stride": _batch_strides(lhs.shape, out_batch),
+        "rhs_batch_stride": _batch_strides(rhs.shape, out_batch),
+        "rows": lhs.shape[-1] if adj_x else lhs.shape[-2],
+        "cols": rhs.shape[-2] if adj_y else rhs.shape[-1],
+        "depth": lhs.shape[-2] if adj_x else lhs.shape[-1],
+        "adj_x": int(adj_x), "adj_y": int(adj_y), "lhs_offset": -zp_l, "rhs_offset": -zp_r,
+        "output_offset": zp_o, "multiplier": mult, "shift": shift,
+    }
+    call = (f"fe_batch_matmul(&{ctx.name('p')}, {ctx.ptr(lhs, const=True)}, "
+            f"{ctx.ptr(rhs, const=True)}, {ctx.ptr(out)});")
+    return Rendered((c_struct("fe_bmm_params", ctx.name("p"), fields),), (call,))
+
+
+def _padding(padding: str, stride: int, dilation: int, in_size: int, filt: int, out_size: int) -> int:
+    """TFLite's ComputePadding for SAME (0 for VALID)."""
+    if padding != "SAME":
+        return 0
+    eff = (filt - 1) * dilation + 1
+    return max(0, int(((out_size - 1) * stride + eff - in_size) / 2))
+
+
+def _window_fields(ctx: OpContext, in_hw: tuple[int, int], out_hw: tuple[int, int],
+                   filt_hw: tuple[int, int]) -> dict[str, int]:
+    o = ctx.op.options
+    sh, sw = int(o.get("stride_h", 1)), int(o.get("stride_w", 1))
+    dh, dw = int(o.get("dilation_h_factor", 1)), int(o.get("dilation_w_factor", 1))
+    pad = str(o.get("padding", "VALID"))
+    return {"stride_h": sh, "stride_w": sw, "dilation_h": dh, "dilation_w": dw,
+            "pad_h": _padding(pad, sh, dh, in_hw[0], filt_hw[0], out_hw[0]),
+            "pad_w": _padding(pad, sw, dw, in_hw[1], filt_hw[1], out_hw[1])}
+
+
+def _render_conv(ctx: OpContext, *, depthwise: bool) -> Rendered:
+    from export.codegen import CodegenError
+
+    inp, w, bias, out = ctx.need(0), ctx.need(1), ctx.inp(2), ctx.out()
+    if len(inp.shape) != 4 or inp.shape[0] != 1:
+        raise CodegenError(f"{ctx.where}: expected an NHWC input with batch 1, found {inp.shape}")
+    _, ih, iw, ic = inp.shape
+    _, oh, ow, oc = out.shape
+    fh, fw = w.shape[1], w.shape[2]
+    if not depthwise and w.shape[3] != ic:
+        raise CodegenError(f"{ctx.where}: grouped convolution is not supported "
+                           f"(filter depth {w.shape[3]}, input channels {ic})")
+    mults, shifts = _channel_multipliers(inp, w, out, oc, ctx.where)
+    _, zp_in = scale_zp(inp, ctx.where)
+    s_out, zp_out = scale_zp(out, ctx.where)
+    lo, hi = activation_range(ctx.op.options.get("fused_activation_function", "NONE"), s_out, zp_out)
+    fields = {"in_h": ih, "in_w": iw, "in_c": ic, "out_h": oh, "out_w": ow, "out_c": oc,
+              "filter_h": fh, "filter_w": fw, **_window_fields(ctx, (ih, iw), (oh, ow), (fh, fw)),
+              "depth_multiplier": oc // ic if depthwise else 1, "input_offset": -zp_in,
+              "output_offset": zp_out, "multiplier": ctx.name("mult"), "shift": ctx.name("shift"),
+              "act_min": lo, "act_max": hi}
+    fn = "fe_depthwise_conv2d" if depthwise else "fe_conv2d"
+    decls = (*_mult_tables(ctx, mults, shifts), c_struct("fe_conv_params", ctx.name("p"), fields))
+    call = (f"{fn}(&{ctx.name('p')}, {ctx.ptr(inp, const=True)}, {ctx.ptr(w)}, {ctx.ptr(bias)}, "
+            f"{ctx.ptr(out)});")
+    return Rendered(decls, (call,))
+
+
+def render_conv2d(ctx: OpContext) -> Rendered:
+    """CONV_2D (incl. 1xk temporal), per-channel requantization."""
+    return _render_conv(ctx, depthwise=False)
+
+
+def render_depthwise_conv2d(ctx: OpContext) -> Rendered:
+    """DEPTHWISE_CONV_2D with any depth multiplier."""
+    return _render_conv(ctx, depthwise=True)
+
+
+def _render_pool(ctx: OpContext, fn: str) -> Rendered:
+    from export.codegen import CodegenError
+
+    inp, out = ctx.need(0), ctx.out()
+    if quant_of(inp, ctx.where) != quant_of(out, ctx.where):
+        raise CodegenError(f"{ctx.where}: input and output quantization differ "
+                           f"({inp.quant} vs {out.quant}); int8 pooling needs them equal")
+    b, ih, iw, c = inp.shape
+    _, oh, ow, _ = out.shape
+    o = ctx.op.options
+    fh, fw = int(o["filter_height"]), int(o["filter_width"])
+    win = _window_fields(ctx, (ih, iw), (oh, ow), (fh, fw))
+    s_out, zp_out = scale_zp(out, ctx.where)
+    lo, hi = activation_range(o.get("fused_activation_function", "NONE"), s_out, zp_out)
+    fields = {"batches": b, "in_h": ih, "in_w": iw, "channels": c, "out_h": oh, "out_w": ow,
+              "filter_h": fh, "filter_w": fw, "stride_h": win["stride_h"],
+              "stride_w": win["stride_w"], "pad_h": win["pad_h"], "pad_w": win["pad_w"],
+              "act_min": lo, "act_max": hi}
+    call = f"{fn}(&{ctx.name('p')}, {ctx.ptr(inp, const=True)}, {ctx.ptr(out)});"
+    return Rendered((c_struct("fe_pool_params", ctx.name("p"), fields),), (call,))
+
+
+def render_avg_pool(ctx: OpContext) -> Rendered:
+    """AVERAGE_POOL_2D (rounded integer average over the valid window)."""
+    return _render_pool(ctx, "fe_avg_pool")
+
+
+def render_max_pool(ctx: OpContext) -> Rendered:
+    """MAX_POOL_2D."""
+    return _render_pool(ctx, "fe_max_pool")

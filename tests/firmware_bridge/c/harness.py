@@ -28,17 +28,29 @@ def have_gcc() -> bool:
     return shutil.which("gcc") is not None
 
 
-def build(out_dir: Path, name: str, sources: list[Path], *, sanitize: bool = True) -> Path:
+def build(
+    out_dir: Path, name: str, sources: list[Path], *, sanitize: bool = True,
+    defines: tuple[str, ...] = (),
+) -> Path:
     """Compile ``sources`` + fe_proto.c into ``out_dir/name`` (fe_protocol.h written there)."""
     out_dir.mkdir(parents=True, exist_ok=True)
     (out_dir / "fe_protocol.h").write_text(spec.c_header())
     exe = out_dir / name
-    cmd = ["gcc", *CFLAGS, *(SANITIZE if sanitize else ()), f"-I{out_dir}", f"-I{PROTO_DIR}",
+    cmd = ["gcc", *CFLAGS, *(SANITIZE if sanitize else ()), *(f"-D{d}" for d in defines),
+           f"-I{out_dir}", f"-I{PROTO_DIR}",
            *map(str, sources), str(PROTO_DIR / "fe_proto.c"), "-o", str(exe)]  # fmt: skip
     res = subprocess.run(cmd, capture_output=True, text=True, check=False)
     if res.returncode != 0:
         raise AssertionError(f"gcc failed ({res.returncode}):\n{' '.join(cmd)}\n{res.stderr}")
     return exe
+
+
+def build_fake_device(out_dir: Path) -> Path:
+    """The TCP stand-in device (fake_device.c), speaking the host's vocabulary by default."""
+    from edge.vocab import vocab_hash
+
+    return build(out_dir, "fake_device", [HERE / "fake_device.c"],
+                 defines=(f"FE_VOCAB_HASH_DEFAULT=0x{vocab_hash():08X}u",))  # fmt: skip
 
 
 def load_vectors() -> dict:

@@ -43,8 +43,8 @@ class ViolinParams:
     string_spread: float = 0.008  # perpendicular distance between neighbouring strings
     press_depth: float = 0.012  # how far a stopping fingertip drops onto the string
     bow_length: float = 0.30  # wrist travel from frog to tip
-    bow_speed_min: float = 0.35  # bow lengths per second of a soft note
-    bow_speed_max: float = 1.6  # ... of a loud note
+    bow_speed_min: float = 0.2  # bow lengths per second of a soft note
+    bow_speed_max: float = 1.0  # ... of a loud note (the bow stops at frog or tip)
     string_angle_deg: float = 9.0  # bow-arm tilt between neighbouring strings
     pitch_range: tuple[int, int] = (55, 100)  # melody is folded into this range by octaves
 

@@ -10,9 +10,11 @@ permutation take its place, so the first ``n`` that convert are returned.
 
 from __future__ import annotations
 
+import multiprocessing
 import os
 import sys
-from concurrent.futures import ProcessPoolExecutor
+from concurrent.futures import Executor, ProcessPoolExecutor
+from contextlib import ExitStack
 from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
@@ -114,12 +116,13 @@ def convert_corpus(
     failed: list[tuple[str, str]] = []
     pos = 0
     with tqdm(total=n, desc="corpus -> MIDI", unit="piece", disable=not progress) as bar:
-        with ProcessPoolExecutor(max_workers=POOL_WORKERS) as pool:
+        with ExitStack() as stack:
+            pool: list[Executor] = []  # started only if something is not cached yet
             while len(pieces) < n and pos < len(order):
                 chunk = order[pos : pos + n - len(pieces)]
                 pos += len(chunk)
                 jobs = [(str(root / c), str(_cache_path(cache_dir, c))) for c in chunk]
-                for name, err in zip(chunk, pool.map(_convert_one, jobs), strict=True):
+                for name, err in zip(chunk, _convert_many(jobs, pool, stack), strict=True):
                     if err:
                         failed.append((name, err))
                         bar.set_postfix(failed=len(failed))
@@ -134,6 +137,23 @@ def convert_corpus(
             f"first failure: {failed[0] if failed else None}"
         )
     return CorpusBatch(tuple(pieces), tuple(failed))
+
+
+def _convert_many(jobs: list[tuple[str, str]], pool: list[Executor], stack: ExitStack) -> list[str]:
+    """Reasons ("" = converted) for ``jobs``; cached ones here, the rest in a process pool.
+
+    The pool uses "spawn": forking a process that already holds TensorFlow's threads can hang.
+    """
+    todo = [j for j in jobs if not _is_cached(Path(j[1]))]
+    if todo and not pool:
+        ctx = multiprocessing.get_context("spawn")
+        pool.append(stack.enter_context(ProcessPoolExecutor(POOL_WORKERS, mp_context=ctx)))
+    done = dict(zip(todo, pool[0].map(_convert_one, todo), strict=True)) if todo else {}
+    return [done[j] if j in done else _convert_one(j) for j in jobs]
+
+
+def _is_cached(out: Path) -> bool:
+    return out.exists() or _failed_marker(out).exists()
 
 
 def _cache_path(cache_dir: Path, name: str) -> Path:

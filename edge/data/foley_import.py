@@ -91,7 +91,7 @@ def to_body65(pose: np.ndarray, where: str) -> np.ndarray:
             out[:, wrist, :2] = h[:, 0]
             out[:, off:off + N_HAND, :2] = h[:, 1:]
         out[..., 2] = 1.0
-        out[:, :, 2][~np.isin(np.arange(N_JOINTS), _hand_joints())] = 0.0
+        out[:, ~np.isin(np.arange(N_JOINTS), _hand_joints()), 2] = 0.0
     else:
         raise FoleyImportError(
             f"{where}: expected body65 (C=3, V=65) or hands (C=2, V=42) pose, found C={c}, V={v}"

@@ -62,8 +62,10 @@ def _run_c(path: Path, samples: Sequence[Sequence[np.ndarray]]) -> list[list[np.
 def _run_tflm(path: Path, samples: Sequence[Sequence[np.ndarray]]) -> list[list[np.ndarray]]:
     from tflite_micro import runtime
 
+    from export.tflite_reader import read_tflite
+
+    n_out = len(read_tflite(path).outputs)
     interp = runtime.Interpreter.from_bytes(path.read_bytes(), arena_size=TFLM_ARENA_BYTES)
-    n_out = len(interp.get_output_details(None)) if _has_details(interp) else None
     results = []
     for k, sample in enumerate(samples):
         for i, arr in enumerate(sample):
@@ -72,25 +74,9 @@ def _run_tflm(path: Path, samples: Sequence[Sequence[np.ndarray]]) -> list[list[
             except (RuntimeError, ValueError) as e:
                 raise BackendError(f"tflm: sample {k} input {i}: {e}") from e
         interp.invoke()
-        outs = []
-        i = 0
-        while n_out is None or i < n_out:
-            try:
-                outs.append(np.array(interp.get_output(i)))
-            except (RuntimeError, ValueError, IndexError):
-                break
-            i += 1
-        results.append(outs)
+        results.append([np.array(interp.get_output(i)) for i in range(n_out)])
         interp.reset()
     return results
-
-
-def _has_details(interp: object) -> bool:
-    try:
-        interp.get_output_details(0)  # type: ignore[attr-defined]
-    except (AttributeError, TypeError, RuntimeError, ValueError, IndexError):
-        return False
-    return False
 
 
 def _run_litert(path: Path, samples: Sequence[Sequence[np.ndarray]]) -> list[list[np.ndarray]]:

@@ -1,13 +1,80 @@
-"""foley-edge C sources for a .tflite."""
+"""foley-edge codegen / infer: C sources for a .tflite, and inference on c | tflm | litert."""
 
 from __future__ import annotations
 
 import argparse
+import io
+from pathlib import Path
 
-from edge.cli._pending import add_pending
+import numpy as np
+
+from edge.errors import FoleyEdgeError
 
 
 def register(sub: argparse._SubParsersAction) -> None:
-    """Add this module's sub-commands."""
-    add_pending(sub, "codegen", 5, "C sources for a .tflite")
-    add_pending(sub, "infer", 5, "C sources for a .tflite")
+    """Add the ``codegen`` and ``infer`` sub-commands."""
+    c = sub.add_parser("codegen", help="C sources (model.c/.h) for an int8 .tflite")
+    c.add_argument("model", type=Path, help="int8 .tflite model")
+    c.add_argument("--out", type=Path, required=True, help="output folder")
+    c.add_argument("--prefix", default="model",
+                   help="C prefix of every symbol and of the file names (default: model)")
+    c.add_argument("--kernels", action="store_true",
+                   help="also copy the int8 kernel library sources into --out")
+    c.set_defaults(func=run_codegen)
+    i = sub.add_parser("infer", help="run an int8 .tflite on .npy inputs with c | tflm | litert")
+    i.add_argument("model", type=Path, help="int8 .tflite model")
+    i.add_argument("--input", type=Path, action="append", required=True, metavar="X.npy",
+                   help="one .npy per model input, in model order (repeat the option)")
+    i.add_argument("--output", type=Path, required=True, metavar="Y.npy",
+                   help="output .npy (several outputs: Y.npy, Y.1.npy, ...)")
+    i.add_argument("--backend", default="c", choices=("c", "tflm", "litert"))
+    i.set_defaults(func=run_infer)
+
+
+def run_codegen(args: argparse.Namespace) -> int:
+    """Write the generated C (and optionally the kernels) into ``args.out``."""
+    from edge.data.clip import write_atomic
+    from export.codegen import KERNEL_DIR, emit_c
+    from export.planner.memory import plan_memory
+    from export.tflite_reader import read_tflite
+
+    graph = read_tflite(args.model)
+    plan = plan_memory(graph)
+    files = emit_c(graph, plan, prefix=args.prefix)
+    if args.kernels:
+        files.update({k.name: k.read_text() for k in sorted(KERNEL_DIR.glob("*.[ch]"))})
+    for name, text in files.items():
+        write_atomic(args.out / name, text.encode())
+    flash = sum(t.nbytes for t in graph.tensors if t.is_constant)
+    print(f"{args.model}: {len(graph.operators)} operators -> {', '.join(sorted(files)[:2])}"
+          f"{' + kernels' if args.kernels else ''} in {args.out}")
+    print(f"arena {plan.arena_bytes} B, persistent {plan.persistent_bytes} B, "
+          f"constants {flash} B")
+    return 0
+
+
+def _load_npy(path: Path) -> np.ndarray:
+    try:
+        return np.load(path, allow_pickle=False)
+    except (OSError, ValueError) as e:
+        raise FoleyEdgeError(f"{path}: not a readable .npy file ({e})") from e
+
+
+def _save_npy(path: Path, arr: np.ndarray) -> None:
+    from edge.data.clip import write_atomic
+
+    buf = io.BytesIO()
+    np.save(buf, arr, allow_pickle=False)
+    write_atomic(path, buf.getvalue())
+
+
+def run_infer(args: argparse.Namespace) -> int:
+    """Run one inference and write the outputs."""
+    from export.backends import run_model
+
+    outs = run_model(args.model, [_load_npy(p) for p in args.input], args.backend)
+    for k, arr in enumerate(outs):
+        path = args.output if k == 0 else args.output.with_suffix(f".{k}{args.output.suffix}")
+        _save_npy(path, arr)
+        print(f"output {k}: {arr.dtype} {arr.shape} -> {path}")
+    return 0

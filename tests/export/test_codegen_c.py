@@ -1,0 +1,132 @@
+"""Generated C: golden text for a tiny hand-built graph, warning-free builds for the host and
+the Cortex-M4/M7/M55 (portable and ACLE paths), two prefixed models in one image, errors."""
+
+from __future__ import annotations
+
+import dataclasses
+import os
+import shutil
+import subprocess
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from export.codegen import KERNEL_DIR, CodegenError, emit_c
+from export.ir import Graph, Operator, Quantization, Tensor
+from export.planner.memory import plan_memory
+
+GOLDEN = Path(__file__).parent / "golden"
+ARM_TARGETS = {
+    "m4": ["-mcpu=cortex-m4", "-mthumb", "-mfloat-abi=hard", "-mfpu=fpv4-sp-d16"],
+    "m7": ["-mcpu=cortex-m7", "-mthumb", "-mfloat-abi=hard", "-mfpu=fpv5-d16"],
+    "m55": ["-mcpu=cortex-m55", "-mthumb", "-mfloat-abi=hard"],
+}
+WARN = ["-std=c99", "-O2", "-Wall", "-Wextra", "-Werror"]
+
+
+def tiny_graph() -> Graph:
+    """FULLY_CONNECTED (+bias, RELU) -> SOFTMAX on a [1, 8] int8 input, weights from a seed."""
+    rng = np.random.default_rng(5)
+    w = rng.integers(-127, 128, (4, 8), dtype=np.int8)
+    b = rng.integers(-500, 500, (4,), dtype=np.int32)
+    q = Quantization
+    tensors = (
+        Tensor(0, "x", (1, 8), "int8", q((0.05,), (3,))),
+        Tensor(1, "w", (4, 8), "int8", q((0.01,), (0,)), data=w.tobytes()),
+        Tensor(2, "b", (4,), "int32", q((0.0005,), (0,)), data=b.tobytes()),
+        Tensor(3, "h", (1, 4), "int8", q((0.1,), (-2,))),
+        Tensor(4, "y", (1, 4), "int8", q((1 / 256,), (-128,))),
+    )
+    ops = (
+        Operator(0, "FULLY_CONNECTED", (0, 1, 2), (3,), {"fused_activation_function": "RELU"}),
+        Operator(1, "SOFTMAX", (3,), (4,), {"beta": 1.0}),
+    )
+    return Graph("tiny", tensors, ops, inputs=(0,), outputs=(4,))
+
+
+def test_golden_text() -> None:
+    g = tiny_graph()
+    files = emit_c(g, plan_memory(g), prefix="tiny")
+    assert sorted(files) == ["tiny.c", "tiny.h"]
+    if os.environ.get("FOLEY_EDGE_UPDATE_GOLDEN"):
+        for name, text in files.items():
+            (GOLDEN / name).write_text(text)
+    for name, text in files.items():
+        assert text == (GOLDEN / name).read_text(), f"{name} differs from tests/export/golden"
+
+
+def _write(dirpath: Path, files: dict[str, str]) -> list[str]:
+    for name, text in files.items():
+        (dirpath / name).write_text(text)
+    return [str(dirpath / n) for n in files if n.endswith(".c")]
+
+
+def _kernel_sources() -> list[str]:
+    return [str(k) for k in sorted(KERNEL_DIR.glob("*.c"))]
+
+
+@pytest.mark.parametrize("target", sorted(ARM_TARGETS))
+def test_arm_build_warning_free(tmp_path: Path, target: str) -> None:
+    gcc = shutil.which("arm-none-eabi-gcc")
+    if gcc is None:
+        pytest.skip("arm-none-eabi-gcc not installed (make setup installs it)")
+    g = tiny_graph()
+    srcs = _write(tmp_path, emit_c(g, plan_memory(g), prefix="tiny"))
+    for src in [*srcs, *_kernel_sources()]:
+        cmd = [gcc, *WARN, *ARM_TARGETS[target], f"-I{KERNEL_DIR}", f"-I{tmp_path}", "-c", src,
+               "-o", str(tmp_path / (Path(src).stem + ".o"))]
+        proc = subprocess.run(cmd, capture_output=True, text=True, check=False)
+        assert proc.returncode == 0, proc.stderr
+    dsp = subprocess.run([gcc, *ARM_TARGETS[target], "-dM", "-E", "-x", "c", os.devnull],
+                         capture_output=True, text=True, check=True).stdout
+    assert "__ARM_FEATURE_DSP 1" in dsp  # the ACLE path is the one compiled above
+
+
+MAIN = """#include <stdio.h>
+#include "enc.h"
+#include "dec.h"
+int main(void) {
+  int i;
+  enc_init(); dec_init();
+  for (i = 0; i < (int)enc_input_bytes(0); ++i) { enc_input(0)[i] = (int8_t)(i * 7); dec_input(0)[i] = (int8_t)(i * 7); }
+  if (enc_invoke() != 0 || dec_invoke() != 0) return 1;
+  for (i = 0; i < (int)enc_output_bytes(0); ++i) printf("%d %d\\n", enc_output(0)[i], dec_output(0)[i]);
+  return ENC_ARENA_BYTES == DEC_ARENA_BYTES ? 0 : 2;
+}
+"""
+
+
+def test_two_prefixed_models_link_into_one_image(tmp_path: Path) -> None:
+    g = tiny_graph()
+    plan = plan_memory(g)
+    srcs = _write(tmp_path, {**emit_c(g, plan, prefix="enc"), **emit_c(g, plan, prefix="dec_"),
+                             "main.c": MAIN})
+    exe = tmp_path / "both"
+    subprocess.run(["gcc", *WARN, f"-I{KERNEL_DIR}", f"-I{tmp_path}", *srcs, *_kernel_sources(),
+                    "-lm", "-o", str(exe)], check=True, capture_output=True)
+    out = subprocess.run([str(exe)], capture_output=True, text=True, check=True).stdout.split()
+    pairs = list(zip(out[::2], out[1::2], strict=True))
+    assert len(pairs) == 4 and all(a == b for a, b in pairs)
+
+
+def test_unsupported_op_names_operator() -> None:
+    g = tiny_graph()
+    bad = dataclasses.replace(g, operators=(g.operators[0], dataclasses.replace(
+        g.operators[1], op="HARD_SWISH")))
+    with pytest.raises(CodegenError, match=r"operator 1 HARD_SWISH has no kernel"):
+        emit_c(bad, plan_memory(bad))
+
+
+def test_bad_prefix_rejected() -> None:
+    g = tiny_graph()
+    with pytest.raises(CodegenError, match="not a C identifier"):
+        emit_c(g, plan_memory(g), prefix="9lives")
+
+
+def test_softmax_output_quantization_checked() -> None:
+    g = tiny_graph()
+    t = list(g.tensors)
+    t[4] = dataclasses.replace(t[4], quant=Quantization((0.01,), (0,)))
+    with pytest.raises(CodegenError, match="scale 1/256 and zero point -128"):
+        emit_c(dataclasses.replace(g, tensors=tuple(t)), plan_memory(g))

@@ -87,12 +87,17 @@ def encode(source: MidiSource, *, instrument: int | None = None, sustain: bool =
 def encode_window(pm: Any, start_s: float, end_s: float) -> np.ndarray:
     """Tokens of the notes of ``pm`` with onset in [start_s, end_s), relative to ``start_s``.
 
-    All pitched instruments are merged and cleaned as :func:`encode` does; releases are clipped
-    to ``end_s``. A window without notes gives an empty array.
+    ``pm`` is anything :func:`edge.midi.reader.read_midi` reads; pass a ``MidiContent`` from it
+    to read a file once for many windows. All pitched instruments are merged and cleaned as
+    :func:`encode` does; releases are clipped to ``end_s``. A window (or a source) without
+    pitched notes gives an empty array.
     """
     if not end_s > start_s:
         raise MidiError(f"window must have end_s > start_s, found {start_s}..{end_s}")
-    notes, _ = clean_notes(read_midi(pm))
+    content = read_midi(pm)
+    if not any(i.notes for i in content.instruments if not i.is_drum):
+        return np.zeros(0, np.int16)
+    notes, _ = clean_notes(content)
     inside = [
         replace(n, start=n.start - start_s, end=min(n.end, end_s) - start_s)
         for n in notes

@@ -36,7 +36,7 @@ from edge.midi.notes import Instrument, MidiContent, Note
 DRUM_CHANNEL = 9
 SUSTAIN_CONTROL = 64
 DEFAULT_TEMPO = 500_000  # microseconds per beat (120 bpm), the MIDI default
-MidiSource = str | os.PathLike[str] | bytes | mido.MidiFile | Any  # Any: pretty_midi.PrettyMIDI
+MidiSource = str | os.PathLike[str] | bytes | mido.MidiFile | MidiContent | Any  # Any: PrettyMIDI
 
 # What mido raises on a malformed file (it has no exception class of its own).
 _MIDO_ERRORS = (OSError, EOFError, ValueError, KeyError, IndexError, TypeError)
@@ -44,6 +44,8 @@ _MIDO_ERRORS = (OSError, EOFError, ValueError, KeyError, IndexError, TypeError)
 
 def read_midi(source: MidiSource, *, name: str | None = None) -> MidiContent:
     """Read ``source`` into instruments of notes; :class:`MidiError` names the file on failure."""
+    if isinstance(source, MidiContent):
+        return source  # already read: lets callers cutting many windows read a file once
     if isinstance(source, str | os.PathLike):
         path = Path(source)
         try:

@@ -14,6 +14,7 @@ from edge import vocab
 from edge.midi import MidiError
 from edge.midi.codec import decode, encode, encode_window, token_times
 from edge.midi.notes import Note
+from edge.midi.reader import read_midi
 from edge.midi.stream import MIN_NOTE_US, TIME_SHIFT_US
 
 HALF_BIN_S = TIME_SHIFT_US[0] / 2e6  # 7.69 ms: the encoder's timing guarantee
@@ -188,6 +189,8 @@ def test_encode_window_is_relative_and_clipped() -> None:
     tokens = encode_window(pm, 1.0, 2.0)
     _assert_notes(_decoded(tokens), [(62, 0.0, 0.2), (64, 0.5, 1.0)])
     assert encode_window(pm, 10.0, 12.0).size == 0
+    assert encode_window(read_midi(pm), 1.0, 2.0).tolist() == tokens.tolist()
+    assert encode_window(pretty_midi.PrettyMIDI(), 0.0, 2.0).size == 0
     with pytest.raises(MidiError, match="end_s > start_s"):
         encode_window(pm, 2.0, 2.0)
 

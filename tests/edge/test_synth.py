@@ -176,3 +176,13 @@ def test_cli_synth_show_and_errors(midi_dir: Path, tmp_path: Path,
     assert main(["data", "synth", "--midi-dir", str(tmp_path / "nothing"), "--out",
                  str(tmp_path / "x"), "--quiet"]) == 2
     assert not (tmp_path / "x").exists()
+
+
+def test_bundled_demo_clip_is_small_valid_piano() -> None:
+    from edge.cli.data import DEMO_CLIP
+    from edge.data.clip import load_clip
+
+    clip = load_clip(DEMO_CLIP)
+    assert DEMO_CLIP.stat().st_size < 200_000
+    assert clip.meta["instrument"] == "piano" and clip.fps == FPS
+    assert 4.0 < clip.duration_s <= 10.0 and len(clip.tokens) > 50 and clip.midi[:4] == b"MThd"

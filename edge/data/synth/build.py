@@ -12,6 +12,7 @@ import os
 import re
 import sys
 import time
+from collections import Counter
 from collections.abc import Sequence
 from concurrent.futures import ProcessPoolExecutor, as_completed
 from dataclasses import asdict, dataclass, replace
@@ -112,7 +113,7 @@ def synthesize(pieces: Sequence[Piece], *, instrument: str, seed: int, params: P
 
     jobs = [(p, instrument, seed, params) for p in pieces]
     names = [clip_name(p.name) for p in pieces]
-    dup = sorted({n for n in names if names.count(n) > 1})
+    dup = sorted(n for n, k in Counter(names).items() if k > 1)
     if dup:
         raise SynthError(f"pieces must have distinct names, found duplicates {dup[:5]}")
     results: dict[int, Clip | str] = {}

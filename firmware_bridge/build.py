@@ -40,6 +40,9 @@ C_FLAGS = (
 )  # fmt: skip
 LINK_FLAGS = ("-nostartfiles", "--specs=nano.specs", "--specs=nosys.specs", "-Wl,--gc-sections")
 _OVERFLOW = re.compile(r"region `(\w+)' overflowed by (\d+) bytes")
+_LENGTH = re.compile(r"LENGTH\s*=\s*[0-9A-Za-z]+")
+FLASH_SECTIONS = (".vectors", ".text", ".ARM.exidx", ".data")
+SRAM_SECTIONS = (".data", ".bss", ".persistent", ".arena")
 _TOP_USERS = 6
 
 
@@ -152,28 +155,49 @@ def _top_users(objs: list[Path], region: str) -> str:
     return "; ".join(f"{name} ({obj}): {size} B" for size, name, obj in rows[:_TOP_USERS])
 
 
+def _link_argv(board: Board, objs: list[Path], elf: Path, lib_dirs: list[Path]) -> list[str]:
+    return [_tool(GCC), *board.cpu_flags, *LINK_FLAGS, *(f"-L{d}" for d in lib_dirs),
+            "-T", "linker.ld", f"-Wl,--defsym=__stack_size={board.stack_size}",
+            f"-Wl,-Map={elf.with_suffix('.map')}", *map(str, objs), "-o", str(elf)]  # fmt: skip
+
+
+def _probe_sizes(board: Board, objs: list[Path], out_dir: Path) -> dict[str, int]:
+    """Section sizes from a link whose regions are 64 MB: what the image would need."""
+    probe = out_dir / "probe"
+    probe.mkdir(exist_ok=True)
+    memory = (board.board_dir / "memory.ld").read_text()
+    write_atomic(probe / "memory.ld", _LENGTH.sub("LENGTH = 64M", memory).encode())
+    elf = probe / "unbounded.elf"
+    _run(_link_argv(board, objs, elf, [probe, board.board_dir, FIRMWARE_DIR / "common"]),
+         "probe link")  # fmt: skip
+    return _section_sizes(elf)
+
+
 def _link(board: Board, objs: list[Path], out_dir: Path) -> Path:
     elf = out_dir / "firmware.elf"
-    argv = [_tool(GCC), *board.cpu_flags, *LINK_FLAGS, f"-L{board.board_dir}",
-            f"-L{FIRMWARE_DIR / 'common'}", "-T", "linker.ld",
-            f"-Wl,--defsym=__stack_size={board.stack_size}",
-            f"-Wl,-Map={out_dir / 'firmware.map'}", *map(str, objs), "-o", str(elf)]  # fmt: skip
+    argv = _link_argv(board, objs, elf, [board.board_dir, FIRMWARE_DIR / "common"])
     proc = subprocess.run(argv, capture_output=True, text=True, check=False)
     if proc.returncode == 0:
         return elf
-    overflows = _OVERFLOW.findall(proc.stderr)
-    if not overflows:
+    if not _OVERFLOW.search(proc.stderr):
         raise BuildError(f"linking for {board.name} failed:\n{proc.stderr.strip()}")
-    budgets = {"FLASH": board.flash_budget, "RAM": board.sram_budget}
+    need = _probe_sizes(board, objs, out_dir)
+    flash = sum(need.get(s, 0) for s in FLASH_SECTIONS)
+    sram = sum(need.get(s, 0) for s in SRAM_SECTIONS) + need.get(".stack", 0)
     parts = []
-    for region, excess in overflows:
-        what = "SRAM" if region == "RAM" else region
+    if flash > board.flash_budget:
         parts.append(
-            f"{what} over the {board.name} budget of {budgets.get(region, 0)} B by {excess} B "
-            f"(stack reserve {board.stack_size} B included); largest users: "
-            f"{_top_users(objs, region)}"
+            f"FLASH over the {board.name} budget of {board.flash_budget} B by "
+            f"{flash - board.flash_budget} B (needs {flash} B); largest users: "
+            f"{_top_users(objs, 'FLASH')}"
         )
-    raise BuildError("firmware does not fit: " + " | ".join(parts))
+    if sram > board.sram_budget:
+        parts.append(
+            f"SRAM over the {board.name} budget of {board.sram_budget} B by "
+            f"{sram - board.sram_budget} B (needs {sram} B, stack reserve {board.stack_size} B "
+            f"included); largest users: {_top_users(objs, 'RAM')}"
+        )
+    raise BuildError("firmware does not fit: " + " | ".join(parts or [proc.stderr.strip()]))
 
 
 def _section_sizes(elf: Path) -> dict[str, int]:
@@ -189,9 +213,9 @@ def _section_sizes(elf: Path) -> dict[str, int]:
 def _size_report(
     board: Board, model_dir: Path | None, sections: dict[str, int], bound: StackBound
 ) -> SizeReport:
-    flash = sum(sections.get(s, 0) for s in (".vectors", ".text", ".ARM.exidx", ".data"))
+    flash = sum(sections.get(s, 0) for s in FLASH_SECTIONS)
     arena_guards = 16 + 4
-    static = sum(sections.get(s, 0) for s in (".data", ".bss", ".persistent", ".arena"))
+    static = sum(sections.get(s, 0) for s in SRAM_SECTIONS)
     stack = sections.get(".stack", 0)
     return SizeReport(
         board=board.name, model=None if model_dir is None else str(model_dir),

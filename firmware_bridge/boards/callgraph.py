@@ -24,7 +24,7 @@ LIBRARY_FRAME_BYTES = 64
 EXCEPTION_FRAME_BYTES = 108
 """Hardware-stacked exception frame with FP context (26 words) plus 4 bytes of alignment."""
 RESET_ROOT = "Reset_Handler"
-HANDLER_ROOTS = ("fe_fault_handler", "fe_default_handler", "SysTick_Handler")
+HANDLER_ROOTS = ("fe_fault_handler", "fe_default_handler", "SysTick_Handler", "irq_dispatch")
 
 _NODE = re.compile(r'node: \{ title: "([^"]+)" label: "[^"]*?\\n[^"]*?(?:\\n(\d+) bytes \(([a-z,]+)\))?"')
 _EDGE = re.compile(r'edge: \{ sourcename: "([^"]+)" targetname: "([^"]+)"')
@@ -49,18 +49,28 @@ class CallGraph:
     calls: dict[str, tuple[str, ...]]  # function -> direct callees
 
 
+def _short(name: str) -> str:
+    """GCC titles static functions ``/path/file.c:name``; keep the function name."""
+    return name.rsplit(":", 1)[-1]
+
+
 def read_callgraph(paths: Iterable[Path]) -> CallGraph:
-    """Parse ``.ci`` files into one call graph (a name defined twice keeps its larger frame)."""
+    """Parse ``.ci`` files into one call graph.
+
+    Static functions are keyed by their bare name; two with the same name merge (the larger
+    frame and the union of callees), which can only over-estimate the bound.
+    """
     frames: dict[str, tuple[int, str]] = {}
     calls: dict[str, list[str]] = {}
     for path in paths:
         text = path.read_text(errors="replace")
-        for name, size, kind in _NODE.findall(text):
+        for title, size, kind in _NODE.findall(text):
+            name = _short(title)
             if size:
                 old = frames.get(name, (0, "static"))
                 frames[name] = max(old, (int(size), kind))
         for src, dst in _EDGE.findall(text):
-            calls.setdefault(src, []).append(dst)
+            calls.setdefault(_short(src), []).append(_short(dst))
     return CallGraph(frames, {k: tuple(dict.fromkeys(v)) for k, v in calls.items()})
 
 

@@ -15,7 +15,9 @@ Flow control: the device's HELLO announces ``rx_window``; each KEYPOINTS frame s
 flight" until a CREDIT acknowledges its seq (acks are cumulative, so a lost CREDIT is repaired
 by the next). Bad frames from the device are counted (``bad_frames``) and skipped: the reader
 resynchronises at the next 0x00. A HELLO with seq 0 after the handshake means the device
-restarted: in-flight frames are forgotten, ``resets`` counts it and the HELLO is passed on.
+restarted: ``resets`` counts it and the HELLO is passed on. Frames the device lost (corrupted
+on the way, dropped by a restart) are released when a later frame is acknowledged, or, when
+credits stall, by asking STATS: nothing pending on the device means nothing more will come.
 """
 
 from __future__ import annotations
@@ -240,18 +242,19 @@ class DeviceLink:
         if isinstance(msg, m.Hello) and self.hello is not None:
             if frame.seq != 0 and not self._awaiting_hello:
                 return  # a late answer to an earlier HELLO_REQ
-            if frame.seq == 0:  # the device restarted: its buffers are empty
+            if frame.seq == 0:  # the device restarted: frames it held are lost
                 self.resets += 1
-                self._accept_hello(msg)
+                self._accept_hello(msg, keep_in_flight=True)
         if isinstance(msg, m.Error) and msg.code == ErrorCode.OUT_OF_CREDITS:
             if msg.ref_seq in self._in_flight:
                 self._in_flight.remove(msg.ref_seq)
         self._inbox.append(msg)
 
-    def _accept_hello(self, hello: m.Hello) -> None:
+    def _accept_hello(self, hello: m.Hello, *, keep_in_flight: bool = False) -> None:
         check_hello(hello, expected_vocab_hash=vocab_hash())
         self.hello = hello
-        self._in_flight.clear()
+        if not keep_in_flight:  # frames sent after the restart may be in its buffer already
+            self._in_flight.clear()
 
     def _release(self, ack_seq: int) -> None:
         if ack_seq not in self._in_flight:
@@ -261,13 +264,27 @@ class DeviceLink:
 
     def _wait_in_flight_below(self, limit: int) -> None:
         deadline = time.monotonic() + self.timeout
+        resync_at = time.monotonic() + min(0.5, self.timeout / 4)
         while len(self._in_flight) >= limit:
-            if time.monotonic() >= deadline:
+            now = time.monotonic()
+            if now >= deadline:
                 raise BridgeError(
                     f"no credit returned by {self.url!r} within {self.timeout:.1f} s: "
                     f"{len(self._in_flight)} KEYPOINTS frames in flight (window {self.window})"
                 )
-            self._pump(deadline - time.monotonic())
+            if now >= resync_at:
+                self._resync_credits()
+                resync_at = deadline
+            self._pump(deadline - now)
+
+    def _resync_credits(self) -> None:
+        """Forget frames the device lost (bad CRC on the way, dropped in a restart).
+
+        The device answers STATS_REQ after every byte sent before it; if it then has nothing
+        buffered, whatever is still unacknowledged will never be: release it.
+        """
+        if self.request_stats().rx_pending == 0:
+            self._in_flight.clear()
 
     def _wait_for(
         self, pred: Callable[[m.Message], bool], what: str, *, handshake: bool = False

@@ -1,0 +1,91 @@
+"""``train_teacher`` and ``distill_student``: data folder in, run folder out."""
+
+from __future__ import annotations
+
+import os
+from dataclasses import asdict
+from pathlib import Path
+from typing import Any
+
+from edge.model.build import build_models
+from edge.model.config import ModelConfig, StudentConfig, TeacherConfig, config_to_dict
+from edge.train import TrainError
+from edge.train.loop import TrainSettings, evaluate_windows, fit
+from edge.train.run import CONFIG, CURVES, METRICS, load_run, plot_curves, save_weights, write_json
+from edge.train.strategy import is_chief
+from edge.train.windows import Windows, make_windows
+
+SHIPPING_STRIDE_DIVISOR = 2
+
+
+def load_windows(data: str | os.PathLike[str], split: str, cfg: ModelConfig, stride: int) -> Windows:
+    """All hops of one split of a dataset folder."""
+    from edge.data.dataset import clip_paths, load_split
+
+    clips = load_split(data, split)
+    names = [str(p) for p in clip_paths(data, split)]
+    return make_windows(clips, cfg, stride=stride, names=names)
+
+
+def _run(
+    cfg: ModelConfig, data: str | os.PathLike[str], out: str | os.PathLike[str], s: TrainSettings,
+    *, resume: bool, progress: bool, teacher_run: str | None = None,
+) -> dict[str, Any]:
+    out = Path(out)
+    stride = s.stride or max(1, cfg.hop_frames // SHIPPING_STRIDE_DIVISOR)
+    train = load_windows(data, "train", cfg, stride)
+    try:
+        val = load_windows(data, "val", cfg, cfg.hop_frames)
+    except TrainError:
+        val = None  # an empty validation split is allowed
+    meta = {"model": config_to_dict(cfg), "train": asdict(s), "data": str(data),
+            "teacher": teacher_run, "train_windows": len(train), "truncated_hops": train.truncated}
+    if is_chief() or not (out / CONFIG).exists():
+        write_json(out / CONFIG, meta)
+    teacher = None
+    if teacher_run is not None:
+        def teacher() -> Any:
+            return load_run(teacher_run)[1].train
+
+    model_holder: dict[str, Any] = {}
+
+    def build() -> Any:
+        model_holder["models"] = build_models(cfg)
+        return model_holder["models"].train
+
+    _, history = fit(build, train, val, s, out, d_model=cfg.d_model, teacher=teacher,
+                     resume=resume, progress=progress)
+    models = model_holder["models"]
+    save_weights(models, out)
+    final = evaluate_windows(models.train, val) if val is not None else {}
+    metrics = {"history": history, "final_val": final, **{k: meta[k] for k in ("train_windows", "truncated_hops")}}
+    write_json(out / METRICS, metrics)
+    plot_curves(history, out / CURVES, f"{cfg.kind} ({models.train.count_params():,} params)")
+    return metrics
+
+
+def train_teacher(
+    data: str | os.PathLike[str], out: str | os.PathLike[str], s: TrainSettings | None = None,
+    cfg: TeacherConfig | None = None, *, resume: bool = False, progress: bool = True,
+) -> dict[str, Any]:
+    """Train a teacher on ``data`` into the run folder ``out``; returns its metrics."""
+    return _run(cfg or TeacherConfig(), data, out, s or TrainSettings(), resume=resume, progress=progress)
+
+
+def distill_student(
+    teacher_run: str | os.PathLike[str], data: str | os.PathLike[str], out: str | os.PathLike[str],
+    s: TrainSettings | None = None, cfg: StudentConfig | None = None, *, resume: bool = False,
+    progress: bool = True,
+) -> dict[str, Any]:
+    """Distill a student from the teacher run's soft targets (+ ground-truth CE) into ``out``."""
+    tcfg, _ = load_run(teacher_run)  # fails early on a bad teacher folder
+    cfg = cfg or StudentConfig(window_frames=tcfg.window_frames, hop_frames=tcfg.hop_frames,
+                               fps=tcfg.fps, max_tokens=tcfg.max_tokens)
+    for name in ("window_frames", "hop_frames", "fps", "max_tokens"):
+        if getattr(cfg, name) != getattr(tcfg, name):
+            raise TrainError(
+                f"student '{name}' must equal the teacher's {getattr(tcfg, name)} (same windows "
+                f"and sequences), found {getattr(cfg, name)}"
+            )
+    return _run(cfg, data, out, s or TrainSettings(), resume=resume, progress=progress,
+                teacher_run=str(teacher_run))

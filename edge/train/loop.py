@@ -1,0 +1,189 @@
+"""The training loop: a custom ``tf.distribute`` loop shared by teacher training and distillation.
+
+Steps per epoch are fixed (``N // global_batch``, over a repeated, shuffled, augmented
+``tf.data`` pipeline), so every worker of a multi-worker cluster runs the same number of
+all-reduces. Loss = ``(1-α)·CE + α·KD`` over non-PAD tokens of the global batch (α = 0 for a
+teacher); gradients are summed across replicas by the Keras optimizer. After each epoch:
+teacher-forced validation, a checkpoint (weights + optimizer slots + state, each written to a
+temporary file and renamed), and a history entry. ``resume`` restarts from the checkpoint.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from collections.abc import Callable
+from dataclasses import asdict, dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from edge.data.clip import write_atomic
+from edge.train import TrainError
+from edge.train.windows import Windows
+
+CHECKPOINT = "checkpoint"
+
+
+@dataclass(frozen=True)
+class TrainSettings:
+    """Hyper-parameters of one run (saved in the run folder's config.json)."""
+
+    epochs: int = 40  # passes over the training windows
+    batch_size: int = 32  # global batch (split over replicas)
+    warmup: int = 400  # Noam warm-up steps
+    lr_factor: float = 1.0  # Noam factor
+    seed: int = 0  # initialisation, shuffling and augmentation
+    strategy: str = "one"  # one | mirrored | multiworker
+    augment: bool = True  # rotation / scale / shift of each training window
+    stride: int = 0  # hop stride of training windows in frames (0: half a hop)
+    temperature: float = 2.0  # distillation temperature T
+    kd_weight: float = 0.7  # α: weight of the KD term (distillation only)
+
+    def validate(self) -> None:
+        """Raise :class:`TrainError` naming the first bad field."""
+        for name, ok, want in (
+            ("epochs", self.epochs >= 1, ">= 1"), ("batch_size", self.batch_size >= 1, ">= 1"),
+            ("warmup", self.warmup >= 1, ">= 1"), ("lr_factor", self.lr_factor > 0, "> 0"),
+            ("stride", self.stride >= 0, ">= 0"), ("temperature", self.temperature > 0, "> 0"),
+            ("kd_weight", 0 <= self.kd_weight <= 1, "in [0, 1]"),
+        ):
+            if not ok:
+                raise TrainError(f"training setting '{name}' must be {want}, found {getattr(self, name)!r}")
+
+
+def _dataset(w: Windows, s: TrainSettings, global_batch: int) -> Any:
+    import tensorflow as tf
+
+    from edge.train.augment import Augment, augment_window
+
+    ds = tf.data.Dataset.from_tensor_slices((w.keypoints, w.inputs, w.targets))
+    ds = ds.shuffle(len(w), seed=s.seed, reshuffle_each_iteration=True).repeat()
+    if s.augment:
+        aug = Augment()
+        ds = ds.map(lambda k, i, t: (augment_window(k, aug), i, t))
+    ds = ds.batch(global_batch, drop_remainder=True)
+    opts = tf.data.Options()
+    opts.experimental_distribute.auto_shard_policy = tf.data.experimental.AutoShardPolicy.DATA
+    return ds.with_options(opts)
+
+
+def evaluate_windows(model: Any, w: Windows, batch: int = 64) -> dict[str, float]:
+    """Teacher-forced loss and token accuracy over ``w`` (PAD excluded)."""
+    from edge.train.losses import token_stats
+
+    ce = correct = count = 0.0
+    for a in range(0, len(w), batch):
+        logits = model([w.keypoints[a : a + batch], w.inputs[a : a + batch]], training=False)
+        c, k, n = token_stats(logits, w.targets[a : a + batch])
+        ce, correct, count = ce + float(c), correct + float(k), count + float(n)
+    return {"loss": ce / max(count, 1.0), "accuracy": correct / max(count, 1.0), "tokens": count}
+
+
+def _save_checkpoint(out: Path, model: Any, optimizer: Any, state: dict[str, Any]) -> None:
+    ck = out / CHECKPOINT
+    ck.mkdir(parents=True, exist_ok=True)
+    tmp = ck / "tmp-model.weights.h5"
+    model.save_weights(str(tmp))
+    tmp.replace(ck / "model.weights.h5")
+    import io
+
+    buf = io.BytesIO()
+    np.savez(buf, *[np.asarray(v.numpy()) for v in optimizer.variables])
+    write_atomic(ck / "optimizer.npz", buf.getvalue())
+    write_atomic(ck / "state.json", json.dumps(state, indent=1).encode())
+
+
+def _load_checkpoint(out: Path, model: Any, optimizer: Any) -> dict[str, Any]:
+    ck = out / CHECKPOINT
+    if not (ck / "state.json").exists():
+        raise TrainError(f"{ck}: no checkpoint to resume from (state.json missing)")
+    model.load_weights(str(ck / "model.weights.h5"))
+    with np.load(ck / "optimizer.npz") as z:
+        values = [z[f"arr_{i}"] for i in range(len(z.files))]
+    if len(values) != len(optimizer.variables):
+        raise TrainError(
+            f"{ck}/optimizer.npz: expected {len(optimizer.variables)} optimizer variables, "
+            f"found {len(values)}"
+        )
+    for var, val in zip(optimizer.variables, values, strict=True):
+        var.assign(val)
+    return json.loads((ck / "state.json").read_text())
+
+
+def fit(
+    build: Callable[[], Any], train: Windows, val: Windows | None, s: TrainSettings, out: Path, *,
+    d_model: int, teacher: Callable[[], Any] | None = None, resume: bool = False,
+    progress: bool = True,
+) -> tuple[Any, list[dict[str, Any]]]:
+    """Train the model ``build()`` returns (under the strategy's scope); returns it and history.
+
+    ``teacher`` (distillation) returns the frozen teacher's training graph.
+    """
+    import keras
+    import tensorflow as tf
+    from tqdm import tqdm
+
+    from edge.train.losses import kd_sum, token_stats
+    from edge.train.schedule import Noam
+    from edge.train.strategy import make_strategy
+
+    s.validate()
+    keras.utils.set_random_seed(s.seed)
+    strategy = make_strategy(s.strategy)
+    replicas = strategy.num_replicas_in_sync
+    if s.batch_size % replicas:
+        raise TrainError(f"batch_size must be a multiple of the {replicas} replicas, found {s.batch_size}")
+    if len(train) < s.batch_size:
+        raise TrainError(f"training set has {len(train)} windows, fewer than one batch of {s.batch_size}")
+    with strategy.scope():
+        model = build()
+        tmodel = teacher() if teacher is not None else None
+        optimizer = keras.optimizers.Adam(Noam(d_model, s.warmup, s.lr_factor), 0.9, 0.98, 1e-9)
+        optimizer.build(model.trainable_variables)  # no variable creation inside tf.function
+    alpha = s.kd_weight if tmodel is not None else 0.0
+    state: dict[str, Any] = {"epoch": 0, "history": []}
+    if resume:
+        with strategy.scope():
+            state = _load_checkpoint(out, model, optimizer)
+    dist = iter(strategy.experimental_distribute_dataset(_dataset(train, s, s.batch_size)))
+
+    def replica_step(kp: Any, inp: Any, tgt: Any) -> Any:
+        ctx = tf.distribute.get_replica_context()
+        with tf.GradientTape() as tape:
+            logits = model([kp, inp], training=True)
+            ce, correct, count = token_stats(logits, tgt)
+            kd = tf.constant(0.0)
+            if tmodel is not None:
+                kd = kd_sum(logits, tmodel([kp, inp], training=False), tgt, s.temperature)
+            total = ctx.all_reduce(tf.distribute.ReduceOp.SUM, count)
+            loss = ((1.0 - alpha) * ce + alpha * kd) / tf.maximum(total, 1.0)
+        grads = tape.gradient(loss, model.trainable_variables)
+        optimizer.apply_gradients(zip(grads, model.trainable_variables, strict=True))
+        return tf.stack([ce, kd, correct, count])
+
+    @tf.function
+    def step(batch: Any) -> Any:
+        per = strategy.run(replica_step, args=batch)
+        return strategy.reduce(tf.distribute.ReduceOp.SUM, per, axis=None)
+
+    steps = len(train) // s.batch_size
+    for epoch in range(state["epoch"], s.epochs):
+        t0, acc = time.time(), np.zeros(4)
+        bar = tqdm(range(steps), desc=f"epoch {epoch + 1}/{s.epochs}", disable=not progress, leave=False)
+        for _ in bar:
+            acc += step(next(dist)).numpy()
+            n = max(acc[3], 1.0)
+            bar.set_postfix(loss=f"{acc[0] / n:.3f}", acc=f"{acc[2] / n:.3f}", kd=f"{acc[1] / n:.3f}")
+        entry = {"epoch": epoch + 1, "train_loss": acc[0] / max(acc[3], 1), "train_kd": acc[1] / max(acc[3], 1),
+                 "train_accuracy": acc[2] / max(acc[3], 1), "lr": float(optimizer.learning_rate),
+                 "seconds": time.time() - t0, "steps": int(optimizer.iterations.numpy())}
+        if val is not None and len(val):
+            v = evaluate_windows(model, val)
+            entry.update(val_loss=v["loss"], val_accuracy=v["accuracy"])
+        state = {"epoch": epoch + 1, "history": [*state["history"], entry], "settings": asdict(s)}
+        _save_checkpoint(out, model, optimizer, state)
+        if progress:
+            print(" ".join(f"{k}={v:.4g}" if isinstance(v, float) else f"{k}={v}" for k, v in entry.items()))
+    return model, state["history"]

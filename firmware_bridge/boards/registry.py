@@ -71,7 +71,7 @@ BOARDS: dict[str, Board] = {
               STM32F746_FLASH, STM32F746_SRAM, _STACK, 0x59303000, 0x59304000, 32_000_000,
               True),
         Board("stm32f746-disco", "stm32f746_disco", "Cortex-M7", _M7,
-              ("boards/stm32f746_disco/board.c",), None, "stm32f746xg",
+              ("boards/stm32f746_disco/board.c",), None, "stm32f746nghx",
               STM32F746_FLASH, STM32F746_SRAM, _STACK, 0x40011000, 0x40011400, 216_000_000,
               False),
     )

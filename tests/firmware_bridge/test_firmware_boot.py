@@ -13,7 +13,7 @@ from edge import vocab
 from firmware_bridge.boards import get_board
 from firmware_bridge.boards.console import BoardConsole
 from firmware_bridge.boards.qemu import QemuBoard
-from firmware_bridge.build import build_firmware
+from firmware_bridge.build import BuildResult, build_firmware
 from firmware_bridge.protocol import messages as m
 from firmware_bridge.protocol import spec
 
@@ -46,10 +46,10 @@ int fe_model_decode_step(uint8_t *t) { (void)t; return FE_MODEL_HOP_DONE; }
 
 
 @pytest.fixture(scope="module")
-def images(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
+def images(tmp_path_factory: pytest.TempPathFactory) -> dict[str, BuildResult]:
     """The no-model firmware of every QEMU board."""
     root = tmp_path_factory.mktemp("fw")
-    return {b: build_firmware(b, out_dir=root / b).elf for b in QEMU_BOARDS}
+    return {b: build_firmware(b, out_dir=root / b) for b in QEMU_BOARDS}
 
 
 def _model_dir(root: Path, name: str, source: str) -> Path:
@@ -60,8 +60,9 @@ def _model_dir(root: Path, name: str, source: str) -> Path:
 
 
 @pytest.mark.parametrize("board", QEMU_BOARDS)
-def test_handshake_ping_stats_reset(board: str, images: dict[str, Path]) -> None:
-    with QemuBoard(get_board(board), images[board]) as q, BoardConsole(q.url) as c:
+def test_handshake_ping_stats_reset(board: str, images: dict[str, BuildResult]) -> None:
+    built = images[board]
+    with QemuBoard(get_board(board), built.elf) as q, BoardConsole(q.url) as c:
         hello = c.expect(m.Hello, 20)
         assert hello.board == board
         assert hello.protocol_version == spec.PROTOCOL_VERSION
@@ -77,6 +78,7 @@ def test_handshake_ping_stats_reset(board: str, images: dict[str, Path]) -> None
         assert stats.guard_broken == 0
         assert stats.counter_kind == spec.Counter.INSTRUCTIONS
         assert 0 < stats.stack_hwm < stats.stack_size == get_board(board).stack_size
+        assert stats.stack_hwm <= built.size.stack_bound_bytes  # the static bound holds
         c.send(m.Reset())
         again = c.expect(m.Hello)
         assert again == hello

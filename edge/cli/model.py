@@ -1,14 +1,155 @@
-"""foley-edge train|distill|evaluate."""
+"""foley-edge train | distill | evaluate: teacher, student, metrics.
+
+::
+
+    foley-edge train --data D --out RUN [--epochs N] [--strategy one|mirrored|multiworker]
+    foley-edge distill --teacher RUN --data D --out RUN2 [--temperature T] [--kd-weight A]
+    foley-edge evaluate --model RUN --data D --split test|val|train|all [--json]
+
+``--set key=value`` (repeatable) overrides a model config field, e.g. ``--set d_model=96`` or
+``--set gcn_channels=8,16,32``.
+"""
 
 from __future__ import annotations
 
 import argparse
+import json
+import sys
+from dataclasses import fields
+from pathlib import Path
+from typing import Any
 
-from edge.cli._pending import add_pending
+from edge.errors import FoleyEdgeError
+
+
+def _overrides(pairs: list[str]) -> dict[str, Any]:
+    out: dict[str, Any] = {}
+    for pair in pairs:
+        key, sep, value = pair.partition("=")
+        if not sep:
+            raise FoleyEdgeError(f"--set expects key=value, found {pair!r}")
+        if "," in value:
+            out[key] = tuple(int(v) for v in value.split(","))
+        else:
+            try:
+                out[key] = json.loads(value)
+            except json.JSONDecodeError:
+                out[key] = value
+    return out
+
+
+def _model_config(kind: str, pairs: list[str], base: dict[str, Any] | None = None) -> Any:
+    from edge.model.config import CONFIG_CLASSES, ModelConfigError
+
+    cls = CONFIG_CLASSES[kind]
+    kw = {**(base or {}), **_overrides(pairs)}
+    known = {f.name for f in fields(cls)}
+    unknown = sorted(set(kw) - known)
+    if unknown:
+        raise ModelConfigError(f"--set: unknown model config keys {unknown} (known: {sorted(known)})")
+    return cls(**kw)
+
+
+def _settings(args: argparse.Namespace) -> Any:
+    from edge.train.loop import TrainSettings
+
+    s = TrainSettings(
+        epochs=args.epochs, batch_size=args.batch_size, warmup=args.warmup,
+        lr_factor=args.lr_factor, seed=args.seed, strategy=args.strategy,
+        augment=not args.no_augment, stride=args.stride,
+        temperature=getattr(args, "temperature", 2.0), kd_weight=getattr(args, "kd_weight", 0.7),
+    )
+    s.validate()
+    return s
+
+
+def _common(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--data", required=True, help="dataset folder (manifest.json + splits)")
+    p.add_argument("--out", required=True, help="run folder to create (or resume)")
+    p.add_argument("--epochs", type=int, default=40)
+    p.add_argument("--batch-size", type=int, default=32, help="global batch")
+    p.add_argument("--warmup", type=int, default=400, help="Noam warm-up steps")
+    p.add_argument("--lr-factor", type=float, default=1.0, help="Noam factor")
+    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--strategy", default="one", help="one | mirrored | multiworker (TF_CONFIG)")
+    p.add_argument("--no-augment", action="store_true", help="no rotation/scale/shift")
+    p.add_argument("--stride", type=int, default=0, help="window stride in frames (0: half a hop)")
+    p.add_argument("--resume", action="store_true", help="continue from RUN/checkpoint")
+    p.add_argument("--set", action="append", default=[], metavar="KEY=VALUE",
+                   help="override a model config field (repeatable)")
+    p.add_argument("--quiet", action="store_true", help="no progress bar")
+
+
+def _train(args: argparse.Namespace) -> int:
+    from edge.train.api import train_teacher
+
+    m = train_teacher(args.data, args.out, _settings(args), _model_config("teacher", args.set),
+                      resume=args.resume, progress=not args.quiet)
+    print(f"teacher run written to {args.out}: final val {json.dumps(m['final_val'])}")
+    return 0
+
+
+def _distill(args: argparse.Namespace) -> int:
+    from edge.train.api import distill_student
+    from edge.train.run import read_run_config
+
+    tcfg, _ = read_run_config(args.teacher)
+    base = {k: getattr(tcfg, k) for k in ("window_frames", "hop_frames", "fps", "max_tokens")}
+    m = distill_student(args.teacher, args.data, args.out, _settings(args),
+                        _model_config("student", args.set, base), resume=args.resume,
+                        progress=not args.quiet)
+    print(f"student run written to {args.out}: final val {json.dumps(m['final_val'])}")
+    return 0
+
+
+def _evaluate(args: argparse.Namespace) -> int:
+    from edge.data.clip import write_atomic
+    from edge.model.decoding import DecodeSettings
+    from edge.model.evaluate import evaluate_run
+
+    s = DecodeSettings(method="sample" if args.sample else "greedy", temperature=args.temperature,
+                       top_k=args.top_k, top_p=args.top_p, seed=args.seed)
+    s.validate()
+    out = Path(args.out or Path(args.model) / f"eval_{args.split}")
+    result = evaluate_run(args.model, args.data, args.split, s, max_clips=args.max_clips,
+                          png=out.with_suffix(".png"), progress=not args.json)
+    text = json.dumps(result, indent=1)
+    write_atomic(out.with_suffix(".json"), (text + "\n").encode())
+    if args.json:
+        print(text)
+    else:
+        keys = ("token_accuracy", "onset_f1", "onset_offset_f1", "pitch_class_distance",
+                "motion_sensitivity", "clips")
+        for k in keys:
+            v = result.get(k)
+            print(f"{k:>22}: {v:.4f}" if isinstance(v, float) else f"{k:>22}: {v}")
+        print(f"wrote {out.with_suffix('.json')} and {out.with_suffix('.png')}", file=sys.stderr)
+    return 0
 
 
 def register(sub: argparse._SubParsersAction) -> None:
     """Add this module's sub-commands."""
-    add_pending(sub, "train", 3, "train|distill|evaluate")
-    add_pending(sub, "distill", 3, "train|distill|evaluate")
-    add_pending(sub, "evaluate", 3, "train|distill|evaluate")
+    p = sub.add_parser("train", help="train the teacher Graph-Transformer")
+    _common(p)
+    p.set_defaults(func=_train)
+
+    p = sub.add_parser("distill", help="distill the MCU student from a trained teacher")
+    p.add_argument("--teacher", required=True, help="the teacher's run folder")
+    _common(p)
+    p.add_argument("--temperature", type=float, default=2.0, help="softening of both logits")
+    p.add_argument("--kd-weight", type=float, default=0.7, help="weight of KD vs ground-truth CE")
+    p.set_defaults(func=_distill)
+
+    p = sub.add_parser("evaluate", help="token accuracy, onset F1, pitch classes, motion sensitivity")
+    p.add_argument("--model", required=True, help="run folder")
+    p.add_argument("--data", required=True, help="dataset folder")
+    p.add_argument("--split", default="test", help="test | val | train | all")
+    p.add_argument("--json", action="store_true", help="print the metrics as JSON")
+    p.add_argument("--out", help="path stem of the JSON/PNG written (default RUN/eval_SPLIT)")
+    p.add_argument("--max-clips", type=int, default=0, help="evaluate only the first N clips")
+    p.add_argument("--sample", action="store_true", help="sample instead of greedy decoding")
+    p.add_argument("--temperature", type=float, default=1.0)
+    p.add_argument("--top-k", type=int, default=0)
+    p.add_argument("--top-p", type=float, default=1.0)
+    p.add_argument("--seed", type=int, default=0)
+    p.set_defaults(func=_evaluate)

@@ -94,39 +94,74 @@ def cache_root() -> Path:
     return (Path(base) if base else Path(tempfile.gettempdir()) / "foley-edge") / "host"
 
 
-def compile_sources(files: dict[str, str], *, prefix: str, extra_flags: Sequence[str] = ()) -> Path:
-    """Compile generated ``files`` + kernels + harness (cached by content hash); the binary."""
-    p = prefix.rstrip("_")
-    harness = environment().get_template("host_main.c.j2").render(p=p, P=p.upper())
+def _run_gcc(cmd: list[str], where: Path) -> None:
+    proc = subprocess.run(cmd, capture_output=True, text=True, check=False)
+    if proc.returncode != 0:
+        raise HostRunError(f"gcc failed on the generated model ({where}):\n{proc.stderr[-4000:]}")
+
+
+def _gcc() -> str:
+    gcc = shutil.which("gcc")
+    if gcc is None:
+        raise HostRunError("gcc not found on PATH (needed by the c backend)")
+    return gcc
+
+
+def kernel_library(extra_flags: Sequence[str] = ()) -> Path:
+    """The kernel library compiled once per (sources, flags) into a cached ``libfe.a``."""
     kernels = sorted(KERNEL_DIR.glob("*.[ch]"))
-    h = hashlib.sha256()
-    for name in sorted(files):
-        h.update(name.encode() + b"\0" + files[name].encode() + b"\0")
+    h = hashlib.sha256(" ".join((*HOST_CFLAGS, *extra_flags)).encode())
     for k in kernels:
         h.update(k.name.encode() + b"\0" + k.read_bytes())
+    out = cache_root() / f"kernels-{h.hexdigest()[:20]}"
+    lib = out / "libfe.a"
+    if lib.exists():
+        return lib
+    tmp = Path(tempfile.mkdtemp(prefix="kernels-", dir=_mkdir(cache_root())))
+    objs = []
+    for k in kernels:
+        if k.suffix == ".c":
+            objs.append(str(tmp / f"{k.stem}.o"))
+            _run_gcc([_gcc(), *HOST_CFLAGS, *extra_flags, f"-I{KERNEL_DIR}", "-c", str(k),
+                      "-o", objs[-1]], tmp)
+    ar = shutil.which("ar") or "ar"
+    _run_gcc([ar, "rcs", str(tmp / "libfe.a"), *objs], tmp)
+    _publish(tmp, out)
+    return lib
+
+
+def compile_sources(files: dict[str, str], *, prefix: str, extra_flags: Sequence[str] = ()) -> Path:
+    """Compile generated ``files`` + harness, link the cached kernel library; the binary.
+
+    Cached by the content hash of the sources, the kernels and the flags.
+    """
+    p = prefix.rstrip("_")
+    harness = environment().get_template("host_main.c.j2").render(p=p, P=p.upper())
+    lib = kernel_library(extra_flags)
+    h = hashlib.sha256(lib.parent.name.encode())
+    for name in sorted(files):
+        h.update(name.encode() + b"\0" + files[name].encode() + b"\0")
     h.update(harness.encode() + " ".join((*HOST_CFLAGS, *extra_flags)).encode())
     out = cache_root() / h.hexdigest()[:20]
     exe = out / "runner"
     if exe.exists():
         return exe
-    gcc = shutil.which("gcc")
-    if gcc is None:
-        raise HostRunError("gcc not found on PATH (needed by the c backend)")
     tmp = Path(tempfile.mkdtemp(prefix="build-", dir=_mkdir(cache_root())))
     for name, text in {**files, "main.c": harness}.items():
         (tmp / name).write_text(text)
     sources = [str(tmp / n) for n in (*files, "main.c") if n.endswith(".c")]
-    sources += [str(k) for k in kernels if k.suffix == ".c"]
-    cmd = [gcc, *HOST_CFLAGS, *extra_flags, f"-I{KERNEL_DIR}", f"-I{tmp}", *sources, "-lm",
-           "-o", str(tmp / "runner")]
-    proc = subprocess.run(cmd, capture_output=True, text=True, check=False)
-    if proc.returncode != 0:
-        raise HostRunError(f"gcc failed on the generated model ({tmp}):\n{proc.stderr[-4000:]}")
-    if not out.exists():
-        os.replace(tmp, out)
-    else:
-        shutil.rmtree(tmp, ignore_errors=True)
+    _run_gcc([_gcc(), *HOST_CFLAGS, *extra_flags, f"-I{KERNEL_DIR}", f"-I{tmp}", *sources,
+              str(lib), "-lm", "-o", str(tmp / "runner")], tmp)
+    _publish(tmp, out)
     return exe
+
+
+def _publish(tmp: Path, out: Path) -> None:
+    """Rename the finished build folder into place (another process may have won the race)."""
+    try:
+        os.replace(tmp, out)
+    except OSError:
+        shutil.rmtree(tmp, ignore_errors=True)
 
 
 def _mkdir(p: Path) -> Path:

@@ -72,11 +72,12 @@ def _enum_names(enum_cls: type) -> dict[int, str]:
 _OP_NAMES = _enum_names(fb.BuiltinOperator)
 _TYPE_NAMES = _enum_names(fb.TensorType)
 _ENUM_NAMES = {field: _enum_names(cls) for field, cls in _ENUM_FIELDS.items()}
-_CAMEL = re.compile(r"(?<=[a-z0-9])([A-Z])")
+_CAMEL = re.compile(r"(?<!^)([A-Z])")
 
 
 def _snake(name: str) -> str:
-    """``fusedActivationFunction`` -> ``fused_activation_function``."""
+    """``fusedActivationFunction`` -> ``fused_activation_function``, ``dilationWFactor`` ->
+    ``dilation_w_factor`` (the key the kernels' render functions read)."""
     return _CAMEL.sub(r"_\1", name).lower()
 
 

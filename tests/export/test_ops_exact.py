@@ -1,0 +1,90 @@
+"""Op by op: generated C vs tflite-micro on single-layer int8 models, max LSB diff 0.
+
+Every model is converted once per session; each runs 30 random inputs through one host
+process (``HostModel.run``) and one tflite-micro interpreter.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from export.backends import run_model_many
+from export.host_runner import build_host
+from export.planner.memory import plan_memory
+from export.planner.verify import verify_plan
+from export.tflite_reader import read_tflite
+
+SAMPLES = 30
+
+CASE_NAMES = (
+    "conv_s2_same_relu", "conv_dilated_valid_relu6", "conv_1x3_s1x2_same",
+    "depthwise_mult2_s2_same", "depthwise_mult1_dilated_valid", "fully_connected_relu",
+    "batch_matmul_bcast", "batch_matmul_adj_x", "batch_matmul_adj_y", "max_pool_same_s2",
+    "max_pool_valid", "avg_pool_same_s2", "avg_pool_valid_s1",
+    "add_bcast_relu", "add_relu6", "sub_bcast", "mul_bcast", "mul_const", "squared_difference",
+    "rsqrt", "softmax", "mean_hw_keepdims", "mean_last", "mean_axis1",
+    "quantize_dequantize_float_io", "requantize_int8",
+    "pack_axis1", "slice", "strided_slice_step_neg", "strided_slice_shrink", "pad", "padv2",
+    "transpose", "concatenation", "gather_table", "gather_axis1",
+    "relu", "relu6", "logistic", "tanh", "leaky_relu", "hard_swish", "maximum_minimum", "arg_max", "split",
+    "unpack", "sum_last", "sum_hw_keepdims",
+)
+
+
+@pytest.fixture(scope="session")
+def op_models(tmp_path_factory: pytest.TempPathFactory) -> dict[str, tuple[Path, frozenset[str]]]:
+    """Case name -> (converted .tflite, operators it must contain), converted once."""
+    from op_models import convert_case, op_cases
+
+    folder = tmp_path_factory.mktemp("ops")
+    out = {}
+    for case in op_cases():
+        path = folder / f"{case.name}.tflite"
+        path.write_bytes(convert_case(case))
+        out[case.name] = (path, case.ops)
+    return out
+
+
+def _inputs(graph, rng: np.random.Generator, n: int, int_high: int = 16) -> list[list[np.ndarray]]:
+    samples = []
+    for _ in range(n):
+        sample = []
+        for i in graph.inputs:
+            t = graph.tensors[i]
+            if t.dtype == "int8":
+                sample.append(rng.integers(-128, 128, t.shape, dtype=np.int8))
+            elif t.dtype == "int32":
+                sample.append(rng.integers(0, int_high, t.shape, dtype=np.int32))
+            else:
+                sample.append(rng.uniform(-4.0, 4.0, t.shape).astype(np.float32))
+        samples.append(sample)
+    return samples
+
+
+def test_cases_cover_every_name(op_models: dict[str, tuple[Path, frozenset[str]]]) -> None:
+    assert sorted(op_models) == sorted(CASE_NAMES)
+
+
+@pytest.mark.parametrize("name", CASE_NAMES)
+def test_op_bit_exact_vs_tflm(name: str, op_models: dict[str, tuple[Path, frozenset[str]]]) -> None:
+    path, ops = op_models[name]
+    graph = read_tflite(path)
+    found = {op.op for op in graph.operators}
+    assert ops <= found, f"{name}: converter produced {sorted(found)}, expected {sorted(ops)}"
+    plan = plan_memory(graph)
+    verify_plan(graph, plan)
+    samples = _inputs(graph, np.random.default_rng(len(name)), SAMPLES)
+    ours = build_host(graph, plan).run(samples)
+    ref = run_model_many(path, samples, "tflm")
+    for k, (o, r) in enumerate(zip(ours, ref, strict=True)):
+        assert len(o) == len(r)
+        for j, (a, b) in enumerate(zip(o, r, strict=True)):
+            assert a.dtype == b.dtype and a.shape == b.shape, (a.dtype, a.shape, b.dtype, b.shape)
+            if a.dtype == np.float32:
+                np.testing.assert_array_equal(a, b, err_msg=f"{name} sample {k} output {j}")
+                continue
+            diff = int(np.abs(a.astype(np.int64) - b.astype(np.int64)).max())
+            assert diff == 0, f"{name} sample {k} output {j}: max LSB diff {diff}"

@@ -1,0 +1,139 @@
+"""The host decoding loop: the exported encoder, then greedy steps with the KV cache -> MIDI.
+
+The reference the device must match token for token. Per hop (window of W frames ending at
+frame ``e``): quantize the keypoints with the encoder input's (scale, zero point), run the
+encoder once, copy its cross K/V outputs into the step's cross inputs *as bytes* (the export
+pins both sides to one quantization), start from SOS with zeroed caches (the zero point, i.e.
+real 0) and run the step at positions ``0..L-1``: token + position + quantized additive mask +
+caches in, logits + new K/V rows out; the rows are copied to cache row ``p``; the next token is
+the argmax of the int8 logits (monotonic in the real logits) until EOS. Works on any
+:class:`export.session.Session` (litert, tflm, c, or the float Keras reference).
+Hop tokens are relative to the hop's start ``(e - H) / fps``; :func:`hops_to_midi` shifts each
+hop's notes (decoded by ``edge.midi.codec.decode``'s rules) to the clip's clock.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+
+from edge import vocab
+from edge.model.build import cache_names
+from edge.model.config import ModelConfig
+from edge.model.kv import step_mask
+from edge.train.windows import hop_ends, window_keypoints
+from export.int8.pin import verify_handover
+from export.session import Session
+
+
+@dataclass(frozen=True)
+class HopRun:
+    """The decoder's work on one window."""
+
+    tokens: tuple[int, ...]  # tokens fed at positions 0.. (SOS first), forced or generated
+    outputs: tuple[int, ...]  # argmax of the logits at each position (EOS included)
+    logits: np.ndarray  # [steps, 243] logits in the session's dtype
+
+
+@dataclass(frozen=True)
+class ClipDecode:
+    """Greedy decoding of a whole clip, hop by hop."""
+
+    hop_starts_s: tuple[float, ...]  # start time of each hop in the clip (seconds)
+    hop_tokens: tuple[tuple[int, ...], ...]  # generated events per hop (no SOS/EOS)
+    midi: Any  # pretty_midi.PrettyMIDI of every hop's notes on the clip's clock
+
+
+def check_pair(cfg: ModelConfig, encoder: Session, step: Session) -> None:
+    """Raise ``ExportError`` unless the encoder's and the step's tensors hand over byte for byte."""
+    cross = cache_names(cfg, "cross")
+    verify_handover(encoder.io.outputs, step.io.inputs, dict(zip(cross, cross, strict=True)),
+                    where="encoder -> decoder_step")
+    pairs = dict(zip(cache_names(cfg, "new"), cache_names(cfg, "cache"), strict=True))
+    verify_handover(step.io.outputs, step.io.inputs, pairs, where="decoder_step -> itself")
+
+
+def encode_window(encoder: Session, window: np.ndarray) -> dict[str, np.ndarray]:
+    """Encoder outputs (cross K/V) for one float keypoint window ``[W,65,3]``."""
+    spec = encoder.io.inputs["keypoints"]
+    return encoder.run({"keypoints": spec.quantize(np.asarray(window, np.float32)[None])})
+
+
+def _empty_caches(cfg: ModelConfig, step: Session) -> dict[str, np.ndarray]:
+    out = {}
+    for name in cache_names(cfg, "cache"):
+        spec = step.io.inputs[name]
+        out[name] = np.full(spec.shape, spec.zero_point, spec.dtype)
+    return out
+
+
+def run_hop(cfg: ModelConfig, step: Session, cross: dict[str, np.ndarray],
+            forced: Sequence[int] | None = None) -> HopRun:
+    """Greedy decoding from SOS (``forced=None``) or teacher forcing over ``forced`` tokens."""
+    caches = _empty_caches(cfg, step)
+    ins = step.io.inputs
+    fed, outs, logits = [], [], []
+    token = vocab.SOS if forced is None else int(forced[0])
+    n = cfg.max_tokens if forced is None else min(len(forced), cfg.max_tokens)
+    for p in range(n):
+        feeds = {
+            "token": np.full(ins["token"].shape, token, ins["token"].dtype),
+            "position": np.full(ins["position"].shape, p, ins["position"].dtype),
+            "mask": ins["mask"].quantize(step_mask(cfg, p, 1)),
+            **caches, **{k: cross[k] for k in cache_names(cfg, "cross")},
+        }
+        res = step.run(feeds)
+        row = np.asarray(res["logits"]).reshape(-1)
+        fed.append(token)
+        outs.append(int(np.argmax(row)))
+        logits.append(row)
+        if p < cfg.cache_len:
+            for c, new in zip(cache_names(cfg, "cache"), cache_names(cfg, "new"), strict=True):
+                caches[c][:, p, :] = np.asarray(res[new]).reshape(caches[c].shape[0], -1)
+        if forced is None:
+            if outs[-1] == vocab.EOS:
+                break
+            token = outs[-1]
+        elif p + 1 < n:
+            token = int(forced[p + 1])
+    return HopRun(tuple(fed), tuple(outs), np.stack(logits))
+
+
+def generate_hop(cfg: ModelConfig, encoder: Session, step: Session, window: np.ndarray) -> tuple[int, ...]:
+    """The events (no SOS/EOS) greedy decoding produces for one keypoint window."""
+    run = run_hop(cfg, step, encode_window(encoder, window))
+    return tuple(t for t in run.outputs if t != vocab.EOS)
+
+
+def hops_to_midi(hop_tokens: Sequence[Sequence[int]], hop_starts_s: Sequence[float]) -> Any:
+    """One ``PrettyMIDI`` with each hop's decoded notes shifted to its start time."""
+    import pretty_midi
+
+    from edge.midi.codec import decode
+
+    pm = pretty_midi.PrettyMIDI()
+    inst = pretty_midi.Instrument(program=0)
+    for toks, start in zip(hop_tokens, hop_starts_s, strict=True):
+        for note in decode(toks).instruments[0].notes:
+            inst.notes.append(pretty_midi.Note(velocity=note.velocity, pitch=note.pitch,
+                                               start=note.start + start, end=note.end + start))
+    inst.notes.sort(key=lambda n: (n.start, n.pitch))
+    pm.instruments.append(inst)
+    return pm
+
+
+def decode_clip(cfg: ModelConfig, encoder: Session, step: Session, keypoints: np.ndarray,
+                *, progress: bool = False) -> ClipDecode:
+    """Greedy decoding of every hop of a clip's keypoints ``[T,65,3]`` into MIDI."""
+    from tqdm import tqdm
+
+    check_pair(cfg, encoder, step)
+    ends = hop_ends(int(keypoints.shape[0]), cfg, cfg.hop_frames)
+    hops = []
+    for e in tqdm(ends, desc="decode", unit="hop", disable=not progress, leave=False):
+        hops.append(generate_hop(cfg, encoder, step, window_keypoints(keypoints, e, cfg.window_frames)))
+    starts = tuple((e - cfg.hop_frames) / cfg.fps for e in ends)
+    return ClipDecode(starts, tuple(hops), hops_to_midi(hops, starts))

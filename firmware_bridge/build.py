@@ -3,7 +3,7 @@
 ``build_firmware(board, model_dir=..., out_dir=...)`` generates the shared headers
 (:mod:`edge.headers`) into ``out_dir/include``, compiles the board layer, the protocol, the
 loop and the model (the no-model build ``model_none.c`` when ``model_dir`` is None; every
-``*.c`` of ``model_dir`` otherwise) with ``-fstack-usage -fcallgraph-info=su``, links with the
+``*.c`` of ``model_dir`` plus the int8 kernel library ``edge/kernels`` otherwise) with ``-fstack-usage -fcallgraph-info=su``, links with the
 board's ``linker.ld`` (whose regions are capped at the board's budgets) and writes
 ``firmware.elf``, ``firmware.bin``, ``firmware.map`` and ``size.json`` into ``out_dir``.
 Nothing is ever written into the package. A link that overflows a region, or a stack bound
@@ -28,6 +28,8 @@ from firmware_bridge.boards.registry import FIRMWARE_DIR, Board, get_board
 from firmware_bridge.errors import BoardError
 
 GCC = "arm-none-eabi-gcc"
+KERNELS_DIR = FIRMWARE_DIR.parent / "kernels"
+"""The int8 kernel library generated models call (compiled in with any --model)."""
 FW_VERSION = "0.1.0"
 COMMON_SOURCES = (
     "common/startup.c", "common/semihost.c", "common/guard.c", "common/clock.c",
@@ -102,29 +104,36 @@ def _sources(board: Board, model_dir: Path | None) -> list[Path]:
     model_srcs = sorted(model_dir.glob("*.c"))
     if not model_srcs:
         raise BuildError(f"{model_dir}: no .c files: expected the model's generated C sources")
-    return srcs + model_srcs
+    kernels = sorted(KERNELS_DIR.glob("*.c"))  # --gc-sections drops the ones not called
+    return srcs + kernels + model_srcs
 
 
 def _includes(board: Board, include_dir: Path, model_dir: Path | None) -> list[str]:
     dirs = [include_dir, board.board_dir, FIRMWARE_DIR, FIRMWARE_DIR / "common",
             FIRMWARE_DIR / "protocol"]  # fmt: skip
     if model_dir is not None:
-        dirs.append(model_dir)
+        dirs += [KERNELS_DIR, model_dir]
     return [f"-I{d}" for d in dirs]
 
 
-def _defines(board: Board) -> list[str]:
+def _defines(board: Board, extra: tuple[str, ...]) -> list[str]:
+    for d in extra:
+        if not re.fullmatch(r"[A-Za-z_]\w*(=[\w.\"-]*)?", d):
+            raise BuildError(f"define {d!r}: expected NAME or NAME=VALUE")
     return [
         f'-DFE_FW_VERSION="{FW_VERSION}"',
         f"-DFE_FLASH_BUDGET={board.flash_budget}u",
         f"-DFE_SRAM_BUDGET={board.sram_budget}u",
+        *(f"-D{d}" for d in extra),
     ]
 
 
 def _object_name(src: Path) -> str:
-    try:
+    if src.parent == KERNELS_DIR:
+        rel = Path("kernels") / src.name
+    elif src.is_relative_to(FIRMWARE_DIR):
         rel = src.relative_to(FIRMWARE_DIR)
-    except ValueError:
+    else:
         rel = Path("model") / src.name
     return "_".join(rel.with_suffix("").parts) + ".o"
 
@@ -240,9 +249,12 @@ def _check_stack(board: Board, bound: StackBound) -> None:
 
 def build_firmware(
     board: Board | str, *, model_dir: str | os.PathLike[str] | None = None,
-    out_dir: str | os.PathLike[str],
+    out_dir: str | os.PathLike[str], defines: tuple[str, ...] = (),
 ) -> BuildResult:  # fmt: skip
-    """Compile and link the firmware for ``board``; see the module docstring."""
+    """Compile and link the firmware for ``board``; see the module docstring.
+
+    ``defines`` adds ``-DNAME[=VALUE]`` flags (e.g. a kernel-variant switch for comparisons).
+    """
     board = get_board(board) if isinstance(board, str) else board
     model = None if model_dir is None else Path(model_dir).resolve()
     if model is not None and not model.is_dir():
@@ -251,7 +263,7 @@ def build_firmware(
     obj_dir = out / "obj"
     obj_dir.mkdir(parents=True, exist_ok=True)
     write_headers(out / "include")
-    flags = [*C_FLAGS, *_includes(board, out / "include", model), *_defines(board)]
+    flags = [*C_FLAGS, *_includes(board, out / "include", model), *_defines(board, defines)]
     objs = _compile(board, _sources(board, model), flags, obj_dir)
     elf = _link(board, objs, out)
     binary = out / "firmware.bin"

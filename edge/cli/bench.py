@@ -1,12 +1,107 @@
-"""foley-edge SRAM / flash / latency benchmarks."""
+"""foley-edge bench: SRAM / flash / latency of the generated C side by side with TFLM.
+
+``foley-edge bench [--json] [--out benchmarks/results]`` runs every figure of
+:mod:`benchmarks` (zoo models, the student and teacher, the scaling sweep) and writes
+results.json, results.md and PNGs; ``--quick`` is the smoke run (one tiny model, memory, flash
+and host instructions, no QEMU, no sweep).
+"""
 
 from __future__ import annotations
 
 import argparse
+import json
+import sys
+from pathlib import Path
 
-from edge.cli._pending import add_pending
+REPO_ROOT = Path(__file__).resolve().parents[2]
+"""Checkout root: ``benchmarks/`` lives beside ``edge/`` (not an installed package yet)."""
 
 
 def register(sub: argparse._SubParsersAction) -> None:
     """Add this module's sub-commands."""
-    add_pending(sub, "bench", 7, "SRAM / flash / latency benchmarks")
+    p = sub.add_parser("bench", help="SRAM / flash / latency benchmarks, side by side with TFLM")
+    p.add_argument("--out", default="benchmarks/results",
+                   help="folder for results.json, results.md and PNGs (default: %(default)s)")
+    p.add_argument("--json", action="store_true", help="also print results.json to stdout")
+    p.add_argument("--quick", action="store_true",
+                   help="smoke run: zoo mlp only, no QEMU, no sweep")
+    p.add_argument("--zoo", default="mlp,cnn,attention,kv_decoder_step",
+                   help="comma-separated zoo models (default: %(default)s)")
+    p.add_argument("--student", metavar="DIR",
+                   help="export folder of the trained student ('foley-edge export --out DIR'); "
+                        "default: the untrained default StudentConfig (same shapes)")
+    p.add_argument("--no-teacher", action="store_true", help="skip the teacher")
+    p.add_argument("--no-qemu", action="store_true", help="skip the emulated-board figures")
+    p.add_argument("--no-host", action="store_true", help="skip callgrind host instructions")
+    p.add_argument("--no-scaling", action="store_true", help="skip the scaling sweep")
+    p.set_defaults(func=run)
+
+
+def _import_benchmarks() -> None:
+    """Make ``benchmarks`` importable when foley-edge runs from its editable install."""
+    try:
+        import benchmarks  # noqa: F401
+    except ModuleNotFoundError:
+        if not (REPO_ROOT / "benchmarks" / "__init__.py").is_file():
+            raise
+        sys.path.insert(0, str(REPO_ROOT))
+
+
+def _models(args: argparse.Namespace) -> tuple:
+    from benchmarks import BenchError
+    from benchmarks.models import ZOO_NAMES, config_model, exported_models, zoo_models
+    from edge.model.config import StudentConfig, TeacherConfig
+
+    names = ("mlp",) if args.quick else tuple(n for n in args.zoo.split(",") if n)
+    bad = sorted(set(names) - set(ZOO_NAMES))
+    if bad:
+        raise BenchError(f"--zoo: unknown models {bad} (expected some of {', '.join(ZOO_NAMES)})")
+    models = list(zoo_models(names))
+    if args.quick:
+        return tuple(models)
+    if args.student:
+        models += exported_models(args.student, "student")
+    else:
+        models += [config_model(StudentConfig(), r, name=f"student {r}", family="student")
+                   for r in ("encoder", "step")]
+    if not args.no_teacher:
+        models += [config_model(TeacherConfig(), r, name=f"teacher {r}", family="teacher")
+                   for r in ("encoder", "step")]
+    return tuple(models)
+
+
+def run(args: argparse.Namespace) -> int:
+    """Run the bench and write its files."""
+    _import_benchmarks()
+    from tqdm import tqdm
+
+    from benchmarks.output import results_dict, write_results
+    from benchmarks.runner import BenchOptions, run_bench
+    from benchmarks.scaling import AXES
+
+    argv = sys.argv[1:] if sys.argv[1:2] == ["bench"] else ["bench"]
+    command = "foley-edge " + " ".join(argv)
+    with tqdm(total=1, desc="models", unit="step", file=sys.stderr) as bar:
+        models = _models(args)
+        bar.update(1)
+    axes = {} if args.no_scaling or args.quick else AXES
+    opts = BenchOptions(models=models, qemu=not (args.no_qemu or args.quick),
+                        host=not args.no_host, scaling_axes=axes)
+    with tqdm(desc="bench", unit="step", file=sys.stderr) as bar:
+        def total(n: int) -> None:
+            bar.total = n
+            bar.refresh()
+
+        def progress(label: str) -> None:
+            bar.set_postfix_str(label[:40])
+            bar.update(1)
+
+        res, gens = run_bench(opts, progress, total)
+    paths = write_results(res, gens, Path(args.out), command)
+    if args.json:
+        print(json.dumps(results_dict(res, command), indent=1))
+    for p in paths[:2]:
+        print(f"wrote {p}", file=sys.stderr)
+    print(f"wrote {len(paths) - 2} PNGs into {args.out}; {len(res.unavailable)} figures "
+          "not available (see results.md)", file=sys.stderr)
+    return 0

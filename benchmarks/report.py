@@ -1,0 +1,121 @@
+"""results.md: the tables the README quotes, each stating the command that produced it."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from benchmarks.runner import REFERENCE_BOARD, BenchResults
+from benchmarks.scaling import AXES
+
+KB = 1024
+
+
+def _kb(n: int) -> str:
+    return f"{n / KB:.1f}" if n else "—"
+
+
+def _table(head: Sequence[str], rows: Sequence[Sequence[object]]) -> list[str]:
+    out = ["| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
+    out += ["| " + " | ".join(str(c) for c in r) + " |" for r in rows]
+    return out
+
+
+def _memory(res: BenchResults) -> list[str]:
+    rows = [(m.model, m.operators, _kb(m.planned_peak_bytes), _kb(m.persistent_bytes),
+             _kb(m.static_ram_bytes), m.stack_bound_bytes or "—", _kb(m.tflm_total_bytes),
+             f"{_kb(m.tflm_head_bytes)} + {_kb(m.tflm_tail_bytes)}", f"{m.sram_ratio:.2f}",
+             f"{m.peak_over_lower_bound:.3f}", f"{m.no_reuse_over_peak:.2f}")
+            for m in res.memory]
+    return ["## Memory (SRAM)", "",
+            f"Ours: planned peak + persistent area, and the static SRAM of the generated model + "
+            f"kernels linked for {REFERENCE_BOARD} (= what the firmware reserves for the model); "
+            "TFLM: tflite-micro's arena measured with print_allocations (head + tail). "
+            "SRAM ratio target <= 0.35; peak / lower bound target 1.00 on chains, <= 1.05 "
+            "otherwise. No-reuse: every tensor its own buffer.", "",
+            *_table(("model", "ops", "peak KB", "persistent KB", "static SRAM KB", "stack B",
+                     "TFLM KB", "TFLM head + tail KB", "SRAM / TFLM", "peak / LB",
+                     "no-reuse / peak"), rows), ""]
+
+
+def _flash(res: BenchResults) -> list[str]:
+    rows = [(f.model, f.board, _kb(f.code_bytes), _kb(f.const_bytes), _kb(f.model_flash_bytes),
+             _kb(f.tflite_bytes), _kb(f.tflm_estimate_bytes), f"{f.ratio_vs_tflite:.2f}",
+             f"{f.ratio_vs_tflm_estimate:.2f}", _kb(f.firmware_total_bytes))
+            for f in res.flash]
+    return ["## Flash", "", "Ours: generated model + used kernels linked alone "
+            "(arm-none-eabi-size: text; rodata + data). TFLM: an ESTIMATE = .tflite + 20 KB "
+            "runtime + 2 KB per operator type (see benchmarks/flash.py). Firmware: the no-model "
+            "firmware + the model (the model is not yet linked into the firmware itself).", "",
+            *_table(("model", "board", "code KB", "weights+params KB", "model KB", ".tflite KB",
+                     "TFLM est. KB", "ours / .tflite", "ours / TFLM est.", "firmware KB"), rows),
+            ""]
+
+
+def _host(res: BenchResults) -> list[str]:
+    rows = [(h.model, f"{h.ours_instructions:,}", f"{h.tflm_instructions:,}", f"{h.ratio:.2f}")
+            for h in res.host]
+    return ["## Host instructions (callgrind)", "", "One invoke, instructions counted by "
+            "valgrind --tool=callgrind inside the invoke function only (the last of 2 invokes, "
+            "zero inputs). Target ours / TFLM <= 0.3.", "",
+            *_table(("model", "generated C", "tflite-micro", "ours / TFLM"), rows), ""]
+
+
+def _board(res: BenchResults) -> list[str]:
+    acle = {(r.model, r.board): r for r in res.board if r.kernels == "acle"}
+    port = {(r.model, r.board): r for r in res.board if r.kernels == "portable"}
+    rows = []
+    for (model, board), r in acle.items():
+        p = port.get((model, board))
+        rows.append((model, board, f"{r.total_instructions:,}",
+                     f"{p.total_instructions:,}" if p else "—",
+                     f"{r.total_instructions / p.total_instructions:.2f}" if p else "—",
+                     _kb(r.image_flash_bytes), _kb(r.image_static_ram_bytes)))
+    return ["## Board instructions (QEMU -icount shift=7)", "", "Executed instructions of one "
+            "invoke on the emulated boards (deterministic). ACLE: the kernels' DSP SIMD path; "
+            "portable: the same kernels built with -U__ARM_FEATURE_DSP. Per-operator bars: "
+            "board_ops_*.png.", "",
+            *_table(("model", "board", "ACLE instr.", "portable instr.", "ACLE / portable",
+                     "image flash KB", "image SRAM KB"), rows), ""]
+
+
+def _realtime(res: BenchResults) -> list[str]:
+    rows = [(t.model, t.board, f"{t.encoder_instructions:,}", f"{t.step_instructions:,}",
+             f"{t.hop_instructions:,}", f"{t.step_ms:.3f}", f"{t.realtime_factor:.3f}")
+            for t in res.realtime]
+    return ["## Real time at 216 MHz (STM32F746 class), 85 tokens/s worst case", "",
+            "Per hop (1 s): one encoder run + 85 decoder steps. Real-time factor = instructions "
+            "per second of music / 216e6, assuming one instruction per cycle (an estimate).", "",
+            *_table(("model", "board", "encoder instr.", "step instr.", "per-hop instr.",
+                     "step ms", "RTF"), rows), ""]
+
+
+def _scaling(res: BenchResults) -> list[str]:
+    rows = [(p.axis, p.value, p.role, _kb(p.planned_peak_bytes), _kb(p.persistent_bytes),
+             _kb(p.tflm_total_bytes), _kb(p.model_flash_bytes), f"{p.instructions:,}",
+             f"{p.realtime_factor:.3f}", ", ".join(p.over_budget) or "fits")
+            for p in res.scaling]
+    axes = ", ".join(f"{a} {v[1]}" for a, v in AXES.items())
+    return ["## Scaling (default student, one field varied; emulated M7)", "",
+            f"Full sweep: {axes}. Budget: 320 KB SRAM, 1 MB flash, RTF <= 1 at 216 MHz. "
+            "Curves: scaling.png.", "",
+            *_table(("axis", "value", "model", "peak KB", "persistent KB", "TFLM KB",
+                     "flash KB", f"{REFERENCE_BOARD} instr.", "RTF", "budget"), rows), ""]
+
+
+def _missing(res: BenchResults) -> list[str]:
+    rows = [(u.what, u.reason.replace("|", "/")) for u in res.unavailable]
+    body = _table(("what", "reason"), rows) if rows else ["Everything was measured."]
+    return ["## Not available", "", *body, ""]
+
+
+def render_markdown(res: BenchResults, command: str) -> str:
+    """The whole results.md."""
+    models = [(m.name, m.family, m.role, m.note) for m in res.models]
+    parts = ["# foley-edge bench results", "",
+             f"Produced by `{command}` (every table below; rerun it to refresh). Numbers are "
+             "measured in this run; rows that could not be measured are listed under "
+             "'Not available' with the reason, never filled in.", "",
+             *_table(("model", "family", "role", "provenance"), models), "",
+             *_memory(res), *_flash(res), *_host(res), *_board(res), *_realtime(res),
+             *_scaling(res), *_missing(res)]
+    return "\n".join(parts)

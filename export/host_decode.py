@@ -14,8 +14,10 @@ hop's notes (decoded by ``edge.midi.codec.decode``'s rules) to the clip's clock.
 
 from __future__ import annotations
 
+import os
 from collections.abc import Sequence
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -123,6 +125,21 @@ def hops_to_midi(hop_tokens: Sequence[Sequence[int]], hop_starts_s: Sequence[flo
     inst.notes.sort(key=lambda n: (n.start, n.pitch))
     pm.instruments.append(inst)
     return pm
+
+
+def load_pair(folder: str | os.PathLike[str], backend: str) -> tuple[ModelConfig, Session, Session]:
+    """(config, encoder session, step session) of an export folder on ``backend``."""
+    from edge.model.config import ModelConfigError, load_config
+    from export.int8.errors import ExportError
+    from export.session import open_session
+
+    folder = Path(folder)
+    try:
+        cfg = load_config(folder / "config.json")
+        flats = [(folder / n).read_bytes() for n in ("encoder.tflite", "decoder_step.tflite")]
+    except (ModelConfigError, OSError) as e:
+        raise ExportError(f"{folder}: not an export folder ({e})") from e
+    return cfg, open_session(flats[0], backend), open_session(flats[1], backend)
 
 
 def decode_clip(cfg: ModelConfig, encoder: Session, step: Session, keypoints: np.ndarray,

@@ -14,6 +14,8 @@ onnxruntime float reference, LiteRT vs TFLM) as a run folder.
 
 from __future__ import annotations
 
+import contextlib
+import io
 import os
 import tempfile
 from pathlib import Path
@@ -113,17 +115,26 @@ def export_onnx_pair(fixed: Any, out: Path) -> dict[str, dict[str, Any]]:
     return result
 
 
-def onnx_to_saved_model(onnx_path: Path, folder: Path) -> list[str]:
-    """Convert with onnx2tf (shapes kept); the SavedModel's input names."""
+def onnx_to_saved_model(onnx_path: Path, folder: Path, sample: np.ndarray) -> list[str]:
+    """Convert with onnx2tf (shapes kept); the SavedModel's input names.
+
+    onnx2tf downloads sample images for its dummy inference when every input looks like an
+    NHWC image (ours: ``[1,W,65,3]``); this machine is offline, so its downloader is replaced,
+    for the call, by one returning ``sample`` (real calibration windows).
+    """
+    from unittest import mock
+
     import onnx
     import onnx2tf
 
     proto = onnx.load(str(onnx_path))
     names = [i.name for i in proto.graph.input]
+    offline = mock.patch.object(onnx2tf.onnx2tf, "download_test_image_data", lambda: sample)
     try:
-        onnx2tf.convert(input_onnx_file_path=str(onnx_path), output_folder_path=str(folder),
-                        keep_shape_absolutely_input_names=names, output_signaturedefs=True,
-                        non_verbose=True, verbosity="error")
+        with offline, contextlib.redirect_stdout(io.StringIO()):
+            onnx2tf.convert(input_onnx_file_path=str(onnx_path), output_folder_path=str(folder),
+                            keep_shape_absolutely_input_names=names, output_signaturedefs=True,
+                            non_verbose=True, verbosity="error")
     except Exception as e:  # noqa: BLE001 - onnx2tf raises assorted errors
         raise ExportError(f"{onnx_path}: onnx2tf failed: {type(e).__name__}: {e}") from e
     return names
@@ -131,3 +142,86 @@ def onnx_to_saved_model(onnx_path: Path, folder: Path) -> list[str]:
 
 def _tmpdir() -> str:
     return tempfile.mkdtemp(prefix="foley-edge-onnx2tf-", dir=os.environ.get("TMPDIR"))
+
+
+def _keypoint_windows(root: str, width: int, limit: int) -> np.ndarray:
+    """Up to ``limit`` keypoint windows ``[width,65,3]`` from a dataset's training clips."""
+    from edge.data.dataset import load_split
+    from edge.train.windows import window_keypoints
+
+    wins = [window_keypoints(c.keypoints, e, width)
+            for c in load_split(root, "train") for e in range(width, c.n_frames + 1, max(1, width // 2))]
+    if not wins:
+        raise ExportError(f"--calibration {root}: no training clip is {width} frames long")
+    idx = np.unique(np.linspace(0, len(wins) - 1, min(limit, len(wins))).round().astype(int))
+    return np.stack([wins[i] for i in idx]).astype(np.float32)
+
+
+def calibration_samples(src: str, inputs: dict[str, tuple[tuple[int, ...], str]],
+                        limit: int) -> list[dict[str, np.ndarray]]:
+    """Batch-1 samples for ``inputs`` (name -> (shape, dtype)) from a dataset folder or a .npz.
+
+    A dataset folder feeds keypoint inputs ``[1,W,65,3]`` with real windows of its training
+    split; a ``.npz`` holds one array ``[N, ...]`` per input name.
+    """
+    path = Path(src)
+    if path.is_dir():
+        shapes = {n: s for n, (s, _) in inputs.items()}
+        if len(shapes) != 1 or any(len(s) != 4 or s[2:] != (65, 3) for s in shapes.values()):
+            raise ExportError(f"--calibration {src}: a dataset folder feeds one keypoint input "
+                              f"[1,W,65,3]; found inputs {shapes} (pass a .npz of arrays by name)")
+        name, shape = next(iter(shapes.items()))
+        return [{name: w[None]} for w in _keypoint_windows(src, shape[1], limit)]
+    if path.suffix != ".npz" or not path.is_file():
+        raise ExportError(f"--calibration {src}: expected a dataset folder or a .npz file")
+    with np.load(path) as z:
+        missing = sorted(set(inputs) - set(z.files))
+        if missing:
+            raise ExportError(f"--calibration {src}: arrays {missing} missing (found {z.files})")
+        arrays = {n: z[n].astype(dt) for n, (_, dt) in inputs.items()}
+    n = min(len(a) for a in arrays.values())
+    return [{k: a[i : i + 1] for k, a in arrays.items()} for i in range(min(n, limit))]
+
+
+def _ort_inputs(onnx_path: Path) -> tuple[Any, dict[str, tuple[tuple[int, ...], str]]]:
+    import onnxruntime as ort
+
+    try:
+        sess = ort.InferenceSession(str(onnx_path), providers=["CPUExecutionProvider"])
+    except Exception as e:  # noqa: BLE001 - onnxruntime raises its own exception types
+        raise ExportError(f"{onnx_path}: onnxruntime cannot load the model: {e}") from e
+    kinds = {"tensor(float)": "float32", "tensor(int32)": "int32", "tensor(int64)": "int64"}
+    meta = {}
+    for i in sess.get_inputs():
+        shape = tuple(d if isinstance(d, int) else 1 for d in i.shape)
+        meta[i.name] = (shape, kinds.get(i.type, "float32"))
+    return sess, meta
+
+
+def import_onnx(onnx_path: str | os.PathLike[str], calibration: str, out: str | os.PathLike[str],
+                *, limit: int = 64) -> dict[str, Any]:
+    """ONNX -> onnx2tf SavedModel -> int8 ``out/model.tflite`` + gate + checks + report."""
+    import shutil
+
+    from export.int8.convert import convert_saved_model_int8
+    from export.int8.gate import check_ops
+    from export.int8.import_checks import check_imported
+    from export.int8.report import model_facts
+
+    onnx_path, out = Path(onnx_path), Path(out)
+    if not onnx_path.is_file():
+        raise ExportError(f"--onnx {onnx_path}: no such file")
+    sess, meta = _ort_inputs(onnx_path)
+    samples = calibration_samples(calibration, meta, limit)
+    folder = Path(_tmpdir())
+    try:
+        first = next(iter(samples[0]))
+        onnx_to_saved_model(onnx_path, folder, np.concatenate([x[first] for x in samples]))
+        flat = convert_saved_model_int8(str(folder), samples, name=onnx_path.name)
+    finally:
+        shutil.rmtree(folder, ignore_errors=True)
+    check_ops(flat, where=f"{onnx_path.name} -> model.tflite")
+    write_atomic(out / "model.tflite", flat)
+    report = {"source_onnx": str(onnx_path), "calibration": calibration, "samples": len(samples),
+              "models": {"model.tflite": model_facts(flat, "model.tflite")}}
+    return check_imported(out, report, flat, sess, samples)

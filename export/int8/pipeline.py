@@ -10,6 +10,7 @@ raises :class:`TargetError` after the report (marked FAILED) is written.
 
 from __future__ import annotations
 
+import json
 import os
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
@@ -20,7 +21,7 @@ import numpy as np
 from edge import vocab
 from edge.data.clip import write_atomic
 from edge.model.build import Models, cache_names
-from edge.model.config import ModelConfig
+from edge.model.config import ModelConfig, config_to_dict
 from export.int8.calibration import TeacherForced, spread, teacher_forced
 from export.int8.checks import Metrics, Targets, backend_parity, forced_agreement, onset_f1
 from export.int8.convert import convert_int8
@@ -32,6 +33,7 @@ from export.int8.report import model_facts, write_report
 
 ENCODER_FILE = "encoder.tflite"
 STEP_FILE = "decoder_step.tflite"
+CONFIG_FILE = "config.json"
 
 
 @dataclass(frozen=True)
@@ -149,6 +151,7 @@ def export_run(run: str | os.PathLike[str], out: str | os.PathLike[str],
     pair = convert_pair(cfg, fixed, teacher_forced(cfg, free, kp, inputs), s.calib_steps)
     write_atomic(out / ENCODER_FILE, pair.encoder)
     write_atomic(out / STEP_FILE, pair.step)
+    write_atomic(out / CONFIG_FILE, (json.dumps({"model": config_to_dict(cfg)}, indent=1) + "\n").encode())
     report: dict[str, Any] = {
         "run": str(run), "kind": cfg.kind, "data": str(data),
         "models": {ENCODER_FILE: model_facts(pair.encoder, ENCODER_FILE),

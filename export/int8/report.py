@@ -48,7 +48,8 @@ def _io_rows(facts: dict[str, Any]) -> list[str]:
 
 def render_markdown(report: dict[str, Any]) -> str:
     """The human-readable report."""
-    lines = [f"# Export report — {report['status']}", "", f"Run: `{report.get('run', '')}`", ""]
+    source = report.get("run") or report.get("source_onnx", "")
+    lines = [f"# Export report — {report['status']}", "", f"Source: `{source}`", ""]
     for f in report.get("failures", []):
         lines.append(f"- **FAILED**: {f}")
     if report.get("metrics"):

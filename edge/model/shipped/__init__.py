@@ -1,0 +1,35 @@
+"""The checkpoints shipped in the repository, so ``make demo`` needs no training.
+
+``shipped/student/`` holds the distilled student's run folder (config.json, model.weights.h5,
+metrics.json, curves.png, eval_test.json); ``shipped/teacher/`` the teacher's config, metrics
+and evaluation (its weights stay out of the repo). Both are produced by one command (see
+``README.md`` beside this file)::
+
+    python -m edge.train.ship --data data/synth --work runs/ship
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from edge.errors import FoleyEdgeError
+
+SHIPPED_DIR = Path(__file__).resolve().parent
+
+
+class ShippedModelError(FoleyEdgeError, FileNotFoundError):
+    """The shipped checkpoint is not in this checkout."""
+
+
+def shipped_run(kind: str = "student") -> Path:
+    """The run folder of the shipped ``student`` (or the teacher's config/metrics folder)."""
+    if kind not in ("student", "teacher"):
+        raise ShippedModelError(f"kind must be 'student' or 'teacher', found {kind!r}")
+    run = SHIPPED_DIR / kind
+    needed = "config.json" if kind == "teacher" else "model.weights.h5"
+    if not (run / needed).exists():
+        raise ShippedModelError(
+            f"{run}: no shipped {kind} ({needed} missing); produce it with "
+            "`python -m edge.train.ship --data DATA --work WORK` (see edge/model/shipped/README.md)"
+        )
+    return run

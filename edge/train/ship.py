@@ -1,0 +1,63 @@
+"""Produce the shipped checkpoints: train the teacher, distill the student, evaluate, copy.
+
+``python -m edge.train.ship --data D --work W [--epochs N] [--distill-epochs N]``; see
+``edge/model/shipped/README.md``. Everything is written under ``W`` first; only finished runs
+are copied into ``edge/model/shipped`` (the old copy is replaced by a rename).
+"""
+
+from __future__ import annotations
+
+import argparse
+import shutil
+import sys
+import tempfile
+from pathlib import Path
+
+from edge.model.shipped import SHIPPED_DIR
+
+TEACHER_FILES = ("config.json", "metrics.json", "curves.png", "eval_test.json", "eval_test.png")
+
+
+def _install(src: Path, dst: Path, names: tuple[str, ...] | None) -> None:
+    """Copy ``src`` (only ``names`` when given, never checkpoint/) to ``dst`` via a rename."""
+    tmp = Path(tempfile.mkdtemp(prefix=f".{dst.name}.", dir=dst.parent))
+    for f in sorted(src.iterdir()):
+        if f.is_file() and (names is None or f.name in names):
+            shutil.copy2(f, tmp / f.name)
+    if dst.exists():
+        shutil.rmtree(dst)
+    tmp.rename(dst)
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Run the whole recipe; returns the exit code."""
+    from edge.cli.main import main as cli
+
+    p = argparse.ArgumentParser(prog="python -m edge.train.ship", description=__doc__)
+    p.add_argument("--data", required=True)
+    p.add_argument("--work", required=True, type=Path)
+    p.add_argument("--epochs", type=int, default=20)
+    p.add_argument("--distill-epochs", type=int, default=20)
+    p.add_argument("--max-clips", type=int, default=8)
+    a = p.parse_args(argv)
+    teacher, student = a.work / "teacher", a.work / "student"
+    steps = (
+        ["train", "--data", a.data, "--out", str(teacher), "--epochs", str(a.epochs)],
+        ["distill", "--teacher", str(teacher), "--data", a.data, "--out", str(student),
+         "--epochs", str(a.distill_epochs)],
+        ["evaluate", "--model", str(teacher), "--data", a.data, "--max-clips", str(a.max_clips)],
+        ["evaluate", "--model", str(student), "--data", a.data, "--max-clips", str(a.max_clips)],
+    )
+    for cmd in steps:
+        print("foley-edge " + " ".join(cmd), file=sys.stderr)
+        rc = cli(cmd)
+        if rc:
+            return rc
+    _install(teacher, SHIPPED_DIR / "teacher", TEACHER_FILES)
+    _install(student, SHIPPED_DIR / "student", None)
+    print(f"shipped to {SHIPPED_DIR}", file=sys.stderr)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

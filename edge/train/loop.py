@@ -112,42 +112,14 @@ def _load_checkpoint(out: Path, model: Any, optimizer: Any) -> dict[str, Any]:
     return json.loads((ck / "state.json").read_text())
 
 
-def fit(
-    build: Callable[[], Any], train: Windows, val: Windows | None, s: TrainSettings, out: Path, *,
-    d_model: int, teacher: Callable[[], Any] | None = None, resume: bool = False,
-    progress: bool = True,
-) -> tuple[Any, list[dict[str, Any]]]:
-    """Train the model ``build()`` returns (under the strategy's scope); returns it and history.
-
-    ``teacher`` (distillation) returns the frozen teacher's training graph.
-    """
-    import keras
+def _step_function(strategy: Any, model: Any, tmodel: Any, optimizer: Any, s: TrainSettings) -> Any:
+    """A ``tf.function`` running one global batch on every replica; returns summed stats
+    ``[ce, kd, correct, tokens]``."""
     import tensorflow as tf
-    from tqdm import tqdm
 
     from edge.train.losses import kd_sum, token_stats
-    from edge.train.schedule import Noam
-    from edge.train.strategy import make_strategy
 
-    s.validate()
-    keras.utils.set_random_seed(s.seed)
-    strategy = make_strategy(s.strategy)
-    replicas = strategy.num_replicas_in_sync
-    if s.batch_size % replicas:
-        raise TrainError(f"batch_size must be a multiple of the {replicas} replicas, found {s.batch_size}")
-    if len(train) < s.batch_size:
-        raise TrainError(f"training set has {len(train)} windows, fewer than one batch of {s.batch_size}")
-    with strategy.scope():
-        model = build()
-        tmodel = teacher() if teacher is not None else None
-        optimizer = keras.optimizers.Adam(Noam(d_model, s.warmup, s.lr_factor), 0.9, 0.98, 1e-9)
-        optimizer.build(model.trainable_variables)  # no variable creation inside tf.function
     alpha = s.kd_weight if tmodel is not None else 0.0
-    state: dict[str, Any] = {"epoch": 0, "history": []}
-    if resume:
-        with strategy.scope():
-            state = _load_checkpoint(out, model, optimizer)
-    dist = iter(strategy.experimental_distribute_dataset(_dataset(train, s, s.batch_size)))
 
     def replica_step(kp: Any, inp: Any, tgt: Any) -> Any:
         ctx = tf.distribute.get_replica_context()
@@ -168,17 +140,72 @@ def fit(
         per = strategy.run(replica_step, args=batch)
         return strategy.reduce(tf.distribute.ReduceOp.SUM, per, axis=None)
 
-    steps = len(train) // s.batch_size
+    return step
+
+
+def _epoch(step: Any, batches: Any, steps: int, label: str, progress: bool) -> tuple[np.ndarray, float]:
+    """Run ``steps`` batches with a progress bar; returns summed stats and seconds."""
+    from tqdm import tqdm
+
+    t0, acc = time.time(), np.zeros(4)
+    bar = tqdm(range(steps), desc=label, disable=not progress, leave=False)
+    for _ in bar:
+        acc += step(next(batches)).numpy()
+        n = max(acc[3], 1.0)
+        bar.set_postfix(loss=f"{acc[0] / n:.3f}", acc=f"{acc[2] / n:.3f}", kd=f"{acc[1] / n:.3f}")
+    return acc, time.time() - t0
+
+
+def _setup(
+    build: Callable[[], Any], teacher: Callable[[], Any] | None, s: TrainSettings, n_train: int,
+    d_model: int,
+) -> tuple[Any, Any, Any, Any]:
+    """(strategy, model, teacher model or None, optimizer), all created in the strategy scope."""
+    import keras
+
+    from edge.train.schedule import Noam
+    from edge.train.strategy import make_strategy
+
+    s.validate()
+    keras.utils.set_random_seed(s.seed)
+    strategy = make_strategy(s.strategy)
+    replicas = strategy.num_replicas_in_sync
+    if s.batch_size % replicas:
+        raise TrainError(f"batch_size must be a multiple of the {replicas} replicas, found {s.batch_size}")
+    if n_train < s.batch_size:
+        raise TrainError(f"training set has {n_train} windows, fewer than one batch of {s.batch_size}")
+    with strategy.scope():
+        model = build()
+        tmodel = teacher() if teacher is not None else None
+        optimizer = keras.optimizers.Adam(Noam(d_model, s.warmup, s.lr_factor), 0.9, 0.98, 1e-9)
+        optimizer.build(model.trainable_variables)  # no variable creation inside tf.function
+    return strategy, model, tmodel, optimizer
+
+
+def fit(
+    build: Callable[[], Any], train: Windows, val: Windows | None, s: TrainSettings, out: Path, *,
+    d_model: int, teacher: Callable[[], Any] | None = None, resume: bool = False,
+    progress: bool = True,
+) -> tuple[Any, list[dict[str, Any]]]:
+    """Train the model ``build()`` returns (under the strategy's scope); returns it and history.
+
+    ``teacher`` (distillation) returns the frozen teacher's training graph. On resume the data
+    order restarts from the seed (weights, optimizer slots and step count are restored).
+    """
+    strategy, model, tmodel, optimizer = _setup(build, teacher, s, len(train), d_model)
+    state: dict[str, Any] = {"epoch": 0, "history": []}
+    if resume:
+        with strategy.scope():
+            state = _load_checkpoint(out, model, optimizer)
+    batches = iter(strategy.experimental_distribute_dataset(_dataset(train, s, s.batch_size)))
+    step = _step_function(strategy, model, tmodel, optimizer, s)
     for epoch in range(state["epoch"], s.epochs):
-        t0, acc = time.time(), np.zeros(4)
-        bar = tqdm(range(steps), desc=f"epoch {epoch + 1}/{s.epochs}", disable=not progress, leave=False)
-        for _ in bar:
-            acc += step(next(dist)).numpy()
-            n = max(acc[3], 1.0)
-            bar.set_postfix(loss=f"{acc[0] / n:.3f}", acc=f"{acc[2] / n:.3f}", kd=f"{acc[1] / n:.3f}")
-        entry = {"epoch": epoch + 1, "train_loss": acc[0] / max(acc[3], 1), "train_kd": acc[1] / max(acc[3], 1),
-                 "train_accuracy": acc[2] / max(acc[3], 1), "lr": float(optimizer.learning_rate),
-                 "seconds": time.time() - t0, "steps": int(optimizer.iterations.numpy())}
+        acc, seconds = _epoch(step, batches, len(train) // s.batch_size,
+                              f"epoch {epoch + 1}/{s.epochs}", progress)
+        n = max(acc[3], 1.0)
+        entry = {"epoch": epoch + 1, "train_loss": acc[0] / n, "train_kd": acc[1] / n,
+                 "train_accuracy": acc[2] / n, "lr": float(optimizer.learning_rate),
+                 "seconds": seconds, "steps": int(optimizer.iterations.numpy())}
         if val is not None and len(val):
             v = evaluate_windows(model, val)
             entry.update(val_loss=v["loss"], val_accuracy=v["accuracy"])

@@ -2,7 +2,9 @@
 
 ``multiworker`` is ``tf.distribute.MultiWorkerMirroredStrategy``: it reads ``TF_CONFIG``
 (``{"cluster": {"worker": ["host:port", ...]}, "task": {"type": "worker", "index": i}}``) and
-all-reduces gradients across the machines; every worker runs the same command.
+all-reduces gradients across the machines; every worker runs the same command. Every worker
+writes its own run folder (weights are identical after each step); give workers that share a
+file system different ``--out`` folders and keep the chief's (task index 0).
 """
 
 from __future__ import annotations

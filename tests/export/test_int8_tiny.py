@@ -71,13 +71,15 @@ def tiny_run(base: Path) -> Path:
 
 
 def tiny_export(base: Path) -> tuple[Path, Path]:
-    """(run folder, export folder) of the tiny model, exported once per session."""
-    from export.int8.pipeline import ExportSettings, export_run
+    """(run folder, export folder) of the tiny model, exported once per session by the CLI."""
+    from edge.cli.main import main
 
     run = tiny_run(base)
     out = base / "tiny_export"
     if not (out / "report.json").exists():
-        export_run(run, out, ExportSettings(calib_windows=48, eval_windows=16, greedy_windows=4))
+        rc = main(["export", "--model", str(run), "--out", str(out), "--calib-windows", "48",
+                   "--eval-windows", "24", "--greedy-windows", "4"])
+        assert rc == 0, (out / "report.md").read_text()
     return run, out
 
 

@@ -209,4 +209,65 @@ typedef struct {
 /* Returns 0, or -1 when an index is out of range (the output is then incomplete). */
 int fe_gather(const fe_gather_params *p, const void *params, const int32_t *indices, void *output);
 
+/* ---- RELU (requantized), RELU6 (clamp), LEAKY_RELU ---- */
+typedef struct {
+  int32_t size;
+  int32_t input_zero_point;
+  int32_t output_zero_point;
+  int32_t multiplier;       /* s_in / s_out */
+  int32_t shift;
+  int32_t act_min;          /* max(-128, output zero point) */
+  int32_t act_max;
+} fe_relu_params;
+void fe_relu(const fe_relu_params *p, const int8_t *input, int8_t *output);
+/* out = clamp(in, lo, hi) on raw int8 values (RELU6 with one quantization on both sides). */
+void fe_clamp_s8(int32_t size, int32_t lo, int32_t hi, const int8_t *input, int8_t *output);
+
+typedef struct {
+  int32_t size;
+  int32_t input_zero_point;
+  int32_t output_zero_point;
+  int32_t identity_multiplier; /* s_in / s_out, for x >= 0 */
+  int32_t identity_shift;
+  int32_t alpha_multiplier;    /* s_in * alpha / s_out, for x < 0 */
+  int32_t alpha_shift;
+} fe_leaky_relu_params;
+void fe_leaky_relu(const fe_leaky_relu_params *p, const int8_t *input, int8_t *output);
+
+/* ---- LOGISTIC / TANH (gemmlowp fixed point, input rescaled to Q4.27) ---- */
+typedef struct {
+  int32_t size;
+  int32_t input_zero_point;
+  int32_t input_range_radius;  /* |x - zp| at or beyond this saturates */
+  int32_t input_multiplier;
+  int32_t input_left_shift;
+} fe_sigmoid_params;
+void fe_logistic(const fe_sigmoid_params *p, const int8_t *input, int8_t *output);
+void fe_tanh(const fe_sigmoid_params *p, const int8_t *input, int8_t *output);
+
+/* ---- HARD_SWISH (TFLite's 16-bit fixed-point reference) ---- */
+typedef struct {
+  int32_t size;
+  int32_t input_zero_point;
+  int32_t output_zero_point;
+  int32_t output_multiplier;   /* int16 Q0.15: (s_in / 128) / s_out */
+  int32_t output_exponent;     /* <= 0 */
+  int32_t reluish_multiplier;  /* int16 Q0.15: (s_in / 128) / (3 / 32768) */
+  int32_t reluish_exponent;
+} fe_hard_swish_params;
+void fe_hard_swish(const fe_hard_swish_params *p, const int8_t *input, int8_t *output);
+
+/* ---- MAXIMUM / MINIMUM with broadcast (raw int8 comparison) ---- */
+void fe_maximum(const fe_bcast *s, const int8_t *in1, const int8_t *in2, int8_t *output);
+void fe_minimum(const fe_bcast *s, const int8_t *in1, const int8_t *in2, int8_t *output);
+
+/* ---- ARG_MAX over one axis ---- */
+typedef struct {
+  int32_t outer;      /* product of dims before the axis */
+  int32_t axis_size;
+  int32_t inner;      /* product of dims after the axis */
+  int32_t out_int64;  /* 1: int64 output, 0: int32 */
+} fe_arg_max_params;
+void fe_arg_max(const fe_arg_max_params *p, const int8_t *input, void *output);
+
 #endif /* FE_KERNELS_H */

@@ -14,6 +14,7 @@ from pathlib import Path
 
 import numpy as np
 
+from export.codegen import ops_activation as a
 from export.codegen import ops_data as d
 from export.codegen import ops_elementwise as e
 from export.codegen import ops_linear as lin
@@ -38,6 +39,10 @@ RENDERERS: Mapping[str, RenderFn] = {
     "TRANSPOSE": d.render_transpose, "CONCATENATION": d.render_concatenation,
     "PACK": d.render_pack, "STRIDED_SLICE": d.render_strided_slice, "SLICE": d.render_slice,
     "PAD": d.render_pad, "PADV2": d.render_pad, "GATHER": d.render_gather,
+    "SPLIT": d.render_split, "UNPACK": d.render_unpack, "SUM": e.render_sum,
+    "RELU": a.render_relu, "RELU6": a.render_relu6, "LEAKY_RELU": a.render_leaky_relu,
+    "LOGISTIC": a.render_logistic, "TANH": a.render_tanh, "HARD_SWISH": a.render_hard_swish,
+    "MAXIMUM": a.render_maximum, "MINIMUM": a.render_minimum, "ARG_MAX": a.render_arg_max,
 }
 """Operator name -> render function: the ops the generated C supports."""
 

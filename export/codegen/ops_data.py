@@ -189,3 +189,36 @@ def render_gather(ctx: OpContext) -> Rendered:
     return Rendered((c_struct("fe_gather_params", ctx.name("p"), fields),), (call,))
 
 
+
+
+def _pieces(ctx: OpContext, src: Tensor, axis: int, *, squeezed: bool) -> Rendered:
+    """One strided copy per output: consecutive slices of ``src`` along ``axis``."""
+    st = strides(list(src.shape))
+    decls, body, pos = [], [], 0
+    for k in range(len(ctx.op.outputs)):
+        dst = ctx.out(k)
+        _same_quant(ctx, src, dst)
+        dims = list(dst.shape)
+        if squeezed:
+            dims.insert(axis, 1)
+        name = ctx.name(f"p{k}")
+        decls.append(c_struct("fe_copy_params", name, _copy_fields(
+            dims, st, strides(dims), in_start=pos * st[axis], out_start=0,
+            elem_bytes=DTYPE_BYTES[src.dtype])))
+        body.append(_copy_call(ctx, name, src, dst))
+        pos += dims[axis]
+    return Rendered(tuple(decls), tuple(body))
+
+
+def render_split(ctx: OpContext) -> Rendered:
+    """SPLIT (input 0: constant axis, input 1: the tensor) into equal pieces."""
+    src = ctx.need(1)
+    axis = int(np.asarray(ctx.const(0)).reshape(-1)[0]) % len(src.shape)
+    return _pieces(ctx, src, axis, squeezed=False)
+
+
+def render_unpack(ctx: OpContext) -> Rendered:
+    """UNPACK: slices along ``axis`` with that axis removed."""
+    src = ctx.need(0)
+    axis = int(ctx.op.options.get("axis", 0)) % len(src.shape)
+    return _pieces(ctx, src, axis, squeezed=True)

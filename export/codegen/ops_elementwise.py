@@ -128,6 +128,16 @@ def mean_multiplier(s_in: float, s_out: float, count: int) -> tuple[int, int]:
 
 def render_mean(ctx: OpContext) -> Rendered:
     """MEAN over constant axes: exact int32 sums, integer rescale as TFLite Micro."""
+    return _render_reduce(ctx, mean=True)
+
+
+def render_sum(ctx: OpContext) -> Rendered:
+    """SUM over constant axes: TFLite Micro's QuantizedMeanOrSum with compute_sum (the
+    multiplier of s_in / s_out is not folded with 1 / count)."""
+    return _render_reduce(ctx, mean=False)
+
+
+def _render_reduce(ctx: OpContext, *, mean: bool) -> Rendered:
     inp, out = ctx.need(0), ctx.out()
     axes = {int(a) % len(inp.shape) for a in np.asarray(ctx.const(1)).reshape(-1)}
     st = strides(list(inp.shape))
@@ -136,7 +146,7 @@ def render_mean(ctx: OpContext) -> Rendered:
     s_i, zp_i = scale_zp(inp, ctx.where)
     s_o, zp_o = scale_zp(out, ctx.where)
     count = math.prod(d for d, _ in red)
-    mult, shift = mean_multiplier(s_i, s_o, count)
+    mult, shift = mean_multiplier(s_i, s_o, count) if mean else quantize_multiplier(s_i / s_o)
 
     def pad(pairs: list[tuple[int, int]], k: int) -> list[int]:
         return [1 if k == 0 else 0] * (MAX_DIMS - len(pairs)) + [p[k] for p in pairs]

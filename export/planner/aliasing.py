@@ -23,12 +23,14 @@ VIEW_OPS: frozenset[str] = frozenset({"RESHAPE", "SQUEEZE", "EXPAND_DIMS"})
 """Operators whose output is the input's bytes under another shape."""
 
 INPLACE_OPS: frozenset[str] = frozenset(
-    {"QUANTIZE", "LOGISTIC", "TANH", "RELU", "RELU6", "SOFTMAX", "ADD", "SUB", "MUL",
-     "SQUARED_DIFFERENCE"}
+    {"QUANTIZE", "LOGISTIC", "TANH", "RELU", "RELU6", "LEAKY_RELU", "HARD_SWISH", "SOFTMAX",
+     "ADD", "SUB", "MUL", "SQUARED_DIFFERENCE", "MAXIMUM", "MINIMUM"}
 )
 """Operators whose output may take input 0's storage (see :func:`can_run_inplace`)."""
 
-_UNARY_INPLACE: frozenset[str] = frozenset({"QUANTIZE", "LOGISTIC", "TANH", "RELU", "RELU6", "SOFTMAX"})
+_UNARY_INPLACE: frozenset[str] = frozenset(
+    {"QUANTIZE", "LOGISTIC", "TANH", "RELU", "RELU6", "LEAKY_RELU", "HARD_SWISH", "SOFTMAX"}
+)
 
 
 def _is_io_or_fixed(graph: Graph, t: int, persistent: frozenset[int]) -> bool:

@@ -54,6 +54,11 @@ def _dw(x: Any, mult: int, seed: int, **kw: Any) -> Any:
     return tf.nn.bias_add(tf.nn.depthwise_conv2d(x, k, **kw), w((int(x.shape[-1]) * mult,), seed + 1, 0.1))
 
 
+def _hswish(x: Any) -> Any:
+    tf = _tf()
+    return x * tf.nn.relu6(x + 3.0) / 6.0
+
+
 def _cases_linear() -> list[OpCase]:
     tf = _tf()
     img = ((1, 9, 9, 4),)
@@ -112,8 +117,6 @@ def _cases_elementwise() -> list[OpCase]:
                lambda a: tf.reduce_mean(a, axis=1, keepdims=True)),
         OpCase("quantize_dequantize_float_io", frozenset({"QUANTIZE", "DEQUANTIZE"}),
                ((1, 4, 8),), lambda a: a * w((8,), 9), float_io=True),
-        OpCase("requantize_int8", frozenset({"QUANTIZE"}), ((1, 4, 8), (1, 4, 8)),
-               lambda a, b: tf.maximum(a, b)),
     ]
 
 
@@ -155,7 +158,7 @@ def _cases_new_kernels() -> list[OpCase]:
         OpCase("leaky_relu", frozenset({"LEAKY_RELU"}), x, lambda a: tf.nn.leaky_relu(a, 0.2)),
         OpCase("hard_swish", frozenset({"HARD_SWISH"}), x,
                lambda a: a * tf.nn.relu6(a + 3.0) / 6.0, span=5.0),
-        OpCase("maximum_minimum", frozenset({"MAXIMUM", "MINIMUM"}), ((1, 4, 8), (1, 1, 8)),
+        OpCase("maximum_minimum", frozenset({"MAXIMUM", "MINIMUM", "QUANTIZE"}), ((1, 4, 8), (1, 1, 8)),
                lambda a, b: (tf.maximum(a, b), tf.minimum(a, b))),
         OpCase("arg_max", frozenset({"ARG_MAX"}), ((1, 5, 9),),
                lambda a: tf.argmax(a, axis=-1, output_type=tf.int32)),
@@ -163,6 +166,11 @@ def _cases_new_kernels() -> list[OpCase]:
                lambda a: tuple(tf.split(a, 3, axis=-1))),
         OpCase("unpack", frozenset({"UNPACK"}), ((1, 3, 8),),
                lambda a: tuple(tf.unstack(a, axis=1))),
+        OpCase("inplace_chain", frozenset({"TANH", "LEAKY_RELU", "HARD_SWISH", "LOGISTIC",
+                                           "MAXIMUM", "RELU"}), ((1, 4, 16), (1, 4, 16)),
+               lambda a, b: tf.sigmoid(tf.nn.relu(tf.maximum(
+                   _hswish(tf.nn.leaky_relu(tf.tanh(a * w((16,), 11)), 0.1) * 4.0), b))),
+               span=4.0),
         OpCase("sum_last", frozenset({"SUM"}), ((1, 4, 10),),
                lambda a: tf.reduce_sum(a, axis=-1)),
         OpCase("sum_hw_keepdims", frozenset({"SUM"}), ((1, 3, 4, 5),),

@@ -26,11 +26,11 @@ CASE_NAMES = (
     "max_pool_valid", "avg_pool_same_s2", "avg_pool_valid_s1",
     "add_bcast_relu", "add_relu6", "sub_bcast", "mul_bcast", "mul_const", "squared_difference",
     "rsqrt", "softmax", "mean_hw_keepdims", "mean_last", "mean_axis1",
-    "quantize_dequantize_float_io", "requantize_int8",
+    "quantize_dequantize_float_io",
     "pack_axis1", "slice", "strided_slice_step_neg", "strided_slice_shrink", "pad", "padv2",
     "transpose", "concatenation", "gather_table", "gather_axis1",
     "relu", "relu6", "logistic", "tanh", "leaky_relu", "hard_swish", "maximum_minimum", "arg_max", "split",
-    "unpack", "sum_last", "sum_hw_keepdims",
+    "unpack", "inplace_chain", "sum_last", "sum_hw_keepdims",
 )
 
 
@@ -76,6 +76,10 @@ def test_op_bit_exact_vs_tflm(name: str, op_models: dict[str, tuple[Path, frozen
     assert ops <= found, f"{name}: converter produced {sorted(found)}, expected {sorted(ops)}"
     plan = plan_memory(graph)
     verify_plan(graph, plan)
+    if name == "inplace_chain":  # every pointwise op after the first runs in place
+        inplace = {graph.operators[k].op for k in plan.order
+                   if graph.operators[k].outputs[0] in plan.aliases}
+        assert {"TANH", "LEAKY_RELU", "HARD_SWISH", "MAXIMUM", "RELU"} <= inplace, inplace
     samples = _inputs(graph, np.random.default_rng(len(name)), SAMPLES)
     ours = build_host(graph, plan).run(samples)
     ref = run_model_many(path, samples, "tflm")
@@ -88,3 +92,23 @@ def test_op_bit_exact_vs_tflm(name: str, op_models: dict[str, tuple[Path, frozen
                 continue
             diff = int(np.abs(a.astype(np.int64) - b.astype(np.int64)).max())
             assert diff == 0, f"{name} sample {k} output {j}: max LSB diff {diff}"
+
+
+def test_reader_and_codegen_support_the_same_ops() -> None:
+    from export.codegen.emit import SUPPORTED_OPS as CODEGEN_OPS
+    from export.planner.aliasing import INPLACE_OPS
+    from export.tflite_reader import SUPPORTED_OPS as READER_OPS
+
+    assert READER_OPS == CODEGEN_OPS
+    assert INPLACE_OPS <= CODEGEN_OPS
+
+
+def test_gelu_refused_at_read_time(tmp_path: Path) -> None:
+    import tensorflow as tf
+    from op_models import OpCase, convert_case
+
+    from export.tflite_reader import ReaderError
+
+    case = OpCase("gelu", frozenset({"GELU"}), ((1, 8),), lambda a: tf.nn.gelu(a))
+    with pytest.raises(ReaderError, match=r"operator 0 GELU .*unsupported operator"):
+        read_tflite(convert_case(case))

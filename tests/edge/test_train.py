@@ -90,3 +90,11 @@ def test_distillation_lowers_the_students_kd_loss(teacher_run: tuple[Path, Path]
     assert json.loads((tmp_path / "student" / "config.json").read_text())["teacher"] == str(teacher)
     with pytest.raises(TrainError, match="student 'hop_frames' must equal the teacher's 6 .*, found 4"):
         distill_student(teacher, data, tmp_path / "s2", s, replace(TINY_STUDENT, hop_frames=4))
+
+
+def test_mirrored_strategy_trains(tmp_path: Path) -> None:
+    data = fake_dataset(tmp_path / "d", 2, 1, 1)
+    m = train_teacher(data, tmp_path / "r", replace(FAST, epochs=1, strategy="mirrored"),
+                      TINY_TEACHER, progress=False)
+    assert m["history"][0]["steps"] == m["train_windows"] // FAST.batch_size
+    assert np.isfinite(m["history"][0]["train_loss"])

@@ -15,6 +15,8 @@ def _kb(n: int) -> str:
 
 
 def _table(head: Sequence[str], rows: Sequence[Sequence[object]]) -> list[str]:
+    if not rows:
+        return ["Not run in this invocation (see the command above, and 'Not available')."]
     out = ["| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
     out += ["| " + " | ".join(str(c) for c in r) + " |" for r in rows]
     return out
@@ -102,6 +104,34 @@ def _scaling(res: BenchResults) -> list[str]:
                      "flash KB", f"{REFERENCE_BOARD} instr.", "RTF", "budget"), rows), ""]
 
 
+def _verdict(need: float, budget: float, unit: str) -> str:
+    if need <= budget:
+        return f"fits ({budget - need:.1f} {unit} left)"
+    return f"MISSES by {need - budget:.1f} {unit} ({need / budget:.1f}x)"
+
+
+def _budget(res: BenchResults) -> list[str]:
+    rows = []
+    for fam in dict.fromkeys(m.family for m in res.models if m.role == "encoder"):
+        names = {m.name for m in res.models if m.family == fam}
+        mem = [m for m in res.memory if m.model in names]
+        fl = [f for f in res.flash if f.model in names and f.board == REFERENCE_BOARD]
+        rt = [t for t in res.realtime if t.model == fam and t.board == REFERENCE_BOARD]
+        if len(mem) < 2 or len(fl) < 2:
+            continue
+        sram = sum(m.static_ram_bytes for m in mem) / KB
+        flash = (sum(f.model_flash_bytes for f in fl) + fl[0].firmware_base_bytes) / KB
+        rows.append((fam, f"{sram:.1f}", _verdict(sram, 320, "KB"), f"{flash:.1f}",
+                     _verdict(flash, 1024, "KB"),
+                     f"{rt[0].realtime_factor:.3f}" if rt else "—",
+                     _verdict(rt[0].realtime_factor, 1.0, "") if rt else "—"))
+    return ["## Budget of the STM32F746 class (320 KB SRAM, 1 MB flash, 216 MHz)", "",
+            "SRAM: static SRAM of the generated encoder + decoder step (each with its own "
+            "arena, as generated today); flash: both models + the no-model firmware; time: the "
+            f"real-time factor on {REFERENCE_BOARD}.", "",
+            *_table(("model", "SRAM KB", "SRAM", "flash KB", "flash", "RTF", "time"), rows), ""]
+
+
 def _missing(res: BenchResults) -> list[str]:
     rows = [(u.what, u.reason.replace("|", "/")) for u in res.unavailable]
     body = _table(("what", "reason"), rows) if rows else ["Everything was measured."]
@@ -117,5 +147,5 @@ def render_markdown(res: BenchResults, command: str) -> str:
              "'Not available' with the reason, never filled in.", "",
              *_table(("model", "family", "role", "provenance"), models), "",
              *_memory(res), *_flash(res), *_host(res), *_board(res), *_realtime(res),
-             *_scaling(res), *_missing(res)]
+             *_budget(res), *_scaling(res), *_missing(res)]
     return "\n".join(parts)

@@ -66,12 +66,20 @@ class _Acc:
     gens: dict[str, Generated] = field(default_factory=dict)
 
     def attempt(self, what: str, fn: Callable[[], Any]) -> Any:
-        """``fn()``, or None with an Unavailable row when it raises a FoleyEdgeError."""
+        """``fn()``, or None with an Unavailable row when it raises.
+
+        Errors other than FoleyEdgeError/OSError (a bug in a part still being written, e.g.
+        a template error in the code generator) are recorded with their type, so one broken
+        part does not stop the other figures; they are never turned into numbers.
+        """
         try:
             return fn()
         except (FoleyEdgeError, OSError) as e:
-            self.missing.append(Unavailable(what, str(e).strip().splitlines()[0][:300]))
-            return None
+            reason = str(e).strip()
+        except Exception as e:  # noqa: BLE001 - recorded as unavailable with its type, see above
+            reason = f"internal error {type(e).__name__}: {e}".strip()
+        self.missing.append(Unavailable(what, (reason.splitlines() or ["?"])[0][:300]))
+        return None
 
 
 def _board(name: str) -> Any:

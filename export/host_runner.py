@@ -54,7 +54,7 @@ class HostModel:
 
     def run(self, samples: Sequence[Sequence[np.ndarray]]) -> list[list[np.ndarray]]:
         """Outputs for each sample (a list with one array per model input)."""
-        payload = b"".join(_sample_bytes(self.inputs, s, k) for k, s in enumerate(samples))
+        payload = b"".join(sample_bytes(self.inputs, s, k) for k, s in enumerate(samples))
         proc = subprocess.run([str(self.exe)], input=payload, capture_output=True, check=False)
         if proc.returncode != 0:
             raise HostRunError(f"{self.exe} exited with {proc.returncode}: "
@@ -75,7 +75,7 @@ class HostModel:
         return results
 
 
-def _sample_bytes(specs: Sequence[TensorSpec], sample: Sequence[np.ndarray], k: int) -> bytes:
+def sample_bytes(specs: Sequence[TensorSpec], sample: Sequence[np.ndarray], k: int) -> bytes:
     if len(sample) != len(specs):
         raise HostRunError(f"sample {k}: expected {len(specs)} inputs, found {len(sample)}")
     parts = []
@@ -130,13 +130,14 @@ def kernel_library(extra_flags: Sequence[str] = ()) -> Path:
     return lib
 
 
-def compile_sources(files: dict[str, str], *, prefix: str, extra_flags: Sequence[str] = ()) -> Path:
+def compile_sources(files: dict[str, str], *, prefix: str, extra_flags: Sequence[str] = (),
+                    harness_template: str = "host_main.c.j2") -> Path:
     """Compile generated ``files`` + harness, link the cached kernel library; the binary.
 
     Cached by the content hash of the sources, the kernels and the flags.
     """
     p = prefix.rstrip("_")
-    harness = environment().get_template("host_main.c.j2").render(p=p, P=p.upper())
+    harness = environment().get_template(harness_template).render(p=p, P=p.upper())
     lib = kernel_library(extra_flags)
     h = hashlib.sha256(lib.parent.name.encode())
     for name in sorted(files):
@@ -169,7 +170,7 @@ def _mkdir(p: Path) -> Path:
     return p
 
 
-def _specs(graph: Graph, idx: tuple[int, ...]) -> tuple[TensorSpec, ...]:
+def tensor_specs(graph: Graph, idx: tuple[int, ...]) -> tuple[TensorSpec, ...]:
     return tuple(TensorSpec(graph.tensors[i].name, graph.tensors[i].dtype, graph.tensors[i].shape)
                  for i in idx)
 
@@ -177,4 +178,4 @@ def _specs(graph: Graph, idx: tuple[int, ...]) -> tuple[TensorSpec, ...]:
 def build_host(graph: Graph, plan: MemoryPlan, *, prefix: str = "model") -> HostModel:
     """Generate, compile (or reuse) and describe the host binary of ``graph`` under ``plan``."""
     exe = compile_sources(emit_c(graph, plan, prefix=prefix), prefix=prefix)
-    return HostModel(exe=exe, inputs=_specs(graph, graph.inputs), outputs=_specs(graph, graph.outputs))
+    return HostModel(exe=exe, inputs=tensor_specs(graph, graph.inputs), outputs=tensor_specs(graph, graph.outputs))

@@ -18,6 +18,10 @@ def register(sub: argparse._SubParsersAction) -> None:
     c.add_argument("--out", type=Path, required=True, help="output folder")
     c.add_argument("--prefix", default="model",
                    help="C prefix of every symbol and of the file names (default: model)")
+    c.add_argument("--persistent", nargs="*", default=[], metavar="TENSOR",
+                   help="tensors kept in the persistent area, exposed as {prefix}_state(k): "
+                        "indices, tensor names, or a substring of graph input names (e.g. "
+                        "'cache' for KV cache inputs); same as plan --persistent")
     c.add_argument("--kernels", action="store_true",
                    help="also copy the int8 kernel library sources into --out")
     c.set_defaults(func=run_codegen)
@@ -33,13 +37,16 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 def run_codegen(args: argparse.Namespace) -> int:
     """Write the generated C (and optionally the kernels) into ``args.out``."""
+    from edge.cli.plan import resolve_persistent
     from edge.data.clip import write_atomic
     from export.codegen import KERNEL_DIR, emit_c
     from export.planner.memory import plan_memory
+    from export.planner.verify import verify_plan
     from export.tflite_reader import read_tflite
 
     graph = read_tflite(args.model)
-    plan = plan_memory(graph)
+    plan = plan_memory(graph, persistent=resolve_persistent(graph, args.persistent))
+    verify_plan(graph, plan)
     files = emit_c(graph, plan, prefix=args.prefix)
     if args.kernels:
         files.update({k.name: k.read_text() for k in sorted(KERNEL_DIR.glob("*.[ch]"))})

@@ -75,8 +75,9 @@ def _print_summary(doc: dict[str, Any]) -> None:
         print(f"  note: {note}")
 
 
-def _persistent(graph: Any, specs: list[str]) -> tuple[int, ...]:
-    """Tensor indices named by ``--persistent`` (indices or input-name substrings)."""
+def resolve_persistent(graph: Any, specs: list[str]) -> tuple[int, ...]:
+    """Tensor indices named by ``--persistent``: indices, exact tensor names, or substrings of
+    graph input names."""
     from export.planner import PlanError
 
     out: list[int] = []
@@ -84,10 +85,12 @@ def _persistent(graph: Any, specs: list[str]) -> tuple[int, ...]:
         if spec.isdigit():
             out.append(int(spec))
             continue
-        hits = [t for t in graph.inputs if spec in graph.tensors[t].name]
+        hits = [t.index for t in graph.tensors if t.name == spec] or \
+            [t for t in graph.inputs if spec in graph.tensors[t].name]
         if not hits:
             names = ", ".join(graph.tensors[t].name for t in graph.inputs)
-            raise PlanError(f"--persistent {spec!r}: no graph input name contains it (inputs: {names})")
+            raise PlanError(f"--persistent {spec!r}: no tensor has this name and no graph input "
+                            f"name contains it (inputs: {names})")
         out.extend(hits)
     return tuple(out)
 
@@ -101,7 +104,7 @@ def run(args: argparse.Namespace) -> int:
 
     data = args.model.read_bytes() if args.model.is_file() else None
     graph = read_tflite(data if data is not None else args.model)
-    plan = plan_memory(graph, strategy=args.strategy, persistent=_persistent(graph, args.persistent))
+    plan = plan_memory(graph, strategy=args.strategy, persistent=resolve_persistent(graph, args.persistent))
     verify_plan(graph, plan)
     tflm = tflm_planned = planned = None
     if not args.no_tflm or args.planned or args.tflm_bundle:

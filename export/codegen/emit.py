@@ -7,9 +7,10 @@ in plan order with its render function; (3) fill the two Jinja2 templates.
 
 from __future__ import annotations
 
+import json
 import re
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 import numpy as np
@@ -61,6 +62,8 @@ class _Io:
     ptr: str  # C byte-pointer expression
     scale: str  # C float literal of the scale (0 when unquantized)
     zero_point: int  # zero point (0 when unquantized)
+    index: int = -1  # tensor index
+    cname: str = "NULL"  # the name as a C string literal
 
 
 def _identifier(prefix: str) -> str:
@@ -127,6 +130,13 @@ def _io(graph: Graph, idx: tuple[int, ...], storage: Mapping[int, str]) -> list[
     return items
 
 
+def _states(graph: Graph, plan: MemoryPlan, storage: Mapping[int, str]) -> list[_Io]:
+    """The persistent tensors that own their storage (not views), in tensor index order."""
+    idx = tuple(t for t in sorted(plan.persistent_offsets) if t not in plan.aliases)
+    return [replace(s, index=t, cname=json.dumps(s.name, ensure_ascii=True))
+            for s, t in zip(_io(graph, idx, storage), idx, strict=True)]
+
+
 def emit_c(graph: Graph, plan: MemoryPlan, *, prefix: str = "model") -> dict[str, str]:
     """C sources of ``graph`` laid out by ``plan``: ``{prefix}.c`` and ``{prefix}.h``."""
     from export.codegen import CodegenError
@@ -151,15 +161,18 @@ def emit_c(graph: Graph, plan: MemoryPlan, *, prefix: str = "model") -> dict[str
                    and graph.tensors[t].is_constant
                    and re.search(rf"\b{p}_c{t}\b", code)})
     constants = [_constant_decl(graph.tensors[t], f"{p}_c{t}") for t in used]
-    variables = [{"ptr": storage[t.index], "nbytes": t.nbytes,
-                  "zero_point": int(t.quant.zero_point[0]) if t.quant else 0}
-                 for t in graph.tensors if t.index in plan.persistent_offsets]
+    states = _states(graph, plan, storage)
+    variables = [{"ptr": s.ptr.replace("(uint8_t *)", ""), "nbytes": s.nbytes,
+                  "zero_point": s.zero_point} for s in states]
     ctx = {"p": p, "P": p.upper(), "source": graph.name, "header": f"{p}.h",
            "arena_bytes": plan.arena_bytes, "persistent_bytes": plan.persistent_bytes,
            "arena_len": max(1, plan.arena_bytes), "persistent_len": max(1, plan.persistent_bytes),
            "alignment": plan.alignment, "constants": constants, "decls": decls, "steps": steps,
            "inputs": _io(graph, graph.inputs, storage),
-           "outputs": _io(graph, graph.outputs, storage), "variables": variables}
+           "outputs": _io(graph, graph.outputs, storage), "variables": variables,
+           "states": states,
+           "input_states": [next((k for k, s in enumerate(states) if s.index == i), -1)
+                            for i in graph.inputs]}
     env = environment()
     return {f"{p}.c": env.get_template("model.c.j2").render(**ctx),
             f"{p}.h": env.get_template("model.h.j2").render(**ctx)}

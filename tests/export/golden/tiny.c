@@ -45,6 +45,11 @@ static const size_t tiny_input_sizes[1] = { 8 };
 static uint8_t *const tiny_outputs[1] = { (uint8_t *)(tiny_arena + 0) };
 static const size_t tiny_output_sizes[1] = { 4 };
 
+static uint8_t *const tiny_states[1] = { NULL };
+static const size_t tiny_state_sizes[1] = { 0 };
+static const char *const tiny_state_names[1] = { NULL };
+static const int tiny_input_states[1] = { -1 };
+
 void tiny_reset_state(void) {
   memset(tiny_persistent, 0, sizeof tiny_persistent);
 }
@@ -76,4 +81,30 @@ size_t tiny_input_bytes(int i) {
 
 size_t tiny_output_bytes(int i) {
   return (i >= 0 && i < 1) ? tiny_output_sizes[i] : 0u;
+}
+
+int8_t *tiny_state(int k) {
+  return (k >= 0 && k < 0) ? (int8_t *)tiny_states[k] : NULL;
+}
+
+size_t tiny_state_bytes(int k) {
+  return (k >= 0 && k < 0) ? tiny_state_sizes[k] : 0u;
+}
+
+const char *tiny_state_name(int k) {
+  return (k >= 0 && k < 0) ? tiny_state_names[k] : NULL;
+}
+
+int tiny_state_find(const char *name) {
+  int k;
+  for (k = 0; k < 0; ++k) {
+    if (strcmp(tiny_state_names[k], name) == 0) {
+      return k;
+    }
+  }
+  return -1;
+}
+
+int tiny_input_state(int i) {
+  return (i >= 0 && i < 1) ? tiny_input_states[i] : -1;
 }

@@ -19,6 +19,7 @@
 #define TINY_OUTPUT0_BYTES 4u
 #define TINY_OUTPUT0_SCALE 0x1.0000000000000p-8f
 #define TINY_OUTPUT0_ZERO_POINT -128
+#define TINY_NUM_STATES 0
 
 /* Prepares the model (clears the persistent state); returns 0. */
 int tiny_init(void);
@@ -32,5 +33,14 @@ size_t tiny_input_bytes(int i);
 size_t tiny_output_bytes(int i);
 /* Clears the state kept across invocations (variables, caches) to their zero points. */
 void tiny_reset_state(void);
+/* Persistent tensors (state k, 0 <= k < TINY_NUM_STATES): byte pointer, size, model name,
+ * index of a name (-1 when absent). They keep their bytes between invocations, so firmware
+ * updates e.g. a KV cache row in place. A state that is also input i: tiny_input_state(i)
+ * gives k (-1 for inputs in the arena) and tiny_input(i) == tiny_state(k). */
+int8_t *tiny_state(int k);
+size_t tiny_state_bytes(int k);
+const char *tiny_state_name(int k);
+int tiny_state_find(const char *name);
+int tiny_input_state(int i);
 
 #endif /* TINY_H */

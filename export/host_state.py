@@ -19,7 +19,7 @@ from types import TracebackType
 import numpy as np
 
 from export.codegen import emit_c
-from export.host_runner import HostRunError, TensorSpec, sample_bytes, tensor_specs, compile_sources
+from export.host_runner import HostRunError, TensorSpec, compile_sources, sample_bytes, tensor_specs
 from export.ir import Graph
 from export.planner.plan import MemoryPlan
 

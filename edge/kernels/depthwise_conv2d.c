@@ -1,5 +1,6 @@
 /* DEPTHWISE_CONV_2D int8 with per-channel requantization (filter [1, H, W, in_c * mult]), as
- * TFLite's reference DepthwiseConvPerChannel. */
+ * TFLite's reference DepthwiseConvPerChannel; and TinyEngine's in-place variant (multiplier 1):
+ * one channel at a time into a scratch of out_h * out_w bytes, written back over the input. */
 #include "fe_internal.h"
 
 static int32_t dw_point(const fe_conv_params *p, const int8_t *input, const int8_t *filter,
@@ -26,6 +27,34 @@ static int32_t dw_point(const fe_conv_params *p, const int8_t *input, const int8
   return acc;
 }
 
+static int8_t dw_requant(const fe_conv_params *p, int32_t acc, const int32_t *bias, int32_t oc) {
+  if (bias != NULL) {
+    acc += bias[oc];
+  }
+  acc = fe_mbqm(acc, p->multiplier[oc], p->shift[oc]) + p->output_offset;
+  return (int8_t)fe_clamp(acc, p->act_min, p->act_max);
+}
+
+void fe_depthwise_conv2d_inplace(const fe_conv_params *p, int8_t *buf, const int8_t *filter,
+                                 const int32_t *bias, int8_t *scratch) {
+  const int32_t plane = p->out_h * p->out_w;
+  int32_t c;
+  int32_t i;
+  for (c = 0; c < p->in_c; ++c) {
+    int32_t oy;
+    int32_t ox;
+    for (oy = 0; oy < p->out_h; ++oy) {
+      for (ox = 0; ox < p->out_w; ++ox) {
+        scratch[oy * p->out_w + ox] = dw_requant(p, dw_point(p, buf, filter, oy, ox, c, c), bias, c);
+      }
+    }
+    /* Output (y, x, c) lands on a position of channel c, whose input is consumed. */
+    for (i = 0; i < plane; ++i) {
+      buf[i * p->out_c + c] = scratch[i];
+    }
+  }
+}
+
 void fe_depthwise_conv2d(const fe_conv_params *p, const int8_t *input, const int8_t *filter,
                          const int32_t *bias, int8_t *output) {
   int32_t oy;
@@ -38,12 +67,7 @@ void fe_depthwise_conv2d(const fe_conv_params *p, const int8_t *input, const int
       for (ic = 0; ic < p->in_c; ++ic) {
         for (m = 0; m < p->depth_multiplier; ++m) {
           const int32_t oc = ic * p->depth_multiplier + m;
-          int32_t acc = dw_point(p, input, filter, oy, ox, ic, oc);
-          if (bias != NULL) {
-            acc += bias[oc];
-          }
-          acc = fe_mbqm(acc, p->multiplier[oc], p->shift[oc]) + p->output_offset;
-          out[oc] = (int8_t)fe_clamp(acc, p->act_min, p->act_max);
+          out[oc] = dw_requant(p, dw_point(p, input, filter, oy, ox, ic, oc), bias, oc);
         }
       }
     }

@@ -30,6 +30,7 @@ class OpContext:
     op: Operator  # the operator being rendered
     prefix: str  # C identifier prefix of the model (e.g. "encoder")
     storage: Mapping[int, str]  # tensor index -> C byte-pointer expression (arena, persistent, const)
+    scratch: str | None = None  # C byte-pointer expression of the op's planned scratch, if any
 
     @property
     def where(self) -> str:

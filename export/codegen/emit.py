@@ -152,7 +152,8 @@ def emit_c(graph: Graph, plan: MemoryPlan, *, prefix: str = "model") -> dict[str
         if render is None:
             raise CodegenError(f"{graph.name}: operator {op.index} {op.op} has no kernel "
                                f"(supported: {', '.join(sorted(RENDERERS))})")
-        r = render(OpContext(graph=graph, op=op, prefix=p, storage=storage))
+        scratch = f"({p}_arena + {plan.scratch[k].offset})" if k in plan.scratch else None
+        r = render(OpContext(graph=graph, op=op, prefix=p, storage=storage, scratch=scratch))
         decls.extend(r.decls)
         shapes = " ".join(str(graph.tensors[t].shape) for t in op.outputs)
         steps.append({"comment": f"operator {op.index}: {op.op} -> {shapes}", "body": r.body})

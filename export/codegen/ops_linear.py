@@ -126,6 +126,14 @@ def _render_conv(ctx: OpContext, *, depthwise: bool) -> Rendered:
               "act_min": lo, "act_max": hi}
     fn = "fe_depthwise_conv2d" if depthwise else "fe_conv2d"
     decls = (*_mult_tables(ctx, mults, shifts), c_struct("fe_conv_params", ctx.name("p"), fields))
+    if depthwise and ctx.storage[inp.index] == ctx.storage[out.index]:
+        if ctx.scratch is None or oc != ic:
+            raise CodegenError(f"{ctx.where}: in place needs depth multiplier 1 and a scratch of "
+                               f"{oh * ow} bytes (found multiplier {oc // ic}, scratch "
+                               f"{ctx.scratch})")
+        call = (f"fe_depthwise_conv2d_inplace(&{ctx.name('p')}, {ctx.ptr(out)}, {ctx.ptr(w)}, "
+                f"{ctx.ptr(bias)}, (int8_t *){ctx.scratch});")
+        return Rendered(decls, (call,))
     call = (f"{fn}(&{ctx.name('p')}, {ctx.ptr(inp, const=True)}, {ctx.ptr(w)}, {ctx.ptr(bias)}, "
             f"{ctx.ptr(out)});")
     return Rendered(decls, (call,))

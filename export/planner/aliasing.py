@@ -8,6 +8,12 @@ The rule both the planner and the kernels honour:
   the op is elementwise on int8 (or a unary op of equal size), input 0 has exactly the output's
   shape and byte size, input 0 dies at this op (no later reader, not a graph output) and is not
   a graph input, constant or variable. Their kernels read each element before writing it.
+- DEPTHWISE_CONV_2D with depth multiplier 1 (:data:`SHRINKING_INPLACE_OPS`) may run in place
+  TinyEngine-style when its int8 output is no larger than its input: the kernel computes one
+  channel at a time into a scratch buffer of out_h x out_w bytes, then writes it back over the
+  input at the output's NHWC positions of that channel (each such position held an input
+  element of the same, already consumed, channel). The output takes the front of the input's
+  storage; the storage keeps the input's size.
 
 :func:`alias_roots` resolves chains (a view of an in-place output of a view ...) to the tensor
 that owns the storage. Complexity O(#operators).
@@ -24,9 +30,12 @@ VIEW_OPS: frozenset[str] = frozenset({"RESHAPE", "SQUEEZE", "EXPAND_DIMS"})
 
 INPLACE_OPS: frozenset[str] = frozenset(
     {"QUANTIZE", "LOGISTIC", "TANH", "RELU", "RELU6", "LEAKY_RELU", "HARD_SWISH", "SOFTMAX",
-     "ADD", "SUB", "MUL", "SQUARED_DIFFERENCE", "MAXIMUM", "MINIMUM"}
+     "ADD", "SUB", "MUL", "SQUARED_DIFFERENCE", "MAXIMUM", "MINIMUM", "DEPTHWISE_CONV_2D"}
 )
 """Operators whose output may take input 0's storage (see :func:`can_run_inplace`)."""
+
+SHRINKING_INPLACE_OPS: frozenset[str] = frozenset({"DEPTHWISE_CONV_2D"})
+"""In-place operators whose output may be smaller than input 0 (see the module docstring)."""
 
 _UNARY_INPLACE: frozenset[str] = frozenset(
     {"QUANTIZE", "LOGISTIC", "TANH", "RELU", "RELU6", "LEAKY_RELU", "HARD_SWISH", "SOFTMAX"}
@@ -54,6 +63,16 @@ def can_view(graph: Graph, op: Operator, persistent: frozenset[int] = frozenset(
     return src not in persistent and dst not in persistent
 
 
+def inplace_shapes_ok(graph: Graph, op: Operator) -> bool:
+    """True when output 0 of in-place op ``op`` fits input 0's storage as its kernel needs."""
+    src, dst = graph.tensors[op.inputs[0]], graph.tensors[op.outputs[0]]
+    if op.op in SHRINKING_INPLACE_OPS:
+        return (src.dtype == dst.dtype == "int8" and len(src.shape) == len(dst.shape) == 4
+                and src.shape[0] == dst.shape[0] == 1 and src.shape[-1] == dst.shape[-1]
+                and dst.nbytes <= src.nbytes)
+    return src.shape == dst.shape and src.nbytes == dst.nbytes
+
+
 def can_run_inplace(
     graph: Graph, op: Operator, *, root: int, root_last_step: int, step: int,
     persistent: frozenset[int] = frozenset(),
@@ -66,7 +85,7 @@ def can_run_inplace(
     if op.op not in INPLACE_OPS or not op.inputs or op.inputs[0] < 0 or len(op.outputs) != 1:
         return False
     src, dst = graph.tensors[op.inputs[0]], graph.tensors[op.outputs[0]]
-    if src.shape != dst.shape or src.nbytes != dst.nbytes:
+    if not inplace_shapes_ok(graph, op):
         return False
     if op.op == "QUANTIZE" and not (src.dtype == dst.dtype == "int8"):
         return False

@@ -5,10 +5,12 @@ Steps (for one execution order):
 1. Persistent tensors: variables plus the caller's ``persistent`` set; they never enter the arena.
 2. Views (:func:`export.planner.aliasing.can_view`) join their input's storage class.
 3. Walking the order, an op in :data:`INPLACE_OPS` whose input 0 storage dies at it (and passes
-   :func:`can_run_inplace`) hands that storage to its output.
+   :func:`can_run_inplace`) hands that storage to its output (``shrinking=False`` leaves out the
+   in-place depthwise, whose output keeps the larger input storage alive).
 4. Each arena storage root gets the interval [first step it must hold data, last step that
    reads it]; graph inputs start at step 0, graph outputs last until the final step.
-5. Scratch of operator k (``export.scratch.scratch_bytes``) is an interval [k, k].
+5. Scratch of operator k (``export.scratch.scratch_bytes``, told whether k runs in place) is an
+   interval [k, k].
 
 Live bytes at step s = sum of aligned sizes of intervals containing s; the lower bound of any
 offset assignment for this order is the maximum over s. Complexity O(#ops + #tensors).
@@ -20,7 +22,13 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 from export.ir import Graph
-from export.planner.aliasing import alias_roots, can_run_inplace, can_view
+from export.planner.aliasing import (
+    SHRINKING_INPLACE_OPS,
+    VIEW_OPS,
+    alias_roots,
+    can_run_inplace,
+    can_view,
+)
 from export.scratch import scratch_bytes
 
 
@@ -83,7 +91,7 @@ def _last_reads(graph: Graph, order: Sequence[int], roots: dict[int, int]) -> di
 
 def compute_lifetimes(
     graph: Graph, order: Sequence[int], *, persistent: Sequence[int] = (), alignment: int = 16,
-    inplace: bool = True,
+    inplace: bool = True, shrinking: bool = True,
 ) -> Lifetimes:
     """Aliases and arena intervals of ``graph`` run in ``order`` (see the module docstring)."""
     pers = persistent_set(graph, persistent)
@@ -96,6 +104,8 @@ def compute_lifetimes(
             if not op.inputs or op.inputs[0] < 0:
                 continue
             root = roots.get(op.inputs[0], op.inputs[0])
+            if not shrinking and op.op in SHRINKING_INPLACE_OPS:
+                continue
             if can_run_inplace(graph, op, root=root, root_last_step=last.get(root, -1),
                                step=step, persistent=pers):
                 aliases[op.outputs[0]] = op.inputs[0]
@@ -117,7 +127,9 @@ def compute_lifetimes(
         intervals.append(Interval(("tensor", t), align_up(tensor.nbytes, alignment), f, last.get(t, f)))
     scratch: dict[int, int] = {}
     for step, k in enumerate(order):
-        n = scratch_bytes(graph, graph.operators[k])
+        op = graph.operators[k]
+        n = scratch_bytes(graph, op, inplace=bool(op.outputs) and op.op not in VIEW_OPS
+                          and aliases.get(op.outputs[0]) == op.inputs[0])
         if n > 0:
             scratch[k] = n
             intervals.append(Interval(("scratch", k), align_up(n, alignment), step, step))

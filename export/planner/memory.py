@@ -6,6 +6,7 @@ Steps:
    order of :func:`export.planner.schedule.search_order` (exact DP when small, beam beyond).
 2. For each candidate: lifetimes, aliases and scratch (:mod:`export.planner.lifetimes`), then
    offsets (:mod:`export.planner.offsets`).
+   Each order is planned with and without in-place depthwise (the better one is kept).
 3. Keep the candidate with the smallest arena (ties: smaller lower bound, then the model's
    order), so the result is never worse than the model's order.
 4. Persistent tensors (variables and the caller's ``persistent``) are packed one after another
@@ -46,8 +47,18 @@ def _persistent_offsets(graph: Graph, lt: Lifetimes, alignment: int) -> tuple[di
 
 def _plan_for_order(graph: Graph, order: tuple[int, ...], persistent: Sequence[int],
                     alignment: int, notes: tuple[str, ...]) -> MemoryPlan:
-    """The full plan for one fixed order."""
-    lt = compute_lifetimes(graph, order, persistent=persistent, alignment=alignment)
+    """The better plan for one fixed order: with or without in-place depthwise (its output
+    keeps the input's larger storage, which can raise a later step's live bytes)."""
+    plans = [_plan_with(graph, order, persistent, alignment, notes, shrinking=s)
+             for s in (True, False)]
+    return min(plans, key=lambda p: (p.arena_bytes, p.lower_bound_bytes))
+
+
+def _plan_with(graph: Graph, order: tuple[int, ...], persistent: Sequence[int], alignment: int,
+               notes: tuple[str, ...], *, shrinking: bool) -> MemoryPlan:
+    """The full plan for one fixed order and in-place policy."""
+    lt = compute_lifetimes(graph, order, persistent=persistent, alignment=alignment,
+                           shrinking=shrinking)
     placement, peak = assign_offsets(lt.intervals, len(order), alignment)
     pers, pers_bytes = _persistent_offsets(graph, lt, alignment)
     offsets: dict[int, int] = {}

@@ -92,7 +92,8 @@ def _build(graph: Graph, persistent: Sequence[int], alignment: int) -> _Model:
         in_classes=tuple(tuple(sorted({cls[t] for t in op.inputs if t >= 0})) for op in graph.operators),
         out_classes=tuple(tuple(sorted({t for t in op.outputs if cls[t] == t})) for op in graph.operators),
         cons=cons, size=size, keep=keep,
-        scratch=tuple(align_up(scratch_bytes(graph, op), alignment) for op in graph.operators),
+        scratch=tuple(align_up(scratch_bytes(graph, op, inplace=ok >= 0), alignment)
+                      for op, ok in zip(graph.operators, inplace, strict=True)),
         inplace=tuple(inplace), initial=initial,
     )
 

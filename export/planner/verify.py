@@ -22,7 +22,7 @@ from collections.abc import Mapping
 
 from export.ir import Graph
 from export.planner import PlanError
-from export.planner.aliasing import INPLACE_OPS, VIEW_OPS, alias_roots
+from export.planner.aliasing import INPLACE_OPS, VIEW_OPS, alias_roots, inplace_shapes_ok
 from export.planner.lifetimes import Interval, align_up, live_bytes, persistent_set
 from export.planner.plan import MemoryPlan
 
@@ -78,9 +78,9 @@ def _check_aliases(graph: Graph, plan: MemoryPlan, pers: frozenset[int]) -> dict
         fixed = set(graph.inputs) | set(graph.outputs) | pers
         if op.op not in INPLACE_OPS or src in fixed or roots.get(src, src) in fixed or dst in fixed:
             raise PlanError(f"alias {dst} -> {src}: operator {op.index} {op.op} may not run in place")
-        if graph.tensors[src].shape != graph.tensors[dst].shape:
-            raise PlanError(f"alias {dst} -> {src}: shapes differ {graph.tensors[src].shape} vs "
-                            f"{graph.tensors[dst].shape}")
+        if not inplace_shapes_ok(graph, op):
+            raise PlanError(f"alias {dst} -> {src}: operator {op.index} {op.op} cannot write "
+                            f"{graph.tensors[dst].shape} over {graph.tensors[src].shape} in place")
         stale = _before_overwrite(plan.aliases, src, dst)
         for step in range(pos[op.index] + 1, len(plan.order)):
             reader = graph.operators[plan.order[step]]

@@ -21,7 +21,8 @@ SAMPLES = 30
 
 CASE_NAMES = (
     "conv_s2_same_relu", "conv_dilated_valid_relu6", "conv_1x3_s1x2_same",
-    "depthwise_mult2_s2_same", "depthwise_mult1_dilated_valid", "fully_connected_relu",
+    "depthwise_mult2_s2_same", "depthwise_mult1_dilated_valid", "depthwise_inplace_valid",
+    "depthwise_inplace_same_s2", "fully_connected_relu",
     "batch_matmul_bcast", "batch_matmul_adj_x", "batch_matmul_adj_y", "max_pool_same_s2",
     "max_pool_valid", "avg_pool_same_s2", "avg_pool_valid_s1",
     "add_bcast_relu", "add_relu6", "sub_bcast", "mul_bcast", "mul_const", "squared_difference",
@@ -76,6 +77,11 @@ def test_op_bit_exact_vs_tflm(name: str, op_models: dict[str, tuple[Path, frozen
     assert ops <= found, f"{name}: converter produced {sorted(found)}, expected {sorted(ops)}"
     plan = plan_memory(graph)
     verify_plan(graph, plan)
+    if name.startswith("depthwise_inplace"):  # TinyEngine in-place depthwise, one-channel scratch
+        dw = next(op for op in graph.operators if op.op == "DEPTHWISE_CONV_2D")
+        out = graph.tensors[dw.outputs[0]]
+        assert plan.aliases.get(dw.outputs[0]) == dw.inputs[0]
+        assert plan.scratch[dw.index].size >= out.shape[1] * out.shape[2]
     if name == "inplace_chain":  # every pointwise op after the first runs in place
         inplace = {graph.operators[k].op for k in plan.order
                    if graph.operators[k].outputs[0] in plan.aliases}

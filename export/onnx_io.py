@@ -120,15 +120,26 @@ def onnx_to_saved_model(onnx_path: Path, folder: Path, sample: np.ndarray) -> li
 
     onnx2tf downloads sample images for its dummy inference when every input looks like an
     NHWC image (ours: ``[1,W,65,3]``); this machine is offline, so its downloader is replaced,
-    for the call, by one returning ``sample`` (real calibration windows).
+    for the call, by one returning ``sample`` (real calibration windows). Importing onnx2tf
+    sets process-wide environment variables (``TF_USE_LEGACY_KERAS=1`` among them); they are
+    restored when the conversion returns.
     """
     from unittest import mock
 
     import onnx
-    import onnx2tf
 
     proto = onnx.load(str(onnx_path))
     names = [i.name for i in proto.graph.input]
+    with mock.patch.dict(os.environ):
+        _onnx2tf(onnx_path, folder, names, sample)
+    return names
+
+
+def _onnx2tf(onnx_path: Path, folder: Path, names: list[str], sample: np.ndarray) -> None:
+    from unittest import mock
+
+    import onnx2tf
+
     offline = mock.patch.object(onnx2tf.onnx2tf, "download_test_image_data", lambda: sample)
     try:
         with offline, contextlib.redirect_stdout(io.StringIO()):
@@ -137,7 +148,6 @@ def onnx_to_saved_model(onnx_path: Path, folder: Path, sample: np.ndarray) -> li
                             non_verbose=True, verbosity="error")
     except Exception as e:  # noqa: BLE001 - onnx2tf raises assorted errors
         raise ExportError(f"{onnx_path}: onnx2tf failed: {type(e).__name__}: {e}") from e
-    return names
 
 
 def _tmpdir() -> str:

@@ -2,14 +2,17 @@
 
 from __future__ import annotations
 
+import importlib.util
 import json
+import os
 from pathlib import Path
 
 import numpy as np
 import pytest
 
 pytest.importorskip("onnxruntime")
-pytest.importorskip("onnx2tf")
+if importlib.util.find_spec("onnx2tf") is None:  # importing it would change os.environ
+    pytest.skip("onnx2tf is not installed", allow_module_level=True)
 
 from test_int8_tiny import tiny_dataset, tiny_export  # noqa: E402
 
@@ -91,8 +94,10 @@ def test_onnx_import_runs_the_int8_pipeline(tmp_path_factory: pytest.TempPathFac
     onnx_path = tmp_path / "foley.onnx"
     _foley_style_onnx(onnx_path, data)
     out = tmp_path / "imported"
+    env = dict(os.environ)
     assert main(["export", "--onnx", str(onnx_path), "--calibration", str(data),
                  "--out", str(out)]) == 0
+    assert dict(os.environ) == env  # onnx2tf's import-time settings do not leak
     report = json.loads((out / "report.json").read_text())
     assert report["status"] == "PASSED" and report["samples"] > 10
     facts = report["models"]["model.tflite"]

@@ -291,6 +291,7 @@ def build_zoo_model(name: str) -> bytes:
         raise ZooError(f"unknown zoo model '{name}' (expected one of {', '.join(ZOO_MODELS)})")
     import keras
 
+    keras.utils.clear_session()  # reset layer-name counters: same names -> same bytes
     keras.utils.set_random_seed(SEED)
     model, data = _BUILDERS[name]()
     return convert_int8(model, data)

@@ -11,7 +11,9 @@ The offsets are only valid for the plan's execution order, so the operators are 
 that order (TFLM runs a subgraph's operators in stored order).
 
 Steps: unpack the flatbuffer (object API), reorder the operators, add or replace the buffer and
-the metadata entry, pack it again. Complexity O(model size).
+the metadata entry, pack it again with every buffer's data 16-byte aligned (the schema's
+``force_align: 16``, which the generated object API ignores: int32 biases and int8 weights must
+stay aligned in flash on Cortex-M). Complexity O(model size).
 """
 
 from __future__ import annotations
@@ -25,6 +27,35 @@ from export.tflm import TflmError
 
 METADATA_NAME = "OfflineMemoryAllocation"
 """TFLM's metadata key for offline planned offsets."""
+
+BUFFER_ALIGNMENT = 16
+"""Alignment of every buffer's data in the written flatbuffer (schema.fbs: force_align 16)."""
+
+
+class _AlignedBufferT(fb.BufferT):  # type: ignore[misc]
+    """A ``BufferT`` whose data vector is packed ``BUFFER_ALIGNMENT``-aligned."""
+
+    def Pack(self, builder: object) -> int:  # noqa: N802 - flatbuffers' object-API name
+        """Serialise like ``BufferT.Pack``, with the data vector aligned."""
+        if self.data is None or len(self.data) == 0:
+            return int(super().Pack(builder))
+        raw = np.asarray(self.data, dtype=np.uint8).tobytes()
+        builder.StartVector(1, len(raw), BUFFER_ALIGNMENT)  # type: ignore[attr-defined]
+        builder.head -= len(raw)  # type: ignore[attr-defined]
+        builder.Bytes[builder.head:builder.head + len(raw)] = raw  # type: ignore[attr-defined]
+        builder.vectorNumElems = len(raw)  # type: ignore[attr-defined]
+        data = builder.EndVector()  # type: ignore[attr-defined]
+        fb.BufferStart(builder)
+        fb.BufferAddData(builder, data)
+        fb.BufferAddOffset(builder, self.offset)
+        fb.BufferAddSize(builder, self.size)
+        return int(fb.BufferEnd(builder))
+
+
+def _aligned(buf: fb.BufferT) -> _AlignedBufferT:
+    out = _AlignedBufferT()
+    out.data, out.offset, out.size = buf.data, buf.offset, buf.size
+    return out
 
 
 def offline_offsets(graph: Graph, plan: MemoryPlan) -> np.ndarray:
@@ -63,7 +94,7 @@ def write_offline_plan(model: bytes, graph: Graph, plan: MemoryPlan) -> bytes:
     m.subgraphs[0].operators = [ops[k] for k in plan.order]  # TFLM runs the planned order
     buf = fb.BufferT()
     buf.data = np.frombuffer(offline_metadata(graph, plan), dtype=np.uint8).copy()
-    m.buffers = [*(m.buffers or []), buf]
+    m.buffers = [_aligned(b) for b in (*(m.buffers or []), buf)]
     entries = [e for e in (m.metadata or []) if _name(e) != METADATA_NAME]
     entry = fb.MetadataT()
     entry.name = METADATA_NAME

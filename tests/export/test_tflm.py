@@ -67,3 +67,31 @@ def test_searched_order_with_persistent_caches_runs_in_tflm(zoo) -> None:
                         strict=True):
             np.testing.assert_array_equal(a, b)
     assert measure_tflm_arena(planned).head_bytes == plan.arena_bytes + plan.persistent_bytes
+
+
+def _data_positions(model: bytes) -> list[tuple[int, int]]:
+    """(file offset, size) of every non-empty buffer's data vector."""
+    from ai_edge_litert import schema_py_generated as fb
+
+    m = fb.Model.GetRootAs(model, 0)
+    out = []
+    for i in range(m.BuffersLength()):
+        b = m.Buffers(i)
+        if b.DataLength() > 0:
+            o = b._tab.Offset(4)  # field "data"
+            out.append((b._tab.Vector(o), b.DataLength()))
+    return out
+
+
+@pytest.mark.parametrize("name", ["cnn", "kv_decoder_step"])
+def test_planned_model_buffers_are_16_byte_aligned(zoo, name: str) -> None:
+    model = zoo[name].read_bytes()
+    graph = read_tflite(model)
+    planned = write_offline_plan(model, graph, plan_memory(graph))
+    spans = _data_positions(planned)
+    assert len(spans) == len(_data_positions(model)) + 1  # + the plan's metadata buffer
+    misaligned = [(pos, n) for pos, n in spans if pos % 16]
+    assert not misaligned, f"{len(misaligned)} of {len(spans)} buffers not 16-byte aligned"
+    for t in graph.tensors:  # the bytes did not move inside their vectors
+        if t.data is not None:
+            assert read_tflite(planned).tensors[t.index].data == t.data

@@ -27,3 +27,11 @@ def test_cache_reuses_the_file(zoo) -> None:
 def test_unknown_name() -> None:
     with pytest.raises(ZooError, match="unknown zoo model 'resnet'.*expected one of cnn, mlp"):
         zoo_model("resnet")
+
+
+def test_build_is_deterministic(zoo) -> None:
+    from export.zoo import build_zoo_model
+
+    first = build_zoo_model("mlp")
+    assert build_zoo_model("mlp") == first  # same process (Keras name counters reset)
+    assert zoo["mlp"].read_bytes() == first  # the cached file, possibly built by another process

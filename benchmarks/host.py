@@ -68,7 +68,8 @@ def host_binary(gen: Generated) -> Path:
     from export.host_runner import HOST_CFLAGS, cache_root
 
     env = Environment(loader=FileSystemLoader(TEMPLATES), undefined=StrictUndefined)
-    files = {**gen.files, "host_bench.c": env.get_template("host_bench.c.j2").render(p=gen.prefix)}
+    files = {**gen.files, "host_bench.c": env.get_template("host_bench.c.j2").render(p=gen.prefix,
+                                                                      P=gen.prefix.upper())}
     kernels = sorted(KERNEL_DIR.glob("*.c"))
     h = hashlib.sha256()
     for name in sorted(files):

@@ -105,9 +105,10 @@ def _scaling(res: BenchResults) -> list[str]:
 
 
 def _verdict(need: float, budget: float, unit: str) -> str:
+    digits = 1 if unit else 3
     if need <= budget:
-        return f"fits ({budget - need:.1f} {unit} left)"
-    return f"MISSES by {need - budget:.1f} {unit} ({need / budget:.1f}x)"
+        return f"fits ({budget - need:.{digits}f} {unit} left)".replace("  ", " ")
+    return f"MISSES by {need - budget:.{digits}f} {unit} ({need / budget:.2f}x)".replace("  ", " ")
 
 
 def _budget(res: BenchResults) -> list[str]:

@@ -124,7 +124,10 @@ def run_tool(argv: list[str], what: str, timeout_s: float = 300.0) -> str:
     except subprocess.TimeoutExpired:
         raise BenchError(f"{what}: still running after {timeout_s} s") from None
     if proc.returncode != 0:
-        raise BenchError(f"{what} failed (exit {proc.returncode}):\n{proc.stderr.strip()[-3000:]}")
+        lines = [ln for ln in proc.stderr.strip().splitlines() if ln.strip()]
+        key = next((ln for ln in lines if "error" in ln.lower() or "overflow" in ln), "")
+        raise BenchError(f"{what} failed (exit {proc.returncode}): {key.strip()[:240]}\n"
+                         + "\n".join(lines[-30:]))
     return proc.stdout
 
 
@@ -189,7 +192,7 @@ def model_size(gen: Generated, board: Any, work: Path, *, portable: bool = False
     elf = work / "model_only.elf"
     run_tool([tool("arm-none-eabi-gcc"), *board.cpu_flags, "-nostartfiles", "--specs=nano.specs",
               "--specs=nosys.specs", "-Wl,--gc-sections", f"-Wl,-e,{p}_invoke", *keep,
-              *map(str, objs), "-o", str(elf)], f"linking the model alone for {board.name}")
+              *map(str, objs), "-lm", "-o", str(elf)], f"linking the model alone for {board.name}")
     return section_sizes(elf)
 
 
@@ -220,7 +223,8 @@ def build_image(gen: Generated, board: Any, work: Path, *, portable: bool = Fals
     elf = work / "bench.elf"
     run_tool([tool("arm-none-eabi-gcc"), *board.cpu_flags, *LINK_FLAGS,
               f"-L{board.board_dir}", f"-L{FIRMWARE_DIR / 'common'}", "-T", "linker.ld",
-              f"-Wl,--defsym=__stack_size={board.stack_size}", *map(str, objs), "-o", str(elf)],
+              f"-Wl,--defsym=__stack_size={board.stack_size}", *map(str, objs), "-lm", "-o",
+              str(elf)],
              f"linking the bench image for {board.name}")
     cis = sorted((work / "obj").glob("*.ci")) + sorted((work / "obj_kernels").glob("*.ci"))
     bound = stack_bound(read_callgraph(cis))

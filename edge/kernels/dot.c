@@ -3,7 +3,7 @@
 
 #include "fe_kernels.h"
 
-#if defined(__ARM_FEATURE_DSP)
+#if FE_KERNELS_ACLE
 #include <arm_acle.h>
 
 static inline uint32_t fe_load4(const int8_t *p) {

@@ -8,9 +8,18 @@
  * read every element before writing it.
  * On Cortex-M cores with the DSP extension (__ARM_FEATURE_DSP) the int8 inner products use the
  * ACLE SIMD intrinsics __sxtb16/__smlad; results are identical to the portable C path.
+ * Define FE_KERNELS_PORTABLE (e.g. -DFE_KERNELS_PORTABLE) to force the portable C path even
+ * where __ARM_FEATURE_DSP is defined (to compare both on the same board).
  */
 #ifndef FE_KERNELS_H
 #define FE_KERNELS_H
+
+/* 1 when the kernels use the ACLE DSP SIMD path, 0 for portable C. */
+#if defined(__ARM_FEATURE_DSP) && !defined(FE_KERNELS_PORTABLE)
+#define FE_KERNELS_ACLE 1
+#else
+#define FE_KERNELS_ACLE 0
+#endif
 
 #include <stddef.h>
 #include <stdint.h>

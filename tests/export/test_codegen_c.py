@@ -105,6 +105,18 @@ def test_arm_build_warning_free(zoo, tmp_path: Path, target: str) -> None:
     assert "__ARM_FEATURE_DSP 1" in dsp  # the ACLE path is the one compiled above
 
 
+@pytest.mark.parametrize("defines", [(), ("-DFE_KERNELS_PORTABLE",)])
+def test_portable_switch_selects_path(tmp_path: Path, defines: tuple[str, ...]) -> None:
+    """-DFE_KERNELS_PORTABLE forces the plain C path on a DSP core: no SMLAD in the code."""
+    gcc = shutil.which("arm-none-eabi-gcc")
+    if gcc is None:
+        pytest.skip("arm-none-eabi-gcc not installed (make setup installs it)")
+    obj = tmp_path / "dot.s"
+    subprocess.run([gcc, *WARN, *ARM_TARGETS["m4"], *defines, "-S", str(KERNEL_DIR / "dot.c"),
+                    "-o", str(obj)], check=True, capture_output=True)
+    assert ("smlad" in obj.read_text()) == (not defines)
+
+
 MAIN = """#include <stdio.h>
 #include "enc.h"
 #include "dec.h"

@@ -1,5 +1,8 @@
 /* BATCH_MATMUL int8 with broadcast batch dimensions and adj_x / adj_y, as TFLite's reference.
- * The int32 sum is order-independent, so no transposed copy (and no scratch) is needed. */
+ * The int32 sum is order-independent, so no transposed copy (and no scratch) is needed, and
+ * sum_k (a + ao)(b + bo) = sum_k (a + ao) b + bo * sum_k (a + ao): the rhs offset costs one
+ * multiply per output, the row sum one pass per lhs row. */
+#include "fe_dot.h"
 #include "fe_internal.h"
 
 static int32_t strided_dot(const int8_t *a, int32_t sa, const int8_t *b, int32_t sb, int32_t n,
@@ -12,26 +15,90 @@ static int32_t strided_dot(const int8_t *a, int32_t sa, const int8_t *b, int32_t
   return acc;
 }
 
+static int8_t bmm_requant(const fe_bmm_params *p, int32_t acc) {
+  acc = fe_mbqm(acc, p->multiplier, p->shift) + p->output_offset;
+  return (int8_t)fe_clamp(acc, -128, 127);
+}
+
+static int32_t row_sum(const int8_t *a, int32_t n, int32_t a_off) {
+  int32_t s = n * a_off;
+  int32_t k;
+  for (k = 0; k < n; ++k) {
+    s += a[k];
+  }
+  return s;
+}
+
+/* rhs stored [j][k] (adj_y): output columns four at a time as rows of a weight matrix */
+static void row_times_rows(const fe_bmm_params *p, const int8_t *a, const int8_t *rhs,
+                           int8_t *out) {
+  const int32_t n = p->depth;
+  const int32_t bias = p->rhs_offset * row_sum(a, n, p->lhs_offset);
+  int32_t j = 0;
+  for (; j + 4 <= p->cols; j += 4) {
+    int32_t acc[4] = {bias, bias, bias, bias};
+    int32_t r;
+    fe_dot4_s8(a, rhs + j * n, n, n, p->lhs_offset, acc);
+    for (r = 0; r < 4; ++r) {
+      out[j + r] = bmm_requant(p, acc[r]);
+    }
+  }
+  for (; j < p->cols; ++j) {
+    out[j] = bmm_requant(p, bias + fe_dot1_s8(a, rhs + j * n, n, p->lhs_offset));
+  }
+}
+
+/* rhs stored [k][j]: four output columns at a time, walking down the rhs rows */
+static void row_times_cols(const fe_bmm_params *p, const int8_t *a, const int8_t *rhs,
+                           int8_t *out) {
+  const int32_t n = p->depth;
+  const int32_t c = p->cols;
+  const int32_t bias = p->rhs_offset * row_sum(a, n, p->lhs_offset);
+  int32_t j = 0;
+  int32_t k;
+  for (; j + 4 <= c; j += 4) {
+    int32_t s0 = bias, s1 = bias, s2 = bias, s3 = bias;
+    const int8_t *b = rhs + j;
+    for (k = 0; k < n; ++k, b += c) {
+      const int32_t ak = (int32_t)a[k] + p->lhs_offset;
+      s0 += ak * b[0];
+      s1 += ak * b[1];
+      s2 += ak * b[2];
+      s3 += ak * b[3];
+    }
+    out[j] = bmm_requant(p, s0);
+    out[j + 1] = bmm_requant(p, s1);
+    out[j + 2] = bmm_requant(p, s2);
+    out[j + 3] = bmm_requant(p, s3);
+  }
+  for (; j < c; ++j) {
+    out[j] = bmm_requant(p, bias + strided_dot(a, 1, rhs + j, c, n, p->lhs_offset, 0));
+  }
+}
+
 static void matmul_one(const fe_bmm_params *p, const int8_t *lhs, const int8_t *rhs,
                        int8_t *out) {
-  /* element strides of (row i, depth k) in lhs and (col j, depth k) in rhs */
-  const int32_t li = p->adj_x ? 1 : p->depth;
-  const int32_t lk = p->adj_x ? p->rows : 1;
-  const int32_t rj = p->adj_y ? p->depth : 1;
-  const int32_t rk = p->adj_y ? 1 : p->cols;
   int32_t i;
   int32_t j;
+  if (!p->adj_x) {
+    for (i = 0; i < p->rows; ++i) {
+      if (p->adj_y) {
+        row_times_rows(p, lhs + i * p->depth, rhs, out + i * p->cols);
+      } else {
+        row_times_cols(p, lhs + i * p->depth, rhs, out + i * p->cols);
+      }
+    }
+    return;
+  }
+  /* lhs stored [k][i]: rare in practice; element by element */
   for (i = 0; i < p->rows; ++i) {
     for (j = 0; j < p->cols; ++j) {
-      int32_t acc;
-      if (lk == 1 && rk == 1) {
-        acc = fe_dot_s8(lhs + i * li, rhs + j * rj, p->depth, p->lhs_offset, p->rhs_offset);
-      } else {
-        acc = strided_dot(lhs + i * li, lk, rhs + j * rj, rk, p->depth, p->lhs_offset,
-                          p->rhs_offset);
-      }
-      acc = fe_mbqm(acc, p->multiplier, p->shift) + p->output_offset;
-      out[i * p->cols + j] = (int8_t)fe_clamp(acc, -128, 127);
+      const int32_t acc = p->adj_y
+          ? strided_dot(lhs + i, p->rows, rhs + j * p->depth, 1, p->depth, p->lhs_offset,
+                        p->rhs_offset)
+          : strided_dot(lhs + i, p->rows, rhs + j, p->cols, p->depth, p->lhs_offset,
+                        p->rhs_offset);
+      out[i * p->cols + j] = bmm_requant(p, acc);
     }
   }
 }

@@ -1,0 +1,202 @@
+/* int8 dot-product micro-kernels shared by FULLY_CONNECTED, CONV_2D and BATCH_MATMUL.
+ *
+ * fe_dot4_s8: four weight rows against one input vector (4x1 output blocking: each input
+ * element is loaded and widened once and used four times); fe_dot1_s8: one row. Weights carry
+ * no offset (TFLite int8 weights are symmetric); the input offset is added after widening,
+ * and is 0 when the code generator has folded it into the bias (bias' = bias + x_off * sum w).
+ *
+ * Three bit-identical paths (int32 sums of exact int16 products, order-independent):
+ * - ACLE (Cortex-M DSP, FE_KERNELS_ACLE): 4 int8 a word. SXTB16 widens the even bytes
+ *   (0, 2) and SXTB16 ROR #8 the odd bytes (1, 3) to int16 pairs; SMLAD multiplies the pairs
+ *   and adds both products. Both operands are split the same way, so even lanes meet even
+ *   lanes and odd meet odd: the pairing CMSIS-NN gets by re-ordering its weights at build time
+ *   (it widens the input once to q15 in natural order, so its weights must be stored
+ *   [w0 w2 w1 w3]); here the input stays int8 in a register and is widened once per 4 output
+ *   rows, so the weights need no re-ordering and the flash layout stays TFLite's. GCC does
+ *   not fold a rotate into SXTB16, so the rotated form is one inline instruction.
+ *   Per 4 MACs of one row: LDR, SXTB16, SXTB16 ROR, 2 x SMLAD.
+ * - SSE2 (x86-64 hosts, baseline ISA): 8 int8 widened to int16 (unpack + arithmetic shift),
+ *   PMADDWD (8 products, pairwise added into 4 int32 lanes), one horizontal sum per row.
+ * - portable C99: the plain loop, 4 rows at once.
+ * FE_KERNELS_PORTABLE forces the portable path on every target.
+ */
+#ifndef FE_DOT_H
+#define FE_DOT_H
+
+#include <stdint.h>
+#include <string.h>
+
+#include "fe_kernels.h"
+
+#if !FE_KERNELS_ACLE && defined(__SSE2__) && !defined(FE_KERNELS_PORTABLE)
+#define FE_KERNELS_SSE2 1
+#include <emmintrin.h>
+#else
+#define FE_KERNELS_SSE2 0
+#endif
+
+#if FE_KERNELS_ACLE
+#include <arm_acle.h>
+
+static inline uint32_t fe_ld4(const int8_t *p) {
+  uint32_t v;
+  memcpy(&v, p, sizeof v);
+  return v;
+}
+
+/* bytes 1 and 3 of v, sign-extended to two int16 (SXTB16 with ROR #8) */
+static inline int16x2_t fe_sxtb16_odd(uint32_t v) {
+  int16x2_t r;
+  __asm__("sxtb16 %0, %1, ror #8" : "=r"(r) : "r"(v));
+  return r;
+}
+
+static inline int16x2_t fe_dup16(int32_t v) {
+  return (int16x2_t)(((uint32_t)v & 0xFFFFu) | ((uint32_t)v << 16));
+}
+
+static inline void fe_dot4_s8(const int8_t *x, const int8_t *w, int32_t ws, int32_t n,
+                              int32_t x_off, int32_t acc[4]) {
+  const int16x2_t off = fe_dup16(x_off);
+  const int8_t *w1 = w + ws;
+  const int8_t *w2 = w1 + ws;
+  const int8_t *w3 = w2 + ws;
+  int32_t s0 = acc[0], s1 = acc[1], s2 = acc[2], s3 = acc[3];
+  int32_t k = 0;
+  for (; k + 4 <= n; k += 4) {
+    const uint32_t xv = fe_ld4(x + k);
+    const int16x2_t xe = __sxtab16(off, (int8x4_t)xv);
+    const int16x2_t xo = __sxtab16(off, (int8x4_t)((xv >> 8) | (xv << 24)));
+    uint32_t wv = fe_ld4(w + k);
+    s0 = __smlad(xo, fe_sxtb16_odd(wv), __smlad(xe, __sxtb16((int8x4_t)wv), s0));
+    wv = fe_ld4(w1 + k);
+    s1 = __smlad(xo, fe_sxtb16_odd(wv), __smlad(xe, __sxtb16((int8x4_t)wv), s1));
+    wv = fe_ld4(w2 + k);
+    s2 = __smlad(xo, fe_sxtb16_odd(wv), __smlad(xe, __sxtb16((int8x4_t)wv), s2));
+    wv = fe_ld4(w3 + k);
+    s3 = __smlad(xo, fe_sxtb16_odd(wv), __smlad(xe, __sxtb16((int8x4_t)wv), s3));
+  }
+  for (; k < n; ++k) {
+    const int32_t xk = (int32_t)x[k] + x_off;
+    s0 += xk * w[k];
+    s1 += xk * w1[k];
+    s2 += xk * w2[k];
+    s3 += xk * w3[k];
+  }
+  acc[0] = s0;
+  acc[1] = s1;
+  acc[2] = s2;
+  acc[3] = s3;
+}
+
+static inline int32_t fe_dot1_s8(const int8_t *x, const int8_t *w, int32_t n, int32_t x_off) {
+  const int16x2_t off = fe_dup16(x_off);
+  int32_t s = 0;
+  int32_t k = 0;
+  for (; k + 4 <= n; k += 4) {
+    const uint32_t xv = fe_ld4(x + k);
+    const uint32_t wv = fe_ld4(w + k);
+    s = __smlad(__sxtab16(off, (int8x4_t)xv), __sxtb16((int8x4_t)wv), s);
+    s = __smlad(__sxtab16(off, (int8x4_t)((xv >> 8) | (xv << 24))), fe_sxtb16_odd(wv), s);
+  }
+  for (; k < n; ++k) {
+    s += ((int32_t)x[k] + x_off) * w[k];
+  }
+  return s;
+}
+
+#elif FE_KERNELS_SSE2
+
+/* 8 int8 at p, sign-extended to 8 int16 */
+static inline __m128i fe_sse_ld8(const int8_t *p) {
+  const __m128i v = _mm_loadl_epi64((const __m128i *)(const void *)p);
+  return _mm_srai_epi16(_mm_unpacklo_epi8(v, v), 8);
+}
+
+/* the 4 int32 lanes of a, b, c, d summed: {sum a, sum b, sum c, sum d} */
+static inline __m128i fe_sse_hsum4(__m128i a, __m128i b, __m128i c, __m128i d) {
+  const __m128i ab = _mm_add_epi32(_mm_unpacklo_epi32(a, b), _mm_unpackhi_epi32(a, b));
+  const __m128i cd = _mm_add_epi32(_mm_unpacklo_epi32(c, d), _mm_unpackhi_epi32(c, d));
+  return _mm_add_epi32(_mm_unpacklo_epi64(ab, cd), _mm_unpackhi_epi64(ab, cd));
+}
+
+static inline void fe_dot4_s8(const int8_t *x, const int8_t *w, int32_t ws, int32_t n,
+                              int32_t x_off, int32_t acc[4]) {
+  const __m128i off = _mm_set1_epi16((int16_t)x_off);
+  const int8_t *w1 = w + ws;
+  const int8_t *w2 = w1 + ws;
+  const int8_t *w3 = w2 + ws;
+  __m128i a0 = _mm_setzero_si128(), a1 = a0, a2 = a0, a3 = a0;
+  __m128i sum;
+  int32_t k = 0;
+  for (; k + 8 <= n; k += 8) {
+    const __m128i xv = _mm_add_epi16(fe_sse_ld8(x + k), off);
+    a0 = _mm_add_epi32(a0, _mm_madd_epi16(xv, fe_sse_ld8(w + k)));
+    a1 = _mm_add_epi32(a1, _mm_madd_epi16(xv, fe_sse_ld8(w1 + k)));
+    a2 = _mm_add_epi32(a2, _mm_madd_epi16(xv, fe_sse_ld8(w2 + k)));
+    a3 = _mm_add_epi32(a3, _mm_madd_epi16(xv, fe_sse_ld8(w3 + k)));
+  }
+  sum = _mm_add_epi32(fe_sse_hsum4(a0, a1, a2, a3),
+                      _mm_loadu_si128((const __m128i *)(const void *)acc));
+  _mm_storeu_si128((__m128i *)(void *)acc, sum);
+  for (; k < n; ++k) {
+    const int32_t xk = (int32_t)x[k] + x_off;
+    acc[0] += xk * w[k];
+    acc[1] += xk * w1[k];
+    acc[2] += xk * w2[k];
+    acc[3] += xk * w3[k];
+  }
+}
+
+static inline int32_t fe_dot1_s8(const int8_t *x, const int8_t *w, int32_t n, int32_t x_off) {
+  const __m128i off = _mm_set1_epi16((int16_t)x_off);
+  __m128i a = _mm_setzero_si128();
+  int32_t s;
+  int32_t k = 0;
+  for (; k + 8 <= n; k += 8) {
+    a = _mm_add_epi32(a, _mm_madd_epi16(_mm_add_epi16(fe_sse_ld8(x + k), off),
+                                        fe_sse_ld8(w + k)));
+  }
+  a = _mm_add_epi32(a, _mm_shuffle_epi32(a, 0x4E));
+  a = _mm_add_epi32(a, _mm_shuffle_epi32(a, 0xB1));
+  s = _mm_cvtsi128_si32(a);
+  for (; k < n; ++k) {
+    s += ((int32_t)x[k] + x_off) * w[k];
+  }
+  return s;
+}
+
+#else
+
+static inline void fe_dot4_s8(const int8_t *x, const int8_t *w, int32_t ws, int32_t n,
+                              int32_t x_off, int32_t acc[4]) {
+  const int8_t *w1 = w + ws;
+  const int8_t *w2 = w1 + ws;
+  const int8_t *w3 = w2 + ws;
+  int32_t s0 = acc[0], s1 = acc[1], s2 = acc[2], s3 = acc[3];
+  int32_t k;
+  for (k = 0; k < n; ++k) {
+    const int32_t xk = (int32_t)x[k] + x_off;
+    s0 += xk * w[k];
+    s1 += xk * w1[k];
+    s2 += xk * w2[k];
+    s3 += xk * w3[k];
+  }
+  acc[0] = s0;
+  acc[1] = s1;
+  acc[2] = s2;
+  acc[3] = s3;
+}
+
+static inline int32_t fe_dot1_s8(const int8_t *x, const int8_t *w, int32_t n, int32_t x_off) {
+  int32_t s = 0;
+  int32_t k;
+  for (k = 0; k < n; ++k) {
+    s += ((int32_t)x[k] + x_off) * w[k];
+  }
+  return s;
+}
+
+#endif
+
+#endif /* FE_DOT_H */

@@ -2,9 +2,18 @@
 
 ``build_firmware(board, model_dir=..., out_dir=...)`` generates the shared headers
 (:mod:`edge.headers`) into ``out_dir/include``, compiles the board layer, the protocol, the
-loop and the model (the no-model build ``model_none.c`` when ``model_dir`` is None; every
-``*.c`` of ``model_dir`` plus the int8 kernel library ``edge/kernels`` otherwise) with ``-fstack-usage -fcallgraph-info=su``, links with the
-board's ``linker.ld`` (whose regions are capped at the board's budgets) and writes
+loop and the model with ``-fstack-usage -fcallgraph-info=su``. The model is one of:
+
+* ``model_dir`` None: the no-model build ``model_none.c``;
+* an export folder (encoder.tflite + decoder_step.tflite + config.json): the planner and the
+  code generator run on both models (:mod:`firmware_bridge.boards.model_sources`, C written to
+  ``out_dir/model``), linked with the generic glue ``model_generated.c`` and the int8 kernel
+  library ``edge/kernels``; the generated arenas are moved into ``.arena`` and the persistent
+  areas into ``.persistent`` (objcopy section renames) so the size report and the guard words
+  see them, and the keypoint ring is sized to the model's window;
+* any other folder: its ``*.c`` (a hand-written model hook, e.g. a test probe) + the kernels.
+
+It links with the board's ``linker.ld`` (whose regions are capped at the board's budgets) and writes
 ``firmware.elf``, ``firmware.bin``, ``firmware.map`` and ``size.json`` into ``out_dir``.
 Nothing is ever written into the package. A link that overflows a region, or a stack bound
 above the stack reserved, raises :class:`BuildError` saying by how many bytes and naming the
@@ -24,6 +33,7 @@ from pathlib import Path
 from edge.data.clip import write_atomic
 from edge.headers import write_headers
 from firmware_bridge.boards.callgraph import StackBound, read_callgraph, stack_bound
+from firmware_bridge.boards.model_sources import PREFIXES
 from firmware_bridge.boards.registry import FIRMWARE_DIR, Board, get_board
 from firmware_bridge.errors import BoardError
 
@@ -36,6 +46,7 @@ COMMON_SOURCES = (
     "common/din.c", "protocol/fe_proto.c", "main.c",
 )  # fmt: skip
 NO_MODEL_SOURCE = "model_none.c"
+GENERATED_GLUE = "model_generated.c"
 C_FLAGS = (
     "-std=c99", "-O2", "-g", "-Wall", "-Wextra", "-Werror", "-ffunction-sections",
     "-fdata-sections", "-fno-common", "-fstack-usage", "-fcallgraph-info=su",
@@ -102,6 +113,8 @@ def _sources(board: Board, model_dir: Path | None) -> list[Path]:
     if model_dir is None:
         return srcs + [FIRMWARE_DIR / NO_MODEL_SOURCE]
     model_srcs = sorted(model_dir.glob("*.c"))
+    if (model_dir / "fe_model_config.h").is_file():
+        model_srcs.append(FIRMWARE_DIR / GENERATED_GLUE)
     if not model_srcs:
         raise BuildError(f"{model_dir}: no .c files: expected the model's generated C sources")
     kernels = sorted(KERNELS_DIR.glob("*.c"))  # --gc-sections drops the ones not called
@@ -146,6 +159,34 @@ def _compile(board: Board, srcs: list[Path], flags: list[str], obj_dir: Path) ->
         _run([gcc, *board.cpu_flags, *flags, "-c", str(src), "-o", str(obj)], f"compiling {src}")
         objs.append(obj)
     return objs
+
+
+def _move_model_sections(objs: list[Path], prefixes: tuple[str, ...]) -> None:
+    """Put each generated model's arena in .arena and its persistent area in .persistent."""
+    objcopy = _tool("arm-none-eabi-objcopy")
+    for obj in objs:
+        prefix = obj.stem[len("model_"):] if obj.stem.startswith("model_") else None
+        if prefix not in prefixes:
+            continue
+        _run([objcopy, f"--rename-section=.bss.{prefix}_arena=.arena.{prefix}",
+              f"--rename-section=.bss.{prefix}_persistent=.persistent.{prefix}",
+              str(obj)], f"objcopy {obj.name}")  # fmt: skip
+
+
+def _prepare_model(model: Path | None, out: Path) -> tuple[Path | None, tuple[str, ...]]:
+    """The folder of C sources to compile for ``model`` and the -D flags it needs."""
+    from firmware_bridge.boards.model_sources import is_export_folder, model_sources
+
+    if model is None or not is_export_folder(model):
+        return model, ()
+    gen = model_sources(model)
+    src_dir = out / "model"
+    src_dir.mkdir(parents=True, exist_ok=True)
+    for stale in src_dir.glob("*.[ch]"):
+        stale.unlink()
+    for name, text in gen.files.items():
+        write_atomic(src_dir / name, text.encode())
+    return src_dir, (f"FE_WINDOW_MAX_FRAMES={gen.window_frames}u",)
 
 
 def _top_users(objs: list[Path], region: str) -> str:
@@ -263,8 +304,13 @@ def build_firmware(
     obj_dir = out / "obj"
     obj_dir.mkdir(parents=True, exist_ok=True)
     write_headers(out / "include")
-    flags = [*C_FLAGS, *_includes(board, out / "include", model), *_defines(board, defines)]
-    objs = _compile(board, _sources(board, model), flags, obj_dir)
+    src_dir, model_defines = _prepare_model(model, out)
+    flags = [*C_FLAGS, *_includes(board, out / "include", src_dir),
+             *_defines(board, (*model_defines, *defines))]  # fmt: skip
+    for stale in obj_dir.glob("*"):
+        stale.unlink()
+    objs = _compile(board, _sources(board, src_dir), flags, obj_dir)
+    _move_model_sections(objs, PREFIXES)
     elf = _link(board, objs, out)
     binary = out / "firmware.bin"
     _run([_tool("arm-none-eabi-objcopy"), "-O", "binary", str(elf), str(binary)], "objcopy")

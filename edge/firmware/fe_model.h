@@ -9,8 +9,8 @@
  *
  * Per hop (every fe_model_info()->hop KEYPOINTS frames) the loop calls
  *     fe_model_encode(&window);                              metered as one encoder run
- *     while (fe_model_decode_step(&token) == FE_MODEL_TOKEN)   each call metered as one token
- *         send token;
+ *     while (fe_model_decode_step(&token) == FE_MODEL_TOKEN)   each step metered as one token
+ *         send token;                                     (FE_MODEL_END: metered, then stop)
  * The glue owns everything model-specific: copying the window into the encoder input
  * (fe_window_copy), passing the encoder output to the decoder as its memory, the KV caches
  * and positions, greedy argmax over the logits, and when a hop's decoding ends (EOS, enough
@@ -34,7 +34,8 @@
 
 /* fe_model_decode_step() results. */
 #define FE_MODEL_TOKEN 1    /* *token holds the next token of this hop */
-#define FE_MODEL_HOP_DONE 0 /* no more tokens this hop (*token untouched) */
+#define FE_MODEL_HOP_DONE 0 /* no more tokens this hop (*token untouched), no step ran */
+#define FE_MODEL_END 2      /* a step ran and ended the hop (EOS): metered, no token */
 /* negative values: the model failed (reported to the host as ERROR FE_ERR_INTERNAL) */
 
 /* What the model expects; sent to the host in HELLO. */
@@ -47,7 +48,9 @@ typedef struct {
     uint16_t context_frames; /* frames of context the encoder sees (window length, >= 1) */
 } fe_model_info_t;
 
-/* The keypoint window: a ring of the last context_frames frames in persistent SRAM. */
+/* The keypoint window: a ring of the last context_frames frames in persistent SRAM. Until it
+ * fills, fe_window_copy repeats the first frame received in the slots before it (the host's
+ * edge.train.windows.window_keypoints does the same); `fill` only serves an empty window. */
 typedef struct {
     const int8_t *frames;      /* capacity * FE_FRAME_BYTES bytes, in ring order */
     uint16_t capacity;         /* frames the ring holds (= context_frames) */
@@ -58,7 +61,7 @@ typedef struct {
 } fe_window_t;
 
 /* Copy the window oldest first into dst (capacity * FE_FRAME_BYTES bytes); slots before the
- * first received frame read as `fill`. Provided by main.c for the glue. */
+ * first received frame repeat it (read as `fill` while no frame came). Provided by main.c. */
 void fe_window_copy(const fe_window_t *window, int8_t *dst);
 
 /* The model's constants (static storage; never NULL). */

@@ -5,10 +5,12 @@
  *     dispatched (HELLO_REQ, PING, KEYPOINTS, STATS_REQ, RESET), a bad one is answered with
  *     ERROR and the receiver resynchronises at the next 0x00;
  *   - with no byte waiting, one queued KEYPOINTS frame enters the window ring (persistent
- *     SRAM) and is acknowledged with CREDIT; every `hop` frames the model runs
+ *     SRAM; until it fills, the slots before the first frame repeat that frame, as the host's
+ *     windows do) and is acknowledged with CREDIT; every `hop` frames the model runs
  *     (fe_model_encode, then fe_model_decode_step until the hop is done), each run and each
  *     decoder step metered in instructions (QEMU -icount) or cycles (DWT), and the tokens go
- *     back as EVENTS and out of the DIN UART as MIDI bytes.
+ *     back as EVENTS and out of the DIN UART as MIDI bytes (one TokenToMidi stream per hop,
+ *     din.h); decoder steps that end the hop (FE_MODEL_END, EOS) are metered as tokens too.
  * No malloc, no printf: every buffer is static and sized at compile time.
  */
 #include <stddef.h>
@@ -143,11 +145,18 @@ static void send_stats(void)
 void fe_window_copy(const fe_window_t *w, int8_t *dst)
 {
     uint16_t missing = (uint16_t)(w->capacity - w->count);
-    memset(dst, w->fill, (size_t)missing * FE_FRAME_BYTES);
     for (uint16_t i = 0; i < w->count; ++i) {
         uint16_t slot = (uint16_t)((w->oldest + i) % w->capacity);
         memcpy(dst + (size_t)(missing + i) * FE_FRAME_BYTES,
                w->frames + (size_t)slot * FE_FRAME_BYTES, FE_FRAME_BYTES);
+    }
+    for (uint16_t i = 0; i < missing; ++i) { /* before the first frame: repeat it (or fill) */
+        if (w->count > 0u) {
+            memcpy(dst + (size_t)i * FE_FRAME_BYTES, dst + (size_t)missing * FE_FRAME_BYTES,
+                   FE_FRAME_BYTES);
+        } else {
+            memset(dst + (size_t)i * FE_FRAME_BYTES, w->fill, FE_FRAME_BYTES);
+        }
     }
 }
 
@@ -192,7 +201,10 @@ static int decode_hop(void)
         if (r == FE_MODEL_HOP_DONE) {
             break;
         }
-        meter_add(&dec_meter, t0);
+        meter_add(&dec_meter, t0); /* FE_MODEL_END: a step ran (EOS), no token */
+        if (r == FE_MODEL_END) {
+            break;
+        }
         hop_tokens[n++] = token;
     }
     return n;
@@ -204,6 +216,7 @@ static void send_hop(int n, uint32_t hop_time_us)
     fe_events_hdr_t h = {.hop_index = hop_index, .time_us = hop_time_us, .flags = 0u};
     uint32_t offset_us = 0u;
     int start = 0;
+    fe_din_hop_begin();
     do {
         size_t k = 0u;
         while (start + (int)k < n && k < FE_EVENTS_MAX_ITEMS) {
@@ -221,6 +234,7 @@ static void send_hop(int n, uint32_t hop_time_us)
         send(FE_MSG_EVENTS, fe_pack_events(&h, hop_events, k, tx_payload, sizeof tx_payload));
         tokens_tx += (uint32_t)k;
     } while (start < n);
+    fe_din_hop_end();
 }
 
 static void check_guards(void)

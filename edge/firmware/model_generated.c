@@ -1,0 +1,121 @@
+/* model_generated.c: the GENERIC glue between the firmware loop (fe_model.h) and a generated
+ * encoder + decoder step (`foley-edge build --model EXPORT_DIR`). Nothing here is written per
+ * model: sizes, tensor indices, quantization and the hand-over pairs come from the generated
+ * encoder.h, decoder_step.h and fe_model_config.h (firmware_bridge/boards/model_sources.py).
+ *
+ * Per hop it does exactly what the host reference export/host_decode.py does (run_hop):
+ *   1. the window (oldest frame first) -> encoder input; encoder_invoke();
+ *   2. the step's state (self-attention caches, cross K/V inputs) reset to its zero points,
+ *      then each encoder cross K/V output copied as bytes into the step's cross input;
+ *   3. for position p = 0 .. L-1: token (SOS at p = 0, then the previous argmax) and p as int32,
+ *      the mask row (FE_MC_MASK_CLOSED on cache rows p .. L-2, FE_MC_MASK_OPEN elsewhere),
+ *      decoder_step_invoke(); next = argmax of the int8 logits, the FIRST maximum on ties
+ *      (numpy's argmax); when p < L-1 each new K/V row is copied into cache row p; EOS ends the
+ *      hop (not sent), any other token is sent and fed back — no other guard, as on the host.
+ * The step's caches and cross inputs are persistent tensors of the generated code, so they keep
+ * their bytes between invocations.
+ */
+#include <stdint.h>
+#include <string.h>
+
+#include "fe_model.h"
+#include "fe_model_config.h"
+
+static const fe_model_info_t info = {
+    .model_hash = FE_MC_HASH,
+    .input_scale = FE_MC_INPUT_SCALE,
+    .input_zero_point = FE_MC_INPUT_ZERO_POINT,
+    .fps = FE_MC_FPS,
+    .hop = FE_MC_HOP,
+    .context_frames = FE_MC_WINDOW,
+};
+
+static const int16_t cross_pairs[FE_MC_N_KV][2] = FE_MC_CROSS_PAIRS;
+static const int16_t cache_pairs[FE_MC_N_KV][2] = FE_MC_CACHE_PAIRS;
+
+typedef struct {
+    uint16_t position; /* next decoder position */
+    int32_t token;     /* token fed at that position */
+    uint8_t done;      /* the hop's decoding is over */
+} hop_state_t;
+
+static FE_PERSISTENT hop_state_t hop;
+
+const fe_model_info_t *fe_model_info(void)
+{
+    return &info;
+}
+
+int fe_model_init(void)
+{
+    hop = (hop_state_t){.position = 0u, .token = FE_TOKEN_SOS, .done = 1u};
+    if (encoder_init() != 0) {
+        return -1;
+    }
+    return decoder_step_init();
+}
+
+int fe_model_encode(const fe_window_t *window)
+{
+    fe_window_copy(window, encoder_input(FE_MC_ENC_IN_KEYPOINTS));
+    if (encoder_invoke() != 0) {
+        return -1;
+    }
+    decoder_step_reset_state();
+    for (int k = 0; k < FE_MC_N_KV; ++k) {
+        memcpy(decoder_step_input(cross_pairs[k][1]), encoder_output(cross_pairs[k][0]),
+               decoder_step_input_bytes(cross_pairs[k][1]));
+    }
+    hop = (hop_state_t){.position = 0u, .token = FE_TOKEN_SOS, .done = 0u};
+    return 0;
+}
+
+/* Index of the largest logit; the first one on ties. */
+static uint8_t argmax_first(const int8_t *logits)
+{
+    int best = 0;
+    for (int i = 1; i < FE_VOCAB_SIZE; ++i) {
+        if (logits[i] > logits[best]) {
+            best = i;
+        }
+    }
+    return (uint8_t)best;
+}
+
+static void set_inputs(uint16_t p, int32_t token)
+{
+    int32_t pos = (int32_t)p;
+    memcpy(decoder_step_input(FE_MC_DEC_IN_TOKEN), &token, sizeof token);
+    memcpy(decoder_step_input(FE_MC_DEC_IN_POSITION), &pos, sizeof pos);
+    int8_t *mask = decoder_step_input(FE_MC_DEC_IN_MASK);
+    for (int i = 0; i < FE_MC_MAX_TOKENS; ++i) {
+        mask[i] = (i >= (int)p && i < FE_MC_CACHE_LEN) ? FE_MC_MASK_CLOSED : FE_MC_MASK_OPEN;
+    }
+}
+
+int fe_model_decode_step(uint8_t *token)
+{
+    if (hop.done || hop.position >= FE_MC_MAX_TOKENS) {
+        return FE_MODEL_HOP_DONE;
+    }
+    uint16_t p = hop.position;
+    set_inputs(p, hop.token);
+    if (decoder_step_invoke() != 0) {
+        return -1;
+    }
+    uint8_t next = argmax_first(decoder_step_output(FE_MC_DEC_OUT_LOGITS));
+    if (p < FE_MC_CACHE_LEN) {
+        for (int k = 0; k < FE_MC_N_KV; ++k) {
+            memcpy(decoder_step_input(cache_pairs[k][1]) + (size_t)p * FE_MC_CACHE_ROW_BYTES,
+                   decoder_step_output(cache_pairs[k][0]), FE_MC_CACHE_ROW_BYTES);
+        }
+    }
+    hop.position = (uint16_t)(p + 1u);
+    if (next == FE_TOKEN_EOS) {
+        hop.done = 1u;
+        return FE_MODEL_END;
+    }
+    hop.token = next;
+    *token = next;
+    return FE_MODEL_TOKEN;
+}

@@ -1,0 +1,88 @@
+"""One ``play`` session end to end: sink, board (booted here or given by URL), link, stream.
+
+:func:`play` opens the sink (``open_sink``), boots the emulated board in QEMU when no URL is
+given (the firmware image from ``build_firmware``), opens the link, handshakes, checks the
+model hash when one is expected, streams the frames (:func:`firmware_bridge.player.stream`)
+and returns the result. Ctrl-C and SIGTERM become ``KeyboardInterrupt``
+(``interrupt_on_termination``); on any exit the playout scheduler and the sink panic, so no
+note is left on, and QEMU is stopped.
+"""
+
+from __future__ import annotations
+
+import contextlib
+from collections.abc import Callable, Iterable, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+from firmware_bridge.boards.qemu import QemuBoard
+from firmware_bridge.boards.registry import Board
+from firmware_bridge.errors import BridgeError
+from firmware_bridge.link import DeviceLink
+from firmware_bridge.player.stream import StreamProgress, StreamResult, stream
+from firmware_bridge.playout import MonotonicClock, PlayoutScheduler, VirtualClock
+from firmware_bridge.sinks import MidiSink, open_sink
+from firmware_bridge.sinks.signals import interrupt_on_termination
+from firmware_bridge.sources import Frame
+
+LINK_TIMEOUT_S = 60.0  # a hop of a big model takes seconds of emulated time
+
+
+@dataclass(frozen=True)
+class PlayTarget:
+    """Where the frames go: a running device by URL, or a QEMU board booted for the session."""
+
+    url: str | None = None  # serial URL of a running device (None: boot `board`)
+    board: Board | None = None  # the emulated board to boot when url is None
+    elf: Path | None = None  # its firmware image
+    din: str = "file"  # QEMU DIN UART: "file" (din.bin in workdir), "tcp" or "none"
+    workdir: Path | None = None  # where QEMU keeps din.bin and its stderr (None: a temp dir)
+
+
+@dataclass(frozen=True)
+class PlaySettings:
+    """How the session plays."""
+
+    pace: bool = True  # frames at their real rate (False: as fast as possible)
+    latency_s: float = 0.5  # fixed playout latency
+    expect_model_hash: int | None = None  # refuse a device announcing another model
+
+
+@contextlib.contextmanager
+def _device(target: PlayTarget) -> Iterator[tuple[str, QemuBoard | None]]:
+    if target.url is not None:
+        yield target.url, None
+        return
+    if target.board is None or target.elf is None:
+        raise BridgeError("play: give a device URL, or a board and its firmware image")
+    with QemuBoard(target.board, target.elf, din=target.din, workdir=target.workdir) as q:
+        yield q.url, q
+
+
+def _check_model(link: DeviceLink, settings: PlaySettings) -> None:
+    want, hello = settings.expect_model_hash, link.hello
+    if want is not None and hello is not None and hello.model_hash != want:
+        raise BridgeError(f"device runs model 0x{hello.model_hash:08X}, expected 0x{want:08X} "
+                          "(the export given): rebuild or reflash the firmware")
+
+
+def play(frames: Iterable[Frame] | Callable[[PlayoutScheduler], Iterable[Frame]],
+         sink: str | MidiSink, target: PlayTarget, settings: PlaySettings = PlaySettings(), *,
+         on_status: Callable[[StreamProgress], None] | None = None,
+         on_boot: Callable[[QemuBoard | None], None] | None = None) -> StreamResult:
+    """Stream ``frames`` to the target and play the events on ``sink`` (module doc).
+
+    ``frames`` may be a function of the playout scheduler (a paced source sleeps through it, so
+    events play while it waits). ``on_boot`` sees the QEMU board once it runs (e.g. its DIN file).
+    """
+    clock = MonotonicClock() if settings.pace else VirtualClock()
+    out = open_sink(sink, clock=clock) if isinstance(sink, str) else sink
+    with interrupt_on_termination(), out, \
+            PlayoutScheduler(out, latency_s=settings.latency_s, clock=clock) as playout, \
+            _device(target) as (url, board), DeviceLink(url, timeout=LINK_TIMEOUT_S) as link:
+        if on_boot is not None:
+            on_boot(board)
+        link.handshake()
+        _check_model(link, settings)
+        source = frames(playout) if callable(frames) else frames
+        return stream(link, source, playout, on_status=on_status)

@@ -1,0 +1,169 @@
+"""Stream keypoint frames to a board and play its events: the loop behind ``foley-edge play``.
+
+:func:`stream` runs one conversation over an open :class:`DeviceLink` (handshake done):
+
+1. each frame is quantized with the HELLO's input (scale, zero point) and sent once a credit
+   is free (:meth:`DeviceLink.send_keypoints`); paced sources sleep through the playout
+   scheduler, so due events play while the host waits for the next frame;
+2. every message that arrived is handled: EVENTS parts join into hops (:class:`HopAssembler`),
+   each hop's MIDI (TokenToMidi rules) goes to the playout scheduler at its clip time; a HELLO
+   means the device restarted: the playout panics (no note stays held), the hop numbering
+   restarts at the next frame and streaming carries on; a lost link is reopened
+   (:meth:`DeviceLink.reconnect`) after the same panic;
+3. after the last frame it waits for the hops still owed (``frames // hop`` per session),
+   reads the device's STATS and drains the playout.
+Whatever ends the loop (the end, an error, Ctrl-C), the caller's ``with`` on the scheduler and
+the sink panics the sink: no note is left on.
+
+Latency is measured on the host: for hop ``k`` the time from sending the frame that completes
+it to receiving its last EVENTS part.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+
+from firmware_bridge.errors import BridgeError
+from firmware_bridge.link import DeviceLink, DisconnectedError
+from firmware_bridge.player.hops import Hop, HopAssembler, hop_messages
+from firmware_bridge.playout import PlayoutScheduler
+from firmware_bridge.protocol import messages as m
+from firmware_bridge.sources import Frame, quantize_frame
+
+RECONNECT_S = 15.0
+
+
+@dataclass
+class StreamProgress:
+    """Live counters of a stream (what the status line shows)."""
+
+    frames_sent: int = 0  # KEYPOINTS frames sent
+    events: int = 0  # tokens received
+    hops: int = 0  # hops received
+    resets: int = 0  # device restarts / reconnects survived
+    errors: list[str] = field(default_factory=list)  # ERROR messages from the device
+    latencies_s: list[float] = field(default_factory=list)  # per hop: frame sent -> events in
+    instr_per_token: float = 0.0  # device instructions per decoder step so far (STATS)
+    lag_s: float = 0.0  # playout's largest lag so far
+
+
+@dataclass(frozen=True)
+class StreamResult:
+    """What one stream produced."""
+
+    hello: m.Hello  # the device's (last) HELLO
+    hops: tuple[Hop, ...]  # every hop received, in order
+    stats: m.Stats  # the device's STATS at the end
+    progress: StreamProgress  # the counters at the end
+
+    @property
+    def tokens(self) -> tuple[tuple[int, ...], ...]:
+        """Tokens of every hop, in order."""
+        return tuple(h.tokens for h in self.hops)
+
+
+class _Streamer:
+    """State of one :func:`stream` call (kept small: one method per step of the loop)."""
+
+    def __init__(self, link: DeviceLink, playout: PlayoutScheduler,
+                 on_status: Callable[[StreamProgress], None] | None) -> None:
+        self.link, self.playout, self.on_status = link, playout, on_status
+        hello = link.hello
+        if hello is None:
+            raise BridgeError("stream: handshake first (no HELLO from the device)")
+        self.hello = hello
+        self.asm = HopAssembler(hop_frames=hello.hop, fps=hello.fps)
+        self.progress = StreamProgress()
+        self.hops: list[Hop] = []
+        self.sent_at: dict[int, float] = {}  # clip frame index -> host time sent
+        self.session_frames = 0  # frames sent in the current device session
+
+    def send(self, frame: Frame) -> None:
+        q = quantize_frame(frame.keypoints, self.hello.input_scale, self.hello.input_zero_point)
+        try:
+            self.link.send_keypoints(frame.index, q)
+        except DisconnectedError:
+            self._reconnect(frame.index)
+            self.link.send_keypoints(frame.index, q)
+        self.sent_at[frame.index] = time.monotonic()
+        self.session_frames += 1
+        self.progress.frames_sent += 1
+        self.pump(next_frame=frame.index + 1)
+
+    def pump(self, *, next_frame: int) -> None:
+        try:
+            msgs = self.link.poll()
+        except DisconnectedError:
+            self._reconnect(next_frame)
+            return
+        for msg in msgs:
+            self._handle(msg, next_frame)
+        if self.on_status is not None:
+            self.progress.lag_s = self.playout.stats().max_lag_s
+            self.on_status(self.progress)
+
+    def _handle(self, msg: m.Message, next_frame: int) -> None:
+        if isinstance(msg, m.Events):
+            hop = self.asm.add(msg, time.monotonic())
+            if hop is not None:
+                self._on_hop(hop)
+        elif isinstance(msg, m.Hello):  # the device restarted: what it held is lost
+            self._restart(next_frame)
+        elif isinstance(msg, m.Error):
+            self.progress.errors.append(f"{msg.code}: {msg.detail}")
+
+    def _on_hop(self, hop: Hop) -> None:
+        self.hops.append(hop)
+        self.progress.hops += 1
+        self.progress.events += len(hop.tokens)
+        last = self.asm.base_frame + (hop.index + 1) * self.hello.hop - 1
+        if last in self.sent_at:
+            self.progress.latencies_s.append(hop.received_s - self.sent_at[last])
+        for t, msg in hop_messages(hop.tokens, hop.start_s):
+            self.playout.submit(t, msg)
+
+    def _restart(self, next_frame: int) -> None:
+        self.playout.stop()  # panic: notes of the lost session must not hang
+        self.asm.restart(next_frame)
+        self.session_frames = 0
+        self.progress.resets += 1
+
+    def _reconnect(self, next_frame: int) -> None:
+        self.playout.stop()
+        self.link.reconnect(within_s=RECONNECT_S)
+        self.asm.restart(next_frame)
+        self.session_frames = 0
+        self.progress.resets += 1
+
+    def finish(self, next_frame: int, timeout_s: float) -> m.Stats:
+        owed = self.session_frames // self.hello.hop
+        deadline = time.monotonic() + timeout_s
+        while sum(h.session == self.asm.session for h in self.hops) < owed:
+            if time.monotonic() > deadline:
+                raise BridgeError(f"stream: {owed} hops expected from the device, received "
+                                  f"{sum(h.session == self.asm.session for h in self.hops)} "
+                                  f"within {timeout_s:.0f} s")
+            self.pump(next_frame=next_frame)
+            self.playout.sleep_until(self.playout.now() + 0.005)
+        stats = self.link.request_stats()
+        if stats.dec_tokens:
+            self.progress.instr_per_token = stats.dec_instr_total / stats.dec_tokens
+        return stats
+
+
+def stream(link: DeviceLink, frames: Iterable[Frame], playout: PlayoutScheduler, *,
+           on_status: Callable[[StreamProgress], None] | None = None,
+           finish_timeout_s: float = 120.0) -> StreamResult:
+    """Send ``frames`` over ``link`` and play the events through ``playout`` (module doc)."""
+    s = _Streamer(link, playout, on_status)
+    if playout.t0 is None:
+        playout.start()
+    next_frame = 0
+    for frame in frames:
+        s.send(frame)
+        next_frame = frame.index + 1
+    stats = s.finish(next_frame, finish_timeout_s)
+    playout.drain()
+    return StreamResult(link.hello or s.hello, tuple(s.hops), stats, s.progress)

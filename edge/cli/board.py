@@ -1,9 +1,13 @@
 """foley-edge build|flash|play: firmware images, boards (QEMU or pyocd), streaming.
 
-``build --board B [--model DIR] [--out DIR]`` compiles the firmware and prints its size
-report (size.json beside firmware.elf). ``flash --board B`` programs a real board through
-pyocd, or boots an emulated one in QEMU, checks the HELLO handshake and keeps it running
-(``--check``: handshake, PING, then stop). ``play`` is wired by the host streaming work.
+``build --board B [--model DIR | --no-model] [--out DIR]`` compiles the firmware and prints its
+size report (size.json beside firmware.elf); ``--model`` is an export folder (or a folder of
+model-hook C sources); without it the default model is used (the shipped student's export,
+made on the fly into out/cache, see :mod:`firmware_bridge.boards.default_model`).
+``flash --board B`` programs a real board through pyocd, or boots an emulated one in QEMU,
+checks the HELLO handshake and keeps it running (``--check``: handshake, PING, then stop).
+``play`` streams a clip (or a video) to a board booted here or given by ``--port`` and plays
+the events on ``--midi-out`` (:mod:`edge.cli.play`).
 """
 
 from __future__ import annotations
@@ -11,8 +15,6 @@ from __future__ import annotations
 import argparse
 import time
 from pathlib import Path
-
-from edge.cli._pending import add_pending
 
 DEFAULT_OUT = Path("out") / "firmware"
 
@@ -24,13 +26,13 @@ def register(sub: argparse._SubParsersAction) -> None:
     boards = sorted(BOARDS)
     p = sub.add_parser("build", help="build the firmware for a board (firmware.elf + size.json)")
     p.add_argument("--board", default=DEFAULT_BOARD, choices=boards)
-    p.add_argument("--model", type=Path, default=None, help="folder of the model's C sources")
+    _model_args(p)
     p.add_argument("--out", type=Path, default=None, help=f"default {DEFAULT_OUT}/BOARD")
     p.set_defaults(func=_build)
 
     p = sub.add_parser("flash", help="flash a real board (pyocd) or boot an emulated one (QEMU)")
     p.add_argument("--board", default=DEFAULT_BOARD, choices=boards)
-    p.add_argument("--model", type=Path, default=None, help="build with this model first")
+    _model_args(p)
     p.add_argument("--elf", type=Path, default=None, help="flash this image instead of building")
     p.add_argument("--out", type=Path, default=None, help=f"default {DEFAULT_OUT}/BOARD")
     p.add_argument("--probe", default=None, help="pyocd probe unique id (real boards)")
@@ -38,14 +40,50 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--check", action="store_true", help="QEMU: handshake, PING, then stop")
     p.set_defaults(func=_flash)
 
-    add_pending(sub, "play", 6, "stream keypoints to a board and play its MIDI")
+    p = sub.add_parser("play", help="stream keypoints to a board and play its MIDI events")
+    where = p.add_mutually_exclusive_group()
+    where.add_argument("--board", default=None, choices=boards,
+                       help=f"emulated board booted here (default {DEFAULT_BOARD})")
+    where.add_argument("--port", default=None, help="serial URL of a running board")
+    what = p.add_mutually_exclusive_group(required=True)
+    what.add_argument("--keypoints", type=Path, help="keypoint clip (.npz)")
+    what.add_argument("--video", type=Path, help="video file (needs make setup-video)")
+    p.add_argument("--midi-out", required=True,
+                   help="PORTNAME, din:URL, FILE.mid or FILE.wav")
+    _model_args(p)
+    p.add_argument("--no-pace", action="store_true", help="stream as fast as possible")
+    p.add_argument("--latency", type=float, default=0.5, help="playout latency in s")
+    p.add_argument("--out", type=Path, default=None, help=f"build folder, default {DEFAULT_OUT}/BOARD")
+    p.set_defaults(func=_play)
+
+
+def _model_args(p: argparse.ArgumentParser) -> None:
+    g = p.add_mutually_exclusive_group()
+    g.add_argument("--model", type=Path, default=None,
+                   help="export folder (encoder.tflite + decoder_step.tflite + config.json) or a "
+                        "folder of model-hook C sources; default: the shipped student's export")
+    g.add_argument("--no-model", action="store_true", help="the no-model build (model_none.c)")
+
+
+def resolve_model(args: argparse.Namespace) -> Path | None:
+    """The model folder a build uses: --model, None for --no-model, else the default model."""
+    if getattr(args, "no_model", False):
+        return None
+    if args.model is not None:
+        return args.model
+    from firmware_bridge.boards.default_model import default_export
+
+    model = default_export()
+    print(f"model      {model.description}")
+    return model.export_dir
 
 
 def _out_dir(args: argparse.Namespace) -> Path:
     return args.out if args.out is not None else DEFAULT_OUT / args.board
 
 
-def _print_size(result) -> None:  # type: ignore[no-untyped-def]
+def print_size(result) -> None:  # type: ignore[no-untyped-def]
+    """The size report of a build, one line per figure."""
     s = result.size
     kib = 1024
     print(f"board      {s.board}  ({result.board.cpu})")
@@ -63,8 +101,8 @@ def _print_size(result) -> None:  # type: ignore[no-untyped-def]
 def _build(args: argparse.Namespace) -> int:
     from firmware_bridge.build import build_firmware
 
-    result = build_firmware(args.board, model_dir=args.model, out_dir=_out_dir(args))
-    _print_size(result)
+    result = build_firmware(args.board, model_dir=resolve_model(args), out_dir=_out_dir(args))
+    print_size(result)
     return 0
 
 
@@ -75,8 +113,8 @@ def _flash(args: argparse.Namespace) -> int:
     board = get_board(args.board)
     elf = args.elf
     if elf is None:
-        result = build_firmware(board, model_dir=args.model, out_dir=_out_dir(args))
-        _print_size(result)
+        result = build_firmware(board, model_dir=resolve_model(args), out_dir=_out_dir(args))
+        print_size(result)
         elf = result.elf
     if not board.emulated:
         from firmware_bridge.boards.pyocd_flash import flash_elf
@@ -108,4 +146,29 @@ def _boot_qemu(board, elf: Path, *, check: bool) -> int:  # type: ignore[no-unty
         while q.returncode() is None:
             time.sleep(0.5)
         print(f"qemu-system-arm exited with status {q.returncode()}")
+    return 0
+
+
+def _play(args: argparse.Namespace) -> int:
+    from firmware_bridge.boards.registry import DEFAULT_BOARD, get_board
+    from firmware_bridge.build import build_firmware
+    from firmware_bridge.player import PlaySettings, PlayTarget, play
+    from firmware_bridge.player.cli import StatusLine, frame_source, summary
+
+    if args.port is not None:
+        target = PlayTarget(url=args.port)
+    else:
+        args.board = args.board or DEFAULT_BOARD
+        result = build_firmware(args.board, model_dir=resolve_model(args), out_dir=_out_dir(args))
+        print_size(result)
+        target = PlayTarget(board=get_board(args.board), elf=result.elf, din="none")
+    settings = PlaySettings(pace=not args.no_pace, latency_s=args.latency)
+    status = StatusLine()
+    try:
+        res = play(frame_source(args.keypoints, args.video, pace=settings.pace), args.midi_out,
+                   target, settings, on_status=status.update)
+    finally:
+        status.close()
+    print(summary(res))
+    print(f"wrote      {args.midi_out}")
     return 0

@@ -14,12 +14,52 @@
  *      hop (not sent), any other token is sent and fed back — no other guard, as on the host.
  * The step's caches and cross inputs are persistent tensors of the generated code, so they keep
  * their bytes between invocations.
+ *
+ * -DFE_DEBUG_LOGITS (QEMU only: semihosting) prints every step's int8 logits on the emulator's
+ * console as "logits HOP POS hex..." so tests can compare kernel variants and the host.
  */
 #include <stdint.h>
 #include <string.h>
 
 #include "fe_model.h"
 #include "fe_model_config.h"
+
+#ifdef FE_DEBUG_LOGITS
+#include "semihost.h"
+
+static uint32_t debug_hop;
+
+/* "logits HOP POS " + 2 hex digits per logit + newline, on the semihosting console. */
+static void debug_logits(uint16_t p, const int8_t *logits)
+{
+    static const char hex[] = "0123456789abcdef";
+    static char line[32 + 2 * FE_VOCAB_SIZE];
+    uint32_t n = 0u;
+    const char *head = "logits ";
+    while (*head) {
+        line[n++] = *head++;
+    }
+    uint32_t fields[2] = {debug_hop, p};
+    for (int f = 0; f < 2; ++f) {
+        for (int shift = 28; shift >= 0; shift -= 4) {
+            line[n++] = hex[(fields[f] >> shift) & 15u];
+        }
+        line[n++] = ' ';
+    }
+    for (int i = 0; i < FE_VOCAB_SIZE; ++i) {
+        line[n++] = hex[((uint8_t)logits[i]) >> 4];
+        line[n++] = hex[((uint8_t)logits[i]) & 15u];
+    }
+    line[n++] = '\n';
+    line[n] = '\0';
+    semihost_write0(line);
+}
+#define DEBUG_LOGITS(p, logits) debug_logits((p), (logits))
+#define DEBUG_NEXT_HOP() (++debug_hop)
+#else
+#define DEBUG_LOGITS(p, logits) ((void)0)
+#define DEBUG_NEXT_HOP() ((void)0)
+#endif
 
 static const fe_model_info_t info = {
     .model_hash = FE_MC_HASH,
@@ -103,6 +143,7 @@ int fe_model_decode_step(uint8_t *token)
     if (decoder_step_invoke() != 0) {
         return -1;
     }
+    DEBUG_LOGITS(p, decoder_step_output(FE_MC_DEC_OUT_LOGITS));
     uint8_t next = argmax_first(decoder_step_output(FE_MC_DEC_OUT_LOGITS));
     if (p < FE_MC_CACHE_LEN) {
         for (int k = 0; k < FE_MC_N_KV; ++k) {
@@ -111,6 +152,9 @@ int fe_model_decode_step(uint8_t *token)
         }
     }
     hop.position = (uint16_t)(p + 1u);
+    if (next == FE_TOKEN_EOS || hop.position >= FE_MC_MAX_TOKENS) {
+        DEBUG_NEXT_HOP();
+    }
     if (next == FE_TOKEN_EOS) {
         hop.done = 1u;
         return FE_MODEL_END;

@@ -66,14 +66,14 @@ def _check_model(link: DeviceLink, settings: PlaySettings) -> None:
                           "(the export given): rebuild or reflash the firmware")
 
 
-def play(frames: Iterable[Frame] | Callable[[PlayoutScheduler], Iterable[Frame]],
+def play(frames: Iterable[Frame] | Callable[[PlayoutScheduler, float], Iterable[Frame]],
          sink: str | MidiSink, target: PlayTarget, settings: PlaySettings = PlaySettings(), *,
          on_status: Callable[[StreamProgress], None] | None = None,
          on_boot: Callable[[QemuBoard | None], None] | None = None) -> StreamResult:
     """Stream ``frames`` to the target and play the events on ``sink`` (module doc).
 
     ``frames`` may be a function of the playout scheduler (a paced source sleeps through it, so
-    events play while it waits). ``on_boot`` sees the QEMU board once it runs (e.g. its DIN file).
+    events play while it waits) and of the model's fps (from HELLO). ``on_boot`` sees the QEMU board once it runs (e.g. its DIN file).
     """
     clock = MonotonicClock() if settings.pace else VirtualClock()
     out = open_sink(sink, clock=clock) if isinstance(sink, str) else sink
@@ -84,5 +84,6 @@ def play(frames: Iterable[Frame] | Callable[[PlayoutScheduler], Iterable[Frame]]
             on_boot(board)
         link.handshake()
         _check_model(link, settings)
-        source = frames(playout) if callable(frames) else frames
+        fps = link.hello.fps if link.hello else 0.0
+        source = frames(playout, fps) if callable(frames) else frames
         return stream(link, source, playout, on_status=on_status)

@@ -1,0 +1,110 @@
+"""The model a build uses when none is named: the shipped student's export, made on the fly.
+
+Decision (documented here and in ``foley-edge build --help``): the shipped student
+(``edge/model/shipped/student/``, a run folder) is exported on first use into a cache folder
+keyed by the SHA-256 of its ``config.json`` + ``model.weights.h5`` (``out/cache/student-<12
+hex>/``); later builds reuse it. Calibration needs windows of real keypoints: the run's own
+dataset when it is on this machine, else the bundled demo clip (``edge/assets/demo_clip.npz``,
+written as a one-clip dataset in the cache), so a fresh checkout needs no data and no network.
+
+Until the shipped student exists, :func:`default_export` falls back to the longest real chain
+without training: an UNTRAINED student (``StudentConfig()``, seeded weights) exported through
+the same int8 pipeline and calibrated on the demo clip — its quality targets are waived, and
+the returned description says so loudly.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+from dataclasses import dataclass
+from pathlib import Path
+
+from firmware_bridge.boards.model_sources import is_export_folder
+
+DEMO_CLIP = Path(__file__).resolve().parents[2] / "edge" / "assets" / "demo_clip.npz"
+"""The bundled clip (demo stream and fallback calibration data)."""
+DEFAULT_CACHE = Path("out") / "cache"
+UNTRAINED_SEED = 0
+
+
+@dataclass(frozen=True)
+class DefaultModel:
+    """The export folder a default build uses and what it is."""
+
+    export_dir: Path  # encoder.tflite + decoder_step.tflite + config.json
+    description: str  # one line for the user: which model this is
+    trained: bool  # False for the untrained stand-in
+
+
+def _digest(paths: list[Path]) -> str:
+    h = hashlib.sha256()
+    for p in paths:
+        h.update(p.read_bytes())
+    return h.hexdigest()[:12]
+
+
+def _demo_dataset(root: Path) -> Path:
+    """The demo clip as a one-clip dataset (train/val/test) for calibration."""
+    from edge.data.clip import load_clip
+    from edge.data.dataset import write_dataset
+
+    if not (root / "manifest.json").exists():
+        clip = load_clip(DEMO_CLIP)
+        write_dataset(root, {"train": [clip], "val": [clip], "test": [clip]},
+                      {"fps": clip.fps, "instrument": "piano", "source": "demo", "seed": 0})
+    return root
+
+
+def _export(run: Path, out: Path, data: Path, *, waive_targets: bool) -> None:
+    from export.int8.checks import Targets
+    from export.int8.pipeline import ExportSettings, export_run
+
+    targets = Targets(min_top1_agreement=0.0, max_f1_drop=1.0, min_tflm_agreement=0.0) \
+        if waive_targets else Targets()
+    tmp = out.with_name(out.name + ".tmp")
+    export_run(run, tmp, ExportSettings(data=str(data), onnx=False, calib_windows=32,
+                                        eval_windows=8, greedy_windows=2, targets=targets))
+    tmp.replace(out)
+
+
+def _untrained_run(root: Path) -> Path:
+    """A run folder of a seeded, untrained StudentConfig() (no training step)."""
+    import keras
+
+    from edge.model.build import build_models
+    from edge.model.config import StudentConfig, config_to_dict
+    from edge.train.run import CONFIG, save_weights, write_json
+
+    run = root / "untrained-student"
+    if not (run / "model.weights.h5").exists():
+        keras.utils.set_random_seed(UNTRAINED_SEED)
+        cfg = StudentConfig()
+        save_weights(build_models(cfg), run)
+        write_json(run / CONFIG, {"model": config_to_dict(cfg), "untrained": True})
+    return run
+
+
+def default_export(cache: str | os.PathLike[str] = DEFAULT_CACHE) -> DefaultModel:
+    """The default model's export folder, exporting it into ``cache`` on first use."""
+    from edge.model.shipped import ShippedModelError, shipped_run
+    from edge.train.run import read_run_config
+
+    cache = Path(cache).resolve()
+    try:
+        run = shipped_run("student")
+    except ShippedModelError:
+        run = None
+    if run is not None:
+        out = cache / f"student-{_digest([run / 'config.json', run / 'model.weights.h5'])}"
+        if not is_export_folder(out):
+            data = read_run_config(run)[1].get("data")
+            if not data or not Path(data).is_dir():
+                data = _demo_dataset(cache / "demo-data")
+            _export(run, out, Path(data), waive_targets=False)
+        return DefaultModel(out, f"shipped student ({run}), int8 export {out}", True)
+    out = cache / f"untrained-student-seed{UNTRAINED_SEED}"
+    if not is_export_folder(out):
+        _export(_untrained_run(cache), out, _demo_dataset(cache / "demo-data"), waive_targets=True)
+    return DefaultModel(out, "UNTRAINED student stand-in (seeded StudentConfig weights; the "
+                        f"shipped student is not in this checkout yet), int8 export {out}", False)

@@ -1,0 +1,99 @@
+"""What ``foley-edge play`` shows and reads: the live status line, frame sources, the summary.
+
+:func:`frame_source` gives ``play`` its frames as a function of the playout scheduler and the
+model's frame rate: a clip (:class:`ClipSource`, paced through the scheduler) or a video whose
+keypoints MediaPipe extracts on the fly in its own process
+(:func:`firmware_bridge.video.extract.iter_frames`, so extraction and streaming overlap),
+resampled to the model's fps by taking, for output frame ``j``, the latest source frame at or
+before ``j / fps``.
+"""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import Callable, Iterable, Iterator
+from pathlib import Path
+
+import numpy as np
+
+from firmware_bridge.player.stream import StreamProgress, StreamResult
+from firmware_bridge.playout import Clock
+from firmware_bridge.sources import ClipSource, Frame
+
+FrameFactory = Callable[[Clock, float], Iterable[Frame]]
+
+
+def resample(frames: Iterable[tuple[float, np.ndarray]], fps: float) -> Iterator[Frame]:
+    """``(time_s, keypoints)`` at any rate -> frames at ``fps`` (latest frame at or before)."""
+    j = 0
+    last: np.ndarray | None = None
+    for t, kp in frames:
+        while last is not None and j / fps < t:
+            yield Frame(j, j / fps, last)
+            j += 1
+        last = kp.astype(np.float32)
+    while last is not None and j == 0:
+        yield Frame(j, 0.0, last)
+        j += 1
+
+
+def _video_frames(video: Path, fps: float, clock: Clock, pace: bool) -> Iterator[Frame]:
+    from firmware_bridge.video.extract import iter_frames
+
+    def timed() -> Iterator[tuple[float, np.ndarray]]:
+        for i, (info, kp) in enumerate(iter_frames(video, progress=False)):
+            yield i / info.fps, kp
+
+    origin = None
+    for f in resample(timed(), fps):
+        if pace:
+            origin = clock.now() if origin is None else origin
+            clock.sleep_until(origin + f.time_s)
+        yield f
+
+
+def frame_source(keypoints: Path | None, video: Path | None, *, pace: bool) -> FrameFactory:
+    """The frames of a clip file or of a video, as ``play`` asks for them."""
+    if keypoints is not None:
+        return lambda clock, fps: ClipSource(keypoints, pace=pace, clock=clock)
+    if video is None:
+        raise ValueError("frame_source: give a keypoint clip or a video")
+    return lambda clock, fps: _video_frames(video, fps, clock, pace)
+
+
+class StatusLine:
+    """One live line on stderr: frames sent, events received, instructions/token, lag."""
+
+    def __init__(self) -> None:
+        self._shown = False
+
+    def update(self, p: StreamProgress) -> None:
+        """Redraw the line."""
+        lat = f"{1e3 * p.latencies_s[-1]:.0f} ms" if p.latencies_s else "-"
+        sys.stderr.write(f"\r  frames {p.frames_sent:5d}  hops {p.hops:4d}  events {p.events:5d}"
+                         f"  latency {lat:>7}  lag {1e3 * p.lag_s:5.0f} ms  resets {p.resets}")
+        sys.stderr.flush()
+        self._shown = True
+
+    def close(self) -> None:
+        """End the line."""
+        if self._shown:
+            sys.stderr.write("\n")
+
+
+def summary(res: StreamResult) -> str:
+    """The end-of-stream report: model, tokens, device instructions, host latency."""
+    s, p = res.stats, res.progress
+    enc = s.enc_instr_total / s.enc_runs if s.enc_runs else 0.0
+    dec = s.dec_instr_total / s.dec_tokens if s.dec_tokens else 0.0
+    lat = sorted(p.latencies_s)
+    med = f"{1e3 * lat[len(lat) // 2]:.1f} ms (median of {len(lat)} hops, max {1e3 * lat[-1]:.1f} ms)" \
+        if lat else "n/a"
+    return "\n".join([
+        f"device     {res.hello.board} firmware {res.hello.fw_version}, model 0x{res.hello.model_hash:08X}",
+        f"stream     {p.frames_sent} frames, {p.hops} hops, {p.events} tokens, {p.resets} resets",
+        f"encoder    {enc:,.0f} instructions per hop ({s.enc_runs} runs)",
+        f"decoder    {dec:,.0f} instructions per step ({s.dec_tokens} steps)",
+        f"latency    frame sent -> events received: {med}",
+        *(f"error      {e}" for e in p.errors),
+    ])

@@ -15,7 +15,7 @@ static int32_t strided_dot(const int8_t *a, int32_t sa, const int8_t *b, int32_t
   return acc;
 }
 
-static int8_t bmm_requant(const fe_bmm_params *p, int32_t acc) {
+FE_INLINE int8_t bmm_requant(const fe_bmm_params *p, int32_t acc) {
   acc = fe_mbqm(acc, p->multiplier, p->shift) + p->output_offset;
   return (int8_t)fe_clamp(acc, -128, 127);
 }

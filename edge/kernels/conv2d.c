@@ -21,7 +21,7 @@ static void valid_taps(int32_t start, int32_t dilation, int32_t taps, int32_t si
   *hi = t;
 }
 
-static int8_t conv_requant(const fe_conv_params *p, int32_t acc, const int32_t *bias,
+FE_INLINE int8_t conv_requant(const fe_conv_params *p, int32_t acc, const int32_t *bias,
                            int32_t oc) {
   if (bias != NULL) {
     acc += bias[oc];

@@ -3,6 +3,14 @@
 
 #include "fe_internal.h"
 
+/* n strided single bytes (int8 / uint8 / bool elements): a plain loop, no call per byte */
+static void copy_bytes(const uint8_t *in, int32_t is, uint8_t *out, int32_t os, int32_t n) {
+  int32_t f;
+  for (f = 0; f < n; ++f) {
+    out[f * os] = in[f * is];
+  }
+}
+
 void fe_copy_nd(const fe_copy_params *p, const void *input, void *output) {
   const uint8_t *in = (const uint8_t *)input;
   uint8_t *out = (uint8_t *)output;
@@ -20,6 +28,10 @@ void fe_copy_nd(const fe_copy_params *p, const void *input, void *output) {
                                e * p->out_stride[4];
             if (p->in_stride[5] == 1 && p->out_stride[5] == 1) {
               memmove(out + ob * eb, in + ib * eb, (size_t)(p->dims[5] * eb));
+              continue;
+            }
+            if (eb == 1) {
+              copy_bytes(in + ib, p->in_stride[5], out + ob, p->out_stride[5], p->dims[5]);
               continue;
             }
             for (f = 0; f < p->dims[5]; ++f) {

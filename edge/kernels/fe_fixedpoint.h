@@ -12,20 +12,29 @@
 
 #include <stdint.h>
 
-/* Round-to-nearest high 32 bits of 2*a*b, saturating the single overflow case. */
-static inline int32_t fe_srdhm(int32_t a, int32_t b) {
-  int64_t ab;
-  int64_t nudge;
+/* static inline, and forced inline on GCC/Clang: the per-output requantization helpers sit in
+ * the innermost loops, where a call costs as much as the arithmetic. */
+#if defined(__GNUC__)
+#define FE_INLINE static inline __attribute__((always_inline))
+#else
+#define FE_INLINE static inline
+#endif
+
+/* Round-to-nearest high 32 bits of 2*a*b, saturating the single overflow case.
+ * TFLite computes (ab + nudge) / 2^31 truncated toward zero with nudge = 2^30 for ab >= 0
+ * and 1 - 2^30 for ab < 0. Both cases equal floor((ab + 2^30) / 2^31): for ab >= 0 the
+ * quotient is non-negative (truncation = floor); for ab < 0, y = ab + 1 - 2^30 < 0 and
+ * trunc(y / 2^31) = ceil(y / 2^31) = floor((y + 2^31 - 1) / 2^31) = floor((ab + 2^30) / 2^31).
+ * So one add and one arithmetic shift replace the branch and the signed division. */
+FE_INLINE int32_t fe_srdhm(int32_t a, int32_t b) {
   if (a == b && a == INT32_MIN) {
     return INT32_MAX;
   }
-  ab = (int64_t)a * (int64_t)b;
-  nudge = ab >= 0 ? (int64_t)(1 << 30) : (int64_t)(1 - (1 << 30));
-  return (int32_t)((ab + nudge) / ((int64_t)1 << 31));
+  return (int32_t)(((int64_t)a * (int64_t)b + ((int64_t)1 << 30)) >> 31);
 }
 
 /* x / 2^exponent rounded to nearest, ties away from zero. */
-static inline int32_t fe_rdbpot(int32_t x, int exponent) {
+FE_INLINE int32_t fe_rdbpot(int32_t x, int exponent) {
   const int32_t mask = (int32_t)(((int64_t)1 << exponent) - 1);
   const int32_t remainder = x & mask;
   const int32_t threshold = (mask >> 1) + (x < 0 ? 1 : 0);
@@ -33,7 +42,7 @@ static inline int32_t fe_rdbpot(int32_t x, int exponent) {
 }
 
 /* x * multiplier * 2^shift (TFLite's MultiplyByQuantizedMultiplier, double rounding). */
-static inline int32_t fe_mbqm(int32_t x, int32_t multiplier, int shift) {
+FE_INLINE int32_t fe_mbqm(int32_t x, int32_t multiplier, int shift) {
   const int left = shift > 0 ? shift : 0;
   const int right = shift > 0 ? 0 : -shift;
   return fe_rdbpot(fe_srdhm((int32_t)((uint32_t)x << left), multiplier), right);
@@ -81,7 +90,7 @@ static inline int fe_clz32(uint32_t x) {
   return n;
 }
 
-static inline int32_t fe_clamp(int32_t v, int32_t lo, int32_t hi) {
+FE_INLINE int32_t fe_clamp(int32_t v, int32_t lo, int32_t hi) {
   return v < lo ? lo : (v > hi ? hi : v);
 }
 

@@ -5,7 +5,7 @@
 #include "fe_dot.h"
 #include "fe_internal.h"
 
-static int8_t fc_requant(const fe_fc_params *p, int32_t acc, int32_t o) {
+FE_INLINE int8_t fc_requant(const fe_fc_params *p, int32_t acc, int32_t o) {
   const int32_t ch = p->per_channel ? o : 0;
   acc = fe_mbqm(acc, p->multiplier[ch], p->shift[ch]) + p->output_offset;
   return (int8_t)fe_clamp(acc, p->act_min, p->act_max);

@@ -3,6 +3,8 @@ DEPTHWISE_CONV_2D, and the pools that share their window arithmetic."""
 
 from __future__ import annotations
 
+import numpy as np
+
 from export.codegen.cformat import c_array, c_struct
 from export.codegen.context import OpContext, Rendered, padded
 from export.codegen.quant import activation_range, quant_of, quantize_multiplier, scale_zp
@@ -28,6 +30,24 @@ def _mult_tables(ctx: OpContext, mults: list[int], shifts: list[int]) -> tuple[s
             c_array("int32_t", ctx.name("shift"), shifts, per_row=16))
 
 
+def _folded_bias(ctx: OpContext, w: Tensor, bias: Tensor | None, input_offset: int
+                 ) -> str | None:
+    """Declaration of bias + input_offset * (sum of each output channel's weights), or None.
+
+    With it the kernel's inner loop is a pure int8 dot product (input offset 0): sum_k (x_k +
+    io) w_k = sum_k x_k w_k + io * sum_k w_k, exact in int32. None when the weights or the bias
+    are not constants, or a folded value would leave int32.
+    """
+    if not w.is_constant or (bias is not None and not bias.is_constant):
+        return None
+    wsum = w.numpy().astype(np.int64).reshape(w.shape[0], -1).sum(axis=1)
+    base = bias.numpy().astype(np.int64).reshape(-1) if bias is not None else np.zeros_like(wsum)
+    folded = base + input_offset * wsum
+    if folded.shape != wsum.shape or np.abs(folded).max(initial=0) >= 2**31:
+        return None
+    return c_array("int32_t", ctx.name("bias"), [int(v) for v in folded], per_row=8)
+
+
 def render_fully_connected(ctx: OpContext) -> Rendered:
     """FULLY_CONNECTED: weights [out, in] int8, optional int32 bias, fused activation."""
     inp, w, bias, out = ctx.need(0), ctx.need(1), ctx.inp(2), ctx.out()
@@ -43,9 +63,15 @@ def render_fully_connected(ctx: OpContext) -> Rendered:
         "output_offset": zp_out, "multiplier": ctx.name("mult"), "shift": ctx.name("shift"),
         "per_channel": int(per_channel), "act_min": lo, "act_max": hi,
     }
-    decls = (*_mult_tables(ctx, mults, shifts), c_struct("fe_fc_params", ctx.name("p"), fields))
+    folded = _folded_bias(ctx, w, bias, -zp_in) if fields["filter_offset"] == 0 else None
+    bias_ptr = ctx.ptr(bias)
+    if folded is not None:
+        fields["input_offset"] = 0
+        bias_ptr = ctx.name("bias")
+    decls = (*_mult_tables(ctx, mults, shifts), *((folded,) if folded else ()),
+             c_struct("fe_fc_params", ctx.name("p"), fields))
     call = (f"fe_fully_connected(&{ctx.name('p')}, {ctx.ptr(inp, const=True)}, {ctx.ptr(w)}, "
-            f"{ctx.ptr(bias)}, {ctx.ptr(out)});")
+            f"{bias_ptr}, {ctx.ptr(out)});")
     return Rendered(decls, (call,))
 
 
@@ -103,6 +129,16 @@ def _window_fields(ctx: OpContext, in_hw: tuple[int, int], out_hw: tuple[int, in
             "pad_w": _padding(pad, sw, dw, in_hw[1], filt_hw[1], out_hw[1])}
 
 
+def _taps_inside(f: dict[str, int]) -> bool:
+    """True when every filter tap of every output pixel reads inside the input (no padding)."""
+    def inside(out: int, stride: int, filt: int, dil: int, size: int, pad: int) -> bool:
+        return pad == 0 and (out - 1) * stride + (filt - 1) * dil < size
+
+    return (inside(f["out_h"], f["stride_h"], f["filter_h"], f["dilation_h"], f["in_h"], f["pad_h"])
+            and inside(f["out_w"], f["stride_w"], f["filter_w"], f["dilation_w"], f["in_w"],
+                       f["pad_w"]))
+
+
 def _render_conv(ctx: OpContext, *, depthwise: bool) -> Rendered:
     from export.codegen import CodegenError
 
@@ -125,7 +161,13 @@ def _render_conv(ctx: OpContext, *, depthwise: bool) -> Rendered:
               "output_offset": zp_out, "multiplier": ctx.name("mult"), "shift": ctx.name("shift"),
               "act_min": lo, "act_max": hi}
     fn = "fe_depthwise_conv2d" if depthwise else "fe_conv2d"
-    decls = (*_mult_tables(ctx, mults, shifts), c_struct("fe_conv_params", ctx.name("p"), fields))
+    folded = None if depthwise or not _taps_inside(fields) else _folded_bias(ctx, w, bias, -zp_in)
+    bias_ptr = ctx.ptr(bias)
+    if folded is not None:
+        fields["input_offset"] = 0
+        bias_ptr = ctx.name("bias")
+    decls = (*_mult_tables(ctx, mults, shifts), *((folded,) if folded else ()),
+             c_struct("fe_conv_params", ctx.name("p"), fields))
     if depthwise and ctx.storage[inp.index] == ctx.storage[out.index]:
         if ctx.scratch is None or oc != ic:
             raise CodegenError(f"{ctx.where}: in place needs depth multiplier 1 and a scratch of "
@@ -134,7 +176,7 @@ def _render_conv(ctx: OpContext, *, depthwise: bool) -> Rendered:
         call = (f"fe_depthwise_conv2d_inplace(&{ctx.name('p')}, {ctx.ptr(out)}, {ctx.ptr(w)}, "
                 f"{ctx.ptr(bias)}, (int8_t *){ctx.scratch});")
         return Rendered(decls, (call,))
-    call = (f"{fn}(&{ctx.name('p')}, {ctx.ptr(inp, const=True)}, {ctx.ptr(w)}, {ctx.ptr(bias)}, "
+    call = (f"{fn}(&{ctx.name('p')}, {ctx.ptr(inp, const=True)}, {ctx.ptr(w)}, {bias_ptr}, "
             f"{ctx.ptr(out)});")
     return Rendered(decls, (call,))
 

@@ -164,3 +164,15 @@ def test_softmax_output_quantization_checked() -> None:
     t[4] = dataclasses.replace(t[4], quant=Quantization((0.01,), (0,)))
     with pytest.raises(CodegenError, match="scale 1/256 and zero point -128"):
         emit_c(dataclasses.replace(g, tensors=tuple(t)), plan_memory(g))
+
+
+def test_fc_input_offset_folded_into_bias() -> None:
+    """bias' = bias + input_offset * row sums of the weights; the kernel sees input_offset 0."""
+    g = tiny_graph()
+    text = emit_c(g, plan_memory(g), prefix="tiny")["tiny.c"]
+    w = g.tensors[1].numpy().astype(np.int64)
+    b = g.tensors[2].numpy().astype(np.int64)
+    folded = b + (-3) * w.sum(axis=1)  # input zero point 3 -> input_offset -3
+    assert folded.tolist() == [-610, -723, -202, 915]  # by hand: 479 - 3 * 363 = -610 ...
+    assert "tiny_op0_bias[4] = {\n  " + ", ".join(map(str, folded)) + "," in text
+    assert ".input_offset = 0," in text

@@ -23,10 +23,6 @@ static const int8_t tiny_c1[32] = {
   64, 45, -122, -8, -65, -32, 108, 3, -10, -124, -41, 33, -4, -57, -86, -55,
 };
 
-static const int32_t tiny_c2[4] = {
-  479, -447, -223, -117,
-};
-
 /* ---- operator parameters ---- */
 static const int32_t tiny_op0_mult[1] = {
   1374389535,
@@ -36,7 +32,11 @@ static const int32_t tiny_op0_shift[1] = {
   -7,
 };
 
-static const fe_fc_params tiny_op0_p = {.batches = 1, .accum_depth = 8, .output_depth = 4, .input_offset = -3, .filter_offset = 0, .output_offset = -2, .multiplier = tiny_op0_mult, .shift = tiny_op0_shift, .per_channel = 0, .act_min = -2, .act_max = 127};
+static const int32_t tiny_op0_bias[4] = {
+  -610, -723, -202, 915,
+};
+
+static const fe_fc_params tiny_op0_p = {.batches = 1, .accum_depth = 8, .output_depth = 4, .input_offset = 0, .filter_offset = 0, .output_offset = -2, .multiplier = tiny_op0_mult, .shift = tiny_op0_shift, .per_channel = 0, .act_min = -2, .act_max = 127};
 
 static const fe_softmax_params tiny_op1_p = {.outer = 1, .depth = 4, .input_multiplier = 1717986918, .input_left_shift = 23, .diff_min = -248};
 
@@ -61,7 +61,7 @@ int tiny_init(void) {
 
 int tiny_invoke(void) {
   /* operator 0: FULLY_CONNECTED -> (1, 4) */
-  fe_fully_connected(&tiny_op0_p, (const int8_t *)(tiny_arena + 0), (const int8_t *)tiny_c1, (const int32_t *)tiny_c2, (int8_t *)(tiny_arena + 16));
+  fe_fully_connected(&tiny_op0_p, (const int8_t *)(tiny_arena + 0), (const int8_t *)tiny_c1, tiny_op0_bias, (int8_t *)(tiny_arena + 16));
   /* operator 1: SOFTMAX -> (1, 4) */
   fe_softmax(&tiny_op1_p, (const int8_t *)(tiny_arena + 16), (int8_t *)(tiny_arena + 0));
   return 0;

@@ -176,3 +176,22 @@ def test_fc_input_offset_folded_into_bias() -> None:
     assert folded.tolist() == [-610, -723, -202, 915]  # by hand: 479 - 3 * 363 = -610 ...
     assert "tiny_op0_bias[4] = {\n  " + ", ".join(map(str, folded)) + "," in text
     assert ".input_offset = 0," in text
+
+
+PROBE_MAIN = """#include <stdio.h>
+#include "tiny.h"
+void probe(int step) { printf("%d ", step); }
+int main(void) { tiny_init(); return tiny_invoke(); }
+"""
+
+
+@pytest.mark.parametrize("defines", [("-DFE_OP_PROBE=probe",), ()])
+def test_op_probe_hook(tmp_path: Path, defines: tuple[str, ...]) -> None:
+    """-DFE_OP_PROBE=fn calls fn(k) before operator k and fn(n) after the last; else nothing."""
+    g = tiny_graph()
+    srcs = _write(tmp_path, {**emit_c(g, plan_memory(g), prefix="tiny"), "main.c": PROBE_MAIN})
+    exe = tmp_path / "probed"
+    subprocess.run(["gcc", *WARN, *defines, f"-I{KERNEL_DIR}", f"-I{tmp_path}", *srcs,
+                    *_kernel_sources(), "-o", str(exe)], check=True, capture_output=True)
+    out = subprocess.run([str(exe)], capture_output=True, text=True, check=True).stdout.split()
+    assert out == (["0", "1", "2"] if defines else [])

@@ -40,3 +40,36 @@ def test_fixedpoint_cases_clean_under_ubsan(tmp_path: Path) -> None:
     run = _build_and_run(tmp_path, ["-fsanitize=undefined", "-fno-sanitize-recover=all"])
     assert run.returncode == 0, run.stdout + run.stderr
     assert "runtime error" not in run.stderr
+
+
+def test_quantize_f32_rounds_as_roundf_without_libm(tmp_path: Path) -> None:
+    """fe_quantize_f32 equals roundf-based quantization on ties, neighbours, random floats."""
+    gcc = shutil.which("gcc")
+    if gcc is None:
+        pytest.skip("gcc not installed")
+    exe = tmp_path / "quantize_round"
+    build = subprocess.run([gcc, *FLAGS, f"-I{KERNEL_DIR}", str(SOURCE.parent / "quantize_round.c"),
+                            str(KERNEL_DIR / "quantize.c"), "-lm", "-o", str(exe)],
+                           capture_output=True, text=True, check=False)
+    assert build.returncode == 0, build.stderr
+    run = subprocess.run([str(exe)], capture_output=True, text=True, check=False)
+    assert run.returncode == 0, run.stdout
+    m = re.search(r"ok (\d+)", run.stdout)
+    assert m and int(m.group(1)) == 3 * 4084  # 3 scales x 4084 values, run.stdout
+
+
+def test_kernels_need_no_libm_on_cortex_m4(tmp_path: Path) -> None:
+    """No kernel object references a libm symbol (M4 links without -lm)."""
+    gcc, nm = shutil.which("arm-none-eabi-gcc"), shutil.which("arm-none-eabi-nm")
+    if gcc is None or nm is None:
+        pytest.skip("arm-none-eabi-gcc not installed (make setup installs it)")
+    flags = ["-mcpu=cortex-m4", "-mthumb", "-mfloat-abi=hard", "-mfpu=fpv4-sp-d16"]
+    undefined: set[str] = set()
+    for src in sorted(KERNEL_DIR.glob("*.c")):
+        obj = tmp_path / (src.stem + ".o")
+        subprocess.run([gcc, *FLAGS, "-O2", *flags, f"-I{KERNEL_DIR}", "-c", str(src), "-o",
+                        str(obj)], check=True, capture_output=True)
+        out = subprocess.run([nm, "-u", str(obj)], capture_output=True, text=True, check=True)
+        undefined |= {ln.split()[-1] for ln in out.stdout.splitlines() if ln.strip()}
+    libm = {"roundf", "round", "expf", "exp", "sqrtf", "sqrt", "floorf", "floor", "lroundf"}
+    assert not undefined & libm, sorted(undefined & libm)

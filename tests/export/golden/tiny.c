@@ -14,6 +14,16 @@
 #define TINY_ALIGNED
 #endif
 
+/* Per-operator probe: build this file with -DFE_OP_PROBE=fn, where void fn(int step), and fn is
+ * called with k before operator k (execution order, 0-based) and with 2 after the last
+ * (profilers, tracers). Without it the probes compile to nothing. */
+#if defined(FE_OP_PROBE)
+void FE_OP_PROBE(int step);
+#define TINY_PROBE(k) FE_OP_PROBE(k)
+#else
+#define TINY_PROBE(k) ((void)0)
+#endif
+
 static uint8_t tiny_arena[32] TINY_ALIGNED;
 static uint8_t tiny_persistent[1] TINY_ALIGNED;
 
@@ -60,10 +70,13 @@ int tiny_init(void) {
 }
 
 int tiny_invoke(void) {
+  TINY_PROBE(0);
   /* operator 0: FULLY_CONNECTED -> (1, 4) */
   fe_fully_connected(&tiny_op0_p, (const int8_t *)(tiny_arena + 0), (const int8_t *)tiny_c1, tiny_op0_bias, (int8_t *)(tiny_arena + 16));
+  TINY_PROBE(1);
   /* operator 1: SOFTMAX -> (1, 4) */
   fe_softmax(&tiny_op1_p, (const int8_t *)(tiny_arena + 16), (int8_t *)(tiny_arena + 0));
+  TINY_PROBE(2);
   return 0;
 }
 

@@ -11,9 +11,15 @@ Steps (for one execution order):
    reads it]; graph inputs start at step 0, graph outputs last until the final step.
 5. Scratch of operator k (``export.scratch.scratch_bytes``, told whether k runs in place) is an
    interval [k, k].
+6. Slides (:func:`export.planner.overlap.slide_pairs`): an operator not run in place whose
+   output may partly overlap its dying input 0; its allowance is the most bytes the two can
+   share at an aligned shift.
 
-Live bytes at step s = sum of aligned sizes of intervals containing s; the lower bound of any
-offset assignment for this order is the maximum over s. Complexity O(#ops + #tensors).
+Live bytes at step s = sum of aligned sizes of intervals containing s. The lower bound of any
+offset assignment for this order is the maximum over s of live bytes minus the allowance of
+the slide at s (at most one: the operator of that step); the buffers live at s are pairwise
+disjoint except that pair, so their union is at least that large. Complexity
+O(#ops + #tensors), plus the access models of the slides (O(output elements) each).
 """
 
 from __future__ import annotations
@@ -29,6 +35,7 @@ from export.planner.aliasing import (
     can_run_inplace,
     can_view,
 )
+from export.planner.overlap import allowance_for, slide_pairs
 from export.scratch import scratch_bytes
 
 
@@ -43,6 +50,17 @@ class Interval:
 
 
 @dataclass(frozen=True)
+class Slide:
+    """An operator's output allowed to partly overlap its dying input 0 (one schedule step)."""
+
+    step: int  # schedule position of the operator
+    src: tuple[str, int]  # ("tensor", storage root of input 0)
+    dst: tuple[str, int]  # ("tensor", output tensor)
+    shift: int  # least offset(src) - offset(dst) while they overlap (may be negative)
+    allowance: int  # most bytes they can share at an aligned shift
+
+
+@dataclass(frozen=True)
 class Lifetimes:
     """Everything the offset assignment and the plan need for one order."""
 
@@ -51,6 +69,7 @@ class Lifetimes:
     roots: dict[int, int]  # every arena or aliased tensor -> storage root
     persistent: frozenset[int]  # tensors of the persistent area
     scratch_sizes: dict[int, int]  # operator index -> raw scratch bytes (> 0 only)
+    slides: tuple[Slide, ...] = ()  # partial overlaps allowed (empty with slides=False)
 
 
 def align_up(n: int, alignment: int) -> int:
@@ -91,7 +110,7 @@ def _last_reads(graph: Graph, order: Sequence[int], roots: dict[int, int]) -> di
 
 def compute_lifetimes(
     graph: Graph, order: Sequence[int], *, persistent: Sequence[int] = (), alignment: int = 16,
-    inplace: bool = True, shrinking: bool = True,
+    inplace: bool = True, shrinking: bool = True, slides: bool = True,
 ) -> Lifetimes:
     """Aliases and arena intervals of ``graph`` run in ``order`` (see the module docstring)."""
     pers = persistent_set(graph, persistent)
@@ -133,7 +152,22 @@ def compute_lifetimes(
         if n > 0:
             scratch[k] = n
             intervals.append(Interval(("scratch", k), align_up(n, alignment), step, step))
-    return Lifetimes(tuple(intervals), aliases, roots, pers, scratch)
+    found = _slides(graph, order, roots, pers, intervals, alignment) if slides else ()
+    return Lifetimes(tuple(intervals), aliases, roots, pers, scratch, found)
+
+
+def _slides(graph: Graph, order: Sequence[int], roots: dict[int, int], pers: frozenset[int],
+            intervals: Sequence[Interval], alignment: int) -> tuple[Slide, ...]:
+    """The slides of ``order`` with their allowances (aligned sizes)."""
+    size = {iv.key: iv.size for iv in intervals}
+    out = []
+    for step, (src, dst, shift) in sorted(slide_pairs(graph, order, roots, pers).items()):
+        s, d = ("tensor", src), ("tensor", dst)
+        if s in size and d in size:
+            a = allowance_for(shift, size[s], size[d], alignment)
+            if a > 0:
+                out.append(Slide(step, s, d, shift, a))
+    return tuple(out)
 
 
 def live_bytes(intervals: Sequence[Interval], steps: int) -> list[int]:
@@ -145,6 +179,10 @@ def live_bytes(intervals: Sequence[Interval], steps: int) -> list[int]:
     return live
 
 
-def lower_bound(intervals: Sequence[Interval], steps: int) -> int:
-    """Max over the schedule of live bytes: no offset assignment can use less."""
-    return max(live_bytes(intervals, steps), default=0)
+def lower_bound(intervals: Sequence[Interval], steps: int, slides: Sequence[Slide] = ()) -> int:
+    """Max over the schedule of live bytes minus the slide allowance of the step: no offset
+    assignment can use less."""
+    live = live_bytes(intervals, steps)
+    for sl in slides:
+        live[sl.step] -= sl.allowance
+    return max(live, default=0)

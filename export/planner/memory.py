@@ -4,11 +4,14 @@ Steps:
 
 1. Candidate orders: the model's own order, and (strategy ``"auto"``/``"search"``) the least-peak
    order of :func:`export.planner.schedule.search_order` (exact DP when small, beam beyond).
-2. For each candidate: lifetimes, aliases and scratch (:mod:`export.planner.lifetimes`), then
-   offsets (:mod:`export.planner.offsets`).
+2. For each candidate: lifetimes, aliases, scratch and slides (outputs allowed to partly
+   overlap their dying input 0, :mod:`export.planner.overlap`) from
+   :mod:`export.planner.lifetimes`, then offsets (:mod:`export.planner.offsets`).
    Each order is planned with and without in-place depthwise (the better one is kept).
 3. Keep the candidate with the smallest arena (ties: smaller lower bound, then the model's
    order), so the result is never worse than the model's order.
+3b. When it is above its lower bound, place the candidates with the smallest lower bounds
+   again exactly (:mod:`export.planner.exact`, MILP under a node limit) and keep any gain.
 4. Persistent tensors (variables and the caller's ``persistent``) are packed one after another
    in their own area; views of them share their offsets.
 
@@ -18,12 +21,13 @@ Strategies: ``"auto"`` (both candidates), ``"model"`` (the model's order only), 
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import dataclass
 from types import MappingProxyType
 
 from export.ir import Graph
 from export.planner import PlanError
 from export.planner.lifetimes import Lifetimes, align_up, compute_lifetimes, lower_bound
-from export.planner.offsets import assign_offsets
+from export.planner.offsets import Placement, assign_offsets, peak_of
 from export.planner.plan import Buffer, MemoryPlan
 from export.planner.schedule import search_order
 
@@ -45,21 +49,42 @@ def _persistent_offsets(graph: Graph, lt: Lifetimes, alignment: int) -> tuple[di
     return offsets, cur
 
 
-def _plan_for_order(graph: Graph, order: tuple[int, ...], persistent: Sequence[int],
-                    alignment: int, notes: tuple[str, ...]) -> MemoryPlan:
-    """The better plan for one fixed order: with or without in-place depthwise (its output
-    keeps the input's larger storage, which can raise a later step's live bytes)."""
-    plans = [_plan_with(graph, order, persistent, alignment, notes, shrinking=s)
-             for s in (True, False)]
-    return min(plans, key=lambda p: (p.arena_bytes, p.lower_bound_bytes))
+@dataclass(frozen=True)
+class _Candidate:
+    """One order and in-place/slide policy: its lifetimes and its heuristic plan."""
+
+    plan: MemoryPlan  # the plan with the heuristic offsets
+    lt: Lifetimes  # its lifetimes, slides and aliases
+    rules: dict[tuple[tuple[str, int], tuple[str, int]], int]  # slides the placement may use
 
 
-def _plan_with(graph: Graph, order: tuple[int, ...], persistent: Sequence[int], alignment: int,
-               notes: tuple[str, ...], *, shrinking: bool) -> MemoryPlan:
-    """The full plan for one fixed order and in-place policy."""
-    lt = compute_lifetimes(graph, order, persistent=persistent, alignment=alignment,
-                           shrinking=shrinking)
-    placement, peak = assign_offsets(lt.intervals, len(order), alignment)
+def _candidates(graph: Graph, order: tuple[int, ...], persistent: Sequence[int],
+                alignment: int, notes: tuple[str, ...], *, slides: bool = True) -> list[_Candidate]:
+    """Plans for one fixed order: with or without in-place depthwise (its output keeps the
+    input's larger storage, which can raise a later step's live bytes), with or without
+    slides (the placement heuristics may do worse with them; the caller keeps the best). The
+    lower bound is the same for both: it allows the slides either way."""
+    out = []
+    for shrinking in (True, False):
+        lt = compute_lifetimes(graph, order, persistent=persistent, alignment=alignment,
+                               shrinking=shrinking)
+        bound = lower_bound(lt.intervals, len(order), lt.slides)
+        for use in (True, False) if slides else (False,):
+            rules = _rules(lt) if use else {}
+            placement, peak = assign_offsets(lt.intervals, len(order), alignment, rules=rules,
+                                             bound=bound)
+            out.append(_Candidate(_assemble(graph, order, lt, placement, peak, bound, alignment,
+                                            notes), lt, rules))
+    return out
+
+
+def _rules(lt: Lifetimes) -> dict[tuple[tuple[str, int], tuple[str, int]], int]:
+    return {(sl.src, sl.dst): sl.shift for sl in lt.slides}
+
+
+def _assemble(graph: Graph, order: tuple[int, ...], lt: Lifetimes, placement: Placement,
+              peak: int, bound: int, alignment: int, notes: tuple[str, ...]) -> MemoryPlan:
+    """The full plan for one order, lifetimes and placement."""
     pers, pers_bytes = _persistent_offsets(graph, lt, alignment)
     offsets: dict[int, int] = {}
     buffers: dict[int, Buffer] = {}
@@ -84,16 +109,43 @@ def _plan_with(graph: Graph, order: tuple[int, ...], persistent: Sequence[int], 
         aliases=MappingProxyType(dict(lt.aliases)),
         arena_bytes=peak,
         persistent_bytes=pers_bytes,
-        lower_bound_bytes=lower_bound(lt.intervals, len(order)),
+        lower_bound_bytes=bound,
         alignment=alignment,
         notes=notes,
         buffers=MappingProxyType(buffers),
     )
 
 
+def _refine(graph: Graph, cands: list[_Candidate], best: MemoryPlan, attempts: int,
+            min_gap: float = 0.02) -> MemoryPlan:
+    """``best``, or a better plan from exact placement (:mod:`export.planner.exact`) of the
+    candidates whose lower bound is more than ``min_gap`` below it (smallest bound first,
+    ``attempts`` at most: each costs up to about a second on 100 buffers)."""
+    from export.planner.exact import place_exact
+
+    open_ = sorted((c for c in cands if c.plan.lower_bound_bytes * (1 + min_gap)
+                    < best.arena_bytes),
+                   key=lambda c: (c.plan.lower_bound_bytes, c.plan.arena_bytes))
+    for c in open_[:attempts]:
+        p = c.plan
+        if p.lower_bound_bytes >= best.arena_bytes:
+            continue
+        found = place_exact(c.lt.intervals, c.rules, p.alignment, best.arena_bytes,
+                            p.lower_bound_bytes)
+        if found is None:
+            continue
+        peak = peak_of(c.lt.intervals, found)
+        if peak < best.arena_bytes:
+            best = _assemble(graph, p.order, c.lt, found, peak, p.lower_bound_bytes, p.alignment,
+                             (*p.notes, "offsets: exact (MILP)"))
+    return best
+
+
 def plan_memory(graph: Graph, *, strategy: str = "auto", persistent: Sequence[int] = (),
-                alignment: int = 16, max_states: int = 200_000) -> MemoryPlan:
-    """Plan execution order and memory of ``graph`` (see the module docstring)."""
+                alignment: int = 16, max_states: int = 200_000,
+                exact_attempts: int = 1, slides: bool = True) -> MemoryPlan:
+    """Plan execution order and memory of ``graph`` (see the module docstring); ``slides=False``
+    keeps every output apart from its input (the plan of before partial overlaps)."""
     if strategy not in STRATEGIES:
         raise PlanError(f"unknown strategy '{strategy}' (expected one of {', '.join(STRATEGIES)})")
     if alignment <= 0 or alignment & (alignment - 1):
@@ -102,17 +154,25 @@ def plan_memory(graph: Graph, *, strategy: str = "auto", persistent: Sequence[in
         if not 0 <= t < len(graph.tensors):
             raise PlanError(f"persistent tensor {t} is outside range 0 to {len(graph.tensors) - 1}")
     model_order = tuple(op.index for op in graph.operators)
-    plans = []
+    cands: list[_Candidate] = []
     if strategy in ("auto", "model"):
-        plans.append(_plan_for_order(graph, model_order, persistent, alignment, ("order: model",)))
+        cands += _candidates(graph, model_order, persistent, alignment, ("order: model",),
+                             slides=slides)
     if strategy in ("auto", "search"):
         found = search_order(graph, persistent=persistent, alignment=alignment,
-                             max_states=max_states)
+                             max_states=max_states, slides=slides)
         how = "exact DP" if found.exact else "beam-pruned DP (heuristic)"
         note = f"order: {how}, {found.states} states"
-        plans.append(_plan_for_order(graph, found.order, persistent, alignment, (note,)))
-    best = min(plans, key=lambda p: (p.arena_bytes, p.lower_bound_bytes, p.order != model_order))
-    extra = f"model order: arena {plans[0].arena_bytes} B" if len(plans) > 1 else ""
+        cands += _candidates(graph, found.order, persistent, alignment, (note,), slides=slides)
+
+    def rank(p: MemoryPlan) -> tuple[int, int, bool]:
+        return p.arena_bytes, p.lower_bound_bytes, p.order != model_order
+
+    best = min((c.plan for c in cands), key=rank)
+    refined = _refine(graph, cands, best, exact_attempts)
+    best = refined if rank(refined) < rank(best) else best
+    model = [c.plan.arena_bytes for c in cands if c.plan.order == model_order]
+    extra = f"model order: arena {min(model)} B" if strategy == "auto" and model else ""
     return best if not extra else _with_note(best, extra)
 
 

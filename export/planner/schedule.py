@@ -4,7 +4,9 @@ Cost model (the same as :mod:`export.planner.lifetimes`): storage classes are vi
 a class is resident from its producer (step 0 for graph inputs) until its last consumer (the end
 for graph outputs); running op v after the executed set S costs
 ``resident(S) + bytes of v's outputs + scratch(v)`` minus v's output when v may run in place
-(input 0's class dies at v). The peak of an order is the maximum step cost.
+(input 0's class dies at v), else minus v's slide allowance when v's output may partly overlap
+its dying input 0 (:mod:`export.planner.overlap`). The peak of an order is the maximum step
+cost.
 
 Steps:
 
@@ -25,10 +27,11 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from export.ir import Graph
+from export.ir import Graph, Operator
 from export.planner import PlanError
 from export.planner.aliasing import can_run_inplace
 from export.planner.lifetimes import alias_roots, align_up, persistent_set, view_aliases
+from export.planner.overlap import allowance_for, min_shift
 from export.scratch import scratch_bytes
 
 
@@ -55,10 +58,11 @@ class _Model:
     keep: frozenset[int]  # classes holding a graph output (live to the end)
     scratch: tuple[int, ...]  # op -> aligned scratch bytes
     inplace: tuple[int, ...]  # op -> class of input 0 if statically in-place capable, else -1
+    slide: tuple[tuple[int, int], ...]  # op -> (class of input 0, allowance) or (-1, 0)
     initial: int  # resident bytes before any op (graph inputs)
 
 
-def _build(graph: Graph, persistent: Sequence[int], alignment: int) -> _Model:
+def _build(graph: Graph, persistent: Sequence[int], alignment: int, slides: bool = True) -> _Model:
     """Precompute the cost model of ``graph``."""
     pers = persistent_set(graph, persistent)
     roots = alias_roots(view_aliases(graph, pers))
@@ -87,6 +91,8 @@ def _build(graph: Graph, persistent: Sequence[int], alignment: int) -> _Model:
             graph, op, root=cls[op.inputs[0]], root_last_step=0, step=0, persistent=pers)
         inplace.append(cls[op.inputs[0]] if ok and cls[op.inputs[0]] not in keep else -1)
     initial = sum(size[c] for c in {cls[t] for t in graph.inputs})
+    slide = tuple(_slide(graph, op, cls, size, keep, alignment) if slides else (-1, 0)
+                  for op in graph.operators)
     return _Model(
         preds=tuple(preds), succs=tuple(tuple(sorted(s)) for s in succs),
         in_classes=tuple(tuple(sorted({cls[t] for t in op.inputs if t >= 0})) for op in graph.operators),
@@ -94,8 +100,24 @@ def _build(graph: Graph, persistent: Sequence[int], alignment: int) -> _Model:
         cons=cons, size=size, keep=keep,
         scratch=tuple(align_up(scratch_bytes(graph, op, inplace=ok >= 0), alignment)
                       for op, ok in zip(graph.operators, inplace, strict=True)),
-        inplace=tuple(inplace), initial=initial,
+        inplace=tuple(inplace), slide=slide, initial=initial,
     )
+
+
+def _slide(graph: Graph, op: Operator, cls: dict[int, int], size: dict[int, int],
+           keep: frozenset[int], alignment: int) -> tuple[int, int]:
+    """(class of input 0, slide allowance) when ``op``'s output may partly overlap it."""
+    if len(op.outputs) != 1 or not op.inputs or op.inputs[0] < 0:
+        return -1, 0
+    c0, out = cls[op.inputs[0]], op.outputs[0]
+    if c0 in keep or cls[out] != out or c0 == out or not size[c0] or not size[out]:
+        return -1, 0
+    if any(t >= 0 and cls[t] == c0 for t in op.inputs[1:]):
+        return -1, 0
+    shift = min_shift(graph, op)
+    if shift is None:
+        return -1, 0
+    return c0, allowance_for(shift, size[c0], size[out], alignment)
 
 
 def _step(m: _Model, done: int, resident: int, v: int) -> tuple[int, int]:
@@ -104,8 +126,11 @@ def _step(m: _Model, done: int, resident: int, v: int) -> tuple[int, int]:
     outs = sum(m.size[c] for c in m.out_classes[v])
     cost = resident + outs + m.scratch[v]
     c0 = m.inplace[v]
+    s0, allowance = m.slide[v]
     if c0 >= 0 and m.cons.get(c0, 0) & ~after == 0 and len(m.out_classes[v]) == 1:
         cost -= min(outs, m.size[c0])
+    elif s0 >= 0 and m.cons.get(s0, 0) & ~after == 0:
+        cost -= allowance
     freed = sum(m.size[c] for c in m.in_classes[v]
                 if c not in m.keep and m.cons.get(c, 0) & ~after == 0)
     kept = sum(m.size[c] for c in m.out_classes[v] if c in m.keep or m.cons.get(c, 0))
@@ -125,9 +150,10 @@ def order_peak(graph: Graph, order: Sequence[int], *, persistent: Sequence[int] 
 
 
 def search_order(graph: Graph, *, persistent: Sequence[int] = (), alignment: int = 16,
-                 max_states: int = 200_000) -> OrderSearch:
-    """Least-peak topological order by level-wise DP, beam-pruned past ``max_states``."""
-    m = _build(graph, persistent, alignment)
+                 max_states: int = 200_000, slides: bool = True) -> OrderSearch:
+    """Least-peak topological order by level-wise DP, beam-pruned past ``max_states``
+    (``slides=False``: without the slide allowances in the cost)."""
+    m = _build(graph, persistent, alignment, slides)
     n = len(graph.operators)
     if n == 0:
         return OrderSearch((), m.initial, True, 0)

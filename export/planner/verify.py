@@ -10,8 +10,12 @@ intermediate results:
 3. Every non-constant tensor the graph touches has an offset (arena or persistent area), all
    offsets are multiples of ``alignment`` and buffers end within their area.
 4. No two arena buffers (storage roots and scratch) that are live at the same schedule position
-   overlap in address; no two persistent tensors overlap.
-5. ``lower_bound_bytes`` equals the max live bytes and ``arena_bytes`` is at least that.
+   overlap in address, except a slide: an operator's output over its dying input 0 starting
+   at least :func:`export.planner.overlap.min_shift` bytes below it (the rule the kernels'
+   access order makes safe; any lesser shift is rejected as unsafe); no two persistent
+   tensors overlap.
+5. ``lower_bound_bytes`` equals the max over steps of live bytes minus the slide allowance of
+   the step, and ``arena_bytes`` is at least that.
 
 Complexity O(n^2) in the number of buffers. Raises :class:`PlanError` at the first violation.
 """
@@ -24,6 +28,7 @@ from export.ir import Graph
 from export.planner import PlanError
 from export.planner.aliasing import INPLACE_OPS, VIEW_OPS, alias_roots, inplace_shapes_ok
 from export.planner.lifetimes import Interval, align_up, live_bytes, persistent_set
+from export.planner.overlap import allowance_for, slide_pairs
 from export.planner.plan import MemoryPlan
 
 
@@ -127,7 +132,33 @@ def _intervals(graph: Graph, plan: MemoryPlan, roots: dict[int, int],
     return out
 
 
-def _check_overlaps(items: list[tuple[str, Interval, int]], plan: MemoryPlan) -> None:
+Slides = dict[frozenset[tuple[str, int]], tuple[tuple[str, int], tuple[str, int], int]]
+
+
+def _slides(graph: Graph, plan: MemoryPlan, roots: dict[int, int],
+            pers: frozenset[int]) -> Slides:
+    """{src, dst} -> (src key, dst key, least shift) of every slide the order allows."""
+    return {frozenset({("tensor", s), ("tensor", d)}): (("tensor", s), ("tensor", d), m)
+            for s, d, m in slide_pairs(graph, plan.order, roots, pers).values()}
+
+
+def _overlap_ok(la: str, a: Interval, oa: int, lb: str, b: Interval, ob: int,
+                slides: Slides) -> bool:
+    """True for a slide pair at a safe shift; raises for a slide at an unsafe one."""
+    rule = slides.get(frozenset({a.key, b.key}))
+    if rule is None:
+        return False
+    src, dst, least = rule
+    (ls, s, os_), (ld, _, od) = ((la, a, oa), (lb, b, ob)) if a.key == src else ((lb, b, ob), (la, a, oa))
+    del s
+    if os_ - od >= least:
+        return True
+    raise PlanError(f"Unsafe overlap: {ld} at {od} starts {os_ - od} bytes below its input "
+                    f"{ls} at {os_}; its kernel's access order needs at least {least}")
+
+
+def _check_overlaps(items: list[tuple[str, Interval, int]], plan: MemoryPlan,
+                    slides: Slides) -> None:
     for label, iv, off in items:
         if off % plan.alignment:
             raise PlanError(f"{label}: offset {off} is not a multiple of {plan.alignment}")
@@ -139,10 +170,22 @@ def _check_overlaps(items: list[tuple[str, Interval, int]], plan: MemoryPlan) ->
         for lb, b, ob in items[i + 1:]:
             if ob >= oa + a.size:
                 break
-            if a.first <= b.last and b.first <= a.last:
+            if a.first <= b.last and b.first <= a.last and not _overlap_ok(la, a, oa, lb, b, ob,
+                                                                            slides):
                 raise PlanError(
                     f"Unexpected overlap: {la} [{oa}, {oa + a.size}) live ops {a.first}..{a.last}, "
                     f"{lb} [{ob}, {ob + b.size}) live ops {b.first}..{b.last}")
+
+
+def _bound(items: list[tuple[str, Interval, int]], plan: MemoryPlan, slides: Slides) -> int:
+    """Max over steps of live bytes minus the slide allowance of the step."""
+    ivs = {iv.key: iv for _, iv, _ in items}
+    live = live_bytes(list(ivs.values()), len(plan.order))
+    for src, dst, least in slides.values():
+        if src in ivs and dst in ivs:
+            live[ivs[dst].first] -= allowance_for(least, ivs[src].size, ivs[dst].size,
+                                                  plan.alignment)
+    return max(live, default=0)
 
 
 def _check_persistent(graph: Graph, plan: MemoryPlan, pers: frozenset[int]) -> None:
@@ -169,11 +212,13 @@ def verify_plan(graph: Graph, plan: MemoryPlan) -> None:
         t for t in plan.persistent_offsets if t not in plan.aliases)
     roots = _check_aliases(graph, plan, pers)
     items = _intervals(graph, plan, roots, pers)
-    _check_overlaps(items, plan)
+    slides = _slides(graph, plan, roots, pers)
+    _check_overlaps(items, plan, slides)
     _check_persistent(graph, plan, pers)
-    live = max(live_bytes([iv for _, iv, _ in items], len(plan.order)), default=0)
+    live = _bound(items, plan, slides)
     if plan.lower_bound_bytes != live:
         raise PlanError(f"lower_bound_bytes {plan.lower_bound_bytes}: expected the max live "
-                        f"bytes {live}")
+                        f"bytes less slide allowances {live}")
     if plan.arena_bytes < live:
-        raise PlanError(f"arena_bytes {plan.arena_bytes} is below the max live bytes {live}")
+        raise PlanError(f"arena_bytes {plan.arena_bytes} is below the max live bytes less "
+                        f"slide allowances {live}")

@@ -164,6 +164,12 @@ def plan_memory(graph: Graph, *, strategy: str = "auto", persistent: Sequence[in
         how = "exact DP" if found.exact else "beam-pruned DP (heuristic)"
         note = f"order: {how}, {found.states} states"
         cands += _candidates(graph, found.order, persistent, alignment, (note,), slides=slides)
+        if slides:  # the order best without overlaps can still place better with them
+            plain = search_order(graph, persistent=persistent, alignment=alignment,
+                                 max_states=max_states, slides=False)
+            if plain.order != found.order:
+                cands += _candidates(graph, plain.order, persistent, alignment,
+                                     (f"order: DP without slides, {plain.states} states",))
 
     def rank(p: MemoryPlan) -> tuple[int, int, bool]:
         return p.arena_bytes, p.lower_bound_bytes, p.order != model_order

@@ -3,8 +3,8 @@
 The probe model (C below, linked through ``--model DIR`` like a generated model) reads the
 keypoint window the loop hands it and emits four tokens per hop computed from it, so the test
 can predict every token from the frames it sent: VELOCITY from the newest frame, NOTE_ON from
-the newest frame, TIME_SHIFT from the oldest window slot (the zero point before the window
-fills), NOTE_OFF of the same pitch.
+the newest frame, TIME_SHIFT from the oldest window slot (the first frame, repeated, before the
+window fills), NOTE_OFF of the same pitch.
 """
 
 from __future__ import annotations
@@ -112,8 +112,7 @@ def test_probe_model_tokens_din_and_meters(board: str, tmp_path: Path) -> None:
             c.send(m.StatsRequest())
             stats = c.expect(m.Stats)
         din = q.din_file.read_bytes()
-    fill = np.full(FRAME, ZERO_POINT, np.int8)
-    padded = [fill] * (CONTEXT - 1) + frames
+    padded = [frames[0]] * (CONTEXT - 1) + frames  # before it fills, the window repeats frame 0
     want = [expected_hop_tokens(padded[i : i + CONTEXT]) for i in range(1, 10, HOP)]
     assert [list(e.tokens) for e in events] == want
     assert [e.hop_index for e in events] == list(range(5))

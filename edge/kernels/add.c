@@ -1,15 +1,71 @@
 /* ADD and SUB int8 with broadcast, as TFLite's reference integer kernels: both inputs are
- * rescaled to twice the larger input scale after a left shift, summed, then requantized. */
+ * rescaled to twice the larger input scale after a left shift, summed, then requantized.
+ *
+ * The parameters are unpacked into locals once (an int8 store may alias the params struct, so
+ * fields read in the loop would be reloaded after every output byte). Per row: an input that
+ * is broadcast along the row is rescaled once; inputs of equal scale (multiplier 2^30, shift
+ * 0) skip the rescale, which is then exact: srdhm((x + zp) << s, 2^30) = (x + zp) << (s - 1)
+ * because (x + zp) << s is even. */
 #include "fe_internal.h"
 
+typedef struct {
+  int32_t off1, off2, left_shift, out_offset, lo, hi, sign;
+  fe_rq in1, in2, out;
+  int exact; /* 1: both input rescales are the identity halving (equal input scales) */
+} add_consts;
+
+FE_INLINE int32_t add_rescale(const add_consts *k, const fe_rq *q, int32_t off, int8_t x) {
+  if (k->exact) {
+    return ((int32_t)x + off) * ((int32_t)1 << (k->left_shift - 1));
+  }
+  return fe_rq_apply(q, ((int32_t)x + off) * ((int32_t)1 << k->left_shift));
+}
+
+FE_INLINE int8_t add_finish(const add_consts *k, int32_t raw) {
+  return (int8_t)fe_clamp(fe_rq_apply(&k->out, raw) + k->out_offset, k->lo, k->hi);
+}
+
+FE_INLINE void add_row(const add_consts *k, const int8_t *a, int32_t sa, const int8_t *b,
+                    int32_t sb, int8_t *out, int32_t n) {
+  int32_t i;
+  if (sb == 0) {
+    const int32_t s2 = k->sign * add_rescale(k, &k->in2, k->off2, *b);
+    for (i = 0; i < n; ++i, a += sa) {
+      out[i] = add_finish(k, add_rescale(k, &k->in1, k->off1, *a) + s2);
+    }
+  } else if (sa == 0) {
+    const int32_t s1 = add_rescale(k, &k->in1, k->off1, *a);
+    for (i = 0; i < n; ++i, b += sb) {
+      out[i] = add_finish(k, s1 + k->sign * add_rescale(k, &k->in2, k->off2, *b));
+    }
+  } else if (k->exact) { /* both rescales are shifts: add first, shift once */
+    const int32_t ls = k->left_shift - 1;
+    for (i = 0; i < n; ++i, a += sa, b += sb) {
+      const int32_t d = ((int32_t)*a + k->off1) + k->sign * ((int32_t)*b + k->off2);
+      out[i] = add_finish(k, d * ((int32_t)1 << ls));
+    }
+  } else {
+    for (i = 0; i < n; ++i, a += sa, b += sb) {
+      out[i] = add_finish(k, add_rescale(k, &k->in1, k->off1, *a) +
+                                 k->sign * add_rescale(k, &k->in2, k->off2, *b));
+    }
+  }
+}
+
 void fe_add(const fe_add_params *p, const int8_t *in1, const int8_t *in2, int8_t *output) {
-  FE_BCAST_LOOP(&p->shape, {
-    const int32_t v1 = ((int32_t)in1[i1_] + p->input1_offset) * ((int32_t)1 << p->left_shift);
-    const int32_t v2 = ((int32_t)in2[i2_] + p->input2_offset) * ((int32_t)1 << p->left_shift);
-    const int32_t s1 = fe_mbqm(v1, p->input1_multiplier, p->input1_shift);
-    const int32_t s2 = fe_mbqm(v2, p->input2_multiplier, p->input2_shift);
-    const int32_t raw = p->sign > 0 ? s1 + s2 : s1 - s2;
-    const int32_t out = fe_mbqm(raw, p->output_multiplier, p->output_shift) + p->output_offset;
-    output[o_] = (int8_t)fe_clamp(out, p->act_min, p->act_max);
-  });
+  add_consts k;
+  k.off1 = p->input1_offset;
+  k.off2 = p->input2_offset;
+  k.left_shift = p->left_shift;
+  k.out_offset = p->output_offset;
+  k.lo = p->act_min;
+  k.hi = p->act_max;
+  k.sign = p->sign > 0 ? 1 : -1;
+  k.in1 = fe_rq_make(p->input1_multiplier, (int)p->input1_shift);
+  k.in2 = fe_rq_make(p->input2_multiplier, (int)p->input2_shift);
+  k.out = fe_rq_make(p->output_multiplier, (int)p->output_shift);
+  k.exact = p->input1_multiplier == ((int32_t)1 << 30) && p->input1_shift == 0 &&
+            p->input2_multiplier == ((int32_t)1 << 30) && p->input2_shift == 0 &&
+            p->left_shift > 0;
+  FE_BCAST_ROWS(&p->shape, { add_row(&k, in1 + i1_, st1_, in2 + i2_, st2_, output + o_, n_); });
 }

@@ -41,11 +41,43 @@ FE_INLINE int32_t fe_rdbpot(int32_t x, int exponent) {
   return (x >> exponent) + (remainder > threshold ? 1 : 0);
 }
 
-/* x * multiplier * 2^shift (TFLite's MultiplyByQuantizedMultiplier, double rounding). */
+/* fe_srdhm for b != INT32_MIN (every quantized multiplier: 0 or in [2^30, 2^31)), where the
+ * saturating case a == b == INT32_MIN cannot occur. */
+FE_INLINE int32_t fe_srdhm_m(int32_t a, int32_t b) {
+  return (int32_t)(((int64_t)a * (int64_t)b + ((int64_t)1 << 30)) >> 31);
+}
+
+/* x * multiplier * 2^shift (TFLite's MultiplyByQuantizedMultiplier, double rounding).
+ * multiplier is a quantized multiplier (never INT32_MIN). */
 FE_INLINE int32_t fe_mbqm(int32_t x, int32_t multiplier, int shift) {
   const int left = shift > 0 ? shift : 0;
   const int right = shift > 0 ? 0 : -shift;
-  return fe_rdbpot(fe_srdhm((int32_t)((uint32_t)x << left), multiplier), right);
+  return fe_rdbpot(fe_srdhm_m((int32_t)((uint32_t)x << left), multiplier), right);
+}
+
+/* A quantized multiplier and shift unpacked once, outside an elementwise loop. */
+typedef struct {
+  int32_t multiplier; /* Q0.31, never INT32_MIN */
+  int left;           /* left shift before the multiply (shift > 0) */
+  int right;          /* rounding right shift after it (shift < 0) */
+  int32_t mask;       /* (1 << right) - 1 */
+  int32_t half;       /* mask >> 1 */
+} fe_rq;
+
+FE_INLINE fe_rq fe_rq_make(int32_t multiplier, int shift) {
+  fe_rq q;
+  q.multiplier = multiplier;
+  q.left = shift > 0 ? shift : 0;
+  q.right = shift > 0 ? 0 : -shift;
+  q.mask = (int32_t)(((int64_t)1 << q.right) - 1);
+  q.half = q.mask >> 1;
+  return q;
+}
+
+/* fe_mbqm(x, multiplier, shift) with the shift unpacked by fe_rq_make: same result. */
+FE_INLINE int32_t fe_rq_apply(const fe_rq *q, int32_t x) {
+  const int32_t h = fe_srdhm_m((int32_t)((uint32_t)x << q->left), q->multiplier);
+  return (h >> q->right) + ((h & q->mask) > q->half + (h < 0 ? 1 : 0) ? 1 : 0);
 }
 
 /* Saturating x * 2^exponent for exponent > 0, rounding division for exponent < 0. */

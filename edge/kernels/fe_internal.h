@@ -34,4 +34,35 @@
     }                                                                                       \
   } while (0)
 
+/* Visit the rows of a 6-D broadcast: dims[0..4] in row-major order, each row being dims[5]
+ * output elements. ROW sees the output index `o_` of the row's first element, the input
+ * element indices `i1_`, `i2_` of its first elements, the row length `n_` and the inputs'
+ * strides along the row `st1_`, `st2_` (1 contiguous, 0 broadcast, other: strided). With
+ * dimensions merged by the code generator, most ops are one long row. */
+#define FE_BCAST_ROWS(s, ROW)                                                               \
+  do {                                                                                      \
+    const int32_t n_ = (s)->dims[5];                                                        \
+    const int32_t st1_ = (s)->stride1[5];                                                   \
+    const int32_t st2_ = (s)->stride2[5];                                                   \
+    int32_t o_ = 0;                                                                         \
+    int32_t a_, b_, c_, d_, e_;                                                             \
+    for (a_ = 0; a_ < (s)->dims[0]; ++a_) {                                                 \
+      for (b_ = 0; b_ < (s)->dims[1]; ++b_) {                                               \
+        for (c_ = 0; c_ < (s)->dims[2]; ++c_) {                                             \
+          for (d_ = 0; d_ < (s)->dims[3]; ++d_) {                                           \
+            for (e_ = 0; e_ < (s)->dims[4]; ++e_, o_ += n_) {                               \
+              const int32_t i1_ = a_ * (s)->stride1[0] + b_ * (s)->stride1[1] +             \
+                                  c_ * (s)->stride1[2] + d_ * (s)->stride1[3] +             \
+                                  e_ * (s)->stride1[4];                                     \
+              const int32_t i2_ = a_ * (s)->stride2[0] + b_ * (s)->stride2[1] +             \
+                                  c_ * (s)->stride2[2] + d_ * (s)->stride2[3] +             \
+                                  e_ * (s)->stride2[4];                                     \
+              ROW                                                                           \
+            }                                                                               \
+          }                                                                                 \
+        }                                                                                   \
+      }                                                                                     \
+    }                                                                                       \
+  } while (0)
+
 #endif /* FE_INTERNAL_H */

@@ -159,9 +159,9 @@ void fe_rsqrt(const fe_rsqrt_params *p, const int8_t *input, int8_t *output);
 typedef struct {
   int32_t outer;
   int32_t depth;
-  int32_t input_multiplier;
-  int32_t input_left_shift;
-  int32_t diff_min;
+  const int32_t *exp_table; /* [d]: TFLite's Q0.31 exp of the scaled difference -d to the row
+                               maximum (generated; see export/codegen/fixedpoint.py) */
+  int32_t table_size;       /* entries; differences -d with d >= table_size are below diff_min */
 } fe_softmax_params;
 void fe_softmax(const fe_softmax_params *p, const int8_t *input, int8_t *output);
 

@@ -1,11 +1,43 @@
-/* MUL int8 with broadcast, as TFLite's reference integer kernel. */
+/* MUL int8 with broadcast, as TFLite's reference integer kernel. Parameters are unpacked into
+ * locals once; an input broadcast along a row is read once per row. */
 #include "fe_internal.h"
 
+typedef struct {
+  int32_t off1, off2, out_offset, lo, hi;
+  fe_rq out;
+} mul_consts;
+
+FE_INLINE int8_t mul_finish(const mul_consts *k, int32_t raw) {
+  return (int8_t)fe_clamp(fe_rq_apply(&k->out, raw) + k->out_offset, k->lo, k->hi);
+}
+
+FE_INLINE void mul_row(const mul_consts *k, const int8_t *a, int32_t sa, const int8_t *b,
+                    int32_t sb, int8_t *out, int32_t n) {
+  int32_t i;
+  if (sb == 0) {
+    const int32_t v2 = (int32_t)*b + k->off2;
+    for (i = 0; i < n; ++i, a += sa) {
+      out[i] = mul_finish(k, ((int32_t)*a + k->off1) * v2);
+    }
+  } else if (sa == 0) {
+    const int32_t v1 = (int32_t)*a + k->off1;
+    for (i = 0; i < n; ++i, b += sb) {
+      out[i] = mul_finish(k, v1 * ((int32_t)*b + k->off2));
+    }
+  } else {
+    for (i = 0; i < n; ++i, a += sa, b += sb) {
+      out[i] = mul_finish(k, ((int32_t)*a + k->off1) * ((int32_t)*b + k->off2));
+    }
+  }
+}
+
 void fe_mul(const fe_mul_params *p, const int8_t *in1, const int8_t *in2, int8_t *output) {
-  FE_BCAST_LOOP(&p->shape, {
-    const int32_t raw = ((int32_t)in1[i1_] + p->input1_offset) *
-                        ((int32_t)in2[i2_] + p->input2_offset);
-    const int32_t out = fe_mbqm(raw, p->output_multiplier, p->output_shift) + p->output_offset;
-    output[o_] = (int8_t)fe_clamp(out, p->act_min, p->act_max);
-  });
+  mul_consts k;
+  k.off1 = p->input1_offset;
+  k.off2 = p->input2_offset;
+  k.out_offset = p->output_offset;
+  k.lo = p->act_min;
+  k.hi = p->act_max;
+  k.out = fe_rq_make(p->output_multiplier, (int)p->output_shift);
+  FE_BCAST_ROWS(&p->shape, { mul_row(&k, in1 + i1_, st1_, in2 + i2_, st2_, output + o_, n_); });
 }

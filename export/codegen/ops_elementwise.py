@@ -7,8 +7,9 @@ import math
 
 import numpy as np
 
-from export.codegen.cformat import c_struct
+from export.codegen.cformat import c_array, c_struct
 from export.codegen.context import MAX_DIMS, OpContext, Rendered, bcast_fields, strides
+from export.codegen.fixedpoint import softmax_exp_table
 from export.codegen.quant import activation_range, float_literal, quantize_multiplier, scale_zp
 
 
@@ -97,7 +98,8 @@ def render_rsqrt(ctx: OpContext) -> Rendered:
 
 def render_softmax(ctx: OpContext) -> Rendered:
     """SOFTMAX over the last axis; beta * input scale as a Q5.26 multiplier (TFLite's
-    PreprocessSoftmaxScaling) and the matching diff_min (CalculateInputRadius)."""
+    PreprocessSoftmaxScaling) and the matching diff_min (CalculateInputRadius), tabulated as
+    the exp of each of the <= 256 int8 differences to the row maximum (const, in flash)."""
     from export.codegen import CodegenError
 
     inp, out = ctx.need(0), ctx.out()
@@ -112,10 +114,12 @@ def render_softmax(ctx: OpContext) -> Rendered:
     mult, left_shift = quantize_multiplier(real)
     radius = math.floor(((1 << diff_bits) - 1) * (1 << (31 - diff_bits)) / (1 << left_shift))
     depth = inp.shape[-1]
-    fields = {"outer": inp.num_elements // depth, "depth": depth, "input_multiplier": mult,
-              "input_left_shift": left_shift, "diff_min": -radius}
+    table = softmax_exp_table(mult, left_shift, -radius, diff_bits)
+    fields = {"outer": inp.num_elements // depth, "depth": depth, "exp_table": ctx.name("exp"),
+              "table_size": len(table)}
     call = f"fe_softmax(&{ctx.name('p')}, {ctx.ptr(inp, const=True)}, {ctx.ptr(out)});"
-    return Rendered((c_struct("fe_softmax_params", ctx.name("p"), fields),), (call,))
+    return Rendered((c_array("int32_t", ctx.name("exp"), table, per_row=6),
+                     c_struct("fe_softmax_params", ctx.name("p"), fields)), (call,))
 
 
 def mean_multiplier(s_in: float, s_out: float, count: int) -> tuple[int, int]:

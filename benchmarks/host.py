@@ -85,8 +85,7 @@ def host_binary(gen: Generated) -> Path:
         (folder / name).write_text(text)
     srcs = [str(folder / n) for n in files if n.endswith(".c")] + [str(k) for k in kernels]
     tmp_exe = folder / f"host_bench.{id(files)}"
-    run_tool([tool("gcc"), *HOST_CFLAGS, f"-I{KERNEL_DIR}", f"-I{folder}", *srcs, "-lm", "-o",
-              str(tmp_exe)], "gcc (host bench harness)")
+    run_tool([tool("gcc"), *HOST_CFLAGS, f"-I{KERNEL_DIR}", f"-I{folder}", *srcs, "-o", str(tmp_exe)], "gcc (host bench harness)")
     tmp_exe.replace(exe)
     return exe
 

@@ -1,15 +1,17 @@
 """Generated C for a bench model, and its builds for a board with arm-none-eabi-gcc.
 
 - :func:`generate`: ``read_tflite`` -> ``plan_memory`` (+ ``verify_plan``) -> ``emit_c``.
-- :func:`instrument`: a tick mark ``fe_bench_mark(k)`` before each operator of ``{p}_invoke``
-  and after the last (the per-operator probe of :mod:`benchmarks.board`).
+- :data:`PROBE_FLAGS`: the generated model's per-operator probe macro pointed at
+  ``fe_bench_mark``: a tick mark before each operator of ``{p}_invoke`` and after the last
+  (the per-operator probe of :mod:`benchmarks.board`), with no edit of the generated text.
 - :func:`model_size`: the generated model + the kernels it uses, linked alone with
   ``--gc-sections`` (entry points kept): flash = text + rodata + data, static RAM = data + bss.
 - :func:`build_image`: a bootable bench image (board startup + model + bench main) with its
   ``-fcallgraph-info`` stack bound.
 
-``portable=True`` compiles the kernels with ``-U__ARM_FEATURE_DSP``: the plain-C path instead
-of the ACLE SIMD one (same results, see ``edge/kernels/fe_kernels.h``).
+``portable=True`` compiles the kernels with ``-DFE_KERNELS_PORTABLE``: the plain-C path instead
+of the ACLE SIMD one (same results, see ``edge/kernels/fe_kernels.h``). No libm is linked: the
+generated code and kernels use none.
 """
 
 from __future__ import annotations
@@ -28,6 +30,10 @@ TEMPLATES = Path(__file__).resolve().parent / "templates"
 ARM_CFLAGS: tuple[str, ...] = ("-std=c99", "-O2", "-g", "-ffunction-sections", "-fdata-sections",
                                "-fno-common", "-Wall", "-Wextra")
 """Flags of every board build of the bench (the firmware's optimisation level)."""
+
+PROBE_FLAGS: tuple[str, ...] = ("-DFE_OP_PROBE=fe_bench_mark",)
+"""Compile flags of the bench image's generated model: ``fe_bench_mark(k)`` before operator k
+and ``fe_bench_mark(n)`` after the last (the probe hook of the generated ``model.c``)."""
 
 PREFIX = "bench"
 """Symbol prefix of the generated model in the bench's builds."""
@@ -89,7 +95,11 @@ def generate(model: BenchModel) -> Generated:
 
 
 def instrument(model_c: str, prefix: str, n_ops: int) -> str:
-    """``model_c`` with ``fe_bench_mark(k)`` before operator k of the invoke body and after it."""
+    """``model_c`` with ``fe_bench_mark(k)`` before operator k of the invoke body and after it.
+
+    Superseded by :data:`PROBE_FLAGS` (the bench no longer edits the generated text); kept
+    while ``tests/benchmarks/test_bench_smoke.py`` still tests it.
+    """
     head = f"int {prefix}_invoke(void) {{\n"
     start = model_c.find(head)
     end = model_c.find("\n  return 0;\n}", start)
@@ -175,7 +185,7 @@ def _compile(board: Any, srcs: list[Path], incs: list[Path], obj_dir: Path,
 
 
 def _kernel_flags(portable: bool) -> tuple[str, ...]:
-    return ("-U__ARM_FEATURE_DSP",) if portable else ()
+    return ("-DFE_KERNELS_PORTABLE",) if portable else ()
 
 
 def model_size(gen: Generated, board: Any, work: Path, *, portable: bool = False) -> ImageSize:
@@ -192,12 +202,12 @@ def model_size(gen: Generated, board: Any, work: Path, *, portable: bool = False
     elf = work / "model_only.elf"
     run_tool([tool("arm-none-eabi-gcc"), *board.cpu_flags, "-nostartfiles", "--specs=nano.specs",
               "--specs=nosys.specs", "-Wl,--gc-sections", f"-Wl,-e,{p}_invoke", *keep,
-              *map(str, objs), "-lm", "-o", str(elf)], f"linking the model alone for {board.name}")
+              *map(str, objs), "-o", str(elf)], f"linking the model alone for {board.name}")
     return section_sizes(elf)
 
 
 def build_image(gen: Generated, board: Any, work: Path, *, portable: bool = False) -> BenchImage:
-    """A bootable image: board startup + instrumented model + the bench main (templates/)."""
+    """A bootable image: board startup + probed model + the bench main (templates/)."""
     from jinja2 import Environment, FileSystemLoader, StrictUndefined
 
     from export.codegen import KERNEL_DIR
@@ -210,22 +220,21 @@ def build_image(gen: Generated, board: Any, work: Path, *, portable: bool = Fals
     env = Environment(loader=FileSystemLoader(TEMPLATES), undefined=StrictUndefined,
                       keep_trailing_newline=True)
     files = dict(gen.files)
-    files[f"{p}.c"] = instrument(files[f"{p}.c"], p, n_ops)
     files["bench_main.c"] = env.get_template("bench_main.c.j2").render(p=p, n_marks=n_ops + 1)
     srcs = _write(files, work / "src")
     board_srcs = [FIRMWARE_DIR / s for s in ("common/startup.c", "common/semihost.c",
                                              *board.sources)]
     incs = [KERNEL_DIR, work / "src", board.board_dir, FIRMWARE_DIR / "common", FIRMWARE_DIR]
     flags = ("-fstack-usage", "-fcallgraph-info=su")
-    objs = _compile(board, board_srcs + srcs, incs, work / "obj", flags)
+    objs = _compile(board, board_srcs, incs, work / "obj", flags)
+    objs += _compile(board, srcs, incs, work / "obj_model", (*flags, *PROBE_FLAGS))
     objs += _compile(board, _kernel_sources(), incs, work / "obj_kernels",
                      (*flags, *_kernel_flags(portable)))
     elf = work / "bench.elf"
     run_tool([tool("arm-none-eabi-gcc"), *board.cpu_flags, *LINK_FLAGS,
               f"-L{board.board_dir}", f"-L{FIRMWARE_DIR / 'common'}", "-T", "linker.ld",
-              f"-Wl,--defsym=__stack_size={board.stack_size}", *map(str, objs), "-lm", "-o",
-              str(elf)],
+              f"-Wl,--defsym=__stack_size={board.stack_size}", *map(str, objs), "-o", str(elf)],
              f"linking the bench image for {board.name}")
-    cis = sorted((work / "obj").glob("*.ci")) + sorted((work / "obj_kernels").glob("*.ci"))
+    cis = [c for d in ("obj", "obj_model", "obj_kernels") for c in sorted((work / d).glob("*.ci"))]
     bound = stack_bound(read_callgraph(cis))
     return BenchImage(elf, section_sizes(elf), bound.bytes if bound.bounded else 0, n_ops)

@@ -163,7 +163,7 @@ def _play(args: argparse.Namespace) -> int:
         print_size(result)
         target = PlayTarget(board=get_board(args.board), elf=result.elf, din="none")
     settings = PlaySettings(pace=not args.no_pace, latency_s=args.latency)
-    status = StatusLine()
+    status = StatusLine(paced=settings.pace)
     try:
         res = play(frame_source(args.keypoints, args.video, pace=settings.pace), args.midi_out,
                    target, settings, on_status=status.update)

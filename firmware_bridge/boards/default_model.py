@@ -10,14 +10,16 @@ written as a one-clip dataset in the cache), so a fresh checkout needs no data a
 Until the shipped student exists, :func:`default_export` falls back to the longest real chain
 without training: an UNTRAINED student (``StudentConfig()``, seeded weights) exported through
 the same int8 pipeline and calibrated on the demo clip — its quality targets are waived, and
-the returned description says so loudly.
+the returned description says so loudly. Its cache folder is keyed by the SHA-256 of
+``StudentConfig()``'s fields and the seed (``out/cache/untrained-student-<12 hex>/``).
 """
 
 from __future__ import annotations
 
 import hashlib
 import os
-from dataclasses import dataclass
+import shutil
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 from firmware_bridge.boards.model_sources import is_export_folder
@@ -35,6 +37,12 @@ class DefaultModel:
     export_dir: Path  # encoder.tflite + decoder_step.tflite + config.json
     description: str  # one line for the user: which model this is
     trained: bool  # False for the untrained stand-in
+    run: Path | None = None  # the shipped run folder (None for the stand-in)
+
+    @property
+    def label(self) -> str:
+        """A few words for titles: which model this is."""
+        return "shipped student" if self.trained else "UNTRAINED student stand-in"
 
 
 def _digest(paths: list[Path]) -> str:
@@ -51,7 +59,9 @@ def _demo_dataset(root: Path) -> Path:
 
     if not (root / "manifest.json").exists():
         clip = load_clip(DEMO_CLIP)
-        write_dataset(root, {"train": [clip], "val": [clip], "test": [clip]},
+        named = {s: [replace(clip, meta={**clip.meta, "name": f"demo_clip_{s}"})]
+                 for s in ("train", "val", "test")}  # one name per split: names are unique
+        write_dataset(root, named,
                       {"fps": clip.fps, "instrument": "piano", "source": "demo", "seed": 0})
     return root
 
@@ -63,12 +73,25 @@ def _export(run: Path, out: Path, data: Path, *, waive_targets: bool) -> None:
     targets = Targets(min_top1_agreement=0.0, max_f1_drop=1.0, min_tflm_agreement=0.0) \
         if waive_targets else Targets()
     tmp = out.with_name(out.name + ".tmp")
+    shutil.rmtree(tmp, ignore_errors=True)  # left by an interrupted export
     export_run(run, tmp, ExportSettings(data=str(data), onnx=False, calib_windows=32,
                                         eval_windows=8, greedy_windows=2, targets=targets))
+    shutil.rmtree(out, ignore_errors=True)  # an incomplete folder (is_export_folder was False)
     tmp.replace(out)
 
 
-def _untrained_run(root: Path) -> Path:
+def _untrained_key() -> str:
+    """12 hex of SHA-256 over StudentConfig()'s fields and the seed (the stand-in's identity)."""
+    import json
+
+    from edge.model.config import StudentConfig, config_to_dict
+
+    text = json.dumps({"model": config_to_dict(StudentConfig()), "seed": UNTRAINED_SEED},
+                      sort_keys=True)
+    return hashlib.sha256(text.encode()).hexdigest()[:12]
+
+
+def _untrained_run(root: Path, key: str) -> Path:
     """A run folder of a seeded, untrained StudentConfig() (no training step)."""
     import keras
 
@@ -76,12 +99,16 @@ def _untrained_run(root: Path) -> Path:
     from edge.model.config import StudentConfig, config_to_dict
     from edge.train.run import CONFIG, save_weights, write_json
 
-    run = root / "untrained-student"
+    run = root / f"untrained-student-run-{key}"
     if not (run / "model.weights.h5").exists():
         keras.utils.set_random_seed(UNTRAINED_SEED)
         cfg = StudentConfig()
-        save_weights(build_models(cfg), run)
-        write_json(run / CONFIG, {"model": config_to_dict(cfg), "untrained": True})
+        tmp = run.with_name(run.name + ".tmp")
+        shutil.rmtree(tmp, ignore_errors=True)
+        save_weights(build_models(cfg), tmp)
+        write_json(tmp / CONFIG, {"model": config_to_dict(cfg), "untrained": True})
+        shutil.rmtree(run, ignore_errors=True)
+        tmp.replace(run)
     return run
 
 
@@ -102,9 +129,11 @@ def default_export(cache: str | os.PathLike[str] = DEFAULT_CACHE) -> DefaultMode
             if not data or not Path(data).is_dir():
                 data = _demo_dataset(cache / "demo-data")
             _export(run, out, Path(data), waive_targets=False)
-        return DefaultModel(out, f"shipped student ({run}), int8 export {out}", True)
-    out = cache / f"untrained-student-seed{UNTRAINED_SEED}"
+        return DefaultModel(out, f"shipped student ({run}), int8 export {out}", True, run)
+    key = _untrained_key()
+    out = cache / f"untrained-student-{key}"
     if not is_export_folder(out):
-        _export(_untrained_run(cache), out, _demo_dataset(cache / "demo-data"), waive_targets=True)
+        _export(_untrained_run(cache, key), out, _demo_dataset(cache / "demo-data"),
+                waive_targets=True)
     return DefaultModel(out, "UNTRAINED student stand-in (seeded StudentConfig weights; the "
                         f"shipped student is not in this checkout yet), int8 export {out}", False)

@@ -10,12 +10,15 @@ before ``j / fps``.
 
 from __future__ import annotations
 
+import math
 import sys
+import time
 from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path
 
 import numpy as np
 
+from firmware_bridge.errors import BridgeError
 from firmware_bridge.player.stream import StreamProgress, StreamResult
 from firmware_bridge.playout import Clock
 from firmware_bridge.sources import ClipSource, Frame
@@ -57,26 +60,50 @@ def frame_source(keypoints: Path | None, video: Path | None, *, pace: bool) -> F
     if keypoints is not None:
         return lambda clock, fps: ClipSource(keypoints, pace=pace, clock=clock)
     if video is None:
-        raise ValueError("frame_source: give a keypoint clip or a video")
+        raise BridgeError("play: give a keypoint clip (--keypoints) or a video (--video)")
     return lambda clock, fps: _video_frames(video, fps, clock, pace)
 
 
 class StatusLine:
-    """One live line on stderr: frames sent, events received, instructions/token, lag."""
+    """One live line on stderr: frames sent, events received, latency, lag (paced only).
 
-    def __init__(self) -> None:
+    Redrawn when a counter changed, at most every ``min_interval_s`` (the stream polls far more
+    often than that), and on :meth:`close`.
+    """
+
+    def __init__(self, *, paced: bool = True, min_interval_s: float = 0.2) -> None:
+        self.paced = paced  # show the playout lag (meaningless on an unpaced virtual clock)
+        self.min_interval_s = min_interval_s  # fastest redraw rate
         self._shown = False
+        self._last_key: tuple[int, ...] | None = None
+        self._last_time = -math.inf
+        self._pending: StreamProgress | None = None
 
     def update(self, p: StreamProgress) -> None:
-        """Redraw the line."""
+        """Redraw the line if it changed and the last redraw is old enough."""
+        key = (p.frames_sent, p.hops, p.events, p.resets, len(p.errors))
+        if key == self._last_key:
+            return
+        now = time.monotonic()
+        if now - self._last_time < self.min_interval_s:
+            self._pending = p
+            return
+        self._draw(p, key, now)
+
+    def _draw(self, p: StreamProgress, key: tuple[int, ...], now: float) -> None:
         lat = f"{1e3 * p.latencies_s[-1]:.0f} ms" if p.latencies_s else "-"
+        lag = f"  lag {1e3 * p.lag_s:5.0f} ms" if self.paced else ""
         sys.stderr.write(f"\r  frames {p.frames_sent:5d}  hops {p.hops:4d}  events {p.events:5d}"
-                         f"  latency {lat:>7}  lag {1e3 * p.lag_s:5.0f} ms  resets {p.resets}")
+                         f"  latency {lat:>7}{lag}  resets {p.resets}")
         sys.stderr.flush()
-        self._shown = True
+        self._shown, self._last_key, self._last_time, self._pending = True, key, now, None
 
     def close(self) -> None:
-        """End the line."""
+        """Draw what is pending and end the line."""
+        if self._pending is not None:
+            p = self._pending
+            self._draw(p, (p.frames_sent, p.hops, p.events, p.resets, len(p.errors)),
+                       time.monotonic())
         if self._shown:
             sys.stderr.write("\n")
 

@@ -20,7 +20,7 @@ from firmware_bridge.boards.registry import Board
 from firmware_bridge.errors import BridgeError
 from firmware_bridge.link import DeviceLink
 from firmware_bridge.player.stream import StreamProgress, StreamResult, stream
-from firmware_bridge.playout import MonotonicClock, PlayoutScheduler, VirtualClock
+from firmware_bridge.playout import Clock, MonotonicClock, PlayoutScheduler, VirtualClock
 from firmware_bridge.sinks import MidiSink, open_sink
 from firmware_bridge.sinks.signals import interrupt_on_termination
 from firmware_bridge.sources import Frame
@@ -67,16 +67,24 @@ def _check_model(link: DeviceLink, settings: PlaySettings) -> None:
 
 
 def play(frames: Iterable[Frame] | Callable[[PlayoutScheduler, float], Iterable[Frame]],
-         sink: str | MidiSink, target: PlayTarget, settings: PlaySettings = PlaySettings(), *,
+         sink: str | MidiSink | Callable[[Clock], MidiSink], target: PlayTarget, settings: PlaySettings = PlaySettings(), *,
          on_status: Callable[[StreamProgress], None] | None = None,
          on_boot: Callable[[QemuBoard | None], None] | None = None) -> StreamResult:
     """Stream ``frames`` to the target and play the events on ``sink`` (module doc).
 
     ``frames`` may be a function of the playout scheduler (a paced source sleeps through it, so
-    events play while it waits) and of the model's fps (from HELLO). ``on_boot`` sees the QEMU board once it runs (e.g. its DIN file).
+    events play while it waits) and of the model's fps (from HELLO). ``sink`` is a ``--midi-out``
+    spec, a sink, or a function of the session's clock that opens one (file sinks stamp events
+    on that clock, so an unpaced run on a virtual clock keeps the clip's timing). ``on_boot``
+    sees the QEMU board once it runs (e.g. its DIN file).
     """
     clock = MonotonicClock() if settings.pace else VirtualClock()
-    out = open_sink(sink, clock=clock) if isinstance(sink, str) else sink
+    if isinstance(sink, str):
+        out = open_sink(sink, clock=clock)
+    elif isinstance(sink, MidiSink):
+        out = sink
+    else:
+        out = sink(clock)
     with interrupt_on_termination(), out, \
             PlayoutScheduler(out, latency_s=settings.latency_s, clock=clock) as playout, \
             _device(target) as (url, board), DeviceLink(url, timeout=LINK_TIMEOUT_S) as link:

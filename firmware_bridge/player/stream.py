@@ -11,7 +11,9 @@
    restarts at the next frame and streaming carries on; a lost link is reopened
    (:meth:`DeviceLink.reconnect`) after the same panic;
 3. after the last frame it waits for the hops still owed (``frames // hop`` per session),
-   reads the device's STATS and drains the playout.
+   polling in real time (a :class:`VirtualClock` of an unpaced stream is not advanced while
+   waiting, so a rendered .mid/.wav keeps the clip's timing), reads the device's STATS and
+   drains the playout.
 Whatever ends the loop (the end, an error, Ctrl-C), the caller's ``with`` on the scheduler and
 the sink panics the sink: no note is left on.
 
@@ -33,6 +35,7 @@ from firmware_bridge.protocol import messages as m
 from firmware_bridge.sources import Frame, quantize_frame
 
 RECONNECT_S = 15.0
+FINISH_POLL_S = 0.005  # real-time poll period while waiting for the last hops
 
 
 @dataclass
@@ -146,7 +149,8 @@ class _Streamer:
                                   f"{sum(h.session == self.asm.session for h in self.hops)} "
                                   f"within {timeout_s:.0f} s")
             self.pump(next_frame=next_frame)
-            self.playout.sleep_until(self.playout.now() + 0.005)
+            self.playout.play_due()  # due on a real clock; a virtual clock only moves with frames
+            time.sleep(FINISH_POLL_S)
         stats = self.link.request_stats()
         if stats.dec_tokens:
             self.progress.instr_per_token = stats.dec_instr_total / stats.dec_tokens

@@ -1,0 +1,115 @@
+"""The numbers a board run is judged by, computed once and printed or saved as JSON.
+
+:func:`board_numbers` takes a build's :class:`SizeReport` and a stream's :class:`StreamResult`
+and derives:
+
+* memory: flash and SRAM (static + stack reserve) with their budgets, arena, persistent state,
+  static stack bound — straight from size.json;
+* compute: instructions per encoder hop and per decoder token, the device's own counts (STATS;
+  on QEMU with ``-icount`` these are executed instructions, exact and repeatable);
+* real-time factor at ``clock_hz`` (216 MHz, the STM32F746) for ``tokens_per_s`` (85, the
+  Foley Music event rate): the instructions one second of music needs — ``hops_per_s`` encoder
+  runs (``fps / hop`` from HELLO) plus ``tokens_per_s`` decoder steps — over the instructions
+  the clock gives in one second. It assumes one instruction per cycle (Cortex-M7 dual issue
+  can beat it, flash wait states and cache misses can lose to it); < 1 keeps up with real time;
+* host-measured end-to-end latency: per hop, frame that completes the hop sent -> its last
+  EVENTS part received (median and max). On QEMU this is emulation speed, not board speed.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from firmware_bridge.build import SizeReport
+from firmware_bridge.player.stream import StreamResult
+
+CLOCK_HZ = 216e6  # STM32F746 (Cortex-M7) core clock
+TOKENS_PER_S = 85.0  # event rate the decoder must sustain (Foley Music's token rate)
+KIB = 1024
+
+
+@dataclass(frozen=True)
+class BoardNumbers:
+    """Size, compute and latency of one firmware image on one stream."""
+
+    board: str  # board name
+    flash_bytes: int  # code + constants + .data initialisers
+    flash_budget: int  # the board's flash
+    sram_bytes: int  # static SRAM + reserved stack
+    sram_budget: int  # the board's SRAM
+    stack_reserved_bytes: int  # stack the linker script reserves
+    stack_bound_bytes: int  # static worst-case stack (call graph)
+    arena_bytes: int  # model scratch arena
+    persistent_bytes: int  # state kept across hops (window, KV caches)
+    encoder_instr_per_hop: float  # device instructions per encoder run
+    decoder_instr_per_token: float  # device instructions per decoder step
+    hops_per_s: float  # encoder runs per second of music (fps / hop)
+    rtf: float  # compute time per second of music at clock_hz (< 1: real time)
+    clock_hz: float  # clock the RTF assumes
+    tokens_per_s: float  # token rate the RTF assumes
+    latency_median_s: float | None  # host-measured frame -> events latency, median over hops
+    latency_max_s: float | None  # the same, worst hop
+    hops: int  # hops received
+    tokens: int  # tokens received
+
+
+def real_time_factor(enc_per_hop: float, dec_per_token: float, hops_per_s: float, *,
+                     clock_hz: float = CLOCK_HZ, tokens_per_s: float = TOKENS_PER_S) -> float:
+    """Seconds of compute per second of music at ``clock_hz`` (1 instruction per cycle)."""
+    return (enc_per_hop * hops_per_s + dec_per_token * tokens_per_s) / clock_hz
+
+
+def board_numbers(size: SizeReport, res: StreamResult, *, clock_hz: float = CLOCK_HZ,
+                  tokens_per_s: float = TOKENS_PER_S) -> BoardNumbers:
+    """The :class:`BoardNumbers` of a build and a stream (module doc)."""
+    s, p, hello = res.stats, res.progress, res.hello
+    enc = s.enc_instr_total / s.enc_runs if s.enc_runs else 0.0
+    dec = s.dec_instr_total / s.dec_tokens if s.dec_tokens else 0.0
+    hops_per_s = hello.fps / hello.hop if hello.hop else 0.0
+    lat = sorted(p.latencies_s)
+    return BoardNumbers(
+        board=size.board, flash_bytes=size.flash_bytes, flash_budget=size.flash_budget,
+        sram_bytes=size.sram_bytes, sram_budget=size.sram_budget,
+        stack_reserved_bytes=size.stack_reserved_bytes, stack_bound_bytes=size.stack_bound_bytes,
+        arena_bytes=size.arena_bytes, persistent_bytes=size.persistent_bytes,
+        encoder_instr_per_hop=enc, decoder_instr_per_token=dec, hops_per_s=hops_per_s,
+        rtf=real_time_factor(enc, dec, hops_per_s, clock_hz=clock_hz, tokens_per_s=tokens_per_s),
+        clock_hz=clock_hz, tokens_per_s=tokens_per_s,
+        latency_median_s=lat[len(lat) // 2] if lat else None,
+        latency_max_s=lat[-1] if lat else None,
+        hops=p.hops, tokens=p.events,
+    )  # fmt: skip
+
+
+def size_lines(n: BoardNumbers) -> list[str]:
+    """The size report, one figure per line."""
+    return [
+        f"flash      {n.flash_bytes / KIB:8.1f} KiB of {n.flash_budget / KIB:.0f} KiB "
+        f"({100 * n.flash_bytes / n.flash_budget:.0f}%)",
+        f"SRAM       {n.sram_bytes / KIB:8.1f} KiB of {n.sram_budget / KIB:.0f} KiB "
+        f"({100 * n.sram_bytes / n.sram_budget:.0f}%)",
+        f"  arena    {n.arena_bytes / KIB:8.1f} KiB  (model scratch, planned offline)",
+        f"  persist  {n.persistent_bytes / KIB:8.1f} KiB  (window + KV caches across hops)",
+        f"  stack    {n.stack_reserved_bytes / KIB:8.1f} KiB reserved, static bound "
+        f"{n.stack_bound_bytes} B",
+    ]
+
+
+def _ms(t: float | None) -> str:
+    return "n/a" if t is None else f"{1e3 * t:.0f} ms"
+
+
+def latency_lines(n: BoardNumbers) -> list[str]:
+    """The latency report: device instructions, real-time factor, host latency."""
+    mhz = n.clock_hz / 1e6
+    verdict = "keeps up with real time" if n.rtf < 1 else "SLOWER than real time"
+    return [
+        f"encoder    {n.encoder_instr_per_hop:14,.0f} instructions per hop "
+        f"({n.encoder_instr_per_hop / n.clock_hz * 1e3:.1f} ms at {mhz:.0f} MHz)",
+        f"decoder    {n.decoder_instr_per_token:14,.0f} instructions per token "
+        f"({n.decoder_instr_per_token / n.clock_hz * 1e3:.2f} ms at {mhz:.0f} MHz)",
+        f"RTF        {n.rtf:.3f} at {mhz:.0f} MHz for {n.tokens_per_s:g} tokens/s + "
+        f"{n.hops_per_s:.2f} hops/s (1 instruction/cycle): {verdict}",
+        f"latency    {_ms(n.latency_median_s)} median, {_ms(n.latency_max_s)} max over "
+        f"{n.hops} hops (host-measured, frame sent -> events received, emulated board)",
+    ]

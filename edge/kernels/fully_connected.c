@@ -1,49 +1,97 @@
 /* FULLY_CONNECTED int8 (per-tensor or per-channel weights), as TFLite's reference kernel.
  * Output features four at a time (fe_dot4_s8: each input element widened once for 4 weight
- * rows). The code generator usually folds the input offset into the bias
- * (bias' = bias + input_offset * sum_k w[o][k], exact in int32) and passes input_offset 0. */
+ * rows); on Cortex-M DSP cores (FE_DOT2X2), with the input offset folded, two input rows
+ * against two weight rows (fe_dot2x2_s8), which keeps every operand in a register. The code
+ * generator usually folds the input offset into the bias (bias' = bias + input_offset *
+ * sum_k w[o][k], exact in int32) and passes input_offset 0. Parameters are read into locals
+ * once: an int8 output store may alias the params struct. */
 #include "fe_dot.h"
 #include "fe_internal.h"
 
-FE_INLINE int8_t fc_requant(const fe_fc_params *p, int32_t acc, int32_t o) {
-  const int32_t ch = p->per_channel ? o : 0;
-  acc = fe_mbqm(acc, p->multiplier[ch], p->shift[ch]) + p->output_offset;
-  return (int8_t)fe_clamp(acc, p->act_min, p->act_max);
+typedef struct {
+  const int32_t *mult;  /* per output feature, or one */
+  const int32_t *shift;
+  const int32_t *bias;  /* or NULL */
+  int32_t per_channel;  /* 1: mult/shift indexed by feature, 0: entry 0 for all */
+  int32_t out_offset, lo, hi;
+} fc_consts;
+
+FE_INLINE int8_t fc_requant(const fc_consts *k, int32_t acc, int32_t o) {
+  const int32_t ch = k->per_channel ? o : 0;
+  acc += k->bias != NULL ? k->bias[o] : 0;
+  acc = fe_mbqm(acc, k->mult[ch], (int)k->shift[ch]) + k->out_offset;
+  return (int8_t)fe_clamp(acc, k->lo, k->hi);
 }
 
-static void fc_row(const fe_fc_params *p, const int8_t *row, const int8_t *weights,
-                   const int32_t *bias, int8_t *out) {
-  const int32_t n = p->accum_depth;
+static void fc_row(const fc_consts *k, int32_t n, int32_t depth, int32_t x_off,
+                   const int8_t *row, const int8_t *weights, int8_t *out) {
   int32_t o = 0;
-  for (; o + 4 <= p->output_depth; o += 4) {
+  for (; o + 4 <= depth; o += 4) {
     int32_t acc[4] = {0, 0, 0, 0};
     int32_t r;
-    fe_dot4_s8(row, weights + o * n, n, n, p->input_offset, acc);
+    fe_dot4_s8(row, weights + o * n, n, n, x_off, acc);
     for (r = 0; r < 4; ++r) {
-      out[o + r] = fc_requant(p, acc[r] + (bias != NULL ? bias[o + r] : 0), o + r);
+      out[o + r] = fc_requant(k, acc[r], o + r);
     }
   }
-  for (; o < p->output_depth; ++o) {
-    const int32_t acc = fe_dot1_s8(row, weights + o * n, n, p->input_offset);
-    out[o] = fc_requant(p, acc + (bias != NULL ? bias[o] : 0), o);
+  for (; o < depth; ++o) {
+    out[o] = fc_requant(k, fe_dot1_s8(row, weights + o * n, n, x_off), o);
   }
 }
+
+#if defined(FE_DOT2X2)
+/* Two input rows at once: outputs in pairs of features (fe_dot2x2_s8), an odd last one alone. */
+static void fc_rows2(const fc_consts *k, int32_t n, int32_t depth, const int8_t *row,
+                     const int8_t *weights, int8_t *out) {
+  int32_t o = 0;
+  for (; o + 2 <= depth; o += 2) {
+    int32_t acc[4];
+    fe_dot2x2_s8(row, weights + o * n, n, acc);
+    out[o] = fc_requant(k, acc[0], o);
+    out[o + 1] = fc_requant(k, acc[1], o + 1);
+    out[depth + o] = fc_requant(k, acc[2], o);
+    out[depth + o + 1] = fc_requant(k, acc[3], o + 1);
+  }
+  if (o < depth) {
+    out[o] = fc_requant(k, fe_dot1_s8(row, weights + o * n, n, 0), o);
+    out[depth + o] = fc_requant(k, fe_dot1_s8(row + n, weights + o * n, n, 0), o);
+  }
+}
+#endif
 
 void fe_fully_connected(const fe_fc_params *p, const int8_t *input, const int8_t *weights,
                         const int32_t *bias, int8_t *output) {
-  int32_t b;
+  const int32_t n = p->accum_depth;
+  const int32_t depth = p->output_depth;
+  const int32_t batches = p->batches;
+  const int32_t x_off = p->input_offset;
+  const int32_t w_off = p->filter_offset;
+  fc_consts k;
+  int32_t b = 0;
   int32_t o;
-  for (b = 0; b < p->batches; ++b) {
-    const int8_t *row = input + b * p->accum_depth;
-    int8_t *out = output + b * p->output_depth;
-    if (p->filter_offset == 0) {
-      fc_row(p, row, weights, bias, out);
+  k.mult = p->multiplier;
+  k.shift = p->shift;
+  k.bias = bias;
+  k.per_channel = p->per_channel;
+  k.out_offset = p->output_offset;
+  k.lo = p->act_min;
+  k.hi = p->act_max;
+#if defined(FE_DOT2X2)
+  if (w_off == 0 && x_off == 0) {
+    for (; b + 2 <= batches; b += 2) {
+      fc_rows2(&k, n, depth, input + b * n, weights, output + b * depth);
+    }
+  }
+#endif
+  for (; b < batches; ++b) {
+    const int8_t *row = input + b * n;
+    int8_t *out = output + b * depth;
+    if (w_off == 0) {
+      fc_row(&k, n, depth, x_off, row, weights, out);
       continue;
     }
-    for (o = 0; o < p->output_depth; ++o) {
-      const int32_t acc = fe_dot_s8(row, weights + o * p->accum_depth, p->accum_depth,
-                                    p->input_offset, p->filter_offset);
-      out[o] = fc_requant(p, acc + (bias != NULL ? bias[o] : 0), o);
+    for (o = 0; o < depth; ++o) {
+      out[o] = fc_requant(&k, fe_dot_s8(row, weights + o * n, n, x_off, w_off), o);
     }
   }
 }

@@ -1,0 +1,59 @@
+"""Kernels on the emulated boards: the ACLE SIMD paths (Cortex-M DSP) against naive C.
+
+The host tests prove the generated C bit-exact against tflite-micro on x86, where the kernels
+take the SSE2 or portable path; the Cortex-M SIMD paths only run on a board. Here a bare-metal
+image (firmware startup + semihosting exit + the kernels + ``c/fc_board_cases.c``) runs under
+QEMU and compares fe_fully_connected (2x2 and 4x1 blocked SMLAD loops, their tails) with a
+naive loop; QEMU's exit status is the image's mismatch count (0 or 1).
+"""
+
+from __future__ import annotations
+
+import shutil
+import subprocess
+from pathlib import Path
+
+import pytest
+
+from export.codegen import KERNEL_DIR
+
+CASES = Path(__file__).resolve().parent / "c" / "fc_board_cases.c"
+
+pytestmark = pytest.mark.skipif(
+    shutil.which("arm-none-eabi-gcc") is None or shutil.which("qemu-system-arm") is None,
+    reason="arm-none-eabi-gcc or qemu-system-arm missing (make setup installs them)")
+
+
+def _image(board_name: str, tmp: Path, *, portable: bool) -> Path:
+    from firmware_bridge.boards.registry import FIRMWARE_DIR, get_board
+    from firmware_bridge.build import LINK_FLAGS
+
+    board = get_board(board_name)
+    common = FIRMWARE_DIR / "common"
+    srcs = [common / "startup.c", common / "semihost.c", *(FIRMWARE_DIR / s for s in board.sources),
+            CASES, KERNEL_DIR / "fully_connected.c", KERNEL_DIR / "dot.c"]
+    flags = ["-std=c99", "-O2", "-Wall", "-Wextra", "-Werror", "-ffunction-sections",
+             *(["-DFE_KERNELS_PORTABLE"] if portable else [])]
+    elf = tmp / f"{board_name}.elf"
+    subprocess.run(["arm-none-eabi-gcc", *board.cpu_flags, *flags, *LINK_FLAGS,
+                    f"-I{KERNEL_DIR}", f"-I{common}", f"-I{FIRMWARE_DIR}", f"-I{board.board_dir}",
+                    f"-L{board.board_dir}", f"-L{common}", "-T", "linker.ld",
+                    f"-Wl,--defsym=__stack_size={board.stack_size}", *map(str, srcs), "-o",
+                    str(elf)], check=True, capture_output=True, text=True)
+    return elf
+
+
+@pytest.mark.parametrize(("board_name", "portable"), [("qemu-m4", False), ("qemu-m7", False),
+                                                      ("qemu-m7", True)])
+def test_fully_connected_simd_equals_naive_on_board(tmp_path: Path, board_name: str,
+                                                    portable: bool) -> None:
+    from firmware_bridge.boards.registry import get_board
+
+    elf = _image(board_name, tmp_path, portable=portable)
+    proc = subprocess.run(["qemu-system-arm", "-machine", get_board(board_name).qemu_machine,
+                           "-display", "none", "-monitor", "none", "-serial", "null",
+                           "-semihosting-config", "enable=on,target=native", "-kernel", str(elf)],
+                          capture_output=True, text=True, timeout=120, check=False)
+    out = proc.stdout + proc.stderr
+    assert "fc board cases: all equal" in out, out[-400:]
+    assert proc.returncode == 0

@@ -1,8 +1,12 @@
 /* CONV_2D int8 with per-channel requantization (NHWC input, OHWI filter), as TFLite's
- * reference ConvPerChannel. Per output pixel: the valid filter taps are found once, then the
- * output channels four at a time (fe_dot4_s8 over each tap's input channels). Padded taps are
- * skipped (they contribute (zp + input_offset) * w = 0); when no tap ever falls outside the
- * input the code generator folds the input offset into the bias and passes input_offset 0. */
+ * reference ConvPerChannel. Per output pixel the valid filter taps are found once; with
+ * dilation_w 1 the valid taps of one filter row are contiguous in both the input and the
+ * filter, so each filter row is one dot product over (taps x in_c) values. Output channels go
+ * four at a time (fe_dot4_s8); on Cortex-M DSP cores, with the input offset folded, two
+ * neighbouring output pixels of the same tap window against two output channels
+ * (fe_dot2x2_s8). Padded taps are skipped (they contribute (zp + input_offset) * w = 0); when
+ * no tap ever falls outside the input the code generator folds the input offset into the bias
+ * and passes input_offset 0. */
 #include "fe_dot.h"
 #include "fe_internal.h"
 
@@ -21,8 +25,22 @@ static void valid_taps(int32_t start, int32_t dilation, int32_t taps, int32_t si
   *hi = t;
 }
 
+/* An output pixel's tap window: input origin and valid filter rows / columns. */
+typedef struct {
+  int32_t y0, x0, fy_lo, fy_hi, fx_lo, fx_hi;
+} conv_win;
+
+static conv_win window(const fe_conv_params *p, int32_t oy, int32_t ox) {
+  conv_win w;
+  w.y0 = oy * p->stride_h - p->pad_h;
+  w.x0 = ox * p->stride_w - p->pad_w;
+  valid_taps(w.y0, p->dilation_h, p->filter_h, p->in_h, &w.fy_lo, &w.fy_hi);
+  valid_taps(w.x0, p->dilation_w, p->filter_w, p->in_w, &w.fx_lo, &w.fx_hi);
+  return w;
+}
+
 FE_INLINE int8_t conv_requant(const fe_conv_params *p, int32_t acc, const int32_t *bias,
-                           int32_t oc) {
+                              int32_t oc) {
   if (bias != NULL) {
     acc += bias[oc];
   }
@@ -30,49 +48,77 @@ FE_INLINE int8_t conv_requant(const fe_conv_params *p, int32_t acc, const int32_
   return (int8_t)fe_clamp(acc, p->act_min, p->act_max);
 }
 
-/* sum over the taps [fy0, fy1) x [fx0, fx1) of output channels oc .. oc + count - 1 */
-static void conv_taps(const fe_conv_params *p, const int8_t *input, const int8_t *filter,
-                      const int32_t win[6], int32_t oc, int32_t count, int32_t acc[4]) {
-  const int32_t oc_stride = p->filter_h * p->filter_w * p->in_c;
-  int32_t fy;
-  int32_t fx;
-  for (fy = win[2]; fy < win[3]; ++fy) {
-    const int32_t iy = win[0] + fy * p->dilation_h;
-    for (fx = win[4]; fx < win[5]; ++fx) {
-      const int32_t ix = win[1] + fx * p->dilation_w;
-      const int8_t *x = input + (iy * p->in_w + ix) * p->in_c;
-      const int8_t *w = filter + ((oc * p->filter_h + fy) * p->filter_w + fx) * p->in_c;
-      if (count == 4) {
-        fe_dot4_s8(x, w, oc_stride, p->in_c, p->input_offset, acc);
-      } else {
-        acc[0] += fe_dot1_s8(x, w, p->in_c, p->input_offset);
-      }
-    }
-  }
-}
+/* Calls DOT(x, w, n) for each run of contiguous valid taps of window wn, output channel oc:
+ * one run per filter row when dilation_w is 1, one per tap otherwise. */
+#define CONV_RUNS(p, input, filter, wn, oc, DOT)                                             \
+  do {                                                                                       \
+    const int32_t merge_ = (p)->dilation_w == 1;                                             \
+    const int32_t len_ = merge_ ? ((wn)->fx_hi - (wn)->fx_lo) * (p)->in_c : (p)->in_c;       \
+    int32_t fy_, fx_;                                                                        \
+    for (fy_ = (wn)->fy_lo; fy_ < (wn)->fy_hi; ++fy_) {                                      \
+      const int32_t iy_ = (wn)->y0 + fy_ * (p)->dilation_h;                                  \
+      for (fx_ = (wn)->fx_lo; fx_ < (merge_ ? (wn)->fx_lo + 1 : (wn)->fx_hi); ++fx_) {       \
+        const int32_t ix_ = (wn)->x0 + fx_ * (p)->dilation_w;                                \
+        const int8_t *x_ = (input) + (iy_ * (p)->in_w + ix_) * (p)->in_c;                    \
+        const int8_t *w_ = (filter) + (((oc) * (p)->filter_h + fy_) * (p)->filter_w + fx_) * \
+                                          (p)->in_c;                                         \
+        DOT(x_, w_, len_);                                                                   \
+      }                                                                                      \
+    }                                                                                        \
+  } while (0)
 
 static void conv_pixel(const fe_conv_params *p, const int8_t *input, const int8_t *filter,
-                       const int32_t *bias, int32_t oy, int32_t ox, int8_t *out) {
-  int32_t win[6]; /* y0, x0, fy_lo, fy_hi, fx_lo, fx_hi */
+                       const int32_t *bias, const conv_win *wn, int8_t *out) {
+  const int32_t oc_stride = p->filter_h * p->filter_w * p->in_c;
+  const int32_t x_off = p->input_offset;
   int32_t oc = 0;
-  win[0] = oy * p->stride_h - p->pad_h;
-  win[1] = ox * p->stride_w - p->pad_w;
-  valid_taps(win[0], p->dilation_h, p->filter_h, p->in_h, &win[2], &win[3]);
-  valid_taps(win[1], p->dilation_w, p->filter_w, p->in_w, &win[4], &win[5]);
   for (; oc + 4 <= p->out_c; oc += 4) {
     int32_t acc[4] = {0, 0, 0, 0};
     int32_t r;
-    conv_taps(p, input, filter, win, oc, 4, acc);
+#define DOT4(x, w, n) fe_dot4_s8(x, w, oc_stride, n, x_off, acc)
+    CONV_RUNS(p, input, filter, wn, oc, DOT4);
+#undef DOT4
     for (r = 0; r < 4; ++r) {
       out[oc + r] = conv_requant(p, acc[r], bias, oc + r);
     }
   }
   for (; oc < p->out_c; ++oc) {
-    int32_t acc[4] = {0, 0, 0, 0};
-    conv_taps(p, input, filter, win, oc, 1, acc);
-    out[oc] = conv_requant(p, acc[0], bias, oc);
+    int32_t acc = 0;
+#define DOT1(x, w, n) (acc += fe_dot1_s8(x, w, n, x_off))
+    CONV_RUNS(p, input, filter, wn, oc, DOT1);
+#undef DOT1
+    out[oc] = conv_requant(p, acc, bias, oc);
   }
 }
+
+#if defined(FE_DOT2X2)
+/* Output pixels (oy, ox) and (oy, ox + 1), same tap window shape, no input offset: pairs of
+ * output channels with fe_dot2x2_s8, an odd last channel with fe_dot1_s8. */
+static void conv_pixel_pair(const fe_conv_params *p, const int8_t *input, const int8_t *filter,
+                            const int32_t *bias, const conv_win *wn, int8_t *out) {
+  const int32_t oc_stride = p->filter_h * p->filter_w * p->in_c;
+  const int32_t xs = p->stride_w * p->in_c;
+  int32_t oc = 0;
+  for (; oc + 2 <= p->out_c; oc += 2) {
+    int32_t acc[4] = {0, 0, 0, 0};
+#define DOT2X2(x, w, n) fe_dot2x2_s8(x, xs, w, oc_stride, n, acc)
+    CONV_RUNS(p, input, filter, wn, oc, DOT2X2);
+#undef DOT2X2
+    out[oc] = conv_requant(p, acc[0], bias, oc);
+    out[oc + 1] = conv_requant(p, acc[1], bias, oc + 1);
+    out[p->out_c + oc] = conv_requant(p, acc[2], bias, oc);
+    out[p->out_c + oc + 1] = conv_requant(p, acc[3], bias, oc + 1);
+  }
+  if (oc < p->out_c) {
+    int32_t a0 = 0, a1 = 0;
+#define DOT1X2(x, w, n) (a0 += fe_dot1_s8(x, w, n, 0), a1 += fe_dot1_s8((x) + xs, w, n, 0))
+    CONV_RUNS(p, input, filter, wn, oc, DOT1X2);
+#undef DOT1X2
+    out[oc] = conv_requant(p, a0, bias, oc);
+    out[p->out_c + oc] = conv_requant(p, a1, bias, oc);
+  }
+}
+#endif
 
 void fe_conv2d(const fe_conv_params *p, const int8_t *input, const int8_t *filter,
                const int32_t *bias, int8_t *output) {
@@ -80,7 +126,19 @@ void fe_conv2d(const fe_conv_params *p, const int8_t *input, const int8_t *filte
   int32_t ox;
   for (oy = 0; oy < p->out_h; ++oy) {
     for (ox = 0; ox < p->out_w; ++ox) {
-      conv_pixel(p, input, filter, bias, oy, ox, output + (oy * p->out_w + ox) * p->out_c);
+      const conv_win wn = window(p, oy, ox);
+      int8_t *out = output + (oy * p->out_w + ox) * p->out_c;
+#if defined(FE_DOT2X2)
+      if (p->input_offset == 0 && ox + 1 < p->out_w) {
+        const conv_win next = window(p, oy, ox + 1);
+        if (next.fx_lo == wn.fx_lo && next.fx_hi == wn.fx_hi) {
+          conv_pixel_pair(p, input, filter, bias, &wn, out);
+          ++ox;
+          continue;
+        }
+      }
+#endif
+      conv_pixel(p, input, filter, bias, &wn, out);
     }
   }
 }

@@ -89,26 +89,28 @@ static inline void fe_dot4_s8(const int8_t *x, const int8_t *w, int32_t ws, int3
   acc[3] = s3;
 }
 
-/* 2x2 blocking, no input offset: two input rows x, x + n against two weight rows w, w + n
- * (both rows of length n, stored one after the other); acc = {x.w, x.(w+n), (x+n).w,
- * (x+n).(w+n)}. Each loaded word is widened once and used twice: 4 LDR + 8 SXTB16 + 8 SMLAD
- * per 16 MACs. The second rows are addressed as base + n, so the loop keeps 2 pointers, n and
- * the end, 4 sums, 4 widened weights and 2 widened inputs in the 14 Thumb-2 registers. */
+/* 2x2 blocking, no input offset: input rows x, x + xs against weight rows w, w + ws, each of
+ * length n; adds {x.w, x.(w+ws), (x+xs).w, (x+xs).(w+ws)} to acc. Each loaded word is widened
+ * once and used twice: 4 LDR + 8 SXTB16 + 8 SMLAD per 16 MACs. The second rows are addressed
+ * as base + stride, so the loop keeps 2 pointers, 2 strides and the end, 4 sums, 4 widened
+ * weights and 2 widened inputs (one spill at most on Thumb-2). FULLY_CONNECTED passes
+ * xs = ws = n; CONV_2D two neighbouring output pixels and two output channels. */
 #define FE_DOT2X2 1
-static inline void fe_dot2x2_s8(const int8_t *x, const int8_t *w, int32_t n, int32_t acc[4]) {
-  int32_t s00 = 0, s01 = 0, s10 = 0, s11 = 0;
+static inline void fe_dot2x2_s8(const int8_t *x, int32_t xs, const int8_t *w, int32_t ws,
+                                int32_t n, int32_t acc[4]) {
+  int32_t s00 = acc[0], s01 = acc[1], s10 = acc[2], s11 = acc[3];
   const int8_t *end = x + (n & ~3);
   int32_t k;
   for (; x < end; x += 4, w += 4) {
     const uint32_t a = fe_ld4(w);
-    const uint32_t b = fe_ld4(w + n);
+    const uint32_t b = fe_ld4(w + ws);
     const int16x2_t ae = __sxtb16((int8x4_t)a), ao = fe_sxtb16_odd(a);
     const int16x2_t be = __sxtb16((int8x4_t)b), bo = fe_sxtb16_odd(b);
     uint32_t xv = fe_ld4(x);
     int16x2_t xe = __sxtb16((int8x4_t)xv), xo = fe_sxtb16_odd(xv);
     s00 = __smlad(xo, ao, __smlad(xe, ae, s00));
     s01 = __smlad(xo, bo, __smlad(xe, be, s01));
-    xv = fe_ld4(x + n);
+    xv = fe_ld4(x + xs);
     xe = __sxtb16((int8x4_t)xv);
     xo = fe_sxtb16_odd(xv);
     s10 = __smlad(xo, ao, __smlad(xe, ae, s10));
@@ -116,9 +118,9 @@ static inline void fe_dot2x2_s8(const int8_t *x, const int8_t *w, int32_t n, int
   }
   for (k = 0; k < (n & 3); ++k) {
     s00 += (int32_t)x[k] * w[k];
-    s01 += (int32_t)x[k] * w[n + k];
-    s10 += (int32_t)x[n + k] * w[k];
-    s11 += (int32_t)x[n + k] * w[n + k];
+    s01 += (int32_t)x[k] * w[ws + k];
+    s10 += (int32_t)x[xs + k] * w[k];
+    s11 += (int32_t)x[xs + k] * w[ws + k];
   }
   acc[0] = s00;
   acc[1] = s01;

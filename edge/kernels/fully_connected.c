@@ -45,8 +45,8 @@ static void fc_rows2(const fc_consts *k, int32_t n, int32_t depth, const int8_t 
                      const int8_t *weights, int8_t *out) {
   int32_t o = 0;
   for (; o + 2 <= depth; o += 2) {
-    int32_t acc[4];
-    fe_dot2x2_s8(row, weights + o * n, n, acc);
+    int32_t acc[4] = {0, 0, 0, 0};
+    fe_dot2x2_s8(row, n, weights + o * n, n, n, acc);
     out[o] = fc_requant(k, acc[0], o);
     out[o + 1] = fc_requant(k, acc[1], o + 1);
     out[depth + o] = fc_requant(k, acc[2], o);

@@ -2,9 +2,9 @@
 
 The host tests prove the generated C bit-exact against tflite-micro on x86, where the kernels
 take the SSE2 or portable path; the Cortex-M SIMD paths only run on a board. Here a bare-metal
-image (firmware startup + semihosting exit + the kernels + ``c/fc_board_cases.c``) runs under
-QEMU and compares fe_fully_connected (2x2 and 4x1 blocked SMLAD loops, their tails) with a
-naive loop; QEMU's exit status is the image's mismatch count (0 or 1).
+image (firmware startup + semihosting exit + the kernels + ``c/kernel_board_cases.c``) runs under
+QEMU and compares fe_fully_connected and fe_conv2d (2x2 and 4x1 blocked SMLAD loops, pixel
+pairs, their tails) with naive loops; QEMU's exit status is the image's mismatch count (0 or 1).
 """
 
 from __future__ import annotations
@@ -17,7 +17,7 @@ import pytest
 
 from export.codegen import KERNEL_DIR
 
-CASES = Path(__file__).resolve().parent / "c" / "fc_board_cases.c"
+CASES = Path(__file__).resolve().parent / "c" / "kernel_board_cases.c"
 
 pytestmark = pytest.mark.skipif(
     shutil.which("arm-none-eabi-gcc") is None or shutil.which("qemu-system-arm") is None,
@@ -31,7 +31,7 @@ def _image(board_name: str, tmp: Path, *, portable: bool) -> Path:
     board = get_board(board_name)
     common = FIRMWARE_DIR / "common"
     srcs = [common / "startup.c", common / "semihost.c", *(FIRMWARE_DIR / s for s in board.sources),
-            CASES, KERNEL_DIR / "fully_connected.c", KERNEL_DIR / "dot.c"]
+            CASES, KERNEL_DIR / "fully_connected.c", KERNEL_DIR / "conv2d.c", KERNEL_DIR / "dot.c"]
     flags = ["-std=c99", "-O2", "-Wall", "-Wextra", "-Werror", "-ffunction-sections",
              *(["-DFE_KERNELS_PORTABLE"] if portable else [])]
     elf = tmp / f"{board_name}.elf"
@@ -45,7 +45,7 @@ def _image(board_name: str, tmp: Path, *, portable: bool) -> Path:
 
 @pytest.mark.parametrize(("board_name", "portable"), [("qemu-m4", False), ("qemu-m7", False),
                                                       ("qemu-m7", True)])
-def test_fully_connected_simd_equals_naive_on_board(tmp_path: Path, board_name: str,
+def test_fc_and_conv_simd_equal_naive_on_board(tmp_path: Path, board_name: str,
                                                     portable: bool) -> None:
     from firmware_bridge.boards.registry import get_board
 
@@ -55,5 +55,5 @@ def test_fully_connected_simd_equals_naive_on_board(tmp_path: Path, board_name: 
                            "-semihosting-config", "enable=on,target=native", "-kernel", str(elf)],
                           capture_output=True, text=True, timeout=120, check=False)
     out = proc.stdout + proc.stderr
-    assert "fc board cases: all equal" in out, out[-400:]
+    assert "kernel board cases: all equal" in out, out[-400:]
     assert proc.returncode == 0

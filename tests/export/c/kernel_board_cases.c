@@ -1,0 +1,176 @@
+/* FULLY_CONNECTED and CONV_2D on a board: the kernels (the ACLE SIMD path where the core has
+ * DSP: 2x2 and 4x1 blocking, pixel pairs, tails) against naive int32 loops on random int8 data
+ * from a fixed LCG. FC: batches 1..5, depths 1..7, input lengths 1..70, input offsets 0 and -3.
+ * CONV_2D: 3x3 / 3x1 / 1x3 / 1x1 filters, strides 1-2, padding 0-1, dilation 1-2, 1..8 input
+ * and 1..5 output channels, input offsets 0 and 4. main returns the number of mismatching
+ * outputs (0: QEMU exits 0). */
+#include <stdint.h>
+
+#include "fe_fixedpoint.h"
+#include "fe_kernels.h"
+#include "semihost.h"
+
+#define MAX_B 5
+#define MAX_O 7
+#define MAX_N 70
+
+static uint32_t lcg_state = 12345u;
+
+static int8_t next_s8(void) {
+  lcg_state = lcg_state * 1664525u + 1013904223u;
+  return (int8_t)(lcg_state >> 24);
+}
+
+static int8_t x[MAX_B * MAX_N], w[MAX_O * MAX_N], got[MAX_B * MAX_O];
+static int32_t bias[MAX_O], mult[MAX_O], shift[MAX_O];
+
+static int8_t reference(const fe_fc_params *p, int32_t b, int32_t o) {
+  int32_t acc = bias[o];
+  int32_t k;
+  for (k = 0; k < p->accum_depth; ++k) {
+    acc += ((int32_t)x[b * p->accum_depth + k] + p->input_offset) * w[o * p->accum_depth + k];
+  }
+  acc = fe_mbqm(acc, mult[o], shift[o]) + p->output_offset;
+  return (int8_t)fe_clamp(acc, p->act_min, p->act_max);
+}
+
+static int check(int32_t batches, int32_t depth, int32_t n, int32_t x_off) {
+  fe_fc_params p = {0};
+  int32_t b, o, bad = 0;
+  p.batches = batches;
+  p.accum_depth = n;
+  p.output_depth = depth;
+  p.input_offset = x_off;
+  p.output_offset = 5;
+  p.multiplier = mult;
+  p.shift = shift;
+  p.per_channel = 1;
+  p.act_min = -128;
+  p.act_max = 127;
+  for (b = 0; b < batches * n; ++b) x[b] = next_s8();
+  for (o = 0; o < depth * n; ++o) w[o] = next_s8();
+  for (o = 0; o < depth; ++o) {
+    bias[o] = (int32_t)next_s8() * 37;
+    mult[o] = (int32_t)(0x40000000u + ((uint32_t)(uint8_t)next_s8() << 20));
+    shift[o] = -6 - (o & 3);
+  }
+  fe_fully_connected(&p, x, w, bias, got);
+  for (b = 0; b < batches; ++b) {
+    for (o = 0; o < depth; ++o) {
+      if (got[b * depth + o] != reference(&p, b, o)) {
+        if (bad == 0) semihost_write0("fc mismatch\n");
+        ++bad;
+      }
+    }
+  }
+  return bad;
+}
+
+#define CIN_H 7
+#define CIN_W 9
+#define MAX_C 8
+#define MAX_F 3
+
+static int8_t cin[CIN_H * CIN_W * MAX_C], cw[MAX_O * MAX_F * MAX_F * MAX_C];
+static int8_t cout[CIN_H * CIN_W * MAX_O];
+
+static int8_t conv_reference(const fe_conv_params *p, int32_t oy, int32_t ox, int32_t oc) {
+  int32_t acc = bias[oc];
+  int32_t fy, fx, ic;
+  for (fy = 0; fy < p->filter_h; ++fy) {
+    for (fx = 0; fx < p->filter_w; ++fx) {
+      const int32_t iy = oy * p->stride_h - p->pad_h + fy * p->dilation_h;
+      const int32_t ix = ox * p->stride_w - p->pad_w + fx * p->dilation_w;
+      if (iy < 0 || iy >= p->in_h || ix < 0 || ix >= p->in_w) continue;
+      for (ic = 0; ic < p->in_c; ++ic) {
+        acc += ((int32_t)cin[(iy * p->in_w + ix) * p->in_c + ic] + p->input_offset) *
+               cw[((oc * p->filter_h + fy) * p->filter_w + fx) * p->in_c + ic];
+      }
+    }
+  }
+  acc = fe_mbqm(acc, mult[oc], shift[oc]) + p->output_offset;
+  return (int8_t)fe_clamp(acc, p->act_min, p->act_max);
+}
+
+static int conv_check(int32_t fh, int32_t fw, int32_t stride, int32_t pad, int32_t dil,
+                      int32_t in_c, int32_t out_c, int32_t x_off) {
+  fe_conv_params p = {0};
+  int32_t i, oy, ox, oc, bad = 0;
+  p.in_h = CIN_H;
+  p.in_w = CIN_W;
+  p.in_c = in_c;
+  p.filter_h = fh;
+  p.filter_w = fw;
+  p.stride_h = stride;
+  p.stride_w = stride;
+  p.dilation_h = dil;
+  p.dilation_w = dil;
+  p.pad_h = pad;
+  p.pad_w = pad;
+  p.out_h = (CIN_H + 2 * pad - dil * (fh - 1) - 1) / stride + 1;
+  p.out_w = (CIN_W + 2 * pad - dil * (fw - 1) - 1) / stride + 1;
+  p.out_c = out_c;
+  p.depth_multiplier = 1;
+  p.input_offset = x_off;
+  p.output_offset = -7;
+  p.multiplier = mult;
+  p.shift = shift;
+  p.act_min = -128;
+  p.act_max = 127;
+  for (i = 0; i < CIN_H * CIN_W * in_c; ++i) cin[i] = next_s8();
+  for (i = 0; i < out_c * fh * fw * in_c; ++i) cw[i] = next_s8();
+  for (oc = 0; oc < out_c; ++oc) {
+    bias[oc] = (int32_t)next_s8() * 11;
+    mult[oc] = (int32_t)(0x40000000u + ((uint32_t)(uint8_t)next_s8() << 20));
+    shift[oc] = -7 - (oc & 1);
+  }
+  fe_conv2d(&p, cin, cw, bias, cout);
+  for (oy = 0; oy < p.out_h; ++oy) {
+    for (ox = 0; ox < p.out_w; ++ox) {
+      for (oc = 0; oc < out_c; ++oc) {
+        if (cout[(oy * p.out_w + ox) * out_c + oc] != conv_reference(&p, oy, ox, oc)) {
+          if (bad == 0) semihost_write0("conv mismatch\n");
+          ++bad;
+        }
+      }
+    }
+  }
+  return bad;
+}
+
+static int conv_cases(void) {
+  static const int32_t shapes[4][2] = {{3, 3}, {3, 1}, {1, 3}, {1, 1}};
+  int bad = 0;
+  int32_t s, stride, pad, dil, in_c, out_c;
+  for (s = 0; s < 4; ++s) {
+    for (stride = 1; stride <= 2; ++stride) {
+      for (pad = 0; pad <= 1; ++pad) {
+        for (dil = 1; dil <= 2; ++dil) {
+          for (in_c = 1; in_c <= MAX_C; in_c += 3) {
+            for (out_c = 1; out_c <= 5; out_c += 2) {
+              bad += conv_check(shapes[s][0], shapes[s][1], stride, pad, dil, in_c, out_c, 0);
+              bad += conv_check(shapes[s][0], shapes[s][1], stride, pad, dil, in_c, out_c, 4);
+            }
+          }
+        }
+      }
+    }
+  }
+  return bad;
+}
+
+int main(void) {
+  int bad = 0;
+  int32_t b, o, n;
+  for (b = 1; b <= MAX_B; ++b) {
+    for (o = 1; o <= MAX_O; ++o) {
+      for (n = 1; n <= MAX_N; n += (n < 12 ? 1 : 11)) {
+        bad += check(b, o, n, 0);
+        bad += check(b, o, n, -3);
+      }
+    }
+  }
+  bad += conv_cases();
+  semihost_write0(bad == 0 ? "kernel board cases: all equal\n" : "kernel board cases: MISMATCH\n");
+  return bad;
+}

@@ -140,6 +140,16 @@ class _Streamer:
         self.session_frames = 0
         self.progress.resets += 1
 
+    def _wait_for_input(self, timeout_s: float, next_frame: int) -> None:
+        """Block on the link until the device sends something or ``timeout_s`` passed."""
+        try:
+            msg = self.link.receive(timeout=timeout_s)
+        except DisconnectedError:
+            self._reconnect(next_frame)
+            return
+        if msg is not None:
+            self._handle(msg, next_frame)
+
     def finish(self, next_frame: int, timeout_s: float) -> m.Stats:
         owed = self.session_frames // self.hello.hop
         deadline = time.monotonic() + timeout_s
@@ -150,7 +160,7 @@ class _Streamer:
                                   f"within {timeout_s:.0f} s")
             self.pump(next_frame=next_frame)
             self.playout.play_due()  # due on a real clock; a virtual clock only moves with frames
-            time.sleep(FINISH_POLL_S)
+            self._wait_for_input(FINISH_POLL_S, next_frame)
         stats = self.link.request_stats()
         if stats.dec_tokens:
             self.progress.instr_per_token = stats.dec_instr_total / stats.dec_tokens

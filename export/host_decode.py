@@ -1,7 +1,8 @@
 """The host decoding loop: the exported encoder, then greedy steps with the KV cache -> MIDI.
 
 The reference the device must match token for token. Per hop (window of W frames ending at
-frame ``e``): quantize the keypoints with the encoder input's (scale, zero point), run the
+frame ``e``): quantize the keypoints with the encoder input's (scale, zero point) through the
+streaming host's own ``quantize_frame`` (:func:`quantize_keypoints`), run the
 encoder once, copy its cross K/V outputs into the step's cross inputs *as bytes* (the export
 pins both sides to one quantization), start from SOS with zeroed caches (the zero point, i.e.
 real 0) and run the step at positions ``0..L-1``: token + position + quantized additive mask +
@@ -27,6 +28,7 @@ from edge.model.build import cache_names
 from edge.model.config import ModelConfig
 from edge.model.kv import step_mask
 from edge.train.windows import hop_ends, window_keypoints
+from export.int8.flat import IOTensor
 from export.int8.pin import verify_handover
 from export.session import Session
 
@@ -58,10 +60,26 @@ def check_pair(cfg: ModelConfig, encoder: Session, step: Session) -> None:
     verify_handover(step.io.outputs, step.io.inputs, pairs, where="decoder_step -> itself")
 
 
+def quantize_keypoints(spec: IOTensor, window: np.ndarray) -> np.ndarray:
+    """The encoder's int8 input ``[1,W,65,3]`` for a float window ``[W,65,3]``, frame by frame.
+
+    Each frame goes through :func:`firmware_bridge.sources.quantize_frame` — the function the
+    host uses to stream frames to the board — so the reference and the device see the same
+    bytes (float32 division, ties away from zero, as TFLite's QUANTIZE), ties included. A
+    float input (scale 0) gets the float32 values unchanged.
+    """
+    from firmware_bridge.sources.quantize import quantize_frame
+
+    frames = np.asarray(window, np.float32)
+    if not spec.quantized:  # a float session (the Keras reference) takes the reals as they are
+        return spec.quantize(frames[None])
+    q = [quantize_frame(f, spec.scale, spec.zero_point) for f in frames]
+    return np.stack(q)[None].astype(spec.dtype)
+
+
 def encode_window(encoder: Session, window: np.ndarray) -> dict[str, np.ndarray]:
     """Encoder outputs (cross K/V) for one float keypoint window ``[W,65,3]``."""
-    spec = encoder.io.inputs["keypoints"]
-    return encoder.run({"keypoints": spec.quantize(np.asarray(window, np.float32)[None])})
+    return encoder.run({"keypoints": quantize_keypoints(encoder.io.inputs["keypoints"], window)})
 
 
 def _empty_caches(cfg: ModelConfig, step: Session) -> dict[str, np.ndarray]:

@@ -150,8 +150,8 @@ def _boot_qemu(board, elf: Path, *, check: bool) -> int:  # type: ignore[no-unty
 
 
 def _play(args: argparse.Namespace) -> int:
+    from firmware_bridge.boards.build_cache import cached_build
     from firmware_bridge.boards.registry import DEFAULT_BOARD, get_board
-    from firmware_bridge.build import build_firmware
     from firmware_bridge.player import PlaySettings, PlayTarget, play
     from firmware_bridge.player.cli import StatusLine, frame_source, summary
 
@@ -159,8 +159,11 @@ def _play(args: argparse.Namespace) -> int:
         target = PlayTarget(url=args.port)
     else:
         args.board = args.board or DEFAULT_BOARD
-        result = build_firmware(args.board, model_dir=resolve_model(args), out_dir=_out_dir(args))
+        result, reused = cached_build(args.board, model_dir=resolve_model(args),
+                                      out_dir=_out_dir(args))
         print_size(result)
+        if reused:
+            print("           (reused: no input of this build changed)")
         target = PlayTarget(board=get_board(args.board), elf=result.elf, din="none")
     settings = PlaySettings(pace=not args.no_pace, latency_s=args.latency)
     status = StatusLine(paced=settings.pace)

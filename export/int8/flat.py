@@ -42,11 +42,21 @@ class IOTensor:
         return self.scale > 0.0
 
     def quantize(self, x: np.ndarray) -> np.ndarray:
-        """Real values -> this tensor's dtype (round half away from zero, saturate)."""
+        """Real values -> this tensor's dtype, with TFLite QUANTIZE's arithmetic.
+
+        ``clamp(round(float32(x) / float32(scale)) + zero_point)`` with ``round`` half away
+        from zero — the rounding is :func:`firmware_bridge.sources.round_half_away`, the one
+        the board path's :func:`firmware_bridge.sources.quantize_frame` uses (keypoint frames
+        go through ``quantize_frame`` itself, see :func:`export.host_decode.quantize_keypoints`).
+        """
+        from firmware_bridge.sources.quantize import round_half_away
+
         if not self.quantized:
             return np.asarray(x).astype(self.dtype)
         info = np.iinfo(self.dtype)
-        q = np.round(np.asarray(x, np.float64) / self.scale) + self.zero_point
+        with np.errstate(over="ignore", invalid="ignore"):
+            scaled = np.asarray(x, np.float32) / np.float32(self.scale)
+        q = round_half_away(scaled) + self.zero_point
         return np.clip(q, info.min, info.max).astype(self.dtype)
 
     def dequantize(self, q: np.ndarray) -> np.ndarray:

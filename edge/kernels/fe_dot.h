@@ -55,33 +55,52 @@ static inline int16x2_t fe_dup16(int32_t v) {
   return (int16x2_t)(((uint32_t)v & 0xFFFFu) | ((uint32_t)v << 16));
 }
 
+/* One row of fe_dot4_s8's loop: weight word at P widened and multiplied into S. */
+#define FE_DOT4_ROW(S, P)                                                  \
+  do {                                                                     \
+    const uint32_t wv_ = fe_ld4(P);                                        \
+    S = __smlad(xo, fe_sxtb16_odd(wv_), __smlad(xe, __sxtb16((int8x4_t)wv_), S)); \
+  } while (0)
+
+/* Rows w, w + ws, w + 2 ws, w + 3 ws are read as [wa], [wa + ws], [wb], [wb + ws] with two
+ * post-incremented pointers and one stride register, so the loop (x, wa, wb, ws, end, 4 sums,
+ * 2 widened inputs, 1 weight word) fits the Thumb-2 registers without spills. The input
+ * offset, when not folded into the bias, is added while widening (SXTAB16). */
 static inline void fe_dot4_s8(const int8_t *x, const int8_t *w, int32_t ws, int32_t n,
                               int32_t x_off, int32_t acc[4]) {
-  const int16x2_t off = fe_dup16(x_off);
-  const int8_t *w1 = w + ws;
-  const int8_t *w2 = w1 + ws;
-  const int8_t *w3 = w2 + ws;
+  const int8_t *wa = w;
+  const int8_t *wb = w + 2 * ws;
+  const int8_t *end = x + (n & ~3);
   int32_t s0 = acc[0], s1 = acc[1], s2 = acc[2], s3 = acc[3];
-  int32_t k = 0;
-  for (; k + 4 <= n; k += 4) {
-    const uint32_t xv = fe_ld4(x + k);
-    const int16x2_t xe = __sxtab16(off, (int8x4_t)xv);
-    const int16x2_t xo = __sxtab16(off, (int8x4_t)((xv >> 8) | (xv << 24)));
-    uint32_t wv = fe_ld4(w + k);
-    s0 = __smlad(xo, fe_sxtb16_odd(wv), __smlad(xe, __sxtb16((int8x4_t)wv), s0));
-    wv = fe_ld4(w1 + k);
-    s1 = __smlad(xo, fe_sxtb16_odd(wv), __smlad(xe, __sxtb16((int8x4_t)wv), s1));
-    wv = fe_ld4(w2 + k);
-    s2 = __smlad(xo, fe_sxtb16_odd(wv), __smlad(xe, __sxtb16((int8x4_t)wv), s2));
-    wv = fe_ld4(w3 + k);
-    s3 = __smlad(xo, fe_sxtb16_odd(wv), __smlad(xe, __sxtb16((int8x4_t)wv), s3));
+  int32_t k;
+  if (x_off == 0) {
+    for (; x < end; x += 4, wa += 4, wb += 4) {
+      const uint32_t xv = fe_ld4(x);
+      const int16x2_t xe = __sxtb16((int8x4_t)xv);
+      const int16x2_t xo = fe_sxtb16_odd(xv);
+      FE_DOT4_ROW(s0, wa);
+      FE_DOT4_ROW(s1, wa + ws);
+      FE_DOT4_ROW(s2, wb);
+      FE_DOT4_ROW(s3, wb + ws);
+    }
+  } else {
+    const int16x2_t off = fe_dup16(x_off);
+    for (; x < end; x += 4, wa += 4, wb += 4) {
+      const uint32_t xv = fe_ld4(x);
+      const int16x2_t xe = __sxtab16(off, (int8x4_t)xv);
+      const int16x2_t xo = __sxtab16(off, (int8x4_t)((xv >> 8) | (xv << 24)));
+      FE_DOT4_ROW(s0, wa);
+      FE_DOT4_ROW(s1, wa + ws);
+      FE_DOT4_ROW(s2, wb);
+      FE_DOT4_ROW(s3, wb + ws);
+    }
   }
-  for (; k < n; ++k) {
+  for (k = 0; k < (n & 3); ++k) {
     const int32_t xk = (int32_t)x[k] + x_off;
-    s0 += xk * w[k];
-    s1 += xk * w1[k];
-    s2 += xk * w2[k];
-    s3 += xk * w3[k];
+    s0 += xk * wa[k];
+    s1 += xk * wa[ws + k];
+    s2 += xk * wb[k];
+    s3 += xk * wb[ws + k];
   }
   acc[0] = s0;
   acc[1] = s1;

@@ -25,7 +25,7 @@ void fe_leaky_relu(const fe_leaky_relu_params *p, const int8_t *input, int8_t *o
   for (i = 0; i < p->size; ++i) {
     const int32_t v = (int32_t)input[i] - p->input_zero_point;
     const int32_t scaled = v >= 0 ? fe_mbqm(v, p->identity_multiplier, p->identity_shift)
-                                  : fe_mbqm(v, p->alpha_multiplier, p->alpha_shift);
+                                  : fe_mbqm_signed(v, p->alpha_multiplier, p->alpha_shift);
     output[i] = (int8_t)fe_clamp(p->output_zero_point + scaled, -128, 127);
   }
 }

@@ -47,28 +47,28 @@ FE_INLINE int32_t fe_srdhm_m(int32_t a, int32_t b) {
   return (int32_t)(((int64_t)a * (int64_t)b + ((int64_t)1 << 30)) >> 31);
 }
 
-/* 1 on 64-bit hosts, where one 64-bit add and shift are as cheap as 32-bit ones: the two
- * roundings of a requantization (srdhm, then rdbpot) become one nudged 64-bit shift. */
+/* 1 on 64-bit hosts, where a variable 64-bit shift is one instruction. */
 #if defined(__x86_64__) || defined(__aarch64__)
 #define FE_WIDE_REQUANT 1
 #else
 #define FE_WIDE_REQUANT 0
 #endif
 
-/* A quantized multiplier and shift unpacked once, outside an elementwise loop.
- * Wide form: with t = x * m + 2^30 (so srdhm = floor(t / 2^31), negative iff t < 0) and
- * r = right > 0, rdbpot(floor(t / 2^31), r) = floor((floor(t / 2^31) + c) / 2^r) with
- * c = 2^(r-1) - [t < 0], and floor((floor(a / b) + c) / d) = floor((a + c b) / (b d)) for
- * integers, so the result is (t + 2^(30+r) - [t < 0] 2^31) >> (31 + r); r = 0: t >> 31.
- * |t| < 2^62 and the nudge < 2^62: no int64 overflow. */
+/* A quantized multiplier (>= 0) and shift unpacked once, outside a loop, for one-rounding
+ * requantization. With t = x' m + 2^30 (x' = x << left), TFLite's srdhm is floor(t / 2^31),
+ * negative iff t < 0, and for r = right > 0 rdbpot(floor(t / 2^31), r) =
+ * floor((floor(t / 2^31) + c) / 2^r) with c = 2^(r-1) - [t < 0]; since
+ * floor((floor(a / b) + c) / d) = floor((a + c b) / (b d)), the result is
+ * (x' m + 2^30 + 2^(30+r) - [t < 0] 2^31) >> (31 + r), and t >> 31 when r = 0. For m > 0,
+ * t < 0 iff x' < -floor(2^30 / m) (m = 0: never), so the nudge is picked by one 32-bit
+ * compare before a single multiply-accumulate; |x' m| < 2^62 and the nudge < 2^62. */
 typedef struct {
-  int32_t multiplier; /* Q0.31, never INT32_MIN */
+  int32_t multiplier; /* >= 0: 0 or a Q0.31 multiplier (any positive value is exact) */
   int left;           /* left shift before the multiply (shift > 0) */
   int right;          /* rounding right shift after it (shift < 0) */
-  int32_t mask;       /* (1 << right) - 1 */
-  int32_t half;       /* mask >> 1 */
-  int64_t up;         /* wide form: 2^(30 + right) when right > 0, else 0 */
-  int64_t neg;        /* wide form: 2^31 when right > 0, else 0 */
+  int32_t x_neg;      /* t < 0 iff x' < x_neg */
+  int64_t nudge;      /* 2^30 + (right > 0 ? 2^(30 + right) : 0) */
+  int64_t nudge_neg;  /* nudge - (right > 0 ? 2^31 : 0) */
 } fe_rq;
 
 FE_INLINE fe_rq fe_rq_make(int32_t multiplier, int shift) {
@@ -76,37 +76,37 @@ FE_INLINE fe_rq fe_rq_make(int32_t multiplier, int shift) {
   q.multiplier = multiplier;
   q.left = shift > 0 ? shift : 0;
   q.right = shift > 0 ? 0 : -shift;
-  q.mask = (int32_t)(((int64_t)1 << q.right) - 1);
-  q.half = q.mask >> 1;
-  q.up = q.right > 0 ? (int64_t)1 << (30 + q.right) : 0;
-  q.neg = q.right > 0 ? (int64_t)1 << 31 : 0;
+  q.x_neg = multiplier > 0 ? -(int32_t)(((int32_t)1 << 30) / multiplier) : INT32_MIN;
+  q.nudge = ((int64_t)1 << 30) + (q.right > 0 ? (int64_t)1 << (30 + q.right) : 0);
+  q.nudge_neg = q.nudge - (q.right > 0 ? (int64_t)1 << 31 : 0);
   return q;
 }
 
-/* x * multiplier * 2^shift as TFLite's MultiplyByQuantizedMultiplier (double rounding), with
- * the shift unpacked by fe_rq_make. */
+/* x * multiplier * 2^shift, equal to TFLite's MultiplyByQuantizedMultiplier (double rounding),
+ * with the shift unpacked by fe_rq_make. */
 FE_INLINE int32_t fe_rq_apply(const fe_rq *q, int32_t x) {
+  const int32_t xs = (int32_t)((uint32_t)x << q->left);
+  const int64_t t = (int64_t)xs * q->multiplier + (xs < q->x_neg ? q->nudge_neg : q->nudge);
 #if FE_WIDE_REQUANT
-  const int64_t t =
-      (int64_t)(int32_t)((uint32_t)x << q->left) * q->multiplier + ((int64_t)1 << 30);
-  return (int32_t)((t + q->up - ((t >> 63) & q->neg)) >> (31 + q->right));
+  return (int32_t)(t >> (31 + q->right));
 #else
-  const int32_t h = fe_srdhm_m((int32_t)((uint32_t)x << q->left), q->multiplier);
-  return (h >> q->right) + ((h & q->mask) > q->half + (h < 0 ? 1 : 0) ? 1 : 0);
+  return q->right > 0 ? (int32_t)(t >> 32) >> (q->right - 1) : (int32_t)(t >> 31);
 #endif
 }
 
-/* x * multiplier * 2^shift (TFLite's MultiplyByQuantizedMultiplier, double rounding).
- * multiplier is a quantized multiplier (never INT32_MIN). */
+/* x * multiplier * 2^shift (TFLite's MultiplyByQuantizedMultiplier, double rounding) for a
+ * multiplier >= 0 (every requantization multiplier of the code generator). */
 FE_INLINE int32_t fe_mbqm(int32_t x, int32_t multiplier, int shift) {
-#if FE_WIDE_REQUANT
   const fe_rq q = fe_rq_make(multiplier, shift);
   return fe_rq_apply(&q, x);
-#else
+}
+
+/* fe_mbqm for a multiplier of either sign (LEAKY_RELU's alpha may be negative): TFLite's two
+ * steps as written. */
+FE_INLINE int32_t fe_mbqm_signed(int32_t x, int32_t multiplier, int shift) {
   const int left = shift > 0 ? shift : 0;
   const int right = shift > 0 ? 0 : -shift;
-  return fe_rdbpot(fe_srdhm_m((int32_t)((uint32_t)x << left), multiplier), right);
-#endif
+  return fe_rdbpot(fe_srdhm((int32_t)((uint32_t)x << left), multiplier), right);
 }
 
 /* Saturating x * 2^exponent for exponent > 0, rounding division for exponent < 0. */

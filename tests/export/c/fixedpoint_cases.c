@@ -61,11 +61,12 @@ static int32_t rdbpot_reference(int32_t x, int exponent) {
 
 /* fe_mbqm and fe_rq_apply (one nudged 64-bit shift on 64-bit hosts) against TFLite's
  * MultiplyByQuantizedMultiplier = rdbpot(srdhm(x << left, m), right) on pseudo-random and edge
- * x, every quantized multiplier range [2^30, 2^31) edge and shifts -31..8. */
+ * x, multipliers in [2^30, 2^31) and below (MEAN folds 1 / count into it), 0, shifts -31..8. */
 static void mbqm_sweep(void) {
   static const int32_t xs[] = {0, 1, -1, INT32_MAX, INT32_MIN, INT32_MIN + 1, 1 << 20, -(1 << 20),
                                255 << 20, -(255 << 20), 46341, -46341};
-  static const int32_t ms[] = {1 << 30, (1 << 30) + 1, INT32_MAX, INT32_MAX - 1, 1518500250};
+  static const int32_t ms[] = {1 << 30, (1 << 30) + 1, INT32_MAX, INT32_MAX - 1, 1518500250,
+                               0, 1, 3, 12345, (1 << 29) + 7, (1 << 30) - 1};
   uint32_t s = 777u;
   int bad = 0;
   int i;
@@ -91,7 +92,7 @@ static void mbqm_sweep(void) {
       s = s * 1664525u + 1013904223u;
       x = (int32_t)s >> (s & 31u);
       s = s * 1664525u + 1013904223u;
-      m = (int32_t)((1u << 30) | (s >> 2));
+      m = (i & 1) ? (int32_t)((1u << 30) | (s >> 2)) : (int32_t)(s >> (1 + (s & 15u)));
       expected = rdbpot_reference(srdhm_reference((int32_t)((uint32_t)x << left), m),
                                   shift > 0 ? 0 : -shift);
       q = fe_rq_make(m, shift);

@@ -2,7 +2,8 @@
  * DSP: 2x2 and 4x1 blocking, pixel pairs, tails) against naive int32 loops on random int8 data
  * from a fixed LCG. FC: batches 1..5, depths 1..7, input lengths 1..70, input offsets 0 and -3.
  * CONV_2D: 3x3 / 3x1 / 1x3 / 1x1 filters, strides 1-2, padding 0-1, dilation 1-2, 1..8 input
- * and 1..5 output channels, input offsets 0 and 4. main returns the number of mismatching
+ * and 1..5 output channels, input offsets 0 and 4. Requantization (fe_mbqm, fe_rq_apply) vs
+ * TFLite's two roundings on 15200 (x, multiplier, shift). main returns the number of mismatching
  * outputs (0: QEMU exits 0). */
 #include <stdint.h>
 
@@ -159,6 +160,32 @@ static int conv_cases(void) {
   return bad;
 }
 
+/* fe_mbqm / fe_rq_apply (one nudged multiply-accumulate, hi-word shift on 32-bit cores)
+ * against TFLite's two roundings, fe_rdbpot(fe_srdhm(x << left, m), right). */
+static int requant_cases(void) {
+  int bad = 0;
+  int32_t shift;
+  int32_t i;
+  for (shift = -31; shift <= 6; ++shift) {
+    for (i = 0; i < 400; ++i) {
+      int32_t x, m, expected;
+      fe_rq q;
+      lcg_state = lcg_state * 1664525u + 1013904223u;
+      x = (int32_t)lcg_state >> (lcg_state & 31u);
+      lcg_state = lcg_state * 1664525u + 1013904223u;
+      m = (i & 1) ? (int32_t)((1u << 30) | (lcg_state >> 2))
+                  : (int32_t)(lcg_state >> (1u + (lcg_state & 15u)));
+      expected = fe_rdbpot(fe_srdhm((int32_t)((uint32_t)x << (shift > 0 ? shift : 0)), m),
+                           shift > 0 ? 0 : -shift);
+      q = fe_rq_make(m, shift);
+      bad += fe_mbqm(x, m, shift) != expected;
+      bad += fe_rq_apply(&q, x) != expected;
+    }
+  }
+  if (bad != 0) semihost_write0("requant mismatch\n");
+  return bad;
+}
+
 int main(void) {
   int bad = 0;
   int32_t b, o, n;
@@ -171,6 +198,7 @@ int main(void) {
     }
   }
   bad += conv_cases();
+  bad += requant_cases();
   semihost_write0(bad == 0 ? "kernel board cases: all equal\n" : "kernel board cases: MISMATCH\n");
   return bad;
 }

@@ -95,10 +95,21 @@ FE_INLINE int32_t fe_rq_apply(const fe_rq *q, int32_t x) {
 }
 
 /* x * multiplier * 2^shift (TFLite's MultiplyByQuantizedMultiplier, double rounding) for a
- * multiplier >= 0 (every requantization multiplier of the code generator). */
+ * multiplier >= 0 (every requantization multiplier of the code generator), when the multiplier
+ * changes from call to call (per-channel outputs). 64-bit hosts: the one-rounding form above
+ * with the sign of t read from t itself; 32-bit cores: TFLite's two steps (cheaper there than
+ * a 64-bit add and variable shift). */
 FE_INLINE int32_t fe_mbqm(int32_t x, int32_t multiplier, int shift) {
-  const fe_rq q = fe_rq_make(multiplier, shift);
-  return fe_rq_apply(&q, x);
+  const int left = shift > 0 ? shift : 0;
+  const int right = shift > 0 ? 0 : -shift;
+#if FE_WIDE_REQUANT
+  const int64_t t = (int64_t)(int32_t)((uint32_t)x << left) * multiplier + ((int64_t)1 << 30);
+  const int64_t up = right > 0 ? (int64_t)1 << (30 + right) : 0;
+  const int64_t neg = right > 0 ? (int64_t)1 << 31 : 0;
+  return (int32_t)((t + up - ((t >> 63) & neg)) >> (31 + right));
+#else
+  return fe_rdbpot(fe_srdhm_m((int32_t)((uint32_t)x << left), multiplier), right);
+#endif
 }
 
 /* fe_mbqm for a multiplier of either sign (LEAKY_RELU's alpha may be negative): TFLite's two

@@ -73,7 +73,12 @@ def test_qemu_board_refuses_missing_image(tmp_path: Path) -> None:
 
 def test_generated_headers(tmp_path: Path) -> None:
     headers = render_headers()
-    assert set(headers) == {"fe_vocab.h", "fe_skeleton.h", "fe_protocol.h"}
+    assert set(headers) == {"fe_vocab.h", "fe_skeleton.h", "fe_protocol.h", "fe_midi_rules.h"}
+    from edge.midi import stream
+
+    rules = headers["fe_midi_rules.h"]
+    assert f"#define FE_MIDI_MIN_NOTE_US {stream.MIN_NOTE_US} " in rules
+    assert f"#define FE_MIDI_DEFAULT_VELOCITY {stream.DEFAULT_VELOCITY} " in rules
     assert f"#define FE_VOCAB_HASH 0x{vocab.vocab_hash():08X}u" in headers["fe_vocab.h"]
     assert f"#define FE_PROTOCOL_VERSION {spec.PROTOCOL_VERSION}" in headers["fe_protocol.h"]
     text = skeleton_c_header()

@@ -2,8 +2,21 @@
 #ifndef FE_INTERNAL_H
 #define FE_INTERNAL_H
 
+#include <stdint.h>
+
 #include "fe_fixedpoint.h"
 #include "fe_kernels.h"
+
+/* 1 when the byte ranges [a, a + na) and [b, b + nb) do not overlap. The memory planner may
+ * place an operator's output partly over its dying input 0 ("slides", export/planner/
+ * overlap.py), which is safe for kernels that write their outputs in raster order with each
+ * output's reads done before its write. Kernels that block several output rows or pixels
+ * together take that path only when the output is disjoint from the input. */
+static inline int fe_disjoint(const void *a, int32_t na, const void *b, int32_t nb) {
+  const uintptr_t x = (uintptr_t)a;
+  const uintptr_t y = (uintptr_t)b;
+  return x + (uintptr_t)na <= y || y + (uintptr_t)nb <= x;
+}
 
 /* Visit every output element of a 6-D broadcast in row-major order; BODY sees the output
  * index `o_` and the input element indices `i1_` and `i2_`. */

@@ -1,7 +1,8 @@
 /* FULLY_CONNECTED int8 (per-tensor or per-channel weights), as TFLite's reference kernel.
  * Output features four at a time (fe_dot4_s8: each input element widened once for 4 weight
  * rows); on Cortex-M DSP cores (FE_DOT2X2), with the input offset folded, two input rows
- * against two weight rows (fe_dot2x2_s8), which keeps every operand in a register. The code
+ * against two weight rows (fe_dot2x2_s8), which keeps every operand in a register, when the
+ * output does not overlap the input (the pairs leave raster order; see fe_disjoint). The code
  * generator usually folds the input offset into the bias (bias' = bias + input_offset *
  * sum_k w[o][k], exact in int32) and passes input_offset 0. Parameters are read into locals
  * once: an int8 output store may alias the params struct. */
@@ -77,7 +78,7 @@ void fe_fully_connected(const fe_fc_params *p, const int8_t *input, const int8_t
   k.lo = p->act_min;
   k.hi = p->act_max;
 #if defined(FE_DOT2X2)
-  if (w_off == 0 && x_off == 0) {
+  if (w_off == 0 && x_off == 0 && fe_disjoint(input, batches * n, output, batches * depth)) {
     for (; b + 2 <= batches; b += 2) {
       fc_rows2(&k, n, depth, input + b * n, weights, output + b * depth);
     }

@@ -202,8 +202,9 @@ def test_qemu_killed_and_restarted_mid_stream(model: DefaultModel, cache: Path,
     before = [h for h in res.hops if h.session == 0]
     after = [h for h in res.hops if h.session == 1]
     assert len(before) <= kill_at // hop
-    assert len(after) == (176 - kill_at) // hop  # the new session's hops all came back
-    assert after[0].start_s == pytest.approx(kill_at / 22.0)  # re-anchored at the next frame
+    base = round(after[0].start_s * 22.0)  # clip frame the new device session started at
+    assert kill_at <= base <= kill_at + 1  # one write may still "succeed" into the dead socket
+    assert len(after) == (176 - base) // hop  # the new session's hops all came back
     at_kill = sink.messages[marks[0]:]
     panic = next(i for i, m in enumerate(at_kill) if m.type == "control_change"
                  and m.control == 123)  # the sink was panicked at the reset ...

@@ -7,7 +7,8 @@ made on the fly into out/cache, see :mod:`firmware_bridge.boards.default_model`)
 ``flash --board B`` programs a real board through pyocd, or boots an emulated one in QEMU,
 checks the HELLO handshake and keeps it running (``--check``: handshake, PING, then stop).
 ``play`` streams a clip (or a video) to a board booted here or given by ``--port`` and plays
-the events on ``--midi-out`` (:mod:`edge.cli.play`).
+the events on ``--midi-out`` (:mod:`firmware_bridge.player`; the build is reused when
+no input changed, :mod:`firmware_bridge.boards.build_cache`).
 """
 
 from __future__ import annotations

@@ -4,8 +4,8 @@
  * filter, so each filter row is one dot product over (taps x in_c) values. Output channels go
  * four at a time (fe_dot4_s8); on Cortex-M DSP cores, with the input offset folded, two
  * neighbouring output pixels of the same tap window against two output channels
- * (fe_dot2x2_s8), when the output does not overlap the input (pairs leave raster order; see
- * fe_disjoint). Padded taps are skipped (they contribute (zp + input_offset) * w = 0); when
+ * (fe_dot2x2_s8), when the pair's outputs cannot land on input bytes still to be read (pairs
+ * leave raster order, which the planner's slides assume; see fe_disjoint). Padded taps are skipped (they contribute (zp + input_offset) * w = 0); when
  * no tap ever falls outside the input the code generator folds the input offset into the bias
  * and passes input_offset 0. */
 #include "fe_dot.h"
@@ -124,9 +124,8 @@ static void conv_pixel_pair(const fe_conv_params *p, const int8_t *input, const 
 void fe_conv2d(const fe_conv_params *p, const int8_t *input, const int8_t *filter,
                const int32_t *bias, int8_t *output) {
 #if defined(FE_DOT2X2)
-  const int32_t pairs = p->input_offset == 0 &&
-                        fe_disjoint(input, p->in_h * p->in_w * p->in_c, output,
-                                    p->out_h * p->out_w * p->out_c);
+  const int32_t disjoint = fe_disjoint(input, p->in_h * p->in_w * p->in_c, output,
+                                       p->out_h * p->out_w * p->out_c);
 #endif
   int32_t oy;
   int32_t ox;
@@ -135,9 +134,13 @@ void fe_conv2d(const fe_conv_params *p, const int8_t *input, const int8_t *filte
       const conv_win wn = window(p, oy, ox);
       int8_t *out = output + (oy * p->out_w + ox) * p->out_c;
 #if defined(FE_DOT2X2)
-      if (pairs && ox + 1 < p->out_w) {
+      if (p->input_offset == 0 && ox + 1 < p->out_w) {
         const conv_win next = window(p, oy, ox + 1);
-        if (next.fx_lo == wn.fx_lo && next.fx_hi == wn.fx_hi) {
+        /* every input byte still to be read lies at or above input row max(0, y0) (later
+         * pixels start no higher up), so the pair may be written below it */
+        const int8_t *lowest = input + (wn.y0 > 0 ? wn.y0 : 0) * p->in_w * p->in_c;
+        if (next.fx_lo == wn.fx_lo && next.fx_hi == wn.fx_hi &&
+            (disjoint || fe_below(out, 2 * p->out_c, lowest))) {
           conv_pixel_pair(p, input, filter, bias, &wn, out);
           ++ox;
           continue;

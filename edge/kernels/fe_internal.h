@@ -11,11 +11,18 @@
  * place an operator's output partly over its dying input 0 ("slides", export/planner/
  * overlap.py), which is safe for kernels that write their outputs in raster order with each
  * output's reads done before its write. Kernels that block several output rows or pixels
- * together take that path only when the output is disjoint from the input. */
+ * together take that path only when the output is disjoint from the input, or when all the
+ * block writes lies below every input byte still to be read (fe_below). */
 static inline int fe_disjoint(const void *a, int32_t na, const void *b, int32_t nb) {
   const uintptr_t x = (uintptr_t)a;
   const uintptr_t y = (uintptr_t)b;
   return x + (uintptr_t)na <= y || y + (uintptr_t)nb <= x;
+}
+
+/* 1 when the bytes [out, out + n) all lie below `in` (they may be written while every byte
+ * from `in` up is still to be read). */
+static inline int fe_below(const void *out, int32_t n, const void *in) {
+  return (uintptr_t)out + (uintptr_t)n <= (uintptr_t)in;
 }
 
 /* Visit every output element of a 6-D broadcast in row-major order; BODY sees the output

@@ -2,7 +2,8 @@
  * Output features four at a time (fe_dot4_s8: each input element widened once for 4 weight
  * rows); on Cortex-M DSP cores (FE_DOT2X2), with the input offset folded, two input rows
  * against two weight rows (fe_dot2x2_s8), which keeps every operand in a register, when the
- * output does not overlap the input (the pairs leave raster order; see fe_disjoint). The code
+ * pair's outputs cannot land on input bytes still to be read (pairs leave raster order, which
+ * the planner's slides assume; see fe_disjoint). The code
  * generator usually folds the input offset into the bias (bias' = bias + input_offset *
  * sum_k w[o][k], exact in int32) and passes input_offset 0. Parameters are read into locals
  * once: an int8 output store may alias the params struct. */
@@ -24,7 +25,7 @@ FE_INLINE int8_t fc_requant(const fc_consts *k, int32_t acc, int32_t o) {
   return (int8_t)fe_clamp(acc, k->lo, k->hi);
 }
 
-static void fc_row(const fc_consts *k, int32_t n, int32_t depth, int32_t x_off,
+FE_INLINE void fc_row(const fc_consts *k, int32_t n, int32_t depth, int32_t x_off,
                    const int8_t *row, const int8_t *weights, int8_t *out) {
   int32_t o = 0;
   for (; o + 4 <= depth; o += 4) {
@@ -78,9 +79,16 @@ void fe_fully_connected(const fe_fc_params *p, const int8_t *input, const int8_t
   k.lo = p->act_min;
   k.hi = p->act_max;
 #if defined(FE_DOT2X2)
-  if (w_off == 0 && x_off == 0 && fe_disjoint(input, batches * n, output, batches * depth)) {
-    for (; b + 2 <= batches; b += 2) {
-      fc_rows2(&k, n, depth, input + b * n, weights, output + b * depth);
+  if (w_off == 0 && x_off == 0) {
+    const int disjoint = fe_disjoint(input, batches * n, output, batches * depth);
+    while (b + 2 <= batches) { /* a pair writes both output rows while input row b is read */
+      if (disjoint || fe_below(output + b * depth, 2 * depth, input + b * n)) {
+        fc_rows2(&k, n, depth, input + b * n, weights, output + b * depth);
+        b += 2;
+      } else {
+        fc_row(&k, n, depth, 0, input + b * n, weights, output + b * depth);
+        b += 1;
+      }
     }
   }
 #endif

@@ -3,7 +3,9 @@
  * from a fixed LCG. FC: batches 1..5, depths 1..7, input lengths 1..70, input offsets 0 and -3.
  * CONV_2D: 3x3 / 3x1 / 1x3 / 1x1 filters, strides 1-2, padding 0-1, dilation 1-2, 1..8 input
  * and 1..5 output channels, input offsets 0 and 4. Requantization (fe_mbqm, fe_rq_apply) vs
- * TFLite's two roundings on 15200 (x, multiplier, shift). main returns the number of mismatching
+ * TFLite's two roundings on 15200 (x, multiplier, shift). Slides: FC and CONV_2D with the
+ * output partly below the input in one buffer, at the planner's smallest safe shift and a few
+ * bytes more (the blocked paths must notice and keep raster order). main returns the number of mismatching
  * outputs (0: QEMU exits 0). */
 #include <stdint.h>
 
@@ -22,8 +24,9 @@ static int8_t next_s8(void) {
   return (int8_t)(lcg_state >> 24);
 }
 
-static int8_t x[MAX_B * MAX_N], w[MAX_O * MAX_N], got[MAX_B * MAX_O];
-static int32_t bias[MAX_O], mult[MAX_O], shift[MAX_O];
+static int8_t x[MAX_B * MAX_N], w[MAX_O * MAX_N * 2], got[MAX_B * MAX_O];
+static int32_t bias[16], mult[16], shift[16];
+#define shift_of_fc shift
 
 static int8_t reference(const fe_fc_params *p, int32_t b, int32_t o) {
   int32_t acc = bias[o];
@@ -186,6 +189,139 @@ static int requant_cases(void) {
   return bad;
 }
 
+/* ---- slides: the output placed `shift` bytes below its input in one buffer, as the planner
+ * may (export/planner/overlap.py), with the smallest shift its raster-order model allows ---- */
+#define SLIDE_MAX 2048
+static int8_t slide_buf[SLIDE_MAX + 1024];
+static int8_t pristine[1024];
+
+/* the planner's model: events j in raster order read from r_j up, then write byte w_j;
+ * min shift = max_j (max_{i<=j} w_i + 1 - min_{i>j} r_i), the minimum over none = in_size */
+static int32_t model_shift(const int32_t *w, const int32_t *r, int32_t events, int32_t in_size) {
+  static int32_t suffix[1024];
+  int32_t j, best = 0, high = 0;
+  suffix[events - 1] = in_size;
+  for (j = events - 2; j >= 0; --j) {
+    suffix[j] = r[j + 1] < suffix[j + 1] ? r[j + 1] : suffix[j + 1];
+  }
+  for (j = 0; j < events; ++j) {
+    high = w[j] + 1 > high ? w[j] + 1 : high;
+    best = high - suffix[j] > best ? high - suffix[j] : best;
+  }
+  return best;
+}
+
+static int32_t ev_w[1024], ev_r[1024];
+
+static int fc_slide_check(int32_t batches, int32_t depth, int32_t n, int32_t extra) {
+  fe_fc_params p = {0};
+  int32_t b, o, slide, bad = 0;
+  int8_t *in;
+  for (b = 0; b < batches; ++b) {
+    for (o = 0; o < depth; ++o) {
+      ev_w[b * depth + o] = b * depth + o;
+      ev_r[b * depth + o] = b * n;
+    }
+  }
+  slide = model_shift(ev_w, ev_r, batches * depth, batches * n) + extra;
+  p.batches = batches;
+  p.accum_depth = n;
+  p.output_depth = depth;
+  p.output_offset = 5;
+  p.multiplier = mult;
+  p.shift = shift_of_fc;
+  p.per_channel = 1;
+  p.act_min = -128;
+  p.act_max = 127;
+  for (b = 0; b < batches * n; ++b) pristine[b] = x[b] = next_s8();
+  for (o = 0; o < depth * n; ++o) w[o] = next_s8();
+  for (o = 0; o < depth; ++o) {
+    bias[o] = (int32_t)next_s8() * 37;
+    mult[o] = (int32_t)(0x40000000u + ((uint32_t)(uint8_t)next_s8() << 20));
+    shift_of_fc[o] = -6 - (o & 3);
+  }
+  in = slide_buf + slide;
+  for (b = 0; b < batches * n; ++b) in[b] = pristine[b];
+  fe_fully_connected(&p, in, w, bias, slide_buf);
+  for (b = 0; b < batches; ++b) {
+    for (o = 0; o < depth; ++o) {
+      if (slide_buf[b * depth + o] != reference(&p, b, o)) ++bad;
+    }
+  }
+  if (bad != 0) semihost_write0("fc slide mismatch\n");
+  return bad;
+}
+
+static int conv_slide_check(int32_t fh, int32_t stride, int32_t pad, int32_t in_c, int32_t out_c,
+                            int32_t extra) {
+  fe_conv_params p = {0};
+  int32_t i, oy, ox, oc, slide, ev = 0, bad = 0;
+  int8_t *in;
+  p.in_h = CIN_H;
+  p.in_w = CIN_W;
+  p.in_c = in_c;
+  p.filter_h = fh;
+  p.filter_w = 1;
+  p.stride_h = stride;
+  p.stride_w = 1;
+  p.dilation_h = 1;
+  p.dilation_w = 1;
+  p.pad_h = pad;
+  p.out_h = (CIN_H + 2 * pad - (fh - 1) - 1) / stride + 1;
+  p.out_w = CIN_W;
+  p.out_c = out_c;
+  p.depth_multiplier = 1;
+  p.output_offset = -7;
+  p.multiplier = mult;
+  p.shift = shift_of_fc;
+  p.act_min = -128;
+  p.act_max = 127;
+  for (oy = 0; oy < p.out_h; ++oy) {
+    int32_t y = oy * stride - pad;
+    while (y < 0) ++y; /* first valid tap row (dilation 1) */
+    for (ox = 0; ox < p.out_w; ++ox) {
+      for (oc = 0; oc < out_c; ++oc, ++ev) {
+        ev_w[ev] = ev;
+        ev_r[ev] = (y * CIN_W + ox) * in_c;
+      }
+    }
+  }
+  slide = model_shift(ev_w, ev_r, ev, CIN_H * CIN_W * in_c) + extra;
+  for (i = 0; i < CIN_H * CIN_W * in_c; ++i) pristine[i] = cin[i] = next_s8();
+  for (i = 0; i < out_c * fh * in_c; ++i) cw[i] = next_s8();
+  for (oc = 0; oc < out_c; ++oc) {
+    bias[oc] = (int32_t)next_s8() * 11;
+    mult[oc] = (int32_t)(0x40000000u + ((uint32_t)(uint8_t)next_s8() << 20));
+    shift_of_fc[oc] = -7 - (oc & 1);
+  }
+  in = slide_buf + slide;
+  for (i = 0; i < CIN_H * CIN_W * in_c; ++i) in[i] = pristine[i];
+  fe_conv2d(&p, in, cw, bias, slide_buf);
+  for (oy = 0; oy < p.out_h; ++oy) {
+    for (ox = 0; ox < p.out_w; ++ox) {
+      for (oc = 0; oc < out_c; ++oc) {
+        if (slide_buf[(oy * p.out_w + ox) * out_c + oc] != conv_reference(&p, oy, ox, oc)) ++bad;
+      }
+    }
+  }
+  if (bad != 0) semihost_write0("conv slide mismatch\n");
+  return bad;
+}
+
+static int slide_cases(void) {
+  int bad = 0;
+  int32_t extra;
+  for (extra = 0; extra <= 9; extra += 3) {
+    bad += fc_slide_check(4, 3, 9, extra);   /* output rows shorter than input rows */
+    bad += fc_slide_check(5, 12, 4, extra);  /* longer: pairs become unsafe further down */
+    bad += fc_slide_check(6, 8, 8, extra);
+    bad += conv_slide_check(3, 2, 0, 8, 8, extra);
+    bad += conv_slide_check(3, 1, 1, 4, 6, extra);
+    bad += conv_slide_check(1, 1, 0, 8, 8, extra);
+  }
+  return bad;
+}
+
 int main(void) {
   int bad = 0;
   int32_t b, o, n;
@@ -199,6 +335,7 @@ int main(void) {
   }
   bad += conv_cases();
   bad += requant_cases();
+  bad += slide_cases();
   semihost_write0(bad == 0 ? "kernel board cases: all equal\n" : "kernel board cases: MISMATCH\n");
   return bad;
 }

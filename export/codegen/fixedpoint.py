@@ -78,9 +78,13 @@ def softmax_exp_table(multiplier: int, left_shift: int, diff_min: int,
     """exp of every int8 difference to the row maximum, index d for difference -d.
 
     Entry d is TFLite's exp_on_negative_values(srdhm(-d << left_shift, multiplier)) in Q0.31
-    for -d >= diff_min; the table stops at the last such d (min(256, 1 - diff_min) entries):
-    differences below diff_min contribute nothing to the sum and give output -128.
+    for -d >= diff_min; the table stops at the last non-zero entry (at most
+    min(256, 1 - diff_min)): differences beyond it, like those below diff_min, contribute
+    nothing to the sum and give output -128. Entry 0 (exp 0 = 1) is never zero.
     """
     size = max(1, min(256, 1 - diff_min))
-    return [exp_on_negative(srdhm(wrap(-d << left_shift), multiplier), diff_bits)
-            for d in range(size)]
+    table = [exp_on_negative(srdhm(wrap(-d << left_shift), multiplier), diff_bits)
+             for d in range(size)]
+    while len(table) > 1 and table[-1] == 0:
+        table.pop()
+    return table

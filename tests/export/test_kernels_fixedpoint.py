@@ -73,3 +73,53 @@ def test_kernels_need_no_libm_on_cortex_m4(tmp_path: Path) -> None:
         undefined |= {ln.split()[-1] for ln in out.stdout.splitlines() if ln.strip()}
     libm = {"roundf", "round", "expf", "exp", "sqrtf", "sqrt", "floorf", "floor", "lroundf"}
     assert not undefined & libm, sorted(undefined & libm)
+
+
+def test_softmax_exp_table_equals_c_exp(tmp_path: Path) -> None:
+    """The code generator's Python exp table equals the C kernels' gemmlowp exp, entry by
+    entry, over input scales from 1e-4 to 2 (multiplier, shift and diff_min as the softmax
+    renderer derives them)."""
+    import math
+
+    from export.codegen.fixedpoint import softmax_exp_table
+    from export.codegen.quant import quantize_multiplier
+
+    gcc = shutil.which("gcc")
+    if gcc is None:
+        pytest.skip("gcc not installed")
+    params = []
+    for scale in (1e-4, 3e-3, 0.02, 0.0625, 0.1, 0.37, 1.0, 2.0):
+        mult, shift = quantize_multiplier(min(scale * (1 << 26), (1 << 31) - 1.0))
+        radius = math.floor(31 * (1 << 26) / (1 << shift))
+        params.append((mult, shift, -radius))
+    rows = ",\n".join(f"  {{{m}, {s}, {d}}}" for m, s, d in params)
+    source = tmp_path / "exp_table.c"
+    source.write_text(f"""#include <stdio.h>
+#include "fe_fixedpoint.h"
+static const long params[][3] = {{
+{rows}
+}};
+int main(void) {{
+  int i, d;
+  for (i = 0; i < (int)(sizeof params / sizeof params[0]); ++i) {{
+    for (d = 0; d < 256; ++d) {{
+      const int32_t diff = -d;
+      const int32_t e = diff >= params[i][2]
+          ? fe_exp_on_negative(fe_srdhm((int32_t)((uint32_t)diff << params[i][1]),
+                                        (int32_t)params[i][0]), 5) : 0;
+      printf("%ld ", (long)e);
+    }}
+    printf("\\n");
+  }}
+  return 0;
+}}
+""")
+    exe = tmp_path / "exp_table"
+    subprocess.run([gcc, *FLAGS, f"-I{KERNEL_DIR}", str(source), str(KERNEL_DIR / "fixedpoint.c"),
+                    "-o", str(exe)], check=True, capture_output=True, text=True)
+    lines = subprocess.run([str(exe)], check=True, capture_output=True, text=True).stdout
+    for (m, s, d), line in zip(params, lines.splitlines(), strict=True):
+        c_values = [int(v) for v in line.split()]
+        table = softmax_exp_table(m, s, d)
+        assert table == c_values[:len(table)], f"multiplier {m} shift {s}"
+        assert not any(c_values[len(table):]), f"multiplier {m} shift {s}: table cut too early"

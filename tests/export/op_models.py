@@ -110,6 +110,10 @@ def _cases_elementwise() -> list[OpCase]:
         OpCase("add_relu6", frozenset({"ADD"}), ((1, 5, 8), (1, 5, 8)),
                lambda a, b: tf.nn.relu6(a + b)),
         OpCase("sub_bcast", frozenset({"SUB"}), ((1, 4, 8), (1, 1, 8)), lambda a, b: a - b),
+        # equal input scales (a slice keeps its input's quantization): the exact-shift ADD path
+        OpCase("add_equal_scales", frozenset({"ADD"}), ((1, 4, 8),), lambda a: a + a[:, ::-1, :]),
+        OpCase("sub_equal_scales_bcast", frozenset({"SUB"}), ((1, 4, 8),),
+               lambda a: a - a[:, 1:2, :]),
         OpCase("mul_bcast", frozenset({"MUL"}), ((1, 4, 8), (1, 4, 1)), lambda a, b: a * b),
         OpCase("mul_const", frozenset({"MUL"}), ((1, 3, 8),), lambda a: a * w((8,), 8)),
         OpCase("squared_difference", frozenset({"SQUARED_DIFFERENCE"}), ((1, 4, 8), (1, 1, 8)),

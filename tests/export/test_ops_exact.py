@@ -25,7 +25,7 @@ CASE_NAMES = (
     "depthwise_inplace_same_s2", "fully_connected_relu",
     "batch_matmul_bcast", "batch_matmul_adj_x", "batch_matmul_adj_y", "max_pool_same_s2",
     "max_pool_valid", "avg_pool_same_s2", "avg_pool_valid_s1",
-    "add_bcast_relu", "add_relu6", "sub_bcast", "mul_bcast", "mul_const", "squared_difference",
+    "add_bcast_relu", "add_relu6", "sub_bcast", "add_equal_scales", "sub_equal_scales_bcast", "mul_bcast", "mul_const", "squared_difference",
     "rsqrt", "softmax", "mean_hw_keepdims", "mean_last", "mean_axis1",
     "quantize_dequantize_float_io",
     "pack_axis1", "slice", "strided_slice_step_neg", "strided_slice_shrink", "pad", "padv2",

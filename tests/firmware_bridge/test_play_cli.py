@@ -129,14 +129,7 @@ def reference(model: DefaultModel) -> tuple[tuple[int, ...], ...]:
     return decode_clip(cfg, enc, step, load_clip(DEMO_CLIP).keypoints).hop_tokens
 
 
-ACLE_BUG = ("known: the ACLE (DSP) int8 kernels give other encoder/decoder bytes than TFLM on "
-            "the StudentConfig export (portable C on the same boards is byte-exact); see the "
-            "board-path report (edge/kernels, not this test's code)")
-
-
-@pytest.mark.parametrize("kernels", [
-    "portable", pytest.param("acle", marks=pytest.mark.xfail(reason=ACLE_BUG, strict=False)),
-])
+@pytest.mark.parametrize("kernels", ["acle", "portable"])
 def test_board_tokens_equal_host_reference(kernels: str, model: DefaultModel, cache: Path,
                                            reference, tmp_path: Path) -> None:  # noqa: ANN001
     from firmware_bridge.boards.build_cache import cached_build

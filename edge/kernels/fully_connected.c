@@ -16,13 +16,20 @@ typedef struct {
   const int32_t *bias;  /* or NULL */
   int32_t per_channel;  /* 1: mult/shift indexed by feature, 0: entry 0 for all */
   int32_t out_offset, lo, hi;
+#if FE_WIDE_REQUANT
+  fe_rq tensor_rq;      /* per-tensor requantization, unpacked once (64-bit hosts) */
+#endif
 } fc_consts;
 
 FE_INLINE int8_t fc_requant(const fc_consts *k, int32_t acc, int32_t o) {
-  const int32_t ch = k->per_channel ? o : 0;
   acc += k->bias != NULL ? k->bias[o] : 0;
-  acc = fe_mbqm(acc, k->mult[ch], (int)k->shift[ch]) + k->out_offset;
-  return (int8_t)fe_clamp(acc, k->lo, k->hi);
+#if FE_WIDE_REQUANT /* the unpacked form pays off on 64-bit hosts; 32-bit cores: two steps */
+  acc = k->per_channel ? fe_mbqm(acc, k->mult[o], (int)k->shift[o])
+                       : fe_rq_apply(&k->tensor_rq, acc);
+#else
+  acc = fe_mbqm(acc, k->mult[k->per_channel ? o : 0], (int)k->shift[k->per_channel ? o : 0]);
+#endif
+  return (int8_t)fe_clamp(acc + k->out_offset, k->lo, k->hi);
 }
 
 FE_INLINE void fc_row(const fc_consts *k, int32_t n, int32_t depth, int32_t x_off,
@@ -78,6 +85,9 @@ void fe_fully_connected(const fe_fc_params *p, const int8_t *input, const int8_t
   k.out_offset = p->output_offset;
   k.lo = p->act_min;
   k.hi = p->act_max;
+#if FE_WIDE_REQUANT
+  k.tensor_rq = fe_rq_make(p->multiplier[0], (int)p->shift[0]);
+#endif
 #if defined(FE_DOT2X2)
   if (w_off == 0 && x_off == 0) {
     const int disjoint = fe_disjoint(input, batches * n, output, batches * depth);

@@ -76,9 +76,18 @@ static void conv_pixel(const fe_conv_params *p, const int8_t *input, const int8_
   for (; oc + 4 <= p->out_c; oc += 4) {
     int32_t acc[4] = {0, 0, 0, 0};
     int32_t r;
+#if FE_KERNELS_SSE2 /* SIMD sums kept across the filter rows, one horizontal sum */
+    fe_sse_acc4 v;
+    fe_sse_acc4_zero(&v);
+#define DOT4(x, w, n) fe_sse_acc4_add(&v, x, w, oc_stride, n, x_off, acc)
+    CONV_RUNS(p, input, filter, wn, oc, DOT4);
+#undef DOT4
+    fe_sse_acc4_sum(&v, acc);
+#else
 #define DOT4(x, w, n) fe_dot4_s8(x, w, oc_stride, n, x_off, acc)
     CONV_RUNS(p, input, filter, wn, oc, DOT4);
 #undef DOT4
+#endif
     for (r = 0; r < 4; ++r) {
       out[oc + r] = conv_requant(p, acc[r], bias, oc + r);
     }

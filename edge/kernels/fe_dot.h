@@ -206,6 +206,49 @@ static inline void fe_dot4_s8(const int8_t *x, const int8_t *w, int32_t ws, int3
   }
 }
 
+/* fe_dot4_s8 split for several runs into the same 4 sums (CONV_2D's filter rows): the SIMD
+ * partial sums stay in v across runs (fe_sse_acc4_add), one horizontal sum at the end
+ * (fe_sse_acc4_sum); elements past the last multiple of 8 go straight into acc. */
+typedef struct {
+  __m128i a0, a1, a2, a3;
+} fe_sse_acc4;
+
+static inline void fe_sse_acc4_zero(fe_sse_acc4 *v) {
+  v->a0 = _mm_setzero_si128();
+  v->a1 = v->a0;
+  v->a2 = v->a0;
+  v->a3 = v->a0;
+}
+
+static inline void fe_sse_acc4_add(fe_sse_acc4 *v, const int8_t *x, const int8_t *w, int32_t ws,
+                                   int32_t n, int32_t x_off, int32_t acc[4]) {
+  const __m128i off = _mm_set1_epi16((int16_t)x_off);
+  const int8_t *w1 = w + ws;
+  const int8_t *w2 = w1 + ws;
+  const int8_t *w3 = w2 + ws;
+  int32_t k = 0;
+  for (; k + 8 <= n; k += 8) {
+    const __m128i xv = _mm_add_epi16(fe_sse_ld8(x + k), off);
+    v->a0 = _mm_add_epi32(v->a0, _mm_madd_epi16(xv, fe_sse_ld8(w + k)));
+    v->a1 = _mm_add_epi32(v->a1, _mm_madd_epi16(xv, fe_sse_ld8(w1 + k)));
+    v->a2 = _mm_add_epi32(v->a2, _mm_madd_epi16(xv, fe_sse_ld8(w2 + k)));
+    v->a3 = _mm_add_epi32(v->a3, _mm_madd_epi16(xv, fe_sse_ld8(w3 + k)));
+  }
+  for (; k < n; ++k) {
+    const int32_t xk = (int32_t)x[k] + x_off;
+    acc[0] += xk * w[k];
+    acc[1] += xk * w1[k];
+    acc[2] += xk * w2[k];
+    acc[3] += xk * w3[k];
+  }
+}
+
+static inline void fe_sse_acc4_sum(const fe_sse_acc4 *v, int32_t acc[4]) {
+  const __m128i sum = _mm_add_epi32(fe_sse_hsum4(v->a0, v->a1, v->a2, v->a3),
+                                    _mm_loadu_si128((const __m128i *)(const void *)acc));
+  _mm_storeu_si128((__m128i *)(void *)acc, sum);
+}
+
 static inline int32_t fe_dot1_s8(const int8_t *x, const int8_t *w, int32_t n, int32_t x_off) {
   const __m128i off = _mm_set1_epi16((int16_t)x_off);
   __m128i a = _mm_setzero_si128();

@@ -66,14 +66,14 @@ def _check_model(link: DeviceLink, settings: PlaySettings) -> None:
                           "(the export given): rebuild or reflash the firmware")
 
 
-def play(frames: Iterable[Frame] | Callable[[PlayoutScheduler, float], Iterable[Frame]],
+def play(frames: Iterable[Frame] | Callable[[Clock, float], Iterable[Frame]],
          sink: str | MidiSink | Callable[[Clock], MidiSink], target: PlayTarget, settings: PlaySettings = PlaySettings(), *,
          on_status: Callable[[StreamProgress], None] | None = None,
          on_boot: Callable[[QemuBoard | None], None] | None = None) -> StreamResult:
     """Stream ``frames`` to the target and play the events on ``sink`` (module doc).
 
-    ``frames`` may be a function of the playout scheduler (a paced source sleeps through it, so
-    events play while it waits) and of the model's fps (from HELLO). ``sink`` is a ``--midi-out``
+    ``frames`` may be a function of a clock (the playout's, whose waits also play due events
+    and read the link: a paced source sleeps through it) and of the model's fps (from HELLO). ``sink`` is a ``--midi-out``
     spec, a sink, or a function of the session's clock that opens one (file sinks stamp events
     on that clock, so an unpaced run on a virtual clock keeps the clip's timing). ``on_boot``
     sees the QEMU board once it runs (e.g. its DIN file).
@@ -93,5 +93,8 @@ def play(frames: Iterable[Frame] | Callable[[PlayoutScheduler, float], Iterable[
         link.handshake()
         _check_model(link, settings)
         fps = link.hello.fps if link.hello else 0.0
-        source = frames(playout, fps) if callable(frames) else frames
-        return stream(link, source, playout, on_status=on_status)
+        if callable(frames):
+            factory = frames
+            return stream(link, lambda clock: factory(clock, fps), playout,
+                          on_status=on_status)
+        return stream(link, frames, playout, on_status=on_status)

@@ -30,12 +30,13 @@ from dataclasses import dataclass, field
 from firmware_bridge.errors import BridgeError
 from firmware_bridge.link import DeviceLink, DisconnectedError
 from firmware_bridge.player.hops import Hop, HopAssembler, hop_messages
-from firmware_bridge.playout import PlayoutScheduler
+from firmware_bridge.playout import Clock, PlayoutScheduler
 from firmware_bridge.protocol import messages as m
 from firmware_bridge.sources import Frame, quantize_frame
 
 RECONNECT_S = 15.0
 FINISH_POLL_S = 0.005  # real-time poll period while waiting for the last hops
+POLL_SLICE_S = 0.005  # a paced source's waits read the link this often
 
 
 @dataclass
@@ -82,6 +83,7 @@ class _Streamer:
         self.hops: list[Hop] = []
         self.sent_at: dict[int, float] = {}  # clip frame index -> host time sent
         self.session_frames = 0  # frames sent in the current device session
+        self.next_frame = 0  # clip index of the frame after the last one sent
 
     def send(self, frame: Frame) -> None:
         q = quantize_frame(frame.keypoints, self.hello.input_scale, self.hello.input_zero_point)
@@ -91,6 +93,7 @@ class _Streamer:
             self._reconnect(frame.index)
             self.link.send_keypoints(frame.index, q)
         self.sent_at[frame.index] = time.monotonic()
+        self.next_frame = frame.index + 1
         self.session_frames += 1
         self.progress.frames_sent += 1
         self.pump(next_frame=frame.index + 1)
@@ -167,17 +170,44 @@ class _Streamer:
         return stats
 
 
-def stream(link: DeviceLink, frames: Iterable[Frame], playout: PlayoutScheduler, *,
+class _PollingClock:
+    """The playout scheduler as a source's clock; its waits also read the device link.
+
+    A paced source sleeps between frames; polling the link in ``POLL_SLICE_S`` slices while it
+    does stamps each hop when it arrives (not at the next frame), so the measured latency is
+    the device's and the link's, not the frame period's.
+    """
+
+    def __init__(self, streamer: _Streamer) -> None:
+        self._s = streamer
+
+    def now(self) -> float:
+        """The playout clock's time."""
+        return self._s.playout.now()
+
+    def sleep_until(self, t: float) -> None:
+        """Wait until ``t`` on the playout clock, playing due events and reading the link."""
+        playout = self._s.playout
+        while playout.now() < t:
+            playout.sleep_until(min(t, playout.now() + POLL_SLICE_S))
+            self._s.pump(next_frame=self._s.next_frame)
+
+
+def stream(link: DeviceLink, frames: Iterable[Frame] | Callable[[Clock], Iterable[Frame]],
+           playout: PlayoutScheduler, *,
            on_status: Callable[[StreamProgress], None] | None = None,
            finish_timeout_s: float = 120.0) -> StreamResult:
-    """Send ``frames`` over ``link`` and play the events through ``playout`` (module doc)."""
+    """Send ``frames`` over ``link`` and play the events through ``playout`` (module doc).
+
+    ``frames`` may be a function of a clock: a paced source sleeping on it keeps reading the
+    link (:class:`_PollingClock`).
+    """
     s = _Streamer(link, playout, on_status)
     if playout.t0 is None:
         playout.start()
-    next_frame = 0
-    for frame in frames:
+    source = frames(_PollingClock(s)) if callable(frames) else frames
+    for frame in source:
         s.send(frame)
-        next_frame = frame.index + 1
-    stats = s.finish(next_frame, finish_timeout_s)
+    stats = s.finish(s.next_frame, finish_timeout_s)
     playout.drain()
     return StreamResult(link.hello or s.hello, tuple(s.hops), stats, s.progress)

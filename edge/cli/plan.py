@@ -109,10 +109,11 @@ def run(args: argparse.Namespace) -> int:
     tflm = tflm_planned = planned = None
     if not args.no_tflm or args.planned or args.tflm_bundle:
         from export.tflm.arena import measure_tflm_arena
-        from export.tflm.offline_plan import write_offline_plan
+        from export.tflm.offline_plan import tflm_plan, write_offline_plan
 
         tflm = measure_tflm_arena(data)
-        planned = write_offline_plan(data, graph, plan)
+        safe = tflm_plan(graph, strategy=args.strategy, persistent=resolve_persistent(graph, args.persistent))
+        planned = write_offline_plan(data, graph, safe)
         tflm_planned = measure_tflm_arena(planned)
     if args.planned:
         write_atomic(args.planned, planned)

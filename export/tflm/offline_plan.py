@@ -22,6 +22,8 @@ import numpy as np
 from ai_edge_litert import schema_py_generated as fb
 
 from export.ir import Graph
+from export.planner.aliasing import INPLACE_OPS, VIEW_OPS
+from export.planner.memory import plan_memory
 from export.planner.plan import MemoryPlan
 from export.tflm import TflmError
 
@@ -58,6 +60,42 @@ def _aligned(buf: fb.BufferT) -> _AlignedBufferT:
     return out
 
 
+def tflm_plan(graph: Graph, *, strategy: str = "auto", persistent: tuple[int, ...] = ()) -> MemoryPlan:
+    """A plan TFLite Micro's own kernels can run: no partial overlaps, no in-place depthwise.
+
+    Our kernels honour those (their access order is modelled in ``export.planner.overlap``);
+    TFLM's reference kernels make no such promise, so its offline plan keeps every output
+    apart from its inputs except views and element-wise in-place ops.
+    """
+    return plan_memory(graph, strategy=strategy, persistent=persistent, slides=False,
+                       inplace_depthwise=False)
+
+
+def check_tflm_safe(graph: Graph, plan: MemoryPlan) -> None:
+    """Raise :class:`TflmError` if an operator's output shares bytes with one of its inputs in a
+    way only our kernels allow (partial overlap, in-place depthwise)."""
+    def span(t: int) -> tuple[int, int] | None:
+        off = plan.tensor_offsets.get(t)
+        return None if off is None else (off, off + graph.tensors[t].nbytes)
+
+    for k in plan.order:
+        op = graph.operators[k]
+        for o in op.outputs:
+            so = span(o)
+            for i in (t for t in op.inputs if t >= 0 and not graph.tensors[t].is_constant):
+                si = span(i)
+                if so is None or si is None or so[1] <= si[0] or si[1] <= so[0]:
+                    continue
+                same = so[0] == si[0] and (op.op in VIEW_OPS or (
+                    op.op in INPLACE_OPS and op.op != "DEPTHWISE_CONV_2D"))
+                if not same:
+                    raise TflmError(
+                        f"offline plan: operator {k} {op.op} writes tensor {o} "
+                        f"'{graph.tensors[o].name}' at [{so[0]}, {so[1]}) over its input {i} "
+                        f"'{graph.tensors[i].name}' at [{si[0]}, {si[1]}): only the generated C "
+                        "runs that safely; plan for TFLM with tflm_plan()")
+
+
 def offline_offsets(graph: Graph, plan: MemoryPlan) -> np.ndarray:
     """Per-tensor int32 offsets for TFLM (-1: let TFLM plan it)."""
     out = np.full(len(graph.tensors), -1, dtype=np.int32)
@@ -79,9 +117,13 @@ def offline_metadata(graph: Graph, plan: MemoryPlan) -> bytes:
 
 
 def write_offline_plan(model: bytes, graph: Graph, plan: MemoryPlan) -> bytes:
-    """``model`` with ``plan`` stored as its OfflineMemoryAllocation metadata (one subgraph)."""
+    """``model`` with ``plan`` stored as its OfflineMemoryAllocation metadata (one subgraph).
+
+    The plan must be one TFLM's kernels can run (:func:`tflm_plan`; checked by
+    :func:`check_tflm_safe`)."""
     import flatbuffers
 
+    check_tflm_safe(graph, plan)
     m = fb.ModelT.InitFromPackedBuf(model, 0)
     if len(m.subgraphs or []) != 1:
         raise TflmError(f"offline plan: expected a model with 1 subgraph, found {len(m.subgraphs or [])}")

@@ -7,8 +7,9 @@ import pytest
 
 from export.planner.memory import plan_memory
 from export.tflite_reader import read_tflite
+from export.tflm import TflmError
 from export.tflm.arena import measure_tflm_arena, tflm_interpreter
-from export.tflm.offline_plan import METADATA_NAME, write_offline_plan
+from export.tflm.offline_plan import METADATA_NAME, tflm_plan, write_offline_plan
 
 
 def _random_inputs(graph, rng: np.random.Generator) -> list[np.ndarray]:
@@ -32,7 +33,7 @@ def _run(interp, inputs: list[np.ndarray], n_out: int) -> list[np.ndarray]:
 def test_planned_model_runs_in_tflm_with_identical_outputs(zoo, name: str) -> None:
     model = zoo[name].read_bytes()
     graph = read_tflite(model)
-    plan = plan_memory(graph)
+    plan = tflm_plan(graph)
     planned = write_offline_plan(model, graph, plan)
     meta = read_tflite(planned).metadata[METADATA_NAME]
     words = np.frombuffer(meta, dtype="<i4")
@@ -55,7 +56,7 @@ def test_searched_order_with_persistent_caches_runs_in_tflm(zoo) -> None:
     model = zoo["kv_decoder_step"].read_bytes()
     graph = read_tflite(model)
     caches = tuple(t for t in graph.inputs if "cache" in graph.tensors[t].name)
-    plan = plan_memory(graph, persistent=caches)
+    plan = tflm_plan(graph, persistent=caches)
     assert plan.order != tuple(range(len(graph.operators)))  # the search reordered this model
     planned = write_offline_plan(model, graph, plan)
     assert [o.op for o in read_tflite(planned).operators] == [graph.operators[k].op for k in plan.order]
@@ -67,6 +68,15 @@ def test_searched_order_with_persistent_caches_runs_in_tflm(zoo) -> None:
                         strict=True):
             np.testing.assert_array_equal(a, b)
     assert measure_tflm_arena(planned).head_bytes == plan.arena_bytes + plan.persistent_bytes
+
+
+def test_offline_plan_refuses_partial_overlaps_tflm_cannot_run(zoo) -> None:
+    model = zoo["cnn"].read_bytes()
+    graph = read_tflite(model)
+    ours = plan_memory(graph)  # slides: outputs start inside their dying inputs
+    assert ours.arena_bytes < tflm_plan(graph).arena_bytes
+    with pytest.raises(TflmError, match="only the generated C runs that safely"):
+        write_offline_plan(model, graph, ours)
 
 
 def _data_positions(model: bytes) -> list[tuple[int, int]]:
@@ -87,7 +97,7 @@ def _data_positions(model: bytes) -> list[tuple[int, int]]:
 def test_planned_model_buffers_are_16_byte_aligned(zoo, name: str) -> None:
     model = zoo[name].read_bytes()
     graph = read_tflite(model)
-    planned = write_offline_plan(model, graph, plan_memory(graph))
+    planned = write_offline_plan(model, graph, tflm_plan(graph))
     spans = _data_positions(planned)
     assert len(spans) == len(_data_positions(model)) + 1  # + the plan's metadata buffer
     misaligned = [(pos, n) for pos, n in spans if pos % 16]

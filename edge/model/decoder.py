@@ -6,7 +6,11 @@ logits = ``Dense(LN h)``.
 
 Masking, identical in both graphs so the step reproduces the full forward exactly: scores of a
 masked key are *replaced* (``s·keep + mask``) by ``mask_value`` (−16: small, int8-safe), never
-just offset. In the full graph ``keep`` is the causal lower triangle. In the step graph the keys
+just offset. The mask alone is not causal: a head whose unmasked scores all fall below
+``mask_value`` would put its weight on the masked (future) keys, and training learns exactly
+that (it copies the next tokens under teacher forcing and then fails to generate). So the
+probabilities are also multiplied by ``keep`` after the softmax: a masked key gets exactly zero
+weight. In the full graph ``keep`` is the causal lower triangle. In the step graph the keys
 are the ``L-1`` cache rows plus the current row (exactly ``L`` keys, like the full graph's row
 ``p``); the caller passes the additive mask ``[B, L]``: 0 for cache rows ``< p`` and for the last
 (current) slot, ``mask_value`` for cache rows ``>= p``; ``keep = 1 - mask/mask_value`` is derived
@@ -110,9 +114,9 @@ def _attend(q: Any, k: Any, v: Any, cfg: ModelConfig, keep: Any = None, add: Any
     """Multi-head attention of projected ``q [B,Tq,d]`` over ``k, v [B,Tk,d]`` -> ``[B,Tq,d]``."""
     qh = _heads(q * np.float32(1.0 / np.sqrt(cfg.head_dim)), cfg)
     scores = keras.ops.matmul(qh, keras.ops.transpose(_heads(k, cfg), (0, 1, 3, 2)))
+    probs = keras.ops.softmax(scores if keep is None else scores * keep + add, axis=-1)
     if keep is not None:
-        scores = scores * keep + add
-    probs = keras.ops.softmax(scores, axis=-1)
+        probs = probs * keep  # exact causality: no weight on a masked key, however low the rest
     return _merge(keras.ops.matmul(probs, _heads(v, cfg)), cfg)
 
 

@@ -74,6 +74,33 @@ def test_step_by_step_decoding_equals_full_sequence_forward(tiny) -> None:
     assert np.abs(full2[:, 6:] - full[:, 6:]).max() > 1e-3
 
 
+def test_no_future_leak_when_every_allowed_score_is_below_the_mask() -> None:
+    """Issue #3: training learned to push allowed scores below ``mask_value`` and read the future.
+
+    Constant self-attention Q = v and K = -v give every allowed key a score of
+    ``-|v_head|²/sqrt(dh) = -72/sqrt(8) ≈ -25``, below the mask's −16: an additive mask alone then
+    puts nearly all weight on the future tokens. Earlier logits must still not move, and the
+    step model (KV cache) must still equal the full graph.
+    """
+    keras.utils.set_random_seed(3)
+    models = build_student_models(TINY)
+    for w in models.train.weights:
+        name = w.path.split("/")[-2] if "/" in w.path else w.path
+        if "_self_q" in name or "_self_k" in name:
+            sign = 1.0 if "_self_q" in name else -1.0
+            w.assign(np.zeros(w.shape, np.float32) if w.path.endswith("kernel")
+                     else np.full(w.shape, 3.0 * sign, np.float32))
+    rng = np.random.default_rng(4)
+    kp = rng.random((2, TINY.window_frames, 65, 3), np.float32)
+    tok = rng.integers(0, 243, (2, TINY.max_tokens)).astype(np.int32)
+    full = np.asarray(models.train([kp, tok], training=False))
+    tok2 = tok.copy()
+    tok2[:, 5:] = (tok2[:, 5:] + 11) % 243
+    full2 = np.asarray(models.train([kp, tok2], training=False))
+    np.testing.assert_allclose(full2[:, :5], full[:, :5], atol=1e-5)
+    np.testing.assert_allclose(_step_logits(models, TINY, kp, tok), full, atol=1e-4)
+
+
 def test_kv_cache_over_many_steps_with_the_default_student() -> None:
     cfg = StudentConfig()
     keras.utils.set_random_seed(3)

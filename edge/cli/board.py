@@ -49,6 +49,8 @@ def register(sub: argparse._SubParsersAction) -> None:
     what = p.add_mutually_exclusive_group(required=True)
     what.add_argument("--keypoints", type=Path, help="keypoint clip (.npz)")
     what.add_argument("--video", type=Path, help="video file (needs make setup-video)")
+    what.add_argument("--camera", type=int, metavar="N",
+                      help="live camera index N, at its own frame rate (needs make setup-video)")
     p.add_argument("--midi-out", required=True,
                    help="PORTNAME, din:URL, FILE.mid or FILE.wav")
     _model_args(p)
@@ -169,10 +171,15 @@ def _play(args: argparse.Namespace) -> int:
     settings = PlaySettings(pace=not args.no_pace, latency_s=args.latency)
     status = StatusLine(paced=settings.pace)
     try:
-        res = play(frame_source(args.keypoints, args.video, pace=settings.pace), args.midi_out,
+        res = play(frame_source(args.keypoints, _video_or_camera(args), pace=settings.pace), args.midi_out,
                    target, settings, on_status=status.update)
     finally:
         status.close()
     print(summary(res))
     print(f"wrote      {args.midi_out}")
     return 0
+
+
+def _video_or_camera(args: argparse.Namespace) -> Path | None:
+    """The video source of ``play``: a file, or a camera index (MediaPipe opens both)."""
+    return Path(str(args.camera)) if args.camera is not None else args.video

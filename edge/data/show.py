@@ -60,6 +60,17 @@ def draw_skeleton(ax, frame: np.ndarray) -> None:  # noqa: ANN001 (matplotlib Ax
         ax.scatter(frame[t, 0], frame[t, 1], s=6, color=colour, zorder=3)
 
 
+def draw_snapshot(ax, frame: np.ndarray, lo: np.ndarray, hi: np.ndarray, t: float) -> None:  # noqa: ANN001 (matplotlib Axes)
+    """One skeleton frame framed to the x/y box ``lo``..``hi``, titled with its time ``t``."""
+    draw_skeleton(ax, frame)
+    ax.set_xlim(lo[0] - 0.02, hi[0] + 0.02)
+    ax.set_ylim(hi[1] + 0.02, lo[1] - 0.02)  # image y grows downward
+    ax.set_aspect("equal")
+    ax.set_xticks([])
+    ax.set_yticks([])
+    ax.set_title(f"t = {t:.2f} s", fontsize=9)
+
+
 def _snapshot_frames(clip: Clip, notes: np.ndarray, t0: float, t1: float, n: int) -> np.ndarray:
     """Frame indices to draw: at note onsets in the window when there are enough, else even."""
     onsets = np.unique(notes[(notes[:, 0] >= t0) & (notes[:, 0] < t1), 0]) if notes.size else []
@@ -149,13 +160,7 @@ def render_clip(clip: Clip, *, start_s: float | None = None, window_s: float = 6
     lo, hi = np.percentile(kp[..., :2][ok], [0.5, 99.5], axis=0)
     for i, f in enumerate(marks):
         ax = fig.add_subplot(grid[0, i])
-        draw_skeleton(ax, kp[f])
-        ax.set_xlim(lo[0] - 0.02, hi[0] + 0.02)
-        ax.set_ylim(hi[1] + 0.02, lo[1] - 0.02)  # image y grows downward
-        ax.set_aspect("equal")
-        ax.set_xticks([])
-        ax.set_yticks([])
-        ax.set_title(f"t = {f / clip.fps:.2f} s", fontsize=9)
+        draw_snapshot(ax, kp[f], lo, hi, f / clip.fps)
     trace = _bow_trace if clip.meta.get("instrument") == "violin" else _traces
     trace(fig.add_subplot(grid[1, :]), clip, t0, t1, marks)
     _roll(fig.add_subplot(grid[2, :]), notes, t0, t1, clip.fps, marks)

@@ -1,6 +1,6 @@
 """demo.png: the skeleton over time, the clip's own notes and the board's notes on one axis.
 
-Top row: body65 snapshots (``edge.data.show.draw_skeleton``) at evenly spaced times; below,
+Top row: body65 snapshots (``edge.data.show.draw_snapshot``) at evenly spaced times; below,
 two piano rolls sharing the clip's time axis — the ground truth (the clip's MIDI) and what the
 board played (each hop's tokens decoded with ``export.host_decode.hops_to_midi`` and shifted to
 the hop's start); dotted lines mark hop starts. A person sees at a glance whether the board
@@ -17,7 +17,7 @@ from pathlib import Path
 import numpy as np
 
 from edge.data.clip import Clip, write_atomic
-from edge.data.show import clip_notes, draw_skeleton
+from edge.data.show import clip_notes, draw_snapshot
 from firmware_bridge.player.hops import Hop
 
 N_SNAPSHOTS = 6
@@ -54,13 +54,7 @@ def _snapshots(fig, grid, clip: Clip) -> None:  # noqa: ANN001 (matplotlib Figur
     frames = np.linspace(0, clip.n_frames - 1, N_SNAPSHOTS).round().astype(int)
     for i, f in enumerate(frames):
         ax = fig.add_subplot(grid[0, i])
-        draw_skeleton(ax, kp[f])
-        ax.set_xlim(lo[0] - 0.02, hi[0] + 0.02)
-        ax.set_ylim(hi[1] + 0.02, lo[1] - 0.02)  # image y grows downward
-        ax.set_aspect("equal")
-        ax.set_xticks([])
-        ax.set_yticks([])
-        ax.set_title(f"t = {f / clip.fps:.2f} s", fontsize=9)
+        draw_snapshot(ax, kp[f], lo, hi, f / clip.fps)
 
 
 def render_demo(clip: Clip, hops: Sequence[Hop], title: str):  # noqa: ANN201 (matplotlib Figure)

@@ -106,7 +106,7 @@ def _step_data(cfg: Any) -> Iterator[dict[str, np.ndarray]]:
             v[:, :p] = rng.normal(0, 1, v[:, :p].shape)
         cross = {n: rng.normal(0, 1, (1, cfg.n_memory, cfg.d_model)).astype(np.float32)
                  for n in cache_names(cfg, "cross")}
-        yield step_inputs(cfg, rng.integers(0, 240, 1), p, cache, cross)
+        yield step_inputs(cfg, rng.integers(0, 240, 1), p, cache, cross, np.array([p * 16_000]))
 
 
 def _convert(cfg: Any, role: str) -> bytes:

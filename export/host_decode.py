@@ -5,8 +5,9 @@ frame ``e``): quantize the keypoints with the encoder input's (scale, zero point
 streaming host's own ``quantize_frame`` (:func:`quantize_keypoints`), run the
 encoder once, copy its cross K/V outputs into the step's cross inputs *as bytes* (the export
 pins both sides to one quantization), start from SOS with zeroed caches (the zero point, i.e.
-real 0) and run the step at positions ``0..L-1``: token + position + quantized additive mask +
-caches in, logits + new K/V rows out; the rows are copied to cache row ``p``; the next token is
+real 0) and run the step at positions ``0..L-1``: token + clock (the frame bin of the hop time
+reached after the token, :mod:`edge.model.clock`, fed as the ``position`` input) + quantized
+additive mask + caches in, logits + new K/V rows out; the rows are copied to cache row ``p``; the next token is
 the argmax of the int8 logits (monotonic in the real logits) until EOS. Works on any
 :class:`export.session.Session` (litert, tflm, c, or the float Keras reference).
 Hop tokens are relative to the hop's start ``(e - H) / fps``; :func:`hops_to_midi` shifts each
@@ -25,6 +26,7 @@ import numpy as np
 
 from edge import vocab
 from edge.model.build import cache_names
+from edge.model.clock import advance, clock_bin
 from edge.model.config import ModelConfig
 from edge.model.kv import step_mask
 from edge.train.windows import hop_ends, window_keypoints
@@ -98,10 +100,13 @@ def run_hop(cfg: ModelConfig, step: Session, cross: dict[str, np.ndarray],
     fed, outs, logits = [], [], []
     token = vocab.SOS if forced is None else int(forced[0])
     n = cfg.max_tokens if forced is None else min(len(forced), cfg.max_tokens)
+    cursor = 0  # microseconds of hop time after the token fed
     for p in range(n):
+        cursor = advance(cursor, token)
         feeds = {
             "token": np.full(ins["token"].shape, token, ins["token"].dtype),
-            "position": np.full(ins["position"].shape, p, ins["position"].dtype),
+            "position": np.full(ins["position"].shape, clock_bin(cursor, cfg),
+                                ins["position"].dtype),
             "mask": ins["mask"].quantize(step_mask(cfg, p, 1)),
             **caches, **{k: cross[k] for k in cache_names(cfg, "cross")},
         }

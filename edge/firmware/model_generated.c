@@ -7,7 +7,9 @@
  *   1. the window (oldest frame first) -> encoder input; encoder_invoke();
  *   2. the step's state (self-attention caches, cross K/V inputs) reset to its zero points,
  *      then each encoder cross K/V output copied as bytes into the step's cross input;
- *   3. for position p = 0 .. L-1: token (SOS at p = 0, then the previous argmax) and p as int32,
+ *   3. for position p = 0 .. L-1: token (SOS at p = 0, then the previous argmax) and the clock
+ *      as int32 (the frame bin of the hop time after the token: the sum of the fed TIME_SHIFTs'
+ *      fe_time_shift_us, bin = min(min(us, FE_MC_CLOCK_CAP_US) * FE_MC_FPS_MILLI / 1e9, HOP)),
  *      the mask row (FE_MC_MASK_CLOSED on cache rows p .. L-2, FE_MC_MASK_OPEN elsewhere),
  *      decoder_step_invoke(); next = argmax of the int8 logits, the FIRST maximum on ties
  *      (numpy's argmax); when p < L-1 each new K/V row is copied into cache row p; EOS ends the
@@ -76,6 +78,7 @@ static const int16_t cache_pairs[FE_MC_N_KV][2] = FE_MC_CACHE_PAIRS;
 typedef struct {
     uint16_t position; /* next decoder position */
     int32_t token;     /* token fed at that position */
+    uint32_t cursor_us; /* hop time after the time shifts fed so far */
     uint8_t done;      /* the hop's decoding is over */
 } hop_state_t;
 
@@ -88,7 +91,7 @@ const fe_model_info_t *fe_model_info(void)
 
 int fe_model_init(void)
 {
-    hop = (hop_state_t){.position = 0u, .token = FE_TOKEN_SOS, .done = 1u};
+    hop = (hop_state_t){.position = 0u, .token = FE_TOKEN_SOS, .cursor_us = 0u, .done = 1u};
     if (encoder_init() != 0) {
         return -1;
     }
@@ -106,7 +109,7 @@ int fe_model_encode(const fe_window_t *window)
         memcpy(decoder_step_input(cross_pairs[k][1]), encoder_output(cross_pairs[k][0]),
                decoder_step_input_bytes(cross_pairs[k][1]));
     }
-    hop = (hop_state_t){.position = 0u, .token = FE_TOKEN_SOS, .done = 0u};
+    hop = (hop_state_t){.position = 0u, .token = FE_TOKEN_SOS, .cursor_us = 0u, .done = 0u};
     return 0;
 }
 
@@ -122,9 +125,21 @@ static uint8_t argmax_first(const int8_t *logits)
     return (uint8_t)best;
 }
 
+/* The clock after feeding `token` at cursor `*cursor_us` (advanced in place). */
+static int32_t clock_after(uint32_t *cursor_us, int32_t token)
+{
+    int32_t k = token - FE_TIME_SHIFT_OFFSET;
+    if (k >= 0 && k < FE_N_TIME_SHIFT_BINS) {
+        *cursor_us += fe_time_shift_us[k];
+    }
+    uint64_t c = *cursor_us < FE_MC_CLOCK_CAP_US ? *cursor_us : FE_MC_CLOCK_CAP_US;
+    uint64_t bin = c * FE_MC_FPS_MILLI / 1000000000u;
+    return (int32_t)(bin < FE_MC_HOP ? bin : FE_MC_HOP);
+}
+
 static void set_inputs(uint16_t p, int32_t token)
 {
-    int32_t pos = (int32_t)p;
+    int32_t pos = clock_after(&hop.cursor_us, token);
     memcpy(decoder_step_input(FE_MC_DEC_IN_TOKEN), &token, sizeof token);
     memcpy(decoder_step_input(FE_MC_DEC_IN_POSITION), &pos, sizeof pos);
     int8_t *mask = decoder_step_input(FE_MC_DEC_IN_MASK);

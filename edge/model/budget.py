@@ -35,7 +35,7 @@ def _dense(n_in: int, n_out: int) -> tuple[int, int]:
 
 def _encoder_params(cfg: ModelConfig) -> tuple[int, int]:
     w = b = 0
-    c_in = 3
+    c_in = cfg.input_channels
     for i, c in enumerate(cfg.gcn_channels):
         w += N_JOINTS * N_JOINTS * _K  # edge importance (folds with A into a constant)
         dw, db = _dense(_K * c_in, c)
@@ -56,7 +56,7 @@ def _encoder_params(cfg: ModelConfig) -> tuple[int, int]:
 
 def _decoder_params(cfg: ModelConfig) -> tuple[int, int]:
     d, f = cfg.d_model, cfg.ffn
-    w = vocab.VOCAB_SIZE * d + cfg.max_tokens * d + 2 * d
+    w = vocab.VOCAB_SIZE * d + cfg.clock_bins * d + 2 * d
     b = 0
     per_w = 6 * d * d + 2 * d * f + 6 * d  # 4 self + 2 cross projections, FFN, 3 norms
     per_b = 6 * d + f + d
@@ -65,8 +65,11 @@ def _decoder_params(cfg: ModelConfig) -> tuple[int, int]:
 
 
 def _encoder_peak(cfg: ModelConfig) -> int:
-    t, c_in, peak = cfg.window_frames, 3, 0
+    t, c_in, peak = cfg.window_frames, cfg.input_channels, 0
     v = N_JOINTS
+    if cfg.motion_gain:  # window [W,V,3] -> scaled -> motion features [W-1,V,4]
+        peak = 2 * t * v * 3 + (t - 1) * v * c_in
+        t -= 1
     for i, (c, s) in enumerate(zip(cfg.gcn_channels, cfg.gcn_strides, strict=True)):
         t_out = (t - cfg.temporal_kernel) // s + 1
         x = t * v * c_in

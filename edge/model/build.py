@@ -53,11 +53,11 @@ def build_models(cfg: ModelConfig, batch_size: int | None = None) -> Models:
 
     kp = keypoint_input(cfg, batch_size)
     tokens = keras.Input((cfg.max_tokens,), batch_size, dtype="int32", name="tokens")
-    logits = decode_full(dec, tokens, cross_kv(enc, encode(enc, kp)), cfg)
+    logits = decode_full(dec, tokens, cross_kv(enc, encode(enc, kp, cfg.motion_gain)), cfg)
     train = keras.Model([kp, tokens], logits, name=f"{cfg.kind}_train")
 
     kp2 = keypoint_input(cfg, batch_size)
-    cross = cross_kv(enc, encode(enc, kp2))
+    cross = cross_kv(enc, encode(enc, kp2, cfg.motion_gain))
     encoder = keras.Model(kp2, dict(zip(cache_names(cfg, "cross"), cross, strict=True)),
                           name=f"{cfg.kind}_encoder")
 

@@ -42,6 +42,7 @@ class ModelConfig:
     gcn_channels: tuple[int, ...] = (8, 16, 32)  # output channels of each ST-GCN block
     gcn_strides: tuple[int, ...] = (2, 2, 1)  # temporal stride of each block (early: SRAM)
     temporal_kernel: int = 3  # length of the valid (causal) temporal convolutions
+    motion_gain: float = 8.0  # velocity features: gain on frame-to-frame motion (0: positions only)
     joint_groups: int = 4  # learned pooling of the 65 joints into this many groups
     d_model: int = 64  # decoder width (and memory width)
     heads: int = 4  # attention heads (d_model % heads == 0)
@@ -65,9 +66,19 @@ class ModelConfig:
         return self.max_tokens - 1
 
     @property
+    def clock_bins(self) -> int:
+        """Values of the decoder's clock (:mod:`edge.model.clock`): frames 0..H."""
+        return self.hop_frames + 1
+
+    @property
+    def input_channels(self) -> int:
+        """Channels per joint entering the first graph convolution: x, y (+ vx, vy) or x, y, conf."""
+        return 4 if self.motion_gain else 3
+
+    @property
     def n_memory(self) -> int:
         """M: memory vectors the encoder emits for one window."""
-        t = self.window_frames
+        t = self.window_frames - (1 if self.motion_gain else 0)
         for s in self.gcn_strides:
             t = (t - self.temporal_kernel) // s + 1
         return t
@@ -91,6 +102,7 @@ class ModelConfig:
         _check(self.n_memory >= 1, "window_frames",
                "long enough for the convolutions to leave >= 1 memory vector",
                f"{self.window_frames} (-> {self.n_memory} vectors)")
+        _check(0.0 <= self.motion_gain <= 64.0, "motion_gain", "in 0..64", self.motion_gain)
         _check(self.joint_groups >= 1, "joint_groups", ">= 1", self.joint_groups)
         _check(self.heads >= 1 and self.d_model % self.heads == 0, "heads",
                f"a divisor of d_model={self.d_model}", self.heads)

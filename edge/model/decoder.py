@@ -28,6 +28,7 @@ import keras
 import numpy as np
 
 from edge import vocab
+from edge.model.clock import clock_graph
 from edge.model.config import ModelConfig
 from edge.model.layers import AddPositions, LayerNorm, TableGather
 
@@ -90,7 +91,7 @@ def make_decoder_layers(cfg: ModelConfig, prefix: str) -> DecoderLayers:
     )
     return DecoderLayers(
         tokens=TableGather(vocab.VOCAB_SIZE, d, name=f"{prefix}token_embedding"),
-        positions=AddPositions(cfg.max_tokens, d, name=f"{prefix}position_embedding"),
+        positions=AddPositions(cfg.clock_bins, d, name=f"{prefix}clock_embedding"),
         layers=layers,
         norm=LayerNorm(name=f"{prefix}dec_norm"),
         logits=dense("logits", vocab.VOCAB_SIZE),
@@ -139,7 +140,7 @@ def decode_full(dec: DecoderLayers, tokens: Any, cross: list[Any], cfg: ModelCon
     length = tokens.shape[1]
     keep = np.tril(np.ones((length, length), np.float32))
     add = (1.0 - keep) * np.float32(cfg.mask_value)
-    x = dec.dropout(dec.positions(dec.tokens(tokens)))
+    x = dec.dropout(dec.positions(dec.tokens(tokens), clock_graph(tokens, cfg)))
     for i, layer in enumerate(dec.layers):
         attn = layer.self_attn
 

@@ -26,6 +26,7 @@ import numpy as np
 from edge import vocab
 from edge.errors import FoleyEdgeError
 from edge.model.build import Models
+from edge.model.clock import advance
 from edge.model.config import ModelConfig
 from edge.model.kv import empty_cache, step_inputs, write_rows
 
@@ -140,8 +141,10 @@ def _generate_batch(
     guards = [Guard(cfg.hop_seconds, s.max_polyphony) for _ in range(n)]
     seqs: list[list[int]] = [[] for _ in range(n)]
     current = np.full(n, vocab.SOS, np.int32)
+    cursor = np.zeros(n, np.int64)  # the clock after each sequence's current token
     for p in range(cfg.max_tokens):
-        o: dict[str, Any] = models.step(step_inputs(cfg, current, p, cache, cross), training=False)
+        o: dict[str, Any] = models.step(step_inputs(cfg, current, p, cache, cross, cursor),
+                                        training=False)
         write_rows(cfg, cache, o, p)
         logits = np.asarray(o["logits"])
         for i, g in enumerate(guards):
@@ -150,6 +153,7 @@ def _generate_batch(
             t = choose(logits[i], g.allowed(), s, rng)
             g.update(t)
             current[i] = t
+            cursor[i] = advance(int(cursor[i]), t)
             if not g.done:
                 seqs[i].append(t)
         if all(g.done for g in guards):

@@ -1,9 +1,11 @@
-"""The decoder step's explicit state: self-attention K/V caches, the additive mask, positions.
+"""The decoder step's explicit state: self-attention K/V caches, the additive mask, the clock.
 
 The device keeps exactly this state in persistent SRAM: per layer a K and a V cache of
-``L-1`` rows of ``d`` values. Per hop: reset (:func:`empty_cache`); per token at position ``p``:
-build the mask (:func:`step_mask`), run the step, write its new rows to row ``p``
-(:func:`write_rows`). Pure numpy; batch rows advance in lock step.
+``L-1`` rows of ``d`` values, and the hop's clock (:mod:`edge.model.clock`). Per hop: reset
+(:func:`empty_cache`, cursor 0); per token at position ``p``: build the mask
+(:func:`step_mask`), feed the token with the clock bin of the cursor after it, run the step,
+write its new rows to row ``p`` (:func:`write_rows`). Pure numpy; batch rows advance in lock
+step.
 """
 
 from __future__ import annotations
@@ -13,6 +15,7 @@ from typing import Any
 import numpy as np
 
 from edge.model.build import cache_names
+from edge.model.clock import clock_bin
 from edge.model.config import ModelConfig
 
 
@@ -47,13 +50,14 @@ def write_rows(
 
 def step_inputs(
     cfg: ModelConfig, tokens: np.ndarray, position: int, cache: dict[str, np.ndarray],
-    cross: dict[str, Any],
+    cross: dict[str, Any], cursor_us: np.ndarray,
 ) -> dict[str, Any]:
-    """The step model's input dict for ``tokens [B]`` at ``position``."""
+    """The step model's input dict for ``tokens [B]`` at ``position``; ``cursor_us [B]`` is each
+    sequence's clock after its token (the ``position`` input carries its frame bin)."""
     batch = int(tokens.shape[0])
     return {
         "token": np.asarray(tokens, np.int32).reshape(batch, 1),
-        "position": np.full((batch, 1), position, np.int32),
+        "position": clock_bin(np.asarray(cursor_us), cfg).reshape(batch, 1),
         "mask": step_mask(cfg, position, batch),
         **cache,
         **{name: np.asarray(cross[name]) for name in cache_names(cfg, "cross")},

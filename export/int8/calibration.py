@@ -17,6 +17,7 @@ import numpy as np
 
 from edge import vocab
 from edge.model.build import Models
+from edge.model.clock import cursors_of_inputs
 from edge.model.config import ModelConfig
 from edge.model.kv import empty_cache, step_inputs, write_rows
 
@@ -43,11 +44,12 @@ def _run_batch(cfg: ModelConfig, models: Models, kp: np.ndarray, tokens: np.ndar
                first: int, out: dict[str, list[Any]]) -> None:
     cross = {k: np.asarray(v) for k, v in models.encoder(kp, training=False).items()}
     cache = empty_cache(cfg, kp.shape[0])
+    cursors = cursors_of_inputs(tokens)
     for p in range(cfg.max_tokens):
         rows = np.flatnonzero(tokens[:, p] != vocab.PAD)
         if rows.size == 0:
             break
-        feeds = step_inputs(cfg, tokens[:, p], p, cache, cross)
+        feeds = step_inputs(cfg, tokens[:, p], p, cache, cross, cursors[:, p])
         res = {k: np.asarray(v) for k, v in models.step(feeds, training=False).items()}
         write_rows(cfg, cache, res, p)
         out["feeds"] += _split(feeds, rows)

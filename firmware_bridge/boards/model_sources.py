@@ -28,6 +28,7 @@ from pathlib import Path
 from string import Template
 
 from edge import vocab
+from edge.model.clock import cap_us, fps_milli
 from firmware_bridge.errors import BoardError
 
 EXPORT_FILES = ("encoder.tflite", "decoder_step.tflite", "config.json")
@@ -70,6 +71,9 @@ _CONFIG_TEMPLATE = Template("""\
 #define FE_MC_WINDOW ${window}u         /* W: frames the encoder sees */
 #define FE_MC_MAX_TOKENS ${max_tokens}     /* L: decoder positions per hop (SOS first) */
 #define FE_MC_CACHE_LEN ${cache_len}      /* rows of each self-attention cache (L - 1) */
+/* The decoder's clock (edge/model/clock.py): bin = min(min(cursor_us, CAP) * FPS_MILLI / 1e9, HOP) */
+#define FE_MC_FPS_MILLI ${fps_milli}u
+#define FE_MC_CLOCK_CAP_US ${clock_cap}u
 #define FE_MC_INPUT_SCALE ${in_scale}f
 #define FE_MC_INPUT_ZERO_POINT ${in_zp}
 
@@ -161,6 +165,7 @@ def _config_header(export_dir: Path, data: dict[str, bytes], crc: int):  # type:
         "source": f"{export_dir.name}/{{{', '.join(EXPORT_FILES)}}}", "hash": f"{crc:08X}",
         "fps": repr(float(cfg.fps)), "hop": cfg.hop_frames, "window": cfg.window_frames,
         "max_tokens": cfg.max_tokens, "cache_len": cfg.cache_len,
+        "fps_milli": fps_milli(cfg), "clock_cap": cap_us(cfg),
         "enc_kp": _index(enc.inputs, "keypoints", str(enc_w), dtype="int8"),
         "dec_token": _index(dec.inputs, "token", str(dec_w), dtype="int32"),
         "dec_position": _index(dec.inputs, "position", str(dec_w), dtype="int32"),

@@ -7,8 +7,10 @@ import pytest
 
 keras = pytest.importorskip("keras")
 
+from edge import vocab  # noqa: E402
 from edge.model.budget import estimate_budget, estimate_student_budget  # noqa: E402
 from edge.model.build import build_models, build_student_models, cache_names  # noqa: E402
+from edge.model.clock import clock_graph, clock_of_inputs, cursors_of_inputs  # noqa: E402
 from edge.model.config import (  # noqa: E402
     ModelConfigError,
     StudentConfig,
@@ -29,8 +31,9 @@ def _step_logits(models, cfg, kp: np.ndarray, tokens: np.ndarray) -> np.ndarray:
     cross = {k: np.asarray(v) for k, v in models.encoder(kp).items()}
     cache = empty_cache(cfg, kp.shape[0])
     out = []
+    cursors = cursors_of_inputs(tokens)
     for p in range(tokens.shape[1]):
-        o = models.step(step_inputs(cfg, tokens[:, p], p, cache, cross))
+        o = models.step(step_inputs(cfg, tokens[:, p], p, cache, cross, cursors[:, p]))
         write_rows(cfg, cache, o, p)
         out.append(np.asarray(o["logits"]))
     return np.stack(out, axis=1)
@@ -50,7 +53,8 @@ def test_shapes_of_the_three_models(tiny) -> None:
     cross = tiny.encoder(kp)
     assert sorted(cross) == sorted(cache_names(TINY, "cross"))
     assert all(tuple(v.shape) == (3, TINY.n_memory, TINY.d_model) for v in cross.values())
-    out = tiny.step(step_inputs(TINY, tok[:, 0], 0, empty_cache(TINY, 3), cross))
+    out = tiny.step(step_inputs(TINY, tok[:, 0], 0, empty_cache(TINY, 3), cross,
+                                cursors_of_inputs(tok)[:, 0]))
     assert tuple(out["logits"].shape) == (3, 243)
     assert all(tuple(out[n].shape) == (3, 1, TINY.d_model) for n in cache_names(TINY, "new"))
 
@@ -114,7 +118,7 @@ def test_kv_cache_over_many_steps_with_the_default_student() -> None:
     # a cache with stale rows beyond the position changes nothing: the mask replaces them
     cross = {k: np.asarray(v) for k, v in models.encoder(kp).items()}
     stale = {k: rng.normal(0, 3, v.shape).astype(np.float32) for k, v in empty_cache(cfg, 1).items()}
-    o = models.step(step_inputs(cfg, tok[:, 0], 0, stale, cross))
+    o = models.step(step_inputs(cfg, tok[:, 0], 0, stale, cross, cursors_of_inputs(tok)[:, 0]))
     np.testing.assert_allclose(np.asarray(o["logits"]), full[:, 0], atol=1e-4)
 
 
@@ -138,3 +142,18 @@ def test_config_round_trip_and_clear_errors() -> None:
         config_from_dict({"widht": 3})
     with pytest.raises(ModelConfigError, match="window_frames"):
         StudentConfig(window_frames=6, hop_frames=2)
+
+
+def test_clock_is_the_frame_of_the_summed_time_shifts() -> None:
+    cfg = StudentConfig()
+    ts = vocab.TIME_SHIFT_OFFSET
+    tokens = np.array([[vocab.SOS, ts + 20, vocab.note_on(60), ts + 31, ts, vocab.EOS],
+                       [vocab.SOS, ts, ts, ts, ts + 1, vocab.PAD]])
+    # 1.15**20/65 s = 0.2518 s -> frame 5 at 22 fps; +1.17 s is past the 1 s hop -> bin 22
+    # 3 x 15.385 ms = 46.2 ms -> frame 1.015 -> 1
+    expected = [[0, 5, 5, 22, 22, 22], [0, 0, 0, 1, 1, 1]]
+    np.testing.assert_array_equal(clock_of_inputs(tokens, cfg), expected)
+    rng = np.random.default_rng(4)
+    many = rng.integers(0, 243, (64, cfg.max_tokens))
+    np.testing.assert_array_equal(np.asarray(clock_graph(many, cfg)), clock_of_inputs(many, cfg))
+    assert clock_of_inputs(many, cfg).max() == cfg.hop_frames

@@ -75,7 +75,7 @@ def test_tiny_student_converts_to_int8_and_runs_in_tflite_micro() -> None:
         cache = empty_cache(CFG, 1)
         for v in cache.values():
             v[:, :p] = rng.normal(0, 1, v[:, :p].shape)
-        steps.append(step_inputs(CFG, rng.integers(0, 240, 1), p, cache, cross))
+        steps.append(step_inputs(CFG, rng.integers(0, 240, 1), p, cache, cross, np.array([p * 16_000])))
     step = _int8(fixed.step, steps)
     assert _ops(step) <= TFLM_OPS and "GATHER" in _ops(step)
 

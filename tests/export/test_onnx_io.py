@@ -46,7 +46,7 @@ def test_export_writes_onnx_matching_keras(exported: tuple[Path, Path]) -> None:
     cache = empty_cache(cfg, 1)
     for v in cache.values():
         v[:, :3] = rng.normal(0, 1, v[:, :3].shape)
-    feeds = step_inputs(cfg, np.array([17]), 3, cache, ref)
+    feeds = step_inputs(cfg, np.array([17]), 3, cache, ref, np.array([50_000]))
     names = [i.name for i in step.get_inputs()]
     got = dict(zip([o.name for o in step.get_outputs()], step.run(None, {n: feeds[n] for n in names}),
                    strict=True))

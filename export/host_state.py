@@ -108,7 +108,7 @@ def build_stateful_host(graph: Graph, plan: MemoryPlan, *, prefix: str = "model"
     """Generate and compile (or reuse) the stateful harness of ``graph`` under ``plan``."""
     exe = compile_sources(emit_c(graph, plan, prefix=prefix), prefix=prefix,
                           harness_template="host_state_main.c.j2")
-    pers = sorted(t for t in plan.persistent_offsets if t not in plan.aliases)
+    pers = plan.state_tensors
     states = tuple(StateSpec(t, graph.tensors[t].name, graph.tensors[t].nbytes) for t in pers)
     return StatefulHostModel(exe=exe, inputs=tensor_specs(graph, tuple(i for i in graph.inputs if i not in pers)),
                              outputs=tensor_specs(graph, graph.outputs), states=states)

@@ -45,6 +45,8 @@ def _report(graph: Any, plan: Any, tflm: Any, tflm_planned: Any) -> dict[str, An
         "peak_bytes": plan.arena_bytes,
         "lower_bound_bytes": plan.lower_bound_bytes,
         "peak_over_lower_bound": round(plan.arena_bytes / max(plan.lower_bound_bytes, 1), 4),
+        "live_bytes_bound": plan.live_bytes_bound,
+        "peak_over_live_bytes_bound": round(plan.arena_bytes / max(plan.live_bytes_bound, 1), 4),
         "persistent_bytes": plan.persistent_bytes,
         "tflm_arena_bytes": tflm.total_bytes if tflm else None,
         "tflm_arena_head_bytes": tflm.head_bytes if tflm else None,
@@ -64,8 +66,10 @@ def _print_summary(doc: dict[str, Any]) -> None:
     tflm = doc["tflm_arena_bytes"]
     print(f"{doc['model']}: {len(doc['schedule'])} operators")
     print(f"  planned peak      {doc['peak_bytes']:>10,} B")
+    print(f"  max live bytes    {doc['live_bytes_bound']:>10,} B   "
+          f"(peak / live = {doc['peak_over_live_bytes_bound']:.3f}; below 1: outputs overlap inputs)")
     print(f"  lower bound       {doc['lower_bound_bytes']:>10,} B   "
-          f"(peak / bound = {doc['peak_over_lower_bound']:.3f})")
+          f"(peak / bound = {doc['peak_over_lower_bound']:.3f}; live bytes less allowed overlaps)")
     print(f"  persistent area   {doc['persistent_bytes']:>10,} B")
     if tflm is not None:
         print(f"  TFLM arena        {tflm:>10,} B   (head {doc['tflm_arena_head_bytes']:,} + "

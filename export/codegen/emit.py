@@ -132,7 +132,7 @@ def _io(graph: Graph, idx: tuple[int, ...], storage: Mapping[int, str]) -> list[
 
 def _states(graph: Graph, plan: MemoryPlan, storage: Mapping[int, str]) -> list[_Io]:
     """The persistent tensors that own their storage (not views), in tensor index order."""
-    idx = tuple(t for t in sorted(plan.persistent_offsets) if t not in plan.aliases)
+    idx = plan.state_tensors
     return [replace(s, index=t, cname=json.dumps(s.name, ensure_ascii=True))
             for s, t in zip(_io(graph, idx, storage), idx, strict=True)]
 

@@ -71,7 +71,10 @@ def render_transpose(ctx: OpContext) -> Rendered:
                     (_copy_call(ctx, ctx.name("p"), src, dst),))
 
 
-def _concat(ctx: OpContext, inputs: list[Tensor], axis: int, *, stacked: bool) -> Rendered:
+def _concat(ctx: OpContext, inputs: list[Tensor], axis: int, *, stacked: bool,
+            skip_first: bool = False) -> Rendered:
+    """Copy each input to its slot of the output; ``skip_first``: input 0 already lies at the
+    output's front (a persistent cache the planner grows in place) and is not copied."""
     dst = ctx.out()
     axis %= len(dst.shape)
     out_st = strides(list(dst.shape))
@@ -81,11 +84,12 @@ def _concat(ctx: OpContext, inputs: list[Tensor], axis: int, *, stacked: bool) -
         shape = list(src.shape)
         if stacked:
             shape.insert(axis, 1)
-        name = ctx.name(f"p{k}")
-        decls.append(c_struct("fe_copy_params", name, _copy_fields(
-            shape, strides(shape), out_st, in_start=0, out_start=pos * out_st[axis],
-            elem_bytes=DTYPE_BYTES[src.dtype])))
-        body.append(_copy_call(ctx, name, src, dst))
+        if k or not skip_first:
+            name = ctx.name(f"p{k}")
+            decls.append(c_struct("fe_copy_params", name, _copy_fields(
+                shape, strides(shape), out_st, in_start=0, out_start=pos * out_st[axis],
+                elem_bytes=DTYPE_BYTES[src.dtype])))
+            body.append(_copy_call(ctx, name, src, dst))
         pos += shape[axis]
     return Rendered(tuple(decls), tuple(body))
 
@@ -93,7 +97,8 @@ def _concat(ctx: OpContext, inputs: list[Tensor], axis: int, *, stacked: bool) -
 def render_concatenation(ctx: OpContext) -> Rendered:
     """CONCATENATION (inputs must share the output's quantization, as the converter emits)."""
     inputs = [ctx.need(i) for i in range(len(ctx.op.inputs))]
-    return _concat(ctx, inputs, int(ctx.op.options.get("axis", 0)), stacked=False)
+    return _concat(ctx, inputs, int(ctx.op.options.get("axis", 0)), stacked=False,
+                   skip_first=ctx.storage[inputs[0].index] == ctx.storage[ctx.out().index])
 
 
 def render_pack(ctx: OpContext) -> Rendered:

@@ -52,7 +52,8 @@ def _is_io_or_fixed(graph: Graph, t: int, persistent: frozenset[int]) -> bool:
 def can_view(graph: Graph, op: Operator, persistent: frozenset[int] = frozenset()) -> bool:
     """True when ``op`` is a view whose output can share input 0's storage.
 
-    Views of constants (in flash), variables and persistent tensors stay separate tensors.
+    Views of constants (in flash) and variables stay separate tensors; a view of a persistent
+    tensor shares its persistent storage (a view never writes), a view may not be persistent.
     """
     if op.op not in VIEW_OPS or not op.inputs or op.inputs[0] < 0 or len(op.outputs) != 1:
         return False
@@ -60,7 +61,7 @@ def can_view(graph: Graph, op: Operator, persistent: frozenset[int] = frozenset(
     s, d = graph.tensors[src], graph.tensors[dst]
     if s.is_constant or s.is_variable or d.is_variable or s.nbytes != d.nbytes:
         return False
-    return src not in persistent and dst not in persistent
+    return dst not in persistent
 
 
 def inplace_shapes_ok(graph: Graph, op: Operator) -> bool:
@@ -112,3 +113,44 @@ def alias_roots(aliases: Mapping[int, int]) -> dict[int, int]:
             seen.add(r)
         roots[t] = r
     return roots
+
+
+def grows_in_place(graph: Graph, op: Operator, persistent: frozenset[int]) -> bool:
+    """True when CONCATENATION ``op`` can append to its persistent input 0 where it lies.
+
+    The decoder step's ``concat(cache, new_row)``: when input 0 is a persistent tensor (the
+    K/V cache), its bytes are a prefix of the output (every output dimension before the axis
+    is 1, so input 0 is one contiguous run at the output's start) and the output has input 0's
+    quantization (the copy would be verbatim), the output can own a persistent block with the
+    cache at its front: the concatenation then writes only the other inputs. The output lives
+    in the persistent area (not the arena); it must not be a graph output or persistent itself.
+    """
+    if op.op != "CONCATENATION" or len(op.inputs) < 2 or len(op.outputs) != 1:
+        return False
+    src_i, dst_i = op.inputs[0], op.outputs[0]
+    if src_i < 0 or src_i not in persistent or dst_i in persistent or dst_i in graph.outputs:
+        return False
+    if op.inputs.count(src_i) > 1:
+        return False
+    src, dst = graph.tensors[src_i], graph.tensors[dst_i]
+    if src.is_constant or dst.is_variable or src.dtype != dst.dtype or src.dtype != "int8":
+        return False
+    rank = len(dst.shape)
+    axis = int(op.options.get("axis", 0))
+    axis = axis + rank if axis < 0 else axis
+    if not 0 <= axis < rank or len(src.shape) != rank or any(d != 1 for d in dst.shape[:axis]):
+        return False
+    if src.quant is None or dst.quant is None:
+        return False
+    return (list(src.quant.scale) == list(dst.quant.scale)
+            and list(src.quant.zero_point) == list(dst.quant.zero_point))
+
+
+def grown_concats(graph: Graph, persistent: frozenset[int]) -> dict[int, int]:
+    """``{concat output: its persistent input 0}`` for every :func:`grows_in_place` operator
+    (one per persistent input)."""
+    out: dict[int, int] = {}
+    for op in graph.operators:
+        if grows_in_place(graph, op, persistent) and op.inputs[0] not in out.values():
+            out[op.outputs[0]] = op.inputs[0]
+    return out

@@ -13,7 +13,9 @@ Steps:
 3b. When it is above its lower bound, place the candidates with the smallest lower bounds
    again exactly (:mod:`export.planner.exact`, MILP under a node limit) and keep any gain.
 4. Persistent tensors (variables and the caller's ``persistent``) are packed one after another
-   in their own area; views of them share their offsets.
+   in their own area; views of them share their offsets. A concatenation onto a persistent
+   cache (the decoder step's ``concat(cache, new_row)``, :func:`grown_concats`) gets a
+   persistent block of its own with the cache at its front (``grown=False`` turns this off).
 
 Strategies: ``"auto"`` (both candidates), ``"model"`` (the model's order only), ``"search"``.
 """
@@ -26,7 +28,14 @@ from types import MappingProxyType
 
 from export.ir import Graph
 from export.planner import PlanError
-from export.planner.lifetimes import Lifetimes, align_up, compute_lifetimes, lower_bound
+from export.planner.aliasing import alias_roots, grown_concats
+from export.planner.lifetimes import (
+    Lifetimes,
+    align_up,
+    compute_lifetimes,
+    lower_bound,
+    persistent_set,
+)
 from export.planner.offsets import Placement, assign_offsets, peak_of
 from export.planner.plan import Buffer, MemoryPlan
 from export.planner.schedule import search_order
@@ -111,6 +120,7 @@ def _assemble(graph: Graph, order: tuple[int, ...], lt: Lifetimes, placement: Pl
         arena_bytes=peak,
         persistent_bytes=pers_bytes,
         lower_bound_bytes=bound,
+        live_bytes_bound=lower_bound(lt.intervals, len(order)),
         alignment=alignment,
         notes=notes,
         buffers=MappingProxyType(buffers),
@@ -145,7 +155,7 @@ def _refine(graph: Graph, cands: list[_Candidate], best: MemoryPlan, attempts: i
 def plan_memory(graph: Graph, *, strategy: str = "auto", persistent: Sequence[int] = (),
                 alignment: int = 16, max_states: int = 200_000,
                 exact_attempts: int = 1, slides: bool = True,
-                inplace_depthwise: bool | None = None) -> MemoryPlan:
+                inplace_depthwise: bool | None = None, grown: bool = True) -> MemoryPlan:
     """Plan execution order and memory of ``graph`` (see the module docstring); ``slides=False``
     keeps every output apart from its input (the plan of before partial overlaps);
     ``inplace_depthwise`` forces TinyEngine's in-place depthwise on (True) or off (False) where
@@ -157,6 +167,8 @@ def plan_memory(graph: Graph, *, strategy: str = "auto", persistent: Sequence[in
     for t in persistent:
         if not 0 <= t < len(graph.tensors):
             raise PlanError(f"persistent tensor {t} is outside range 0 to {len(graph.tensors) - 1}")
+    grows = grown_concats(graph, persistent_set(graph, persistent)) if grown else {}
+    persistent = (*persistent, *sorted(grows))
     model_order = tuple(op.index for op in graph.operators)
     cands: list[_Candidate] = []
     if strategy in ("auto", "model"):
@@ -185,7 +197,32 @@ def plan_memory(graph: Graph, *, strategy: str = "auto", persistent: Sequence[in
     best = refined if rank(refined) < rank(best) else best
     model = [c.plan.arena_bytes for c in cands if c.plan.order == model_order]
     extra = f"model order: arena {min(model)} B" if strategy == "auto" and model else ""
+    best = _grow(graph, best, grows) if grows else best
     return best if not extra else _with_note(best, extra)
+
+
+def _grow(graph: Graph, plan: MemoryPlan, grows: dict[int, int]) -> MemoryPlan:
+    """``plan`` with each grown concatenation's input 0 moved to the front of its output's
+    persistent block (the persistent area packed again without those inputs)."""
+    from dataclasses import replace
+
+    fronts = set(grows.values())
+    offsets: dict[int, int] = {}
+    cur = 0
+    for t in sorted(plan.persistent_offsets):
+        if t in fronts or t in plan.aliases:
+            continue
+        offsets[t] = cur
+        cur += align_up(graph.tensors[t].nbytes, plan.alignment)
+    for out, front in grows.items():
+        offsets[front] = offsets[out]
+    for t, root in alias_roots(dict(plan.aliases)).items():
+        if root in offsets and t not in offsets:
+            offsets[t] = offsets[root]
+    return replace(plan, persistent_offsets=MappingProxyType(offsets), persistent_bytes=cur,
+                   grown=MappingProxyType(dict(grows)),
+                   notes=(*plan.notes, f"{len(grows)} concatenation(s) grow their persistent "
+                          "input 0 in place"))
 
 
 def _with_note(plan: MemoryPlan, note: str) -> MemoryPlan:

@@ -32,7 +32,16 @@ class MemoryPlan:
     aliases: Mapping[int, int]  # tensor index -> tensor whose storage it shares (views such as RESHAPE, in-place ops)
     arena_bytes: int  # size of the per-invocation arena: the planned peak
     persistent_bytes: int  # size of the persistent area (state kept across invocations)
-    lower_bound_bytes: int  # max over the schedule of the bytes live at once; arena_bytes >= this
+    lower_bound_bytes: int  # max over the schedule of the bytes live at once less the overlap each step's slide allows; arena_bytes >= this
     alignment: int = 16  # every offset is a multiple of this
     notes: tuple[str, ...] = field(default=())  # human-readable remarks from the planner
+    grown: Mapping[int, int] = field(default_factory=lambda: MappingProxyType({}))  # persistent CONCATENATION output -> its input 0 (a persistent cache), which is the front of the output's block: the concat writes only the other inputs
+    live_bytes_bound: int = 0  # max over the schedule of the bytes live at once, no overlap allowed (the classic certificate; slides can beat it)
     buffers: Mapping[int, Buffer] = field(default_factory=lambda: MappingProxyType({}))  # tensor index -> its buffer (lifetime in schedule positions)
+
+    @property
+    def state_tensors(self) -> tuple[int, ...]:
+        """Persistent tensors that hold state across invocations, in tensor index order: not
+        views of others, not grown concatenation outputs (their extra rows are transient)."""
+        return tuple(t for t in sorted(self.persistent_offsets)
+                     if t not in self.aliases and t not in self.grown)

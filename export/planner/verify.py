@@ -26,7 +26,13 @@ from collections.abc import Mapping
 
 from export.ir import Graph
 from export.planner import PlanError
-from export.planner.aliasing import INPLACE_OPS, VIEW_OPS, alias_roots, inplace_shapes_ok
+from export.planner.aliasing import (
+    INPLACE_OPS,
+    VIEW_OPS,
+    alias_roots,
+    grows_in_place,
+    inplace_shapes_ok,
+)
 from export.planner.lifetimes import Interval, align_up, live_bytes, persistent_set
 from export.planner.overlap import allowance_for, slide_pairs
 from export.planner.plan import MemoryPlan
@@ -205,16 +211,31 @@ def _check_persistent(graph: Graph, plan: MemoryPlan, pers: frozenset[int]) -> N
                         f"expected at least {max(e for _, e, _ in spans)}")
 
 
+def _check_grown(graph: Graph, plan: MemoryPlan, pers: frozenset[int]) -> None:
+    """Every grown concatenation appends to a persistent input 0 lying at its output's front."""
+    prod = graph.producers()
+    for out, front in plan.grown.items():
+        op = graph.operators[prod[out]] if out in prod else None
+        if op is None or not grows_in_place(graph, op, pers - {out}) or op.inputs[0] != front:
+            raise PlanError(f"grown tensor {out} -> {front}: expected a CONCATENATION appending "
+                            f"to persistent input 0 = {front} (same quantization, a prefix)")
+        if plan.persistent_offsets.get(out) != plan.persistent_offsets.get(front):
+            raise PlanError(f"grown tensor {out}: input {front} must start its persistent block "
+                            f"(offsets {plan.persistent_offsets.get(front)} and "
+                            f"{plan.persistent_offsets.get(out)})")
+
+
 def verify_plan(graph: Graph, plan: MemoryPlan) -> None:
     """Raise :class:`PlanError` unless ``plan`` is a valid plan of ``graph``."""
     _check_order(graph, plan)
     pers = persistent_set(graph, ()) | frozenset(
         t for t in plan.persistent_offsets if t not in plan.aliases)
+    _check_grown(graph, plan, pers)
     roots = _check_aliases(graph, plan, pers)
     items = _intervals(graph, plan, roots, pers)
     slides = _slides(graph, plan, roots, pers)
     _check_overlaps(items, plan, slides)
-    _check_persistent(graph, plan, pers)
+    _check_persistent(graph, plan, pers - frozenset(plan.grown.values()))  # fronts: checked above
     live = _bound(items, plan, slides)
     if plan.lower_bound_bytes != live:
         raise PlanError(f"lower_bound_bytes {plan.lower_bound_bytes}: expected the max live "

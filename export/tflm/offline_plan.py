@@ -68,7 +68,7 @@ def tflm_plan(graph: Graph, *, strategy: str = "auto", persistent: tuple[int, ..
     apart from its inputs except views and element-wise in-place ops.
     """
     return plan_memory(graph, strategy=strategy, persistent=persistent, slides=False,
-                       inplace_depthwise=False)
+                       inplace_depthwise=False, grown=False)
 
 
 def check_tflm_safe(graph: Graph, plan: MemoryPlan) -> None:

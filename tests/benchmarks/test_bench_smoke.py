@@ -64,6 +64,8 @@ def test_quick_bench_writes_consistent_results(tmp_path) -> None:
     assert mem["model"] == "zoo mlp"
     # the MLP is a chain: the planned peak meets the lower bound exactly
     assert mem["planned_peak_bytes"] == mem["lower_bound_bytes"] > 0
+    assert mem["live_bytes_bound"] >= mem["lower_bound_bytes"]
+    assert mem["peak_over_live_bound"] <= 1.0
     assert mem["no_reuse_bytes"] > mem["planned_peak_bytes"]
     assert mem["tflm_total_bytes"] == mem["tflm_head_bytes"] + mem["tflm_tail_bytes"]
     assert mem["static_ram_bytes"] >= mem["planned_peak_bytes"]

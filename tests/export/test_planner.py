@@ -11,7 +11,7 @@ import pytest
 
 from export.ir import Graph, Operator, Tensor
 from export.planner import PlanError
-from export.planner.lifetimes import Interval, compute_lifetimes, live_bytes
+from export.planner.lifetimes import Interval, align_up, compute_lifetimes, live_bytes
 from export.planner.memory import plan_memory
 from export.planner.offsets import assign_offsets
 from export.planner.schedule import order_peak, search_order
@@ -164,11 +164,28 @@ def test_kv_caches_go_to_the_persistent_area(zoo) -> None:
     g = read_tflite(zoo["kv_decoder_step"])
     caches = tuple(i for i in g.inputs if "cache" in g.tensors[i].name)
     assert len(caches) == 4
+    flat = plan_memory(g, persistent=caches, grown=False)
+    verify_plan(g, flat)
+    assert flat.persistent_bytes == sum(g.tensors[i].nbytes for i in caches)
+    assert all(i in flat.persistent_offsets and i not in flat.tensor_offsets for i in caches)
+    assert flat.arena_bytes < plan_memory(g).arena_bytes
+    # concat(cache, new_row) grows each cache in place: the cache is the front of the
+    # concatenation's persistent block, so the attention reads K/V without an arena copy
     plan = plan_memory(g, persistent=caches)
     verify_plan(g, plan)
-    assert plan.persistent_bytes == sum(g.tensors[i].nbytes for i in caches)
-    assert all(i in plan.persistent_offsets and i not in plan.tensor_offsets for i in caches)
-    assert plan.arena_bytes < plan_memory(g).arena_bytes
+    assert sorted(plan.grown.values()) == sorted(caches)
+    for out, cache in plan.grown.items():
+        assert plan.persistent_offsets[out] == plan.persistent_offsets[cache]
+        assert g.tensors[out].nbytes > g.tensors[cache].nbytes
+        assert out not in plan.tensor_offsets
+    assert plan.persistent_bytes == sum(align_up(g.tensors[o].nbytes, plan.alignment)
+                                        for o in plan.grown)
+    assert plan.arena_bytes < flat.arena_bytes
+    moved = dict(plan.persistent_offsets)
+    out, cache = next(iter(plan.grown.items()))
+    moved[cache] += plan.alignment
+    with pytest.raises(PlanError, match="must start its persistent block"):
+        verify_plan(g, replace(plan, persistent_offsets=moved))
 
 
 def test_verify_rejects_overlap_bad_order_and_bad_alias() -> None:

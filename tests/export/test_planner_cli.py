@@ -34,7 +34,9 @@ def test_plan_json_plot_planned_and_bundle(zoo, tmp_path, capsys) -> None:
 def test_plan_text_with_persistent_inputs(zoo, capsys) -> None:
     assert main(["plan", str(zoo["kv_decoder_step"]), "--persistent", "cache", "--no-tflm"]) == 0
     out = capsys.readouterr().out
-    assert "persistent area" in out and "2,048 B" in out
+    # four 16 x 32 int8 caches, each grown by the one row its concatenation appends
+    assert "persistent area" in out and "2,176 B" in out
+    assert "4 concatenation(s) grow their persistent input 0 in place" in out
 
 
 def test_plan_errors_exit_2(tmp_path, zoo, capsys) -> None:

@@ -29,7 +29,9 @@ def register(sub: argparse._SubParsersAction) -> None:
                    help="comma-separated zoo models (default: %(default)s)")
     p.add_argument("--student", metavar="DIR",
                    help="export folder of the trained student ('foley-edge export --out DIR'); "
-                        "default: the untrained default StudentConfig (same shapes)")
+                        "default: the shipped student's export (made on first use, as "
+                        "'foley-edge build' does), or the untrained default StudentConfig "
+                        "(same shapes) until a student is shipped")
     p.add_argument("--no-teacher", action="store_true", help="skip the teacher")
     p.add_argument("--no-qemu", action="store_true", help="skip the emulated-board figures")
     p.add_argument("--no-host", action="store_true", help="skip callgrind host instructions")
@@ -48,6 +50,8 @@ def _import_benchmarks() -> None:
 
 
 def _models(args: argparse.Namespace) -> tuple:
+    from dataclasses import replace
+
     from benchmarks import BenchError
     from benchmarks.models import ZOO_NAMES, config_model, exported_models, zoo_models
     from edge.model.config import StudentConfig, TeacherConfig
@@ -61,9 +65,16 @@ def _models(args: argparse.Namespace) -> tuple:
         return tuple(models)
     if args.student:
         models += exported_models(args.student, "student")
-    else:
-        models += [config_model(StudentConfig(), r, name=f"student {r}", family="student")
-                   for r in ("encoder", "step")]
+    else:  # the shipped student's export (made on first use), as the board runs it
+        from firmware_bridge.boards.default_model import default_export
+
+        dm = default_export()
+        if dm.trained:
+            models += [replace(m, note=f"shipped student, export {dm.export_dir}")
+                       for m in exported_models(dm.export_dir, "student")]
+        else:
+            models += [config_model(StudentConfig(), r, name=f"student {r}", family="student")
+                       for r in ("encoder", "step")]
     if not args.no_teacher:
         models += [config_model(TeacherConfig(), r, name=f"teacher {r}", family="teacher")
                    for r in ("encoder", "step")]

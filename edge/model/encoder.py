@@ -102,7 +102,8 @@ def motion_features(x: Any, gain: float) -> Any:
     """``[B, W, V, 3]`` (scaled x, y, conf) -> ``[B, W-1, V, 4]``: x, y, and gated velocity."""
     cur, prev = x[:, 1:], x[:, :-1]
     conf = cur[..., 2:3] * prev[..., 2:3]
-    vel = keras.ops.clip((cur[..., :2] - prev[..., :2]) * conf * gain, -1.0, 1.0)
+    xg = x[..., :2] * gain  # gain first: int8 keeps the positions' resolution through the SUB
+    vel = keras.ops.clip(xg[:, 1:] - xg[:, :-1], -1.0, 1.0) * conf
     return keras.ops.concatenate([cur[..., :2], vel], axis=-1)
 
 

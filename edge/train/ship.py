@@ -37,7 +37,7 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--data", required=True)
     p.add_argument("--work", required=True, type=Path)
     p.add_argument("--epochs", type=int, default=20)
-    p.add_argument("--distill-epochs", type=int, default=20)
+    p.add_argument("--distill-epochs", type=int, default=35)
     p.add_argument("--max-clips", type=int, default=8)
     a = p.parse_args(argv)
     teacher, student = a.work / "teacher", a.work / "student"

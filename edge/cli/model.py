@@ -58,6 +58,7 @@ def _settings(args: argparse.Namespace) -> Any:
         lr_factor=args.lr_factor, seed=args.seed, strategy=args.strategy,
         augment=not args.no_augment, stride=args.stride,
         temperature=getattr(args, "temperature", 2.0), kd_weight=getattr(args, "kd_weight", 0.7),
+        input_step=args.input_step,
     )
     s.validate()
     return s
@@ -74,6 +75,9 @@ def _common(p: argparse.ArgumentParser) -> None:
     p.add_argument("--strategy", default="one", help="one | mirrored | multiworker (TF_CONFIG)")
     p.add_argument("--no-augment", action="store_true", help="no rotation/scale/shift")
     p.add_argument("--stride", type=int, default=0, help="window stride in frames (0: half a hop)")
+    p.add_argument("--input-step", type=float, default=0.0,
+                   help="round training keypoints to this grid, the int8 input's scale "
+                        "(quantization-aware input; 0: off)")
     p.add_argument("--resume", action="store_true", help="continue from RUN/checkpoint")
     p.add_argument("--set", action="append", default=[], metavar="KEY=VALUE",
                    help="override a model config field (repeatable)")

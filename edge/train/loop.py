@@ -40,6 +40,7 @@ class TrainSettings:
     stride: int = 0  # hop stride of training windows in frames (0: half a hop)
     temperature: float = 2.0  # distillation temperature T
     kd_weight: float = 0.7  # α: weight of the KD term (distillation only)
+    input_step: float = 0.0  # round keypoints to this grid after augmentation, as the int8 input does (0: off)
 
     def validate(self) -> None:
         """Raise :class:`TrainError` naming the first bad field."""
@@ -48,6 +49,7 @@ class TrainSettings:
             ("warmup", self.warmup >= 1, ">= 1"), ("lr_factor", self.lr_factor > 0, "> 0"),
             ("stride", self.stride >= 0, ">= 0"), ("temperature", self.temperature > 0, "> 0"),
             ("kd_weight", 0 <= self.kd_weight <= 1, "in [0, 1]"),
+            ("input_step", 0 <= self.input_step < 0.1, "in [0, 0.1)"),
         ):
             if not ok:
                 raise TrainError(f"training setting '{name}' must be {want}, found {getattr(self, name)!r}")
@@ -63,6 +65,9 @@ def _dataset(w: Windows, s: TrainSettings, global_batch: int) -> Any:
     if s.augment:
         aug = Augment()
         ds = ds.map(lambda k, i, t: (augment_window(k, aug), i, t))
+    if s.input_step:  # the int8 input's grid (zero point at real 0): train on what the board sees
+        step = tf.constant(s.input_step, tf.float32)
+        ds = ds.map(lambda k, i, t: (tf.round(k / step) * step, i, t))
     ds = ds.batch(global_batch, drop_remainder=True)
     opts = tf.data.Options()
     opts.experimental_distribute.auto_shard_policy = tf.data.experimental.AutoShardPolicy.DATA

@@ -44,6 +44,20 @@ def test_windows_hold_the_notes_of_each_hop() -> None:
     assert (w.targets[w.inputs == vocab.PAD] == vocab.PAD).all()
 
 
+def test_input_step_trains_on_the_int8_input_grid() -> None:
+    from edge.train.loop import _dataset
+
+    w = make_windows([fake_clip(0)], TINY_TEACHER)
+    step = 1.0697 / 255  # the shipped student's int8 keypoint scale (zero point at real 0)
+    ds = _dataset(w, TrainSettings(input_step=step, seed=1), 4)
+    kp = next(iter(ds))[0].numpy()
+    grid = kp / step
+    np.testing.assert_allclose(grid, np.round(grid), atol=1e-3)
+    assert not np.allclose(kp, next(iter(_dataset(w, TrainSettings(seed=1), 4)))[0].numpy())
+    with pytest.raises(TrainError, match="'input_step' must be in"):
+        TrainSettings(input_step=-1.0).validate()
+
+
 def test_bad_data_and_settings_give_clear_errors(tmp_path: Path) -> None:
     with pytest.raises(TrainError, match="field 'fps' must equal the model's 22, found 30"):
         make_windows([replace(fake_clip(0), fps=30.0)], TINY_TEACHER)

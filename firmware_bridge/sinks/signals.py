@@ -3,7 +3,10 @@
 Python runs ``finally`` and ``__exit__`` for ``KeyboardInterrupt`` (SIGINT, Ctrl-C) but not for
 SIGTERM or SIGHUP, which end the process at once — with notes left sounding on the synth.
 Inside :func:`interrupt_on_termination` those signals raise ``KeyboardInterrupt`` instead, so
-every open sink closes and sends its panic on the way out.
+every open sink closes and sends its panic on the way out. SIGINT is handled here too: a process
+started in the background by a non-interactive shell (``cmd &``, nohup, many CI runners) inherits
+SIGINT *ignored*, and Python then never installs its own KeyboardInterrupt handler — Ctrl-C or
+``kill -INT`` would do nothing and the notes would stay on.
 """
 
 from __future__ import annotations
@@ -15,7 +18,7 @@ from contextlib import contextmanager
 from types import FrameType
 
 DEFAULT_SIGNALS: tuple[signal.Signals, ...] = tuple(
-    getattr(signal, name) for name in ("SIGTERM", "SIGHUP") if hasattr(signal, name)
+    getattr(signal, name) for name in ("SIGINT", "SIGTERM", "SIGHUP") if hasattr(signal, name)
 )
 
 

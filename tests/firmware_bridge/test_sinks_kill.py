@@ -33,8 +33,15 @@ HOST_SCRIPT = textwrap.dedent(
 )
 
 
-@pytest.mark.parametrize("signum", [signal.SIGINT, signal.SIGTERM])
-def test_killed_host_process_releases_its_notes_on_the_din_line(signum: signal.Signals) -> None:
+def _ignore_sigint() -> None:
+    signal.signal(signal.SIGINT, signal.SIG_IGN)  # what `cmd &` in a non-interactive shell does
+
+
+@pytest.mark.parametrize(("signum", "started_in_background"),
+                         [(signal.SIGINT, False), (signal.SIGTERM, False), (signal.SIGINT, True)])
+def test_killed_host_process_releases_its_notes_on_the_din_line(
+    signum: signal.Signals, started_in_background: bool
+) -> None:
     server = socket.create_server(("127.0.0.1", 0))
     server.settimeout(60)
     port = server.getsockname()[1]
@@ -45,6 +52,7 @@ def test_killed_host_process_releases_its_notes_on_the_din_line(signum: signal.S
         stderr=subprocess.PIPE,
         text=True,
         env=env,
+        preexec_fn=_ignore_sigint if started_in_background else None,  # noqa: PLW1509
     )
     try:
         conn, _ = server.accept()

@@ -178,34 +178,6 @@ static inline __m128i fe_sse_hsum4(__m128i a, __m128i b, __m128i c, __m128i d) {
   return _mm_add_epi32(_mm_unpacklo_epi64(ab, cd), _mm_unpackhi_epi64(ab, cd));
 }
 
-static inline void fe_dot4_s8(const int8_t *x, const int8_t *w, int32_t ws, int32_t n,
-                              int32_t x_off, int32_t acc[4]) {
-  const __m128i off = _mm_set1_epi16((int16_t)x_off);
-  const int8_t *w1 = w + ws;
-  const int8_t *w2 = w1 + ws;
-  const int8_t *w3 = w2 + ws;
-  __m128i a0 = _mm_setzero_si128(), a1 = a0, a2 = a0, a3 = a0;
-  __m128i sum;
-  int32_t k = 0;
-  for (; k + 8 <= n; k += 8) {
-    const __m128i xv = _mm_add_epi16(fe_sse_ld8(x + k), off);
-    a0 = _mm_add_epi32(a0, _mm_madd_epi16(xv, fe_sse_ld8(w + k)));
-    a1 = _mm_add_epi32(a1, _mm_madd_epi16(xv, fe_sse_ld8(w1 + k)));
-    a2 = _mm_add_epi32(a2, _mm_madd_epi16(xv, fe_sse_ld8(w2 + k)));
-    a3 = _mm_add_epi32(a3, _mm_madd_epi16(xv, fe_sse_ld8(w3 + k)));
-  }
-  sum = _mm_add_epi32(fe_sse_hsum4(a0, a1, a2, a3),
-                      _mm_loadu_si128((const __m128i *)(const void *)acc));
-  _mm_storeu_si128((__m128i *)(void *)acc, sum);
-  for (; k < n; ++k) {
-    const int32_t xk = (int32_t)x[k] + x_off;
-    acc[0] += xk * w[k];
-    acc[1] += xk * w1[k];
-    acc[2] += xk * w2[k];
-    acc[3] += xk * w3[k];
-  }
-}
-
 /* fe_dot4_s8 split for several runs into the same 4 sums (CONV_2D's filter rows): the SIMD
  * partial sums stay in v across runs (fe_sse_acc4_add), one horizontal sum at the end
  * (fe_sse_acc4_sum); elements past the last multiple of 8 go straight into acc. */
@@ -247,6 +219,15 @@ static inline void fe_sse_acc4_sum(const fe_sse_acc4 *v, int32_t acc[4]) {
   const __m128i sum = _mm_add_epi32(fe_sse_hsum4(v->a0, v->a1, v->a2, v->a3),
                                     _mm_loadu_si128((const __m128i *)(const void *)acc));
   _mm_storeu_si128((__m128i *)(void *)acc, sum);
+}
+
+/* One run: the 4 sums of fe_sse_acc4 over a single stretch of x. */
+static inline void fe_dot4_s8(const int8_t *x, const int8_t *w, int32_t ws, int32_t n,
+                              int32_t x_off, int32_t acc[4]) {
+  fe_sse_acc4 v;
+  fe_sse_acc4_zero(&v);
+  fe_sse_acc4_add(&v, x, w, ws, n, x_off, acc);
+  fe_sse_acc4_sum(&v, acc);
 }
 
 static inline int32_t fe_dot1_s8(const int8_t *x, const int8_t *w, int32_t n, int32_t x_off) {

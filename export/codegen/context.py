@@ -102,6 +102,24 @@ def broadcast_strides(in_shape: tuple[int, ...], out_shape: tuple[int, ...]) -> 
     return [0 if (i == 1 and o != 1) else s for i, o, s in zip(ins, outs, st, strict=True)]
 
 
+def merge_walk(dims: list[int], in_stride: list[int],
+               out_stride: list[int]) -> tuple[list[int], list[int], list[int]]:
+    """A walk over ``dims`` (outermost first) with two stride lists, with size-1 dimensions
+    dropped and a dimension merged into the next one where both sides step through them as one
+    (stride = next stride * next size), so a kernel's innermost runs are as long as the layouts
+    allow; the walk order is unchanged. At least one dimension is returned."""
+    rows: list[list[int]] = []  # [dim, in_stride, out_stride], outermost first
+    for d, i, o in zip(dims, in_stride, out_stride, strict=True):
+        if d == 1:
+            continue
+        if rows and rows[-1][1] == i * d and rows[-1][2] == o * d:
+            rows[-1] = [rows[-1][0] * d, i, o]
+        else:
+            rows.append([d, i, o])
+    rows = rows or [[1, 0, 0]]
+    return [r[0] for r in rows], [r[1] for r in rows], [r[2] for r in rows]
+
+
 def bcast_fields(a: Tensor, b: Tensor, out: Tensor) -> dict[str, list[int]]:
     """The ``fe_bcast`` fields of a binary elementwise op, with mergeable dimensions merged.
 
@@ -110,18 +128,7 @@ def bcast_fields(a: Tensor, b: Tensor, out: Tensor) -> dict[str, list[int]]:
     the kernels' innermost loop runs over the longest contiguous or broadcast run (a same-shape
     ADD of [1, 10, 65, 16] becomes one row of 10400). The walk order is unchanged.
     """
-    dims = padded(out.shape)
-    s1 = broadcast_strides(a.shape, out.shape)
-    s2 = broadcast_strides(b.shape, out.shape)
-    merged: list[list[int]] = []  # [dim, stride1, stride2], outermost first
-    for d, x, y in zip(dims, s1, s2, strict=True):
-        if d == 1:
-            continue
-        if merged and merged[-1][1] == x * d and merged[-1][2] == y * d:
-            merged[-1] = [merged[-1][0] * d, x, y]
-        else:
-            merged.append([d, x, y])
-    pad = [[1, 0, 0]] * (MAX_DIMS - len(merged))
-    rows = pad + merged
-    return {"dims": [r[0] for r in rows], "stride1": [r[1] for r in rows],
-            "stride2": [r[2] for r in rows]}
+    dims, s1, s2 = merge_walk(padded(out.shape), broadcast_strides(a.shape, out.shape),
+                              broadcast_strides(b.shape, out.shape))
+    pad = MAX_DIMS - len(dims)
+    return {"dims": [1] * pad + dims, "stride1": [0] * pad + s1, "stride2": [0] * pad + s2}

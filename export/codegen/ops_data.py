@@ -9,31 +9,14 @@ import math
 import numpy as np
 
 from export.codegen.cformat import c_struct
-from export.codegen.context import MAX_DIMS, OpContext, Rendered, strides
+from export.codegen.context import MAX_DIMS, OpContext, Rendered, merge_walk, strides
 from export.codegen.quant import scale_zp
 from export.ir import DTYPE_BYTES, Tensor
 
 
-def _merged(dims: list[int], in_stride: list[int],
-            out_stride: list[int]) -> tuple[list[int], list[int], list[int]]:
-    """The same walk with size-1 dimensions dropped and a dimension merged into the next one
-    where both sides step through them as one (stride = next stride * next size), so the
-    kernel's innermost runs are as long as the layouts allow."""
-    rows: list[list[int]] = []  # [dim, in_stride, out_stride], outermost first
-    for d, i, o in zip(dims, in_stride, out_stride, strict=True):
-        if d == 1:
-            continue
-        if rows and rows[-1][1] == i * d and rows[-1][2] == o * d:
-            rows[-1] = [rows[-1][0] * d, i, o]
-        else:
-            rows.append([d, i, o])
-    rows = rows or [[1, 0, 0]]
-    return [r[0] for r in rows], [r[1] for r in rows], [r[2] for r in rows]
-
-
 def _copy_fields(dims: list[int], in_stride: list[int], out_stride: list[int], *, in_start: int,
                  out_start: int, elem_bytes: int) -> dict[str, object]:
-    dims, in_stride, out_stride = _merged(dims, in_stride, out_stride)
+    dims, in_stride, out_stride = merge_walk(dims, in_stride, out_stride)
     k = MAX_DIMS - len(dims)
     return {"dims": [1] * k + dims, "in_stride": [0] * k + in_stride,
             "out_stride": [0] * k + out_stride, "in_start": in_start, "out_start": out_start,

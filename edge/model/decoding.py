@@ -72,6 +72,7 @@ class Guard:
     max_polyphony: int  # most notes held at once
     held: set[int] = field(default_factory=set)  # pitches sounding now
     time_s: float = 0.0  # sum of the time shifts so far
+    cursor_us: int = 0  # the decoder's clock after the last token (edge.model.clock)
     done: bool = False  # EOS seen
 
     def allowed(self) -> np.ndarray:
@@ -90,6 +91,7 @@ class Guard:
 
     def update(self, token: int) -> None:
         """Account for ``token`` having been generated."""
+        self.cursor_us = advance(self.cursor_us, token)
         e = vocab.describe(token)
         if e.kind is vocab.EventKind.NOTE_ON:
             self.held.add(e.value)
@@ -141,8 +143,8 @@ def _generate_batch(
     guards = [Guard(cfg.hop_seconds, s.max_polyphony) for _ in range(n)]
     seqs: list[list[int]] = [[] for _ in range(n)]
     current = np.full(n, vocab.SOS, np.int32)
-    cursor = np.zeros(n, np.int64)  # the clock after each sequence's current token
     for p in range(cfg.max_tokens):
+        cursor = np.array([g.cursor_us for g in guards], np.int64)
         o: dict[str, Any] = models.step(step_inputs(cfg, current, p, cache, cross, cursor),
                                         training=False)
         write_rows(cfg, cache, o, p)
@@ -153,7 +155,6 @@ def _generate_batch(
             t = choose(logits[i], g.allowed(), s, rng)
             g.update(t)
             current[i] = t
-            cursor[i] = advance(int(cursor[i]), t)
             if not g.done:
                 seqs[i].append(t)
         if all(g.done for g in guards):

@@ -22,7 +22,7 @@ Strategies: ``"auto"`` (both candidates), ``"model"`` (the model's order only), 
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from types import MappingProxyType
 
@@ -44,11 +44,13 @@ STRATEGIES: tuple[str, ...] = ("auto", "model", "search")
 """Accepted values of ``plan_memory(strategy=...)``."""
 
 
-def _persistent_offsets(graph: Graph, lt: Lifetimes, alignment: int) -> tuple[dict[int, int], int]:
-    """Offsets of the persistent area (in tensor index order) and its size."""
+def _persistent_offsets(graph: Graph, tensors: Iterable[int],
+                        alignment: int) -> tuple[dict[int, int], int]:
+    """Offsets of ``tensors`` packed one after another in the persistent area (in tensor index
+    order) and the area's size."""
     offsets: dict[int, int] = {}
     cur = 0
-    for t in sorted(lt.persistent):
+    for t in sorted(tensors):
         tensor = graph.tensors[t]
         if tensor.is_constant:
             raise PlanError(f"tensor {t} '{tensor.name}' is constant: expected an activation "
@@ -95,7 +97,7 @@ def _rules(lt: Lifetimes) -> dict[tuple[tuple[str, int], tuple[str, int]], int]:
 def _assemble(graph: Graph, order: tuple[int, ...], lt: Lifetimes, placement: Placement,
               peak: int, bound: int, alignment: int, notes: tuple[str, ...]) -> MemoryPlan:
     """The full plan for one order, lifetimes and placement."""
-    pers, pers_bytes = _persistent_offsets(graph, lt, alignment)
+    pers, pers_bytes = _persistent_offsets(graph, lt.persistent, alignment)
     offsets: dict[int, int] = {}
     buffers: dict[int, Buffer] = {}
     scratch: dict[int, Buffer] = {}
@@ -207,13 +209,9 @@ def _grow(graph: Graph, plan: MemoryPlan, grows: dict[int, int]) -> MemoryPlan:
     from dataclasses import replace
 
     fronts = set(grows.values())
-    offsets: dict[int, int] = {}
-    cur = 0
-    for t in sorted(plan.persistent_offsets):
-        if t in fronts or t in plan.aliases:
-            continue
-        offsets[t] = cur
-        cur += align_up(graph.tensors[t].nbytes, plan.alignment)
+    offsets, cur = _persistent_offsets(
+        graph, (t for t in plan.persistent_offsets if t not in fronts and t not in plan.aliases),
+        plan.alignment)
     for out, front in grows.items():
         offsets[front] = offsets[out]
     for t, root in alias_roots(dict(plan.aliases)).items():

@@ -38,19 +38,19 @@ static int8_t reference(const fe_fc_params *p, int32_t b, int32_t o) {
   return (int8_t)fe_clamp(acc, p->act_min, p->act_max);
 }
 
-static int check(int32_t batches, int32_t depth, int32_t n, int32_t x_off) {
-  fe_fc_params p = {0};
-  int32_t b, o, bad = 0;
-  p.batches = batches;
-  p.accum_depth = n;
-  p.output_depth = depth;
-  p.input_offset = x_off;
-  p.output_offset = 5;
-  p.multiplier = mult;
-  p.shift = shift;
-  p.per_channel = 1;
-  p.act_min = -128;
-  p.act_max = 127;
+/* A random per-channel FULLY_CONNECTED case: p, x, w, bias, mult and shift. */
+static void fc_case(fe_fc_params *p, int32_t batches, int32_t depth, int32_t n, int32_t x_off) {
+  int32_t b, o;
+  p->batches = batches;
+  p->accum_depth = n;
+  p->output_depth = depth;
+  p->input_offset = x_off;
+  p->output_offset = 5;
+  p->multiplier = mult;
+  p->shift = shift;
+  p->per_channel = 1;
+  p->act_min = -128;
+  p->act_max = 127;
   for (b = 0; b < batches * n; ++b) x[b] = next_s8();
   for (o = 0; o < depth * n; ++o) w[o] = next_s8();
   for (o = 0; o < depth; ++o) {
@@ -58,6 +58,12 @@ static int check(int32_t batches, int32_t depth, int32_t n, int32_t x_off) {
     mult[o] = (int32_t)(0x40000000u + ((uint32_t)(uint8_t)next_s8() << 20));
     shift[o] = -6 - (o & 3);
   }
+}
+
+static int check(int32_t batches, int32_t depth, int32_t n, int32_t x_off) {
+  fe_fc_params p = {0};
+  int32_t b, o, bad = 0;
+  fc_case(&p, batches, depth, n, x_off);
   fe_fully_connected(&p, x, w, bias, got);
   for (b = 0; b < batches; ++b) {
     for (o = 0; o < depth; ++o) {
@@ -224,22 +230,8 @@ static int fc_slide_check(int32_t batches, int32_t depth, int32_t n, int32_t ext
     }
   }
   slide = model_shift(ev_w, ev_r, batches * depth, batches * n) + extra;
-  p.batches = batches;
-  p.accum_depth = n;
-  p.output_depth = depth;
-  p.output_offset = 5;
-  p.multiplier = mult;
-  p.shift = shift_of_fc;
-  p.per_channel = 1;
-  p.act_min = -128;
-  p.act_max = 127;
-  for (b = 0; b < batches * n; ++b) pristine[b] = x[b] = next_s8();
-  for (o = 0; o < depth * n; ++o) w[o] = next_s8();
-  for (o = 0; o < depth; ++o) {
-    bias[o] = (int32_t)next_s8() * 37;
-    mult[o] = (int32_t)(0x40000000u + ((uint32_t)(uint8_t)next_s8() << 20));
-    shift_of_fc[o] = -6 - (o & 3);
-  }
+  fc_case(&p, batches, depth, n, 0);
+  for (b = 0; b < batches * n; ++b) pristine[b] = x[b];
   in = slide_buf + slide;
   for (b = 0; b < batches * n; ++b) in[b] = pristine[b];
   fe_fully_connected(&p, in, w, bias, slide_buf);

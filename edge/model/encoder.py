@@ -98,20 +98,26 @@ def _block(b: GcnBlock, x: Any) -> Any:
     return keras.ops.relu(y if r is None else y + r)
 
 
-def motion_features(x: Any, gain: float) -> Any:
-    """``[B, W, V, 3]`` (scaled x, y, conf) -> ``[B, W-1, V, 4]``: x, y, and gated velocity."""
-    cur, prev = x[:, 1:], x[:, :-1]
+def motion_features(raw: Any, gain: float) -> Any:
+    """Raw ``[B, W, V, 3]`` (x, y in 0..1, conf) -> ``[B, W-1, V, 4]``: scaled x, y and gated velocity.
+
+    The velocity is taken from the raw keypoints, before any rescaling: the SUB of two frames of
+    the int8 input is then exact, where a difference of already rescaled (requantized) positions
+    carries each frame's rounding error, ``gain`` times amplified.
+    """
+    cur, prev = raw[:, 1:], raw[:, :-1]
     conf = cur[..., 2:3] * prev[..., 2:3]
-    xg = x[..., :2] * gain  # gain first: int8 keeps the positions' resolution through the SUB
-    vel = keras.ops.clip(xg[:, 1:] - xg[:, :-1], -1.0, 1.0) * conf
-    return keras.ops.concatenate([cur[..., :2], vel], axis=-1)
+    vel = keras.ops.clip((cur[..., :2] - prev[..., :2]) * (gain * KEYPOINT_SCALE[:2]), -1.0, 1.0)
+    pos = cur[..., :2] * KEYPOINT_SCALE[:2] + KEYPOINT_OFFSET[:2]
+    return keras.ops.concatenate([pos, vel * conf], axis=-1)
 
 
 def encode(layers: EncoderLayers, keypoints: Any, motion_gain: float = 0.0) -> Any:
     """Memory ``[B, M, d]`` of a keypoint window ``[B, W, 65, 3]`` (functional graph)."""
-    x = keypoints * KEYPOINT_SCALE + KEYPOINT_OFFSET
     if motion_gain:
-        x = motion_features(x, motion_gain)
+        x = motion_features(keypoints, motion_gain)
+    else:
+        x = keypoints * KEYPOINT_SCALE + KEYPOINT_OFFSET
     for b in layers.blocks:
         x = _block(b, x)
     m, c = x.shape[1], x.shape[3]

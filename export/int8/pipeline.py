@@ -2,7 +2,8 @@
 
 Steps: load the run (float models, free batch for calibration, batch 1 for conversion) ->
 calibration windows from the training split -> teacher-forced float states -> int8
-conversion of both models -> gate (ops, dtypes) -> pin the step's cross inputs to the
+conversion of both models -> the encoder's keypoint front end pinned to exact
+arithmetic (:mod:`export.int8.front`) -> gate (ops, dtypes) -> pin the step's cross inputs to the
 encoder's outputs and verify every hand-over -> write the .tflite files -> checks on the test
 split (val when test is empty) -> ONNX export of the float models -> report. A missed target
 raises :class:`TargetError` after the report (marked FAILED) is written.
@@ -27,6 +28,7 @@ from export.int8.checks import Metrics, Targets, backend_parity, forced_agreemen
 from export.int8.convert import convert_int8
 from export.int8.errors import ExportError, TargetError
 from export.int8.flat import model_io
+from export.int8.front import exact_keypoint_front
 from export.int8.gate import check_ops
 from export.int8.pin import pin_inputs
 from export.int8.report import model_facts, write_report
@@ -60,7 +62,8 @@ class Int8Pair:
 def convert_pair(cfg: ModelConfig, fixed: Models, calib: TeacherForced, steps: int) -> Int8Pair:
     """Convert, gate and pin the batch-1 models ``fixed`` on the calibration states."""
     layers = [layer.name for layer in fixed.train.layers]
-    enc = convert_int8(fixed.encoder, calib.encoder_feeds, name=ENCODER_FILE)
+    enc = exact_keypoint_front(convert_int8(fixed.encoder, calib.encoder_feeds, name=ENCODER_FILE),
+                               where=ENCODER_FILE)
     check_ops(enc, where=ENCODER_FILE, layer_names=layers)
     feeds = [calib.step_feeds[i] for i in spread(len(calib.step_feeds), steps)]
     step = convert_int8(fixed.step, feeds, name=STEP_FILE)

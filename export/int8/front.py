@@ -34,7 +34,7 @@ from typing import Any
 import numpy as np
 
 from export.int8.errors import ExportError
-from export.int8.flat import edit_model, op_name
+from export.int8.flat import op_name, pack, unpack
 from export.int8.pin import _set_group
 
 VIEW_OPS = ("STRIDED_SLICE", "RESHAPE", "SLICE")
@@ -73,26 +73,22 @@ def _covering_zero_point(lo: float, scale: float) -> int:
 
 def exact_keypoint_front(flat: bytes, *, where: str) -> bytes:
     """``flat`` with the motion-feature front end pinned to the input's lattice (module doc)."""
-
-    def edit(model: Any) -> None:
-        sg = model.subgraphs[0]
-        ops = [(op_name(model, op), op) for op in sg.operators or []]
-        source = int(sg.inputs[0])
-        s, z = _quant(sg.tensors[source])
-        if not s:
-            return
-        raw = {source}
-        for name, op in ops:  # operators are stored in execution order
-            if name in VIEW_OPS and int(op.inputs[0]) in raw:
-                raw.add(int(op.outputs[0]))
-        diffs = [op for name, op in ops
-                 if name == "SUB" and all(int(i) in raw for i in op.inputs)]
-        for op in diffs:
-            _pin_velocity(model, ops, op, s, where)
-        if diffs:
-            _pin_positions(model, ops, raw, s, z, where)
-
-    return edit_model(flat, edit)
+    model = unpack(flat, where)
+    sg = model.subgraphs[0]
+    ops = [(op_name(model, op), op) for op in sg.operators or []]
+    source = int(sg.inputs[0])
+    s, z = _quant(sg.tensors[source])
+    raw = {source}
+    for name, op in ops:  # operators are stored in execution order
+        if name in VIEW_OPS and int(op.inputs[0]) in raw:
+            raw.add(int(op.outputs[0]))
+    diffs = [op for name, op in ops if name == "SUB" and all(int(i) in raw for i in op.inputs)]
+    if not s or not diffs:
+        return flat
+    for op in diffs:
+        _pin_velocity(model, ops, op, s, where)
+    _pin_positions(model, ops, raw, s, z, where)
+    return pack(model)
 
 
 def _by_constant(model: Any, op: Any, operand: int) -> float | None:

@@ -33,6 +33,10 @@ from export.int8.gate import check_ops
 from export.int8.pin import pin_inputs
 from export.int8.report import model_facts, write_report
 
+PIPELINE_VERSION = "2"
+"""Bumped whenever the same run exports to different bytes (caches of exports key on it).
+2: the encoder's keypoint front end pinned to exact arithmetic (:mod:`export.int8.front`)."""
+
 ENCODER_FILE = "encoder.tflite"
 STEP_FILE = "decoder_step.tflite"
 CONFIG_FILE = "config.json"

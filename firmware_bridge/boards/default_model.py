@@ -2,8 +2,8 @@
 
 Decision (documented here and in ``foley-edge build --help``): the shipped student
 (``edge/model/shipped/student/``, a run folder) is exported on first use into a cache folder
-keyed by the SHA-256 of its ``config.json`` + ``model.weights.h5`` (``out/cache/student-<12
-hex>/``); later builds reuse it. Calibration needs windows of real keypoints: the run's own
+keyed by the SHA-256 of the export pipeline's version, ``config.json`` and ``model.weights.h5``
+(``out/cache/student-<12 hex>/``); later builds reuse it. Calibration needs windows of real keypoints: the run's own
 dataset when it is on this machine, else the bundled demo clip (``edge/assets/demo_clip.npz``,
 written as a one-clip dataset in the cache), so a fresh checkout needs no data and no network.
 
@@ -49,7 +49,9 @@ class DefaultModel:
 
 
 def _digest(paths: list[Path]) -> str:
-    h = hashlib.sha256()
+    from export.int8.pipeline import PIPELINE_VERSION
+
+    h = hashlib.sha256(PIPELINE_VERSION.encode())
     for p in paths:
         h.update(p.read_bytes())
     return h.hexdigest()[:12]
@@ -109,9 +111,10 @@ def _untrained_key() -> str:
     import json
 
     from edge.model.config import StudentConfig, config_to_dict
+    from export.int8.pipeline import PIPELINE_VERSION
 
-    text = json.dumps({"model": config_to_dict(StudentConfig()), "seed": UNTRAINED_SEED},
-                      sort_keys=True)
+    text = json.dumps({"model": config_to_dict(StudentConfig()), "seed": UNTRAINED_SEED,
+                       "pipeline": PIPELINE_VERSION}, sort_keys=True)
     return hashlib.sha256(text.encode()).hexdigest()[:12]
 
 

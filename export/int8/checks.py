@@ -3,6 +3,9 @@
 * Teacher-forced top-1 agreement: at every non-PAD position of the evaluation windows, the
   argmax of the int8 step's logits (fed its own int8 caches and the int8 encoder's memory)
   against the float step's.
+  Also against the float model fed the very keypoints the int8 encoder reads (its input
+  quantized and dequantized): what is left is the models' own quantization, the rest is the
+  int8 keypoint input's (not a target, an explanation).
 * Onset F1 of generated sequences: greedy decoding with the float models and with the int8
   pair; each scored against the windows' ground-truth notes (note onset + pitch within 50 ms,
   offsets ignored — ``mir_eval``); the drop is float F1 minus int8 F1.
@@ -39,6 +42,7 @@ class Metrics:
 
     top1_agreement: float  # int8 vs float teacher-forced top-1
     forced_steps: int  # positions compared
+    top1_same_input: float  # the same, the float model fed the int8 input's real values
     f1_float: float  # onset F1 of float greedy sequences vs ground truth
     f1_int8: float  # onset F1 of int8 greedy sequences vs ground truth
     f1_int8_vs_float: float  # onset F1 of int8 sequences scored against the float ones

@@ -116,6 +116,10 @@ def run_checks(cfg: ModelConfig, pair: Int8Pair, free: Models, fixed: Models,
     check_pair(cfg, *pairs["litert"])
     ref = teacher_forced(cfg, free, kp, inputs)
     agree, steps = forced_agreement(cfg, *pairs["litert"], kp, inputs, _per_window_top1(ref, len(kp)))
+    spec = pairs["litert"][0].io.inputs["keypoints"]
+    kp_int8 = (spec.quantize(kp).astype(np.float32) - spec.zero_point) * np.float32(spec.scale)
+    same, _ = forced_agreement(cfg, *pairs["litert"], kp, inputs,
+                               _per_window_top1(teacher_forced(cfg, free, kp_int8, inputs), len(kp)))
     g = spread(len(kp), s.greedy_windows)
     fenc, fstep = KerasSession(fixed.encoder), KerasSession(fixed.step)
     float_tokens = [generate_hop(cfg, fenc, fstep, kp[i]) for i in g]
@@ -123,7 +127,7 @@ def run_checks(cfg: ModelConfig, pair: Int8Pair, free: Models, fixed: Models,
     int8_tokens = [tuple(t for t in toks if t != vocab.EOS) for toks in parity.tokens]
     truth = [_events(targets[i]) for i in g]
     return Metrics(
-        top1_agreement=agree, forced_steps=steps,
+        top1_agreement=agree, forced_steps=steps, top1_same_input=same,
         f1_float=onset_f1(truth, float_tokens), f1_int8=onset_f1(truth, int8_tokens),
         f1_int8_vs_float=onset_f1(float_tokens, int8_tokens),
         tflm_top1_identical=parity.top1_identical, tflm_token_agreement=parity.token_agreement,

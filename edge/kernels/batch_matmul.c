@@ -1,4 +1,7 @@
 /* BATCH_MATMUL int8 with broadcast batch dimensions and adj_x / adj_y, as TFLite's reference.
+ * Each operand is read through its batch strides and a row stride, so an operand may be a
+ * strided view (a TRANSPOSE the planner folded away: the K^T and V heads of attention read
+ * straight from the KV cache). The innermost stored dimension is always contiguous.
  * The int32 sum is order-independent, so no transposed copy (and no scratch) is needed, and
  * sum_k (a + ao)(b + bo) = sum_k (a + ao) b + bo * sum_k (a + ao): the rhs offset costs one
  * multiply per output, the row sum one pass per lhs row. */
@@ -28,6 +31,7 @@ static int32_t cols_block16(const fe_bmm_params *p, const fe_rq *q, const int8_t
                             const int8_t *rhs, int32_t bias, int8_t *out) {
   const int32_t n = p->depth;
   const int32_t c = p->cols;
+  const int32_t rs = p->rhs_row_stride;
   int32_t j = 0;
   for (; j + FE_BMM_BLOCK <= c; j += FE_BMM_BLOCK) {
     int32_t acc[FE_BMM_BLOCK];
@@ -37,7 +41,7 @@ static int32_t cols_block16(const fe_bmm_params *p, const fe_rq *q, const int8_t
     for (r = 0; r < FE_BMM_BLOCK; ++r) {
       acc[r] = bias;
     }
-    for (k = 0; k < n; ++k, b += c) {
+    for (k = 0; k < n; ++k, b += rs) {
       const int32_t ak = (int32_t)a[k] + p->lhs_offset;
       for (r = 0; r < FE_BMM_BLOCK; ++r) {
         acc[r] += ak * b[r];
@@ -64,18 +68,19 @@ static int32_t row_sum(const int8_t *a, int32_t n, int32_t a_off) {
 static void row_times_rows(const fe_bmm_params *p, const int8_t *a, const int8_t *rhs,
                            int8_t *out) {
   const int32_t n = p->depth;
+  const int32_t rs = p->rhs_row_stride;
   const int32_t bias = p->rhs_offset * row_sum(a, n, p->lhs_offset);
   int32_t j = 0;
   for (; j + 4 <= p->cols; j += 4) {
     int32_t acc[4] = {bias, bias, bias, bias};
     int32_t r;
-    fe_dot4_s8(a, rhs + j * n, n, n, p->lhs_offset, acc);
+    fe_dot4_s8(a, rhs + j * rs, rs, n, p->lhs_offset, acc);
     for (r = 0; r < 4; ++r) {
       out[j + r] = bmm_requant(p, acc[r]);
     }
   }
   for (; j < p->cols; ++j) {
-    out[j] = bmm_requant(p, bias + fe_dot1_s8(a, rhs + j * n, n, p->lhs_offset));
+    out[j] = bmm_requant(p, bias + fe_dot1_s8(a, rhs + j * rs, n, p->lhs_offset));
   }
 }
 
@@ -84,6 +89,7 @@ static void row_times_cols(const fe_bmm_params *p, const int8_t *a, const int8_t
                            int8_t *out) {
   const int32_t n = p->depth;
   const int32_t c = p->cols;
+  const int32_t rs = p->rhs_row_stride;
   const int32_t bias = p->rhs_offset * row_sum(a, n, p->lhs_offset);
   int32_t j = 0;
   int32_t k;
@@ -94,7 +100,7 @@ static void row_times_cols(const fe_bmm_params *p, const int8_t *a, const int8_t
   for (; j + 4 <= c; j += 4) {
     int32_t s0 = bias, s1 = bias, s2 = bias, s3 = bias;
     const int8_t *b = rhs + j;
-    for (k = 0; k < n; ++k, b += c) {
+    for (k = 0; k < n; ++k, b += rs) {
       const int32_t ak = (int32_t)a[k] + p->lhs_offset;
       s0 += ak * b[0];
       s1 += ak * b[1];
@@ -107,7 +113,7 @@ static void row_times_cols(const fe_bmm_params *p, const int8_t *a, const int8_t
     out[j + 3] = bmm_requant(p, s3);
   }
   for (; j < c; ++j) {
-    out[j] = bmm_requant(p, bias + strided_dot(a, 1, rhs + j, c, n, p->lhs_offset, 0));
+    out[j] = bmm_requant(p, bias + strided_dot(a, 1, rhs + j, rs, n, p->lhs_offset, 0));
   }
 }
 
@@ -118,9 +124,9 @@ static void matmul_one(const fe_bmm_params *p, const int8_t *lhs, const int8_t *
   if (!p->adj_x) {
     for (i = 0; i < p->rows; ++i) {
       if (p->adj_y) {
-        row_times_rows(p, lhs + i * p->depth, rhs, out + i * p->cols);
+        row_times_rows(p, lhs + i * p->lhs_row_stride, rhs, out + i * p->cols);
       } else {
-        row_times_cols(p, lhs + i * p->depth, rhs, out + i * p->cols);
+        row_times_cols(p, lhs + i * p->lhs_row_stride, rhs, out + i * p->cols);
       }
     }
     return;
@@ -129,10 +135,10 @@ static void matmul_one(const fe_bmm_params *p, const int8_t *lhs, const int8_t *
   for (i = 0; i < p->rows; ++i) {
     for (j = 0; j < p->cols; ++j) {
       const int32_t acc = p->adj_y
-          ? strided_dot(lhs + i, p->rows, rhs + j * p->depth, 1, p->depth, p->lhs_offset,
-                        p->rhs_offset)
-          : strided_dot(lhs + i, p->rows, rhs + j, p->cols, p->depth, p->lhs_offset,
-                        p->rhs_offset);
+          ? strided_dot(lhs + i, p->lhs_row_stride, rhs + j * p->rhs_row_stride, 1, p->depth,
+                        p->lhs_offset, p->rhs_offset)
+          : strided_dot(lhs + i, p->lhs_row_stride, rhs + j, p->rhs_row_stride, p->depth,
+                        p->lhs_offset, p->rhs_offset);
       out[i * p->cols + j] = bmm_requant(p, acc);
     }
   }

@@ -57,6 +57,8 @@ typedef struct {
   int32_t depth;           /* accumulation depth (k) */
   int32_t adj_x;           /* lhs stored [k][i] */
   int32_t adj_y;           /* rhs stored [j][k] */
+  int32_t lhs_row_stride;  /* elements between stored lhs rows (depth, or rows when adj_x) */
+  int32_t rhs_row_stride;  /* elements between stored rhs rows (cols, or depth when adj_y) */
   int32_t lhs_offset;
   int32_t rhs_offset;
   int32_t output_offset;

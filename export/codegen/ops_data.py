@@ -44,8 +44,11 @@ def render_view(ctx: OpContext) -> Rendered:
 
 
 def render_transpose(ctx: OpContext) -> Rendered:
-    """TRANSPOSE by a constant permutation."""
+    """TRANSPOSE by a constant permutation; nothing when the plan made it a strided view (its
+    BATCH_MATMUL readers take the permuted strides)."""
     src, dst = ctx.need(0), ctx.out()
+    if ctx.storage[src.index] == ctx.storage[dst.index]:
+        return Rendered((), (f"/* TRANSPOSE {src.index} -> {dst.index}: strided view, no code */",))
     perm = [int(p) for p in np.asarray(ctx.const(1)).reshape(-1)]
     st = strides(list(src.shape))
     fields = _copy_fields(list(dst.shape), [st[p] for p in perm], strides(list(dst.shape)),

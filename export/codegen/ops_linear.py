@@ -9,6 +9,7 @@ from export.codegen.cformat import c_array, c_struct
 from export.codegen.context import OpContext, Rendered, padded
 from export.codegen.quant import activation_range, quant_of, quantize_multiplier, scale_zp
 from export.ir import Tensor
+from export.planner.aliasing import contiguous_strides, matrix_layout, transposed_strides
 
 
 def _channel_multipliers(inp: Tensor, w: Tensor, out: Tensor, n: int, where: str
@@ -75,19 +76,29 @@ def render_fully_connected(ctx: OpContext) -> Rendered:
     return Rendered(decls, (call,))
 
 
-def _batch_strides(shape: tuple[int, ...], out_batch: list[int]) -> list[int]:
+def _operand_strides(ctx: OpContext, t: Tensor) -> list[int]:
+    """Element strides of BATCH_MATMUL operand ``t``: row-major, or the permuted strides of a
+    TRANSPOSE the plan made a view (same storage as its input: read in place)."""
+    k = ctx.graph.producers().get(t.index)
+    op = ctx.graph.operators[k] if k is not None else None
+    if op is not None and op.op == "TRANSPOSE" and ctx.storage[t.index] == ctx.storage[op.inputs[0]]:
+        src = ctx.graph.tensors[op.inputs[0]]
+        perm = [int(p) for p in ctx.graph.tensors[op.inputs[1]].numpy().reshape(-1)]
+        return transposed_strides(src.shape, perm)
+    return contiguous_strides(t.shape)
+
+
+def _batch_strides(shape: tuple[int, ...], st: list[int], out_batch: list[int]) -> list[int]:
     """Element strides of the 3 padded batch dims of a matrix operand (0 where broadcast)."""
-    batch = padded(shape[:-2], 3)
-    mat = shape[-1] * shape[-2]
-    st, acc = [0, 0, 0], mat
-    for i in range(2, -1, -1):
-        st[i] = 0 if (batch[i] == 1 and out_batch[i] != 1) else acc
-        acc *= batch[i]
-    return st
+    pad = 3 - (len(shape) - 2)
+    dims, strides = [1] * pad + list(shape[:-2]), [0] * pad + list(st[:-2])
+    return [0 if (d == 1 and o != 1) else s for d, s, o in zip(dims, strides, out_batch, strict=True)]
 
 
 def render_batch_matmul(ctx: OpContext) -> Rendered:
-    """BATCH_MATMUL with broadcast batch dims and adj_x / adj_y, per-tensor requantization."""
+    """BATCH_MATMUL with broadcast batch dims and adj_x / adj_y, per-tensor requantization;
+    an operand may be a strided view of a folded TRANSPOSE (its row stride and batch strides
+    are the permuted ones, and adj flips when the transpose made the other dimension inner)."""
     lhs, rhs, out = ctx.need(0), ctx.need(1), ctx.out()
     adj_x, adj_y = bool(ctx.op.options.get("adj_x", False)), bool(ctx.op.options.get("adj_y", False))
     s_l, zp_l = scale_zp(lhs, ctx.where)
@@ -95,14 +106,24 @@ def render_batch_matmul(ctx: OpContext) -> Rendered:
     s_o, zp_o = scale_zp(out, ctx.where)
     mult, shift = quantize_multiplier(s_l * s_r / s_o)
     out_batch = padded(out.shape[:-2], 3)
+    st_l, st_r = _operand_strides(ctx, lhs), _operand_strides(ctx, rhs)
+    lay_l = matrix_layout(st_l[-2], st_l[-1], adj_x)
+    lay_r = matrix_layout(st_r[-2], st_r[-1], adj_y)
+    if lay_l is None or lay_r is None:
+        from export.codegen import CodegenError
+
+        raise CodegenError(f"{ctx.where}: an operand's matrix has no contiguous dimension "
+                           f"(strides lhs {st_l}, rhs {st_r})")
     fields = {
         "batch_dims": out_batch,
-        "lhs_batch_stride": _batch_strides(lhs.shape, out_batch),
-        "rhs_batch_stride": _batch_strides(rhs.shape, out_batch),
+        "lhs_batch_stride": _batch_strides(lhs.shape, st_l, out_batch),
+        "rhs_batch_stride": _batch_strides(rhs.shape, st_r, out_batch),
         "rows": lhs.shape[-1] if adj_x else lhs.shape[-2],
         "cols": rhs.shape[-2] if adj_y else rhs.shape[-1],
         "depth": lhs.shape[-2] if adj_x else lhs.shape[-1],
-        "adj_x": int(adj_x), "adj_y": int(adj_y), "lhs_offset": -zp_l, "rhs_offset": -zp_r,
+        "adj_x": int(lay_l[0]), "adj_y": int(lay_r[0]),
+        "lhs_row_stride": lay_l[1], "rhs_row_stride": lay_r[1],
+        "lhs_offset": -zp_l, "rhs_offset": -zp_r,
         "output_offset": zp_o, "multiplier": mult, "shift": shift,
     }
     call = (f"fe_batch_matmul(&{ctx.name('p')}, {ctx.ptr(lhs, const=True)}, "

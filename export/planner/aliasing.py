@@ -4,6 +4,11 @@ The rule both the planner and the kernels honour:
 
 - :data:`VIEW_OPS` (RESHAPE, SQUEEZE, EXPAND_DIMS) are pure views: the output has the same
   offset as input 0 and no code is emitted for them.
+- A TRANSPOSE whose every reader is a BATCH_MATMUL (:func:`can_strided_view`) is a *strided*
+  view: no code, the output shares input 0's storage, and each BATCH_MATMUL reads it through the
+  permuted strides (:func:`matrix_layout`), as long as one of its two matrix dimensions stays
+  contiguous. Attention's K^T and V heads then read the KV cache where it lies. Plans for TFLite
+  Micro (which runs the TRANSPOSE) turn this off.
 - :data:`INPLACE_OPS` may write their output over input 0 when :func:`can_run_inplace` holds:
   the op is elementwise on int8 (or a unary op of equal size), input 0 has exactly the output's
   shape and byte size, input 0 dies at this op (no later reader, not a graph output) and is not
@@ -21,12 +26,15 @@ that owns the storage. Complexity O(#operators).
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 
 from export.ir import Graph, Operator
 
 VIEW_OPS: frozenset[str] = frozenset({"RESHAPE", "SQUEEZE", "EXPAND_DIMS"})
 """Operators whose output is the input's bytes under another shape."""
+
+STRIDED_VIEW_OPS: frozenset[str] = frozenset({"TRANSPOSE"})
+"""Operators whose output may be read in place through permuted strides (see the docstring)."""
 
 INPLACE_OPS: frozenset[str] = frozenset(
     {"QUANTIZE", "LOGISTIC", "TANH", "RELU", "RELU6", "LEAKY_RELU", "HARD_SWISH", "SOFTMAX",
@@ -62,6 +70,60 @@ def can_view(graph: Graph, op: Operator, persistent: frozenset[int] = frozenset(
     if s.is_constant or s.is_variable or d.is_variable or s.nbytes != d.nbytes:
         return False
     return dst not in persistent
+
+
+def contiguous_strides(shape: Sequence[int]) -> list[int]:
+    """Element strides of a row-major tensor of ``shape``."""
+    out, acc = [], 1
+    for d in reversed(list(shape)):
+        out.append(acc)
+        acc *= int(d)
+    return out[::-1]
+
+
+def transposed_strides(src_shape: Sequence[int], perm: Sequence[int]) -> list[int]:
+    """Element strides of ``transpose(src, perm)`` read in place from ``src``'s storage."""
+    st = contiguous_strides(src_shape)
+    return [st[int(p)] for p in perm]
+
+
+def matrix_layout(row_stride: int, col_stride: int, adj: bool) -> tuple[bool, int] | None:
+    """How BATCH_MATMUL reads a matrix operand whose last two dimensions (as the tensor has them,
+    before ``adj``) have element strides ``row_stride``, ``col_stride``: ``(adj, stride between
+    stored rows)`` with the stored innermost dimension contiguous, or None when neither is."""
+    if col_stride == 1:
+        return adj, row_stride
+    if row_stride == 1:
+        return not adj, col_stride
+    return None
+
+
+def can_strided_view(graph: Graph, op: Operator, persistent: frozenset[int],
+                     consumers: Mapping[int, Sequence[int]]) -> bool:
+    """True when TRANSPOSE ``op`` can be a strided view read by its BATCH_MATMUL consumers."""
+    if op.op not in STRIDED_VIEW_OPS or len(op.inputs) < 2 or op.inputs[0] < 0 or len(op.outputs) != 1:
+        return False
+    src, dst = graph.tensors[op.inputs[0]], graph.tensors[op.outputs[0]]
+    perm_t = graph.tensors[op.inputs[1]]
+    if src.is_constant or src.is_variable or dst.is_variable or not perm_t.is_constant:
+        return False
+    if src.dtype != "int8" or dst.dtype != "int8" or dst.index in persistent:
+        return False
+    if dst.index in graph.outputs or not 2 <= len(dst.shape) <= 5:
+        return False
+    readers = consumers.get(dst.index, ())
+    if not readers:
+        return False
+    strides = transposed_strides(src.shape, [int(p) for p in perm_t.numpy().reshape(-1)])
+    for k in readers:
+        reader = graph.operators[k]
+        if reader.op != "BATCH_MATMUL":
+            return False
+        for pos, t in enumerate(reader.inputs[:2]):
+            adj = bool(reader.options.get("adj_x" if pos == 0 else "adj_y", False))
+            if t == dst.index and matrix_layout(strides[-2], strides[-1], adj) is None:
+                return False
+    return True
 
 
 def inplace_shapes_ok(graph: Graph, op: Operator) -> bool:

@@ -3,7 +3,9 @@
 Steps (for one execution order):
 
 1. Persistent tensors: variables plus the caller's ``persistent`` set; they never enter the arena.
-2. Views (:func:`export.planner.aliasing.can_view`) join their input's storage class.
+2. Views (:func:`export.planner.aliasing.can_view`, and TRANSPOSEs read in place by
+   BATCH_MATMUL: :func:`~export.planner.aliasing.can_strided_view`) join their input's
+   storage class.
 3. Walking the order, an op in :data:`INPLACE_OPS` whose input 0 storage dies at it (and passes
    :func:`can_run_inplace`) hands that storage to its output (``shrinking=False`` leaves out the
    in-place depthwise, whose output keeps the larger input storage alive).
@@ -33,6 +35,7 @@ from export.planner.aliasing import (
     VIEW_OPS,
     alias_roots,
     can_run_inplace,
+    can_strided_view,
     can_view,
 )
 from export.planner.overlap import allowance_for, slide_pairs
@@ -82,9 +85,13 @@ def persistent_set(graph: Graph, persistent: Sequence[int] = ()) -> frozenset[in
     return frozenset(persistent) | {t.index for t in graph.tensors if t.is_variable}
 
 
-def view_aliases(graph: Graph, persistent: frozenset[int]) -> dict[int, int]:
-    """Output -> input 0 of every view operator that may share storage."""
-    return {op.outputs[0]: op.inputs[0] for op in graph.operators if can_view(graph, op, persistent)}
+def view_aliases(graph: Graph, persistent: frozenset[int], strided: bool = True) -> dict[int, int]:
+    """Output -> input 0 of every view operator that may share storage (``strided``: TRANSPOSEs
+    read in place by BATCH_MATMUL too)."""
+    consumers = graph.consumers() if strided else {}
+    return {op.outputs[0]: op.inputs[0] for op in graph.operators
+            if can_view(graph, op, persistent)
+            or (strided and can_strided_view(graph, op, persistent, consumers))}
 
 
 def _used_tensors(graph: Graph) -> set[int]:
@@ -110,11 +117,11 @@ def _last_reads(graph: Graph, order: Sequence[int], roots: dict[int, int]) -> di
 
 def compute_lifetimes(
     graph: Graph, order: Sequence[int], *, persistent: Sequence[int] = (), alignment: int = 16,
-    inplace: bool = True, shrinking: bool = True, slides: bool = True,
+    inplace: bool = True, shrinking: bool = True, slides: bool = True, strided: bool = True,
 ) -> Lifetimes:
     """Aliases and arena intervals of ``graph`` run in ``order`` (see the module docstring)."""
     pers = persistent_set(graph, persistent)
-    aliases = view_aliases(graph, pers)
+    aliases = view_aliases(graph, pers, strided)
     roots = alias_roots(aliases)
     if inplace:
         last = _last_reads(graph, order, roots)

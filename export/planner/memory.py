@@ -71,7 +71,7 @@ class _Candidate:
 
 def _candidates(graph: Graph, order: tuple[int, ...], persistent: Sequence[int],
                 alignment: int, notes: tuple[str, ...], *, slides: bool = True,
-                inplace_depthwise: bool | None = None) -> list[_Candidate]:
+                inplace_depthwise: bool | None = None, strided: bool = True) -> list[_Candidate]:
     """Plans for one fixed order: with or without in-place depthwise (its output keeps the
     input's larger storage, which can raise a later step's live bytes), with or without
     slides (the placement heuristics may do worse with them; the caller keeps the best). The
@@ -79,7 +79,7 @@ def _candidates(graph: Graph, order: tuple[int, ...], persistent: Sequence[int],
     out = []
     for shrinking in (True, False) if inplace_depthwise is None else (inplace_depthwise,):
         lt = compute_lifetimes(graph, order, persistent=persistent, alignment=alignment,
-                               shrinking=shrinking)
+                               shrinking=shrinking, strided=strided)
         bound = lower_bound(lt.intervals, len(order), lt.slides)
         for use in (True, False) if slides else (False,):
             rules = _rules(lt) if use else {}
@@ -157,11 +157,13 @@ def _refine(graph: Graph, cands: list[_Candidate], best: MemoryPlan, attempts: i
 def plan_memory(graph: Graph, *, strategy: str = "auto", persistent: Sequence[int] = (),
                 alignment: int = 16, max_states: int = 200_000,
                 exact_attempts: int = 1, slides: bool = True,
-                inplace_depthwise: bool | None = None, grown: bool = True) -> MemoryPlan:
+                inplace_depthwise: bool | None = None, grown: bool = True,
+                strided_views: bool = True) -> MemoryPlan:
     """Plan execution order and memory of ``graph`` (see the module docstring); ``slides=False``
     keeps every output apart from its input (the plan of before partial overlaps);
     ``inplace_depthwise`` forces TinyEngine's in-place depthwise on (True) or off (False) where
-    it applies instead of keeping the better of both (None)."""
+    it applies instead of keeping the better of both (None); ``strided_views=False`` keeps
+    every TRANSPOSE a copy (see :func:`export.planner.aliasing.can_strided_view`)."""
     if strategy not in STRATEGIES:
         raise PlanError(f"unknown strategy '{strategy}' (expected one of {', '.join(STRATEGIES)})")
     if alignment <= 0 or alignment & (alignment - 1):
@@ -175,21 +177,22 @@ def plan_memory(graph: Graph, *, strategy: str = "auto", persistent: Sequence[in
     cands: list[_Candidate] = []
     if strategy in ("auto", "model"):
         cands += _candidates(graph, model_order, persistent, alignment, ("order: model",),
-                             slides=slides, inplace_depthwise=inplace_depthwise)
+                             slides=slides, inplace_depthwise=inplace_depthwise,
+                             strided=strided_views)
     if strategy in ("auto", "search"):
         found = search_order(graph, persistent=persistent, alignment=alignment,
-                             max_states=max_states, slides=slides)
+                             max_states=max_states, slides=slides, strided=strided_views)
         how = "exact DP" if found.exact else "beam-pruned DP (heuristic)"
         note = f"order: {how}, {found.states} states"
         cands += _candidates(graph, found.order, persistent, alignment, (note,), slides=slides,
-                             inplace_depthwise=inplace_depthwise)
+                             inplace_depthwise=inplace_depthwise, strided=strided_views)
         if slides:  # the order best without overlaps can still place better with them
             plain = search_order(graph, persistent=persistent, alignment=alignment,
-                                 max_states=max_states, slides=False)
+                                 max_states=max_states, slides=False, strided=strided_views)
             if plain.order != found.order:
                 cands += _candidates(graph, plain.order, persistent, alignment,
                                      (f"order: DP without slides, {plain.states} states",),
-                                     inplace_depthwise=inplace_depthwise)
+                                     inplace_depthwise=inplace_depthwise, strided=strided_views)
 
     def rank(p: MemoryPlan) -> tuple[int, int, bool]:
         return p.arena_bytes, p.lower_bound_bytes, p.order != model_order

@@ -254,6 +254,7 @@ def slide_pairs(graph: Graph, order: Sequence[int], roots: Mapping[int, int],
             if t >= 0:
                 last[roots.get(t, t)] = step
     outs = {roots.get(t, t) for t in graph.outputs}
+    prod = graph.producers()
     found: dict[int, tuple[int, int, int]] = {}
     for step, k in enumerate(order):
         op = graph.operators[k]
@@ -266,10 +267,24 @@ def slide_pairs(graph: Graph, order: Sequence[int], roots: Mapping[int, int],
             continue
         if any(t >= 0 and roots.get(t, t) == src for t in op.inputs[1:]):
             continue
+        if _strided(graph, op.inputs[0], roots, prod):  # the access model assumes row-major input
+            continue
         shift = min_shift(graph, op)
         if shift is not None:
             found[step] = (src, dst, shift)
     return found
+
+
+def _strided(graph: Graph, t: int, roots: Mapping[int, int], prod: Mapping[int, int]) -> bool:
+    """True when tensor ``t`` is (a view of) a TRANSPOSE the plan reads in place."""
+    seen: set[int] = set()
+    while t in roots and t != roots[t] and t in prod and t not in seen:
+        seen.add(t)
+        op = graph.operators[prod[t]]
+        if op.op == "TRANSPOSE":
+            return True
+        t = op.inputs[0]
+    return False
 
 
 def _fixed(graph: Graph, t: int, persistent: frozenset[int]) -> bool:

@@ -62,10 +62,11 @@ class _Model:
     initial: int  # resident bytes before any op (graph inputs)
 
 
-def _build(graph: Graph, persistent: Sequence[int], alignment: int, slides: bool = True) -> _Model:
+def _build(graph: Graph, persistent: Sequence[int], alignment: int, slides: bool = True,
+           strided: bool = True) -> _Model:
     """Precompute the cost model of ``graph``."""
     pers = persistent_set(graph, persistent)
-    roots = alias_roots(view_aliases(graph, pers))
+    roots = alias_roots(view_aliases(graph, pers, strided))
     cls = {t.index: roots.get(t.index, t.index) for t in graph.tensors}
     size = {c: 0 for c in set(cls.values())}
     for t in graph.tensors:
@@ -150,10 +151,11 @@ def order_peak(graph: Graph, order: Sequence[int], *, persistent: Sequence[int] 
 
 
 def search_order(graph: Graph, *, persistent: Sequence[int] = (), alignment: int = 16,
-                 max_states: int = 200_000, slides: bool = True) -> OrderSearch:
+                 max_states: int = 200_000, slides: bool = True, strided: bool = True) -> OrderSearch:
     """Least-peak topological order by level-wise DP, beam-pruned past ``max_states``
-    (``slides=False``: without the slide allowances in the cost)."""
-    m = _build(graph, persistent, alignment, slides)
+    (``slides=False``: without the slide allowances in the cost; ``strided``: TRANSPOSEs read
+    in place by BATCH_MATMUL are views)."""
+    m = _build(graph, persistent, alignment, slides, strided)
     n = len(graph.operators)
     if n == 0:
         return OrderSearch((), m.initial, True, 0)

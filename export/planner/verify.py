@@ -28,8 +28,10 @@ from export.ir import Graph
 from export.planner import PlanError
 from export.planner.aliasing import (
     INPLACE_OPS,
+    STRIDED_VIEW_OPS,
     VIEW_OPS,
     alias_roots,
+    can_strided_view,
     grows_in_place,
     inplace_shapes_ok,
 )
@@ -79,12 +81,18 @@ def _check_aliases(graph: Graph, plan: MemoryPlan, pers: frozenset[int]) -> dict
     """Validate every alias; returns tensor -> storage root."""
     roots = alias_roots(plan.aliases)
     prod = graph.producers()
+    consumers = graph.consumers()
     pos = {k: i for i, k in enumerate(plan.order)}
     for dst, src in plan.aliases.items():
         op = graph.operators[prod[dst]] if dst in prod else None
         if op is None or not op.inputs or op.inputs[0] != src:
             raise PlanError(f"alias {dst} -> {src}: expected {dst} produced from input 0 = {src}")
         if op.op in VIEW_OPS:
+            continue
+        if op.op in STRIDED_VIEW_OPS:
+            if not can_strided_view(graph, op, pers, consumers):
+                raise PlanError(f"alias {dst} -> {src}: operator {op.index} {op.op} is read by "
+                                "an operator that cannot take it as a strided view")
             continue
         fixed = set(graph.inputs) | set(graph.outputs) | pers
         if op.op not in INPLACE_OPS or src in fixed or roots.get(src, src) in fixed or dst in fixed:

@@ -65,10 +65,11 @@ def tflm_plan(graph: Graph, *, strategy: str = "auto", persistent: tuple[int, ..
 
     Our kernels honour those (their access order is modelled in ``export.planner.overlap``);
     TFLM's reference kernels make no such promise, so its offline plan keeps every output
-    apart from its inputs except views and element-wise in-place ops.
+    apart from its inputs except views and element-wise in-place ops (TFLM runs every TRANSPOSE,
+    so none is a strided view).
     """
     return plan_memory(graph, strategy=strategy, persistent=persistent, slides=False,
-                       inplace_depthwise=False, grown=False)
+                       inplace_depthwise=False, grown=False, strided_views=False)
 
 
 def check_tflm_safe(graph: Graph, plan: MemoryPlan) -> None:

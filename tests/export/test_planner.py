@@ -188,6 +188,37 @@ def test_kv_caches_go_to_the_persistent_area(zoo) -> None:
         verify_plan(g, replace(plan, persistent_offsets=moved))
 
 
+def test_transposes_read_by_batch_matmul_are_strided_views(zoo) -> None:
+    g = read_tflite(zoo["kv_decoder_step"])
+    caches = tuple(i for i in g.inputs if "cache" in g.tensors[i].name)
+    prod, cons = g.producers(), g.consumers()
+    plan = plan_memory(g, persistent=caches)
+    verify_plan(g, plan)
+    views = [t for t in plan.aliases if g.operators[prod[t]].op == "TRANSPOSE"]
+    assert views, "attention's K^T / V heads should be read in place"
+    for t in views:
+        assert all(g.operators[k].op == "BATCH_MATMUL" for k in cons[t])
+        root = g.operators[prod[t]].inputs[0]
+        assert plan.persistent_offsets.get(t, plan.tensor_offsets.get(t)) == \
+            plan.persistent_offsets.get(root, plan.tensor_offsets.get(root))
+    copies = plan_memory(g, persistent=caches, strided_views=False)  # what TFLM runs
+    verify_plan(g, copies)
+    assert not any(g.operators[prod[t]].op == "TRANSPOSE" for t in copies.aliases)
+    assert plan.arena_bytes < copies.arena_bytes
+
+
+def test_a_transpose_read_by_another_op_stays_a_copy() -> None:
+    perm = np.array([1, 0], np.int32)
+    tensors = (Tensor(0, "x", (2, 8), "int8"), Tensor(1, "perm", (2,), "int32", data=perm.tobytes()),
+               Tensor(2, "xt", (8, 2), "int8"), Tensor(3, "y", (8, 2), "int8"))
+    ops = (Operator(0, "TRANSPOSE", (0, 1), (2,)), Operator(1, "RELU", (2,), (3,)))
+    g = Graph("g", tensors, ops, (0,), (3,))
+    plan = plan_memory(g)
+    assert 2 not in plan.aliases
+    with pytest.raises(PlanError, match="cannot take it as a strided view"):
+        verify_plan(g, replace(plan, aliases=MappingProxyType({**plan.aliases, 2: 0})))
+
+
 def test_verify_rejects_overlap_bad_order_and_bad_alias() -> None:
     g = make_graph([64, 128, 32, 48], [("FULLY_CONNECTED", (0,), (1,)), ("FULLY_CONNECTED", (1,), (2,)),
                                        ("FULLY_CONNECTED", (2,), (3,))], (0,), (3,))

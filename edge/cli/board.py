@@ -55,7 +55,9 @@ def register(sub: argparse._SubParsersAction) -> None:
                    help="PORTNAME, din:URL, FILE.mid or FILE.wav")
     _model_args(p)
     p.add_argument("--no-pace", action="store_true", help="stream as fast as possible")
-    p.add_argument("--latency", type=float, default=0.5, help="playout latency in s")
+    p.add_argument("--latency", type=float, default=None,
+                   help="playout latency in s (default: one hop + 0.5 s; below one hop, most "
+                        "events play late)")
     p.add_argument("--out", type=Path, default=None, help=f"build folder, default {DEFAULT_OUT}/BOARD")
     p.set_defaults(func=_play)
 

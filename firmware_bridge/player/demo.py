@@ -49,7 +49,7 @@ class DemoSettings:
     clip: Path = DEMO_CLIP  # keypoint clip to stream
     cache: Path = DEFAULT_CACHE  # model exports and firmware builds, keyed by content
     pace: bool = True  # stream at the clip's frame rate (False: as fast as the board goes)
-    latency_s: float = 0.5  # playout latency
+    latency_s: float | None = None  # playout latency (None: one hop + PLAYOUT_MARGIN_S)
     wav: bool = True  # also render demo.wav (FluidSynth)
 
 

@@ -51,6 +51,7 @@ class BoardNumbers:
     latency_max_s: float | None  # the same, worst hop
     hops: int  # hops received
     tokens: int  # tokens received
+    late_events: int = 0  # MIDI events the playout got after their due time (played at once)
 
 
 def real_time_factor(enc_per_hop: float, dec_per_token: float, hops_per_s: float, *,
@@ -77,7 +78,7 @@ def board_numbers(size: SizeReport, res: StreamResult, *, clock_hz: float = CLOC
         clock_hz=clock_hz, tokens_per_s=tokens_per_s,
         latency_median_s=lat[len(lat) // 2] if lat else None,
         latency_max_s=lat[-1] if lat else None,
-        hops=p.hops, tokens=p.events,
+        hops=p.hops, tokens=p.events, late_events=p.late,
     )  # fmt: skip
 
 
@@ -112,4 +113,5 @@ def latency_lines(n: BoardNumbers) -> list[str]:
         f"{n.hops_per_s:.2f} hops/s (1 instruction/cycle): {verdict}",
         f"latency    {_ms(n.latency_median_s)} median, {_ms(n.latency_max_s)} max over "
         f"{n.hops} hops (host-measured, frame sent -> events received, emulated board)",
+        f"playout    {n.late_events} MIDI events late (played on arrival instead of on time)",
     ]

@@ -25,6 +25,12 @@ from firmware_bridge.sinks import MidiSink, open_sink
 from firmware_bridge.sinks.signals import interrupt_on_termination
 from firmware_bridge.sources import Frame
 
+PLAYOUT_MARGIN_S = 0.5
+"""Playout latency beyond one hop (the default): a hop's events describe the music of its
+frames, so they exist only once its last frame was sent and the board has decoded it (the
+emulated M7 answers in ~0.23 s, a 216 MHz board in ~0.35 s at 64 tokens). A latency below one
+hop plays most of every hop late, ons and offs bunched together."""
+
 LINK_TIMEOUT_S = 60.0  # a hop of a big model takes seconds of emulated time
 
 
@@ -44,7 +50,7 @@ class PlaySettings:
     """How the session plays."""
 
     pace: bool = True  # frames at their real rate (False: as fast as possible)
-    latency_s: float = 0.5  # fixed playout latency
+    latency_s: float | None = None  # fixed playout latency (None: one hop + PLAYOUT_MARGIN_S)
     expect_model_hash: int | None = None  # refuse a device announcing another model
 
 
@@ -85,13 +91,16 @@ def play(frames: Iterable[Frame] | Callable[[Clock, float], Iterable[Frame]],
         out = sink
     else:
         out = sink(clock)
+    latency = settings.latency_s if settings.latency_s is not None else PLAYOUT_MARGIN_S
     with interrupt_on_termination(), out, \
-            PlayoutScheduler(out, latency_s=settings.latency_s, clock=clock) as playout, \
+            PlayoutScheduler(out, latency_s=latency, clock=clock) as playout, \
             _device(target) as (url, board), DeviceLink(url, timeout=LINK_TIMEOUT_S) as link:
         if on_boot is not None:
             on_boot(board)
         link.handshake()
         _check_model(link, settings)
+        if settings.latency_s is None and link.hello is not None and link.hello.fps > 0:
+            playout.latency_s = link.hello.hop / link.hello.fps + PLAYOUT_MARGIN_S
         fps = link.hello.fps if link.hello else 0.0
         if callable(frames):
             factory = frames

@@ -51,6 +51,7 @@ class StreamProgress:
     latencies_s: list[float] = field(default_factory=list)  # per hop: frame sent -> events in
     instr_per_token: float = 0.0  # device instructions per decoder step so far (STATS)
     lag_s: float = 0.0  # playout's largest lag so far
+    late: int = 0  # events that arrived after their due time (played at once)
 
 
 @dataclass(frozen=True)
@@ -61,6 +62,7 @@ class StreamResult:
     hops: tuple[Hop, ...]  # every hop received, in order
     stats: m.Stats  # the device's STATS at the end
     progress: StreamProgress  # the counters at the end
+    playout_latency_s: float = 0.0  # the fixed latency events were played with
 
     @property
     def tokens(self) -> tuple[tuple[int, ...], ...]:
@@ -108,6 +110,7 @@ class _Streamer:
             self._handle(msg, next_frame)
         if self.on_status is not None:
             self.progress.lag_s = self.playout.stats().max_lag_s
+            self.progress.late = self.playout.stats().late
             self.on_status(self.progress)
 
     def _handle(self, msg: m.Message, next_frame: int) -> None:
@@ -210,4 +213,5 @@ def stream(link: DeviceLink, frames: Iterable[Frame] | Callable[[Clock], Iterabl
         s.send(frame)
     stats = s.finish(s.next_frame, finish_timeout_s)
     playout.drain()
-    return StreamResult(link.hello or s.hello, tuple(s.hops), stats, s.progress)
+    s.progress.lag_s, s.progress.late = playout.stats().max_lag_s, playout.stats().late
+    return StreamResult(link.hello or s.hello, tuple(s.hops), stats, s.progress, playout.latency_s)

@@ -101,27 +101,25 @@ def test_device_tokens_equal_host_reference_and_din(board: str, tiny, reference,
 
 def test_stream_stopped_mid_note_leaves_nothing_held(tiny, tmp_path: Path) -> None:  # noqa: ANN001
     export, kp = tiny
-    sink = MemorySink()
     held_at_stop: list[frozenset] = []
     sent_at_stop: list[int] = []
 
-    def frames_until_a_note_sounds(clock, fps):  # noqa: ANN001, ANN202
-        """Paced frames, watching the sink every 5 ms; Ctrl-C as soon as a note is held."""
-        t0 = clock.now()
-        for f in _frames(np.concatenate([kp] * 4)):  # long enough for notes to sound
-            while clock.now() < t0 + f.time_s:
-                clock.sleep_until(min(t0 + f.time_s, clock.now() + 0.005))
-                if sink.held_notes:
-                    held_at_stop.append(sink.held_notes)
-                    sent_at_stop.append(len(sink.messages))
-                    raise KeyboardInterrupt("test: Ctrl-C mid-note")
-            yield f
+    class CtrlCOnFirstNote(MemorySink):
+        """Ctrl-C the moment the first note sounds (deterministic, whatever the machine's load)."""
 
+        def send(self, msg) -> None:  # noqa: ANN001 - mido.Message
+            super().send(msg)
+            if msg.type == "note_on" and msg.velocity > 0 and not held_at_stop:
+                held_at_stop.append(self.held_notes)
+                sent_at_stop.append(len(self.messages))
+                raise KeyboardInterrupt("test: Ctrl-C mid-note")
+
+    sink = CtrlCOnFirstNote()
     built = build_firmware("qemu-m7", model_dir=export, out_dir=tmp_path / "fw")
     target = PlayTarget(board=get_board("qemu-m7"), elf=built.elf, workdir=tmp_path / "q")
     with pytest.raises(KeyboardInterrupt):
-        play(frames_until_a_note_sounds, sink, target, PlaySettings(pace=True, latency_s=2.0))
-    assert held_at_stop and sink.closed and not sink.held_notes
+        play(_frames(np.concatenate([kp] * 2)), sink, target, PlaySettings(pace=True))
+    assert held_at_stop and held_at_stop[0] and sink.closed and not sink.held_notes
     after = sink.messages[sent_at_stop[0]:]  # the panic: note-offs, then CC 123
     assert {(0, x.note) for x in after if x.type == "note_off"} == set(held_at_stop[0])
     assert not any(x.type == "note_on" for x in after)

@@ -79,6 +79,9 @@ def _common(p: argparse.ArgumentParser) -> None:
                    help="round training keypoints to this grid, the int8 input's scale "
                         "(quantization-aware input; 0: off)")
     p.add_argument("--resume", action="store_true", help="continue from RUN/checkpoint")
+    p.add_argument("--init", metavar="RUN", default=None,
+                   help="start from RUN's trained weights, matched by name (fine-tuning; the "
+                        "optimizer and the learning-rate schedule start afresh)")
     p.add_argument("--set", action="append", default=[], metavar="KEY=VALUE",
                    help="override a model config field (repeatable)")
     p.add_argument("--quiet", action="store_true", help="no progress bar")
@@ -88,7 +91,7 @@ def _train(args: argparse.Namespace) -> int:
     from edge.train.api import train_teacher
 
     m = train_teacher(args.data, args.out, _settings(args), _model_config("teacher", args.set),
-                      resume=args.resume, progress=not args.quiet)
+                      resume=args.resume, progress=not args.quiet, init=args.init)
     print(f"teacher run written to {args.out}: final val {json.dumps(m['final_val'])}")
     return 0
 
@@ -101,7 +104,7 @@ def _distill(args: argparse.Namespace) -> int:
     base = {k: getattr(tcfg, k) for k in ("window_frames", "hop_frames", "fps", "max_tokens")}
     m = distill_student(args.teacher, args.data, args.out, _settings(args),
                         _model_config("student", args.set, base), resume=args.resume,
-                        progress=not args.quiet)
+                        progress=not args.quiet, init=args.init)
     print(f"student run written to {args.out}: final val {json.dumps(m['final_val'])}")
     return 0
 

@@ -23,6 +23,7 @@ import keras
 from edge.model.config import ModelConfig, StudentConfig, TeacherConfig
 from edge.model.decoder import decode_full, decode_step, make_decoder_layers
 from edge.model.encoder import cross_kv, encode, keypoint_input, make_encoder_layers
+from edge.model.layers import quant_noise
 
 
 class Models(NamedTuple):
@@ -53,7 +54,9 @@ def build_models(cfg: ModelConfig, batch_size: int | None = None) -> Models:
 
     kp = keypoint_input(cfg, batch_size)
     tokens = keras.Input((cfg.max_tokens,), batch_size, dtype="int32", name="tokens")
-    logits = decode_full(dec, tokens, cross_kv(enc, encode(enc, kp, cfg.motion_gain)), cfg)
+    qn = quant_noise(cfg.quant_noise)  # training graph only: the export models stay clean
+    memory = encode(enc, kp, cfg.motion_gain, qn)
+    logits = decode_full(dec, tokens, cross_kv(enc, memory, qn), cfg, qn)
     train = keras.Model([kp, tokens], logits, name=f"{cfg.kind}_train")
 
     kp2 = keypoint_input(cfg, batch_size)

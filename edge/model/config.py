@@ -51,6 +51,7 @@ class ModelConfig:
     max_tokens: int = 64  # L: decoder positions per hop (SOS + events)
     mask_value: float = -16.0  # additive attention mask; small so int8 scales survive
     dropout: float = 0.1  # dropout during training only
+    quant_noise: bool = False  # training only: int8 rounding noise on activations (QuantNoise)
 
     def __post_init__(self) -> None:
         self.validate()

@@ -111,44 +111,53 @@ def _merge(x: Any, cfg: ModelConfig) -> Any:
     return keras.ops.reshape(keras.ops.transpose(x, (0, 2, 1, 3)), (-1, t, cfg.d_model))
 
 
-def _attend(q: Any, k: Any, v: Any, cfg: ModelConfig, keep: Any = None, add: Any = None) -> Any:
+def _attend(q: Any, k: Any, v: Any, cfg: ModelConfig, keep: Any = None, add: Any = None,
+            qn: Any = None) -> Any:
     """Multi-head attention of projected ``q [B,Tq,d]`` over ``k, v [B,Tk,d]`` -> ``[B,Tq,d]``."""
+    qn = qn or (lambda t: t)
     qh = _heads(q * np.float32(1.0 / np.sqrt(cfg.head_dim)), cfg)
-    scores = keras.ops.matmul(qh, keras.ops.transpose(_heads(k, cfg), (0, 1, 3, 2)))
-    probs = keras.ops.softmax(scores if keep is None else scores * keep + add, axis=-1)
+    scores = qn(keras.ops.matmul(qh, keras.ops.transpose(_heads(k, cfg), (0, 1, 3, 2))))
+    probs = qn(keras.ops.softmax(scores if keep is None else scores * keep + add, axis=-1))
     if keep is not None:
         probs = probs * keep  # exact causality: no weight on a masked key, however low the rest
-    return _merge(keras.ops.matmul(probs, _heads(v, cfg)), cfg)
+    return qn(_merge(keras.ops.matmul(probs, _heads(v, cfg)), cfg))
 
 
 def _layer(
     layer: DecoderLayer, x: Any, cross: tuple[Any, Any], cfg: ModelConfig, self_kv: Any,
-    drop: Callable[[Any], Any],
+    drop: Callable[[Any], Any], qn: Any = None,
 ) -> Any:
-    """One decoder layer; ``self_kv(h) -> (k, v, keep, add)`` supplies the self-attention keys."""
-    h = layer.norm_self(x)
+    """One decoder layer; ``self_kv(h) -> (k, v, keep, add)`` supplies the self-attention keys;
+    ``qn``: training-only int8 rounding noise on each activation."""
+    qn = qn or (lambda t: t)
+    h = qn(layer.norm_self(x))
     k, v, keep, add = self_kv(h)
-    x = x + drop(layer.self_attn.o(_attend(layer.self_attn.q(h), k, v, cfg, keep, add)))
-    h = layer.norm_cross(x)
-    x = x + drop(layer.cross_o(_attend(layer.cross_q(h), cross[0], cross[1], cfg)))
-    h = layer.norm_ffn(x)
-    return x + drop(layer.ffn_out(layer.ffn_in(h)))
+    att = _attend(qn(layer.self_attn.q(h)), qn(k), qn(v), cfg, keep, add, qn)
+    x = qn(x + drop(qn(layer.self_attn.o(att))))
+    h = qn(layer.norm_cross(x))
+    att = _attend(qn(layer.cross_q(h)), cross[0], cross[1], cfg, qn=qn)
+    x = qn(x + drop(qn(layer.cross_o(att))))
+    h = qn(layer.norm_ffn(x))
+    return qn(x + drop(qn(layer.ffn_out(qn(layer.ffn_in(h))))))
 
 
-def decode_full(dec: DecoderLayers, tokens: Any, cross: list[Any], cfg: ModelConfig) -> Any:
-    """Logits ``[B, L, 243]`` for input tokens ``[B, L]`` (teacher forcing, causal)."""
+def decode_full(dec: DecoderLayers, tokens: Any, cross: list[Any], cfg: ModelConfig,
+                qn: Any = None) -> Any:
+    """Logits ``[B, L, 243]`` for input tokens ``[B, L]`` (teacher forcing, causal); ``qn``:
+    training-only int8 rounding noise on each activation."""
     length = tokens.shape[1]
     keep = np.tril(np.ones((length, length), np.float32))
     add = (1.0 - keep) * np.float32(cfg.mask_value)
-    x = dec.dropout(dec.positions(dec.tokens(tokens), clock_graph(tokens, cfg)))
+    qn = qn or (lambda t: t)
+    x = qn(dec.dropout(dec.positions(dec.tokens(tokens), clock_graph(tokens, cfg))))
     for i, layer in enumerate(dec.layers):
         attn = layer.self_attn
 
         def self_kv(h: Any, attn: AttentionLayers = attn) -> tuple[Any, Any, Any, Any]:
             return attn.k(h), attn.v(h), keep, add
 
-        x = _layer(layer, x, (cross[2 * i], cross[2 * i + 1]), cfg, self_kv, dec.dropout)
-    return dec.logits(dec.norm(x))
+        x = _layer(layer, x, (cross[2 * i], cross[2 * i + 1]), cfg, self_kv, dec.dropout, qn)
+    return qn(dec.logits(qn(dec.norm(x))))
 
 
 def decode_step(

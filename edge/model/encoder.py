@@ -88,14 +88,16 @@ def make_encoder_layers(cfg: ModelConfig, prefix: str) -> EncoderLayers:
     )
 
 
-def _block(b: GcnBlock, x: Any) -> Any:
-    """One block; the residual branch is taken first so ``x`` can die after the aggregation."""
+def _block(b: GcnBlock, x: Any, qn: Any = None) -> Any:
+    """One block; the residual branch is taken first so ``x`` can die after the aggregation.
+    ``qn``: training-only int8 rounding noise on each activation (:func:`quant_noise`)."""
+    qn = qn or (lambda t: t)
     r = None
     if b.has_residual:
         r = x[:, b.kernel - 1 :: b.stride]  # frames aligned with each output's last input
-        r = b.residual(r) if b.residual is not None else r
-    y = b.temporal(keras.ops.relu(b.spatial(b.aggregate(x))))
-    return keras.ops.relu(y if r is None else y + r)
+        r = qn(b.residual(r)) if b.residual is not None else r
+    y = qn(b.temporal(qn(keras.ops.relu(qn(b.spatial(qn(b.aggregate(x))))))))
+    return qn(keras.ops.relu(y if r is None else y + r))
 
 
 def motion_features(raw: Any, gain: float) -> Any:
@@ -112,27 +114,30 @@ def motion_features(raw: Any, gain: float) -> Any:
     return keras.ops.concatenate([pos, vel * conf], axis=-1)
 
 
-def encode(layers: EncoderLayers, keypoints: Any, motion_gain: float = 0.0) -> Any:
-    """Memory ``[B, M, d]`` of a keypoint window ``[B, W, 65, 3]`` (functional graph)."""
+def encode(layers: EncoderLayers, keypoints: Any, motion_gain: float = 0.0, qn: Any = None) -> Any:
+    """Memory ``[B, M, d]`` of a keypoint window ``[B, W, 65, 3]`` (functional graph); ``qn``:
+    training-only int8 rounding noise on each activation (:func:`edge.model.layers.quant_noise`)."""
+    qn = qn or (lambda t: t)
     if motion_gain:
         x = motion_features(keypoints, motion_gain)
     else:
         x = keypoints * KEYPOINT_SCALE + KEYPOINT_OFFSET
     for b in layers.blocks:
-        x = _block(b, x)
+        x = _block(b, x, qn)
     m, c = x.shape[1], x.shape[3]
     x = keras.ops.transpose(x, (0, 1, 3, 2))  # [B, M, C, V]
-    x = layers.joint_pool(x)  # [B, M, C, G]
+    x = qn(layers.joint_pool(x))  # [B, M, C, G]
     x = keras.ops.reshape(x, (-1, m, c * layers.joint_pool.units))
-    x = layers.positions(layers.to_model(x))
-    return layers.norm(x)
+    x = qn(layers.positions(qn(layers.to_model(x))))
+    return qn(layers.norm(x))
 
 
-def cross_kv(layers: EncoderLayers, memory: Any) -> list[Any]:
+def cross_kv(layers: EncoderLayers, memory: Any, qn: Any = None) -> list[Any]:
     """Per decoder layer the cross-attention K and V of ``memory``: ``[k0, v0, k1, v1, ...]``."""
+    qn = qn or (lambda t: t)
     out = []
     for k, v in zip(layers.cross_k, layers.cross_v, strict=True):
-        out += [k(memory), v(memory)]
+        out += [qn(k(memory)), qn(v(memory))]
     return out
 
 

@@ -85,6 +85,38 @@ class LayerNorm(keras.layers.Layer):
         return {**super().get_config(), "epsilon": self.epsilon}
 
 
+@keras.saving.register_keras_serializable("foley_edge")
+class QuantNoise(keras.layers.Layer):
+    """Training only: ``x`` plus the rounding noise of a per-tensor int8 quantization of ``x``.
+
+    ``x + u · (max x − min x) / 255`` with ``u ~ U(−½, ½)`` (the step is not differentiated):
+    the model learns to keep its decisions apart by more than the int8 export's rounding.
+    Identity at inference, so exported graphs are unchanged.
+    """
+
+    def __init__(self, seed: int | None = None, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self.seed = seed
+        self._gen = keras.random.SeedGenerator(seed)
+
+    def call(self, x: Any, training: bool | None = None) -> Any:
+        if not training:
+            return x
+        step = keras.ops.stop_gradient((keras.ops.max(x) - keras.ops.min(x)) / 255.0)
+        return x + keras.random.uniform(keras.ops.shape(x), -0.5, 0.5, seed=self._gen) * step
+
+    def get_config(self) -> dict[str, Any]:
+        return {**super().get_config(), "seed": self.seed}
+
+
+def quant_noise(enabled: bool) -> Any:
+    """A function adding :class:`QuantNoise` (a fresh layer per call) when ``enabled``, else
+    the identity."""
+    if not enabled:
+        return lambda x: x
+    return lambda x: QuantNoise()(x)
+
+
 def _aggregation_matrix(adjacency: np.ndarray) -> np.ndarray:
     """[V, V*K] with column ``w*K + k`` = ``A[k, :, w]`` (so a reshape groups by joint)."""
     k, v, _ = adjacency.shape

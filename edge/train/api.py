@@ -30,8 +30,12 @@ def load_windows(data: str | os.PathLike[str], split: str, cfg: ModelConfig, str
 def _run(
     cfg: ModelConfig, data: str | os.PathLike[str], out: str | os.PathLike[str], s: TrainSettings,
     *, resume: bool, progress: bool, teacher_run: str | None = None,
+    init: str | os.PathLike[str] | None = None,
 ) -> dict[str, Any]:
     out = Path(out)
+    if init is not None and resume:
+        raise TrainError("--init and --resume exclude each other (resume continues RUN's own "
+                         "checkpoint)")
     stride = s.stride or max(1, cfg.hop_frames // SHIPPING_STRIDE_DIVISOR)
     train = load_windows(data, "train", cfg, stride)
     try:
@@ -39,7 +43,7 @@ def _run(
     except TrainError:
         val = None  # an empty validation split is allowed
     meta = {"model": config_to_dict(cfg), "train": asdict(s), "data": str(data),
-            "teacher": teacher_run, "train_windows": len(train), "truncated_hops": train.truncated}
+            "teacher": teacher_run, **({"init": str(init)} if init is not None else {}), "train_windows": len(train), "truncated_hops": train.truncated}
     if is_chief() or not (out / CONFIG).exists():
         write_json(out / CONFIG, meta)
     teacher = None
@@ -51,6 +55,8 @@ def _run(
 
     def build() -> Any:
         model_holder["models"] = build_models(cfg)
+        if init is not None:
+            copy_weights_by_name(load_run(init)[1].train, model_holder["models"].train, str(init))
         return model_holder["models"].train
 
     _, history = fit(build, train, val, s, out, d_model=cfg.d_model, teacher=teacher,
@@ -64,18 +70,36 @@ def _run(
     return metrics
 
 
+def copy_weights_by_name(src: Any, dst: Any, where: str) -> None:
+    """Assign every weight of model ``dst`` from the weight of ``src`` with the same path.
+
+    Robust to weightless layers added or removed (e.g. training-only noise), unlike loading a
+    weights file by layer order; raises :class:`TrainError` naming the first weight missing or
+    of another shape."""
+    by_path = {w.path: w for w in src.weights}
+    for w in dst.weights:
+        s = by_path.get(w.path)
+        if s is None or tuple(s.shape) != tuple(w.shape):
+            found = "missing" if s is None else f"shape {tuple(s.shape)}"
+            raise TrainError(f"--init {where}: weight '{w.path}' {tuple(w.shape)} not found "
+                             f"there ({found}); the model configs must match")
+        w.assign(s.numpy())
+
+
 def train_teacher(
     data: str | os.PathLike[str], out: str | os.PathLike[str], s: TrainSettings | None = None,
     cfg: TeacherConfig | None = None, *, resume: bool = False, progress: bool = True,
+    init: str | os.PathLike[str] | None = None,
 ) -> dict[str, Any]:
     """Train a teacher on ``data`` into the run folder ``out``; returns its metrics."""
-    return _run(cfg or TeacherConfig(), data, out, s or TrainSettings(), resume=resume, progress=progress)
+    return _run(cfg or TeacherConfig(), data, out, s or TrainSettings(), resume=resume,
+                progress=progress, init=init)
 
 
 def distill_student(
     teacher_run: str | os.PathLike[str], data: str | os.PathLike[str], out: str | os.PathLike[str],
     s: TrainSettings | None = None, cfg: StudentConfig | None = None, *, resume: bool = False,
-    progress: bool = True,
+    progress: bool = True, init: str | os.PathLike[str] | None = None,
 ) -> dict[str, Any]:
     """Distill a student from the teacher run's soft targets (+ ground-truth CE) into ``out``."""
     tcfg, _ = load_run(teacher_run)  # fails early on a bad teacher folder
@@ -88,4 +112,4 @@ def distill_student(
                 f"and sequences), found {getattr(cfg, name)}"
             )
     return _run(cfg, data, out, s or TrainSettings(), resume=resume, progress=progress,
-                teacher_run=str(teacher_run))
+                teacher_run=str(teacher_run), init=init)

@@ -157,3 +157,32 @@ def test_clock_is_the_frame_of_the_summed_time_shifts() -> None:
     many = rng.integers(0, 243, (64, cfg.max_tokens))
     np.testing.assert_array_equal(np.asarray(clock_graph(many, cfg)), clock_of_inputs(many, cfg))
     assert clock_of_inputs(many, cfg).max() == cfg.hop_frames
+
+
+def test_quant_noise_is_int8_rounding_in_training_and_nothing_at_inference() -> None:
+    from dataclasses import replace
+
+    from edge.model.layers import QuantNoise
+    from edge.train.api import copy_weights_by_name
+
+    x = np.linspace(-3.0, 5.0, 4096, dtype=np.float32).reshape(4, 1024)
+    layer = QuantNoise(seed=1)
+    np.testing.assert_array_equal(np.asarray(layer(x, training=False)), x)
+    noisy = np.asarray(layer(x, training=True))
+    step = (5.0 + 3.0) / 255.0
+    err = noisy - x
+    assert 0.45 * step < np.abs(err).max() <= 0.5 * step + 1e-6  # U(-1/2, 1/2) steps
+    assert abs(float(err.mean())) < 0.05 * step
+    # a model built with it: the same weights, the same inference graph, a noisy training graph
+    keras.utils.set_random_seed(0)
+    plain = build_student_models(TINY)
+    keras.utils.set_random_seed(0)
+    noisy_models = build_models(replace(TINY, quant_noise=True))
+    copy_weights_by_name(plain.train, noisy_models.train, "plain")
+    rng = np.random.default_rng(3)
+    kp = rng.random((2, TINY.window_frames, 65, 3), np.float32)
+    tok = rng.integers(0, 243, (2, TINY.max_tokens)).astype(np.int32)
+    np.testing.assert_array_equal(np.asarray(noisy_models.train([kp, tok], training=False)),
+                                  np.asarray(plain.train([kp, tok], training=False)))
+    assert len(noisy_models.encoder.layers) == len(plain.encoder.layers)
+    assert len(noisy_models.step.layers) == len(plain.step.layers)

@@ -1,6 +1,6 @@
 """Produce the shipped checkpoints: train the teacher, distill the student, evaluate, copy.
 
-``python -m edge.train.ship --data D --work W [--epochs N] [--distill-epochs N]``; see
+``python -m edge.train.ship --data D --work W [--epochs N] [--distill-epochs N] [--noise-epochs N]``; see
 ``edge/model/shipped/README.md``. Everything is written under ``W`` first; only finished runs
 are copied into ``edge/model/shipped`` (the old copy is replaced by a rename).
 """
@@ -38,15 +38,20 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--work", required=True, type=Path)
     p.add_argument("--epochs", type=int, default=20)
     p.add_argument("--distill-epochs", type=int, default=35)
+    p.add_argument("--noise-epochs", type=int, default=8,
+                   help="fine-tuning epochs with int8 rounding noise (quant_noise)")
     p.add_argument("--max-clips", type=int, default=8)
     a = p.parse_args(argv)
-    teacher, student = a.work / "teacher", a.work / "student"
+    teacher, student, tuned = a.work / "teacher", a.work / "student", a.work / "student_noise"
     steps = (
         ["train", "--data", a.data, "--out", str(teacher), "--epochs", str(a.epochs)],
         ["distill", "--teacher", str(teacher), "--data", a.data, "--out", str(student),
          "--epochs", str(a.distill_epochs)],
+        ["distill", "--teacher", str(teacher), "--data", a.data, "--out", str(tuned),
+         "--epochs", str(a.noise_epochs), "--init", str(student), "--lr-factor", "0.2",
+         "--set", "quant_noise=true"],
         ["evaluate", "--model", str(teacher), "--data", a.data, "--max-clips", str(a.max_clips)],
-        ["evaluate", "--model", str(student), "--data", a.data, "--max-clips", str(a.max_clips)],
+        ["evaluate", "--model", str(tuned), "--data", a.data, "--max-clips", str(a.max_clips)],
     )
     for cmd in steps:
         print("foley-edge " + " ".join(cmd), file=sys.stderr)
@@ -54,7 +59,7 @@ def main(argv: list[str] | None = None) -> int:
         if rc:
             return rc
     _install(teacher, SHIPPED_DIR / "teacher", TEACHER_FILES)
-    _install(student, SHIPPED_DIR / "student", None)
+    _install(tuned, SHIPPED_DIR / "student", None)
     print(f"shipped to {SHIPPED_DIR}", file=sys.stderr)
     return 0
 

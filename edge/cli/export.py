@@ -29,6 +29,9 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--eval-windows", type=int, default=32, help="test windows (teacher forced)")
     p.add_argument("--greedy-windows", type=int, default=8, help="test windows decoded greedily")
     p.add_argument("--no-onnx", action="store_true", help="skip the ONNX export of the float models")
+    p.add_argument("--diagnose", action="store_true",
+                   help="also tabulate every tensor's int8 error against the float model "
+                        "(report.md: where the int8 error comes from)")
     p.add_argument("--pair", metavar="DIR", help="export folder to decode with (--decode)")
     p.add_argument("--backend", default="litert", choices=("litert", "tflm", "c"))
     p.add_argument("--midi", metavar="OUT", help="MIDI file to write (--decode)")
@@ -51,7 +54,7 @@ def run(args: argparse.Namespace) -> int:
         _need(args, "out")
         s = ExportSettings(data=args.data, calib_windows=args.calib_windows,
                            eval_windows=args.eval_windows, greedy_windows=args.greedy_windows,
-                           onnx=not args.no_onnx)
+                           onnx=not args.no_onnx, diagnose=args.diagnose)
         report = export_run(args.model, args.out, s)
         print(f"export {report['status']}: {args.out}/report.md")
         return 0

@@ -52,6 +52,7 @@ class ExportSettings:
     eval_windows: int = 32  # test windows of the teacher-forced agreement check
     greedy_windows: int = 8  # test windows decoded greedily (F1, TFLM parity)
     onnx: bool = True  # also export the float models to ONNX and check them
+    diagnose: bool = False  # also tabulate every tensor's int8 error (export.int8.diagnose)
     targets: Targets = field(default_factory=Targets)  # pass marks
 
 
@@ -136,6 +137,19 @@ def run_checks(cfg: ModelConfig, pair: Int8Pair, free: Models, fixed: Models,
     )
 
 
+def _diagnose(cfg: ModelConfig, pair: Int8Pair, free: Models, fixed: Models,
+              test: tuple[np.ndarray, np.ndarray, np.ndarray], s: ExportSettings) -> dict[str, Any]:
+    """Per-tensor int8 errors of both models on test windows (greedy-window count of them)."""
+    from export.int8.diagnose import diagnose_pair
+
+    kp, inputs, _ = test
+    idx = spread(len(kp), s.greedy_windows)
+    tf_run = teacher_forced(cfg, free, kp[idx], inputs[idx])
+    steps = [tf_run.step_feeds[i] for i in spread(len(tf_run.step_feeds), 4 * s.calib_windows)]
+    return diagnose_pair(fixed.encoder, fixed.step, pair.encoder, pair.step,
+                         tf_run.encoder_feeds, steps)
+
+
 def _load(run: str | os.PathLike[str]) -> tuple[ModelConfig, Models, Models, dict[str, Any]]:
     from edge.train import TrainError
     from edge.train.run import load_run, read_run_config
@@ -180,8 +194,11 @@ def finish(out: Path, report: dict[str, Any], cfg: ModelConfig, pair: Int8Pair, 
     """Run the checks (and the ONNX export), write the report; raise on missed targets."""
     failures: list[str] = []
     try:
-        metrics = run_checks(cfg, pair, free, fixed, _windows(data, "test", cfg, s.eval_windows), s)
+        test = _windows(data, "test", cfg, s.eval_windows)
+        metrics = run_checks(cfg, pair, free, fixed, test, s)
         report["metrics"] = asdict(metrics)
+        if s.diagnose:
+            report["diagnosis"] = _diagnose(cfg, pair, free, fixed, test, s)
         failures += metrics.failures(s.targets)
         if s.onnx:
             from export.onnx_io import export_onnx_pair

@@ -79,6 +79,12 @@ def render_markdown(report: dict[str, Any]) -> str:
                   "Ops: " + ", ".join(f"{k} ×{v}" for k, v in facts["ops"].items()), "",
                   "| | name | dtype | shape | scale / zero point |", "|---|---|---|---|---|",
                   *_io_rows(facts)]
+    if report.get("diagnosis"):
+        from export.int8.diagnose import TensorError, markdown
+
+        lines += ["", "## Where the int8 error comes from", ""]
+        for name, rows in report["diagnosis"].items():
+            lines += [*markdown(name, [TensorError(**r) for r in rows]), ""]
     for name, info in report.get("onnx", {}).items():
         lines += ["", f"## ONNX {name}", "", f"max |onnxruntime - Keras| = {info['max_abs_diff']:.3g}"
                   f" (target ≤ {info['target']:g}), opset {info['opset']}"]

@@ -30,7 +30,7 @@ import numpy as np
 from edge import vocab
 from edge.model.clock import clock_graph
 from edge.model.config import ModelConfig
-from edge.model.layers import AddPositions, LayerNorm, TableGather
+from edge.model.layers import AddPositions, LayerNorm, TableGather, identity
 
 
 @dataclass(frozen=True)
@@ -112,9 +112,8 @@ def _merge(x: Any, cfg: ModelConfig) -> Any:
 
 
 def _attend(q: Any, k: Any, v: Any, cfg: ModelConfig, keep: Any = None, add: Any = None,
-            qn: Any = None) -> Any:
+            qn: Callable[[Any], Any] = identity) -> Any:
     """Multi-head attention of projected ``q [B,Tq,d]`` over ``k, v [B,Tk,d]`` -> ``[B,Tq,d]``."""
-    qn = qn or (lambda t: t)
     qh = _heads(q * np.float32(1.0 / np.sqrt(cfg.head_dim)), cfg)
     scores = qn(keras.ops.matmul(qh, keras.ops.transpose(_heads(k, cfg), (0, 1, 3, 2))))
     probs = qn(keras.ops.softmax(scores if keep is None else scores * keep + add, axis=-1))
@@ -125,11 +124,10 @@ def _attend(q: Any, k: Any, v: Any, cfg: ModelConfig, keep: Any = None, add: Any
 
 def _layer(
     layer: DecoderLayer, x: Any, cross: tuple[Any, Any], cfg: ModelConfig, self_kv: Any,
-    drop: Callable[[Any], Any], qn: Any = None,
+    drop: Callable[[Any], Any], qn: Callable[[Any], Any] = identity,
 ) -> Any:
     """One decoder layer; ``self_kv(h) -> (k, v, keep, add)`` supplies the self-attention keys;
     ``qn``: training-only int8 rounding noise on each activation."""
-    qn = qn or (lambda t: t)
     h = qn(layer.norm_self(x))
     k, v, keep, add = self_kv(h)
     att = _attend(qn(layer.self_attn.q(h)), qn(k), qn(v), cfg, keep, add, qn)
@@ -142,13 +140,12 @@ def _layer(
 
 
 def decode_full(dec: DecoderLayers, tokens: Any, cross: list[Any], cfg: ModelConfig,
-                qn: Any = None) -> Any:
+                qn: Callable[[Any], Any] = identity) -> Any:
     """Logits ``[B, L, 243]`` for input tokens ``[B, L]`` (teacher forcing, causal); ``qn``:
     training-only int8 rounding noise on each activation."""
     length = tokens.shape[1]
     keep = np.tril(np.ones((length, length), np.float32))
     add = (1.0 - keep) * np.float32(cfg.mask_value)
-    qn = qn or (lambda t: t)
     x = qn(dec.dropout(dec.positions(dec.tokens(tokens), clock_graph(tokens, cfg))))
     for i, layer in enumerate(dec.layers):
         attn = layer.self_attn
@@ -183,10 +180,7 @@ def decode_step(
             v = keras.ops.concatenate([cv, v_new], axis=1)
             return k, v, keep, add
 
-        x = _layer(layer, x, (cross[2 * i], cross[2 * i + 1]), cfg, self_kv, _identity)
+        x = _layer(layer, x, (cross[2 * i], cross[2 * i + 1]), cfg, self_kv, identity)
     logits = dec.logits(dec.norm(x))
     return keras.ops.reshape(logits, (-1, vocab.VOCAB_SIZE)), new_rows
 
-
-def _identity(x: Any) -> Any:
-    return x

@@ -21,6 +21,7 @@ the device computes them once per hop (not once per token).
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -28,7 +29,7 @@ import keras
 import numpy as np
 
 from edge.model.config import ModelConfig
-from edge.model.layers import AddPositions, GraphAggregate, LayerNorm
+from edge.model.layers import AddPositions, GraphAggregate, LayerNorm, identity
 from edge.skeleton import N_JOINTS
 
 KEYPOINT_SCALE = np.array([2.0, 2.0, 1.0], np.float32)
@@ -88,10 +89,10 @@ def make_encoder_layers(cfg: ModelConfig, prefix: str) -> EncoderLayers:
     )
 
 
-def _block(b: GcnBlock, x: Any, qn: Any = None) -> Any:
+def _block(b: GcnBlock, x: Any, qn: Callable[[Any], Any] = identity) -> Any:
     """One block; the residual branch is taken first so ``x`` can die after the aggregation.
-    ``qn``: training-only int8 rounding noise on each activation (:func:`quant_noise`)."""
-    qn = qn or (lambda t: t)
+    ``qn``: training-only int8 rounding noise on each activation
+    (:func:`edge.model.layers.quant_noise`)."""
     r = None
     if b.has_residual:
         r = x[:, b.kernel - 1 :: b.stride]  # frames aligned with each output's last input
@@ -114,10 +115,10 @@ def motion_features(raw: Any, gain: float) -> Any:
     return keras.ops.concatenate([pos, vel * conf], axis=-1)
 
 
-def encode(layers: EncoderLayers, keypoints: Any, motion_gain: float = 0.0, qn: Any = None) -> Any:
+def encode(layers: EncoderLayers, keypoints: Any, motion_gain: float = 0.0,
+           qn: Callable[[Any], Any] = identity) -> Any:
     """Memory ``[B, M, d]`` of a keypoint window ``[B, W, 65, 3]`` (functional graph); ``qn``:
     training-only int8 rounding noise on each activation (:func:`edge.model.layers.quant_noise`)."""
-    qn = qn or (lambda t: t)
     if motion_gain:
         x = motion_features(keypoints, motion_gain)
     else:
@@ -132,9 +133,8 @@ def encode(layers: EncoderLayers, keypoints: Any, motion_gain: float = 0.0, qn: 
     return qn(layers.norm(x))
 
 
-def cross_kv(layers: EncoderLayers, memory: Any, qn: Any = None) -> list[Any]:
+def cross_kv(layers: EncoderLayers, memory: Any, qn: Callable[[Any], Any] = identity) -> list[Any]:
     """Per decoder layer the cross-attention K and V of ``memory``: ``[k0, v0, k1, v1, ...]``."""
-    qn = qn or (lambda t: t)
     out = []
     for k, v in zip(layers.cross_k, layers.cross_v, strict=True):
         out += [qn(k(memory)), qn(v(memory))]

@@ -109,11 +109,16 @@ class QuantNoise(keras.layers.Layer):
         return {**super().get_config(), "seed": self.seed}
 
 
+def identity(x: Any) -> Any:
+    """``x`` unchanged (no noise, no dropout)."""
+    return x
+
+
 def quant_noise(enabled: bool) -> Any:
     """A function adding :class:`QuantNoise` (a fresh layer per call) when ``enabled``, else
-    the identity."""
+    :func:`identity`."""
     if not enabled:
-        return lambda x: x
+        return identity
     return lambda x: QuantNoise()(x)
 
 

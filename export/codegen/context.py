@@ -9,6 +9,7 @@ import numpy as np
 
 from export.codegen.cformat import C_TYPES
 from export.ir import Graph, Operator, Tensor
+from export.planner.aliasing import contiguous_strides as strides  # row-major element strides
 
 MAX_DIMS = 6
 """Rank of the kernels' padded shapes (FE_MAX_DIMS)."""
@@ -85,14 +86,6 @@ RenderFn = Callable[[OpContext], Rendered]
 def padded(shape: tuple[int, ...], rank: int = MAX_DIMS) -> list[int]:
     """``shape`` padded on the left with 1s to ``rank`` dimensions."""
     return [1] * (rank - len(shape)) + list(shape)
-
-
-def strides(shape: list[int]) -> list[int]:
-    """Row-major element strides of ``shape``."""
-    out = [1] * len(shape)
-    for i in range(len(shape) - 2, -1, -1):
-        out[i] = out[i + 1] * shape[i + 1]
-    return out
 
 
 def broadcast_strides(in_shape: tuple[int, ...], out_shape: tuple[int, ...]) -> list[int]:

@@ -12,6 +12,7 @@ from export.codegen.cformat import c_struct
 from export.codegen.context import MAX_DIMS, OpContext, Rendered, merge_walk, strides
 from export.codegen.quant import scale_zp
 from export.ir import DTYPE_BYTES, Tensor
+from export.planner.aliasing import transposed_strides
 
 
 def _copy_fields(dims: list[int], in_stride: list[int], out_stride: list[int], *, in_start: int,
@@ -50,8 +51,7 @@ def render_transpose(ctx: OpContext) -> Rendered:
     if ctx.storage[src.index] == ctx.storage[dst.index]:
         return Rendered((), (f"/* TRANSPOSE {src.index} -> {dst.index}: strided view, no code */",))
     perm = [int(p) for p in np.asarray(ctx.const(1)).reshape(-1)]
-    st = strides(list(src.shape))
-    fields = _copy_fields(list(dst.shape), [st[p] for p in perm], strides(list(dst.shape)),
+    fields = _copy_fields(list(dst.shape), transposed_strides(src.shape, perm), strides(list(dst.shape)),
                           in_start=0, out_start=0, elem_bytes=DTYPE_BYTES[src.dtype])
     return Rendered((c_struct("fe_copy_params", ctx.name("p"), fields),),
                     (_copy_call(ctx, ctx.name("p"), src, dst),))

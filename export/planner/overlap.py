@@ -276,15 +276,9 @@ def slide_pairs(graph: Graph, order: Sequence[int], roots: Mapping[int, int],
 
 
 def _strided(graph: Graph, t: int, roots: Mapping[int, int], prod: Mapping[int, int]) -> bool:
-    """True when tensor ``t`` is (a view of) a TRANSPOSE the plan reads in place."""
-    seen: set[int] = set()
-    while t in roots and t != roots[t] and t in prod and t not in seen:
-        seen.add(t)
-        op = graph.operators[prod[t]]
-        if op.op == "TRANSPOSE":
-            return True
-        t = op.inputs[0]
-    return False
+    """True when tensor ``t`` is a TRANSPOSE the plan reads in place (a TRANSPOSE output is only
+    ever aliased as a strided view, and only BATCH_MATMUL reads one, so no chain to follow)."""
+    return t in roots and t in prod and graph.operators[prod[t]].op == "TRANSPOSE"
 
 
 def _fixed(graph: Graph, t: int, persistent: frozenset[int]) -> bool:

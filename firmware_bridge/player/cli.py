@@ -122,6 +122,6 @@ def summary(res: StreamResult) -> str:
         f"encoder    {enc:,.0f} instructions per hop ({s.enc_runs} runs)",
         f"decoder    {dec:,.0f} instructions per step ({s.dec_tokens} steps)",
         f"latency    frame sent -> events received: {med}",
-        f"playout    {p.late} of {p.events} events late (played on arrival, not on time)",
+        f"playout    {p.late} MIDI events late (played on arrival instead of on time)",
         *(f"error      {e}" for e in p.errors),
     ])

@@ -109,9 +109,13 @@ class _Streamer:
         for msg in msgs:
             self._handle(msg, next_frame)
         if self.on_status is not None:
-            self.progress.lag_s = self.playout.stats().max_lag_s
-            self.progress.late = self.playout.stats().late
+            self.sync_playout()
             self.on_status(self.progress)
+
+    def sync_playout(self) -> None:
+        """Copy the playout's lag and late count into the progress counters."""
+        st = self.playout.stats()
+        self.progress.lag_s, self.progress.late = st.max_lag_s, st.late
 
     def _handle(self, msg: m.Message, next_frame: int) -> None:
         if isinstance(msg, m.Events):
@@ -213,5 +217,5 @@ def stream(link: DeviceLink, frames: Iterable[Frame] | Callable[[Clock], Iterabl
         s.send(frame)
     stats = s.finish(s.next_frame, finish_timeout_s)
     playout.drain()
-    s.progress.lag_s, s.progress.late = playout.stats().max_lag_s, playout.stats().late
+    s.sync_playout()
     return StreamResult(link.hello or s.hello, tuple(s.hops), stats, s.progress, playout.latency_s)

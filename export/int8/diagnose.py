@@ -24,7 +24,7 @@ from typing import Any
 
 import numpy as np
 
-from export.int8.flat import op_name, unpack
+from export.int8.flat import op_name, tensor_name, tensor_quant, unpack
 
 MIN_REFERENCE_RMS = 1e-9
 """Tensors whose float values are all (nearly) zero get no relative error."""
@@ -70,13 +70,15 @@ def _feed_name(detail_name: str, feeds: dict[str, np.ndarray]) -> str:
 
 
 def _run(it: Any, feeds: dict[str, np.ndarray], *, quantize: bool) -> dict[str, np.ndarray]:
-    """Every float or dequantized int8 tensor of one invocation, by (first) name."""
+    """Every float or dequantized int8 tensor of one invocation, by (first) name; int8 inputs
+    are quantized with TFLite QUANTIZE's rounding (ties away from zero)."""
+    from firmware_bridge.sources.quantize import round_half_away
+
     for d in it.get_input_details():
         x = np.asarray(feeds[_feed_name(d["name"], feeds)])
         if quantize and d["dtype"] == np.int8:
             scale, zp = d["quantization"]
-            q = np.floor(np.abs(x.astype(np.float32) / np.float32(scale)) + 0.5) * np.sign(x)
-            x = np.clip(q + zp, -128, 127)
+            x = np.clip(round_half_away(x.astype(np.float32) / np.float32(scale)) + zp, -128, 127)
         it.set_tensor(d["index"], x.astype(d["dtype"]).reshape(d["shape"]))
     it.invoke()
     out: dict[str, np.ndarray] = {}
@@ -96,16 +98,17 @@ def _run(it: Any, feeds: dict[str, np.ndarray], *, quantize: bool) -> dict[str, 
     return out
 
 
+def _short_name(t: Any) -> str:
+    """A tensor's name up to the first ';' (fused ops list every op they fold)."""
+    return tensor_name(t).split(";")[0]
+
+
 def _producers(flat: bytes) -> dict[str, str]:
     """Tensor (first) name -> the builtin name of the operator writing it."""
     model = unpack(flat)
     sg = model.subgraphs[0]
-    out = {}
-    for op in sg.operators or []:
-        for o in op.outputs:
-            n = sg.tensors[int(o)].name
-            out[(n.decode() if isinstance(n, bytes) else str(n)).split(";")[0]] = op_name(model, op)
-    return out
+    return {_short_name(sg.tensors[int(o)]): op_name(model, op)
+            for op in sg.operators or [] for o in op.outputs}
 
 
 def diagnose(float_model: Any, flat: bytes, feeds: Sequence[dict[str, np.ndarray]]) -> list[TensorError]:
@@ -131,8 +134,7 @@ def diagnose(float_model: Any, flat: bytes, feeds: Sequence[dict[str, np.ndarray
     sg = model.subgraphs[0]
 
     def name_of(i: int) -> str:
-        n = sg.tensors[i].name
-        return (n.decode() if isinstance(n, bytes) else str(n)).split(";")[0]
+        return _short_name(sg.tensors[i])
 
     def rel(i: int) -> float | None:
         acc = sq.get(name_of(i))
@@ -148,8 +150,7 @@ def diagnose(float_model: Any, flat: bytes, feeds: Sequence[dict[str, np.ndarray
                 continue
             ins = [x for x in (rel(int(i)) for i in op.inputs if int(i) >= 0) if x is not None]
             base = max(ins, default=0.0)
-            q = sg.tensors[o].quantization
-            scale = float(q.scale[0]) if q is not None and q.scale is not None and len(q.scale) else 0.0
+            scale, _ = tensor_quant(sg.tensors[o])
             rows.append(TensorError(k, op_name(model, op), name_of(o), e,
                                     e / base if base > 0 else float("inf"), scale,
                                     sq[name_of(o)][2]))

@@ -111,14 +111,27 @@ def _text(x: Any) -> str:
     return x.decode() if isinstance(x, bytes) else str(x or "")
 
 
+def tensor_name(t: Any) -> str:
+    """The name of a flatbuffer tensor (object API ``TensorT``) as text."""
+    return _text(t.name)
+
+
+def tensor_quant(t: Any) -> tuple[float, int]:
+    """(scale, zero point) of a per-tensor quantized ``TensorT``; (0.0, 0) when it is not
+    quantized or quantized per channel."""
+    q = t.quantization
+    if q is None or q.scale is None or len(q.scale) != 1:
+        return 0.0, 0
+    zp = int(q.zeroPoint[0]) if q.zeroPoint is not None and len(q.zeroPoint) else 0
+    return float(q.scale[0]), zp
+
+
 def _io(sg: Any, maps: Any, order: list[int]) -> dict[str, IOTensor]:
     out = {}
     for m in maps or []:
         idx = int(m.tensorIndex)
         t = sg.tensors[idx]
-        q = t.quantization
-        scale = float(q.scale[0]) if q is not None and q.scale is not None and len(q.scale) else 0.0
-        zp = int(q.zeroPoint[0]) if scale and q.zeroPoint is not None and len(q.zeroPoint) else 0
+        scale, zp = tensor_quant(t)
         out[_text(m.name)] = IOTensor(
             name=_text(m.name), position=order.index(idx), tensor=idx,
             dtype=_TYPE_NAMES.get(t.type, str(t.type)), scale=scale, zero_point=zp,
@@ -151,7 +164,7 @@ def operators(flat: bytes, where: str = "<model>") -> list[OpRecord]:
 
     def named(ids: Any) -> tuple[tuple[str, str], ...]:
         ids = [] if ids is None else [int(i) for i in ids if int(i) >= 0]
-        return tuple((_text(sg.tensors[i].name), _TYPE_NAMES.get(sg.tensors[i].type, "?"))
+        return tuple((tensor_name(sg.tensors[i]), _TYPE_NAMES.get(sg.tensors[i].type, "?"))
                      for i in ids)
 
     return [OpRecord(k, op_name(model, op), named(op.inputs), named(op.outputs))

@@ -34,7 +34,7 @@ from typing import Any
 import numpy as np
 
 from export.int8.errors import ExportError
-from export.int8.flat import op_name, pack, unpack
+from export.int8.flat import op_name, pack, tensor_quant, unpack
 from export.int8.pin import _set_group
 
 VIEW_OPS = ("STRIDED_SLICE", "RESHAPE", "SLICE")
@@ -44,19 +44,12 @@ RELU_N1_TO_1 = 2
 """TFLite ``ActivationFunctionType`` of a fused clip to [-1, 1]."""
 
 
-def _quant(t: Any) -> tuple[float, int]:
-    q = t.quantization
-    if q is None or q.scale is None or len(q.scale) != 1:
-        return 0.0, 0
-    return float(q.scale[0]), int(q.zeroPoint[0]) if q.zeroPoint is not None else 0
-
-
 def _constant(model: Any, t: Any) -> np.ndarray | None:
     """Real values of a constant int8 tensor (None for an activation)."""
     buf = model.buffers[int(t.buffer)] if int(t.buffer) > 0 else None
     if buf is None or buf.data is None or not len(buf.data):
         return None
-    scale, zp = _quant(t)
+    scale, zp = tensor_quant(t)
     return (np.frombuffer(bytes(buf.data), np.int8).astype(np.float64) - zp) * scale
 
 
@@ -77,7 +70,7 @@ def exact_keypoint_front(flat: bytes, *, where: str) -> bytes:
     sg = model.subgraphs[0]
     ops = [(op_name(model, op), op) for op in sg.operators or []]
     source = int(sg.inputs[0])
-    s, z = _quant(sg.tensors[source])
+    s, z = tensor_quant(sg.tensors[source])
     raw = {source}
     for name, op in ops:  # operators are stored in execution order
         if name in VIEW_OPS and int(op.inputs[0]) in raw:
@@ -132,6 +125,6 @@ def _pin_positions(model: Any, ops: list[tuple[str, Any]], raw: set[int], s: flo
         _set_group(model, p, k * s, z, where)
         for add in _consumers(ops, "ADD", p):
             for cat in _consumers(ops, "CONCATENATION", int(add.outputs[0])):
-                scale, zp = _quant(sg.tensors[int(cat.outputs[0])])
+                scale, zp = tensor_quant(sg.tensors[int(cat.outputs[0])])
                 lo = (-128 - zp) * scale
                 _set_group(model, int(cat.outputs[0]), k * s, _covering_zero_point(lo, k * s), where)

@@ -43,7 +43,9 @@ def _run(
     except TrainError:
         val = None  # an empty validation split is allowed
     meta = {"model": config_to_dict(cfg), "train": asdict(s), "data": str(data),
-            "teacher": teacher_run, **({"init": str(init)} if init is not None else {}), "train_windows": len(train), "truncated_hops": train.truncated}
+            "teacher": teacher_run, "train_windows": len(train), "truncated_hops": train.truncated}
+    if init is not None:
+        meta["init"] = str(init)
     if is_chief() or not (out / CONFIG).exists():
         write_json(out / CONFIG, meta)
     teacher = None

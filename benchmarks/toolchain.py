@@ -84,12 +84,12 @@ class BenchImage:
 def generate(model: BenchModel) -> Generated:
     """Read, plan (KV caches and encoder memory persistent), verify and emit C for ``model``."""
     from export.codegen import emit_c
-    from export.planner.memory import plan_memory
+    from export.planner.bands import plan_model
     from export.planner.verify import verify_plan
     from export.tflite_reader import read_tflite
 
     graph = read_tflite(model.path)
-    plan = plan_memory(graph, persistent=persistent_inputs(graph))
+    graph, plan, _ = plan_model(graph, persistent=persistent_inputs(graph))
     verify_plan(graph, plan)
     return Generated(graph, plan, emit_c(graph, plan, prefix=PREFIX), PREFIX)
 

@@ -3,7 +3,8 @@
 ``run_model(path, inputs, backend)`` runs one invocation; ``run_model_many(path, samples,
 backend)`` runs many with one compile / one interpreter. Backends:
 
-- ``c``: our pipeline — ``read_tflite`` -> ``plan_memory`` -> ``emit_c`` -> host gcc build
+- ``c``: our pipeline — ``read_tflite`` -> ``plan_model`` (``plan_memory``, band streaming
+  where it pays) -> ``emit_c`` -> host gcc build
   (cached by content hash) -> run.
 - ``tflm``: tflite-micro's Python runtime (reference kernels) — the bit-exactness oracle.
 - ``litert``: ai-edge-litert with ``OpResolverType.BUILTIN_REF`` (TFLite's reference kernels;
@@ -52,11 +53,11 @@ def run_model_many(path: str | Path, samples: Sequence[Sequence[np.ndarray]],
 
 def _run_c(path: Path, samples: Sequence[Sequence[np.ndarray]]) -> list[list[np.ndarray]]:
     from export.host_runner import build_host
-    from export.planner.memory import plan_memory
+    from export.planner.bands import plan_model
     from export.tflite_reader import read_tflite
 
-    graph = read_tflite(path)
-    return build_host(graph, plan_memory(graph)).run(samples)
+    graph, plan, _ = plan_model(read_tflite(path))
+    return build_host(graph, plan).run(samples)
 
 
 def _run_tflm(path: Path, samples: Sequence[Sequence[np.ndarray]]) -> list[list[np.ndarray]]:

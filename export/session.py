@@ -89,12 +89,12 @@ class CSession:
 
     def __init__(self, flat: bytes) -> None:
         from export.host_runner import build_host
-        from export.planner.memory import plan_memory
+        from export.planner.bands import plan_model
         from export.tflite_reader import read_tflite
 
         self.io = model_io(flat, "c")
-        graph = read_tflite(flat)
-        self._model = build_host(graph, plan_memory(graph))
+        graph, plan, _ = plan_model(read_tflite(flat))
+        self._model = build_host(graph, plan)
 
     def run(self, feeds: Mapping[str, np.ndarray]) -> dict[str, np.ndarray]:
         """Invoke once; outputs by signature name."""

@@ -22,6 +22,10 @@ def register(sub: argparse._SubParsersAction) -> None:
                    help="tensors kept in the persistent area, exposed as {prefix}_state(k): "
                         "indices, tensor names, or a substring of graph input names (e.g. "
                         "'cache' for KV cache inputs); same as plan --persistent")
+    c.add_argument("--bands", default="auto", metavar="auto|off|N",
+                   help="stream the leading row-wise segment (a GCN encoder's blocks, a CNN's "
+                        "first stages) N bands of rows at a time; auto: where it lowers the "
+                        "arena by 10%% or more (default: auto; see foley-edge plan)")
     c.add_argument("--kernels", action="store_true",
                    help="also copy the int8 kernel library sources into --out")
     c.set_defaults(func=run_codegen)
@@ -39,22 +43,25 @@ def run_codegen(args: argparse.Namespace) -> int:
     """Write the generated C (and optionally the kernels) into ``args.out``."""
     from edge.cli.plan import resolve_persistent
     from edge.data.clip import write_atomic
+    from edge.cli.plan import parse_bands
     from export.codegen import KERNEL_DIR, emit_c
-    from export.planner.memory import plan_memory
+    from export.planner.bands import plan_model
     from export.planner.verify import verify_plan
     from export.tflite_reader import read_tflite
 
-    graph = read_tflite(args.model)
-    plan = plan_memory(graph, persistent=resolve_persistent(graph, args.persistent))
+    source = read_tflite(args.model)
+    graph, plan, banding = plan_model(source, persistent=resolve_persistent(source, args.persistent),
+                                      bands=parse_bands(args.bands))
     verify_plan(graph, plan)
     files = emit_c(graph, plan, prefix=args.prefix)
     if args.kernels:
         files.update({k.name: k.read_text() for k in sorted(KERNEL_DIR.glob("*.[ch]"))})
     for name, text in files.items():
         write_atomic(args.out / name, text.encode())
-    flash = sum(t.nbytes for t in graph.tensors if t.is_constant)
-    print(f"{args.model}: {len(graph.operators)} operators -> {', '.join(sorted(files)[:2])}"
-          f"{' + kernels' if args.kernels else ''} in {args.out}")
+    flash = sum(t.nbytes for t in source.tensors if t.is_constant)
+    bands = f" ({banding.bands} bands: {len(graph.operators)} calls)" if banding else ""
+    print(f"{args.model}: {len(source.operators)} operators{bands} -> "
+          f"{', '.join(sorted(files)[:2])}{' + kernels' if args.kernels else ''} in {args.out}")
     print(f"arena {plan.arena_bytes} B, persistent {plan.persistent_bytes} B, "
           f"constants {flash} B")
     return 0

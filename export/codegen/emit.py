@@ -137,6 +137,39 @@ def _states(graph: Graph, plan: MemoryPlan, storage: Mapping[int, str]) -> list[
             for s, t in zip(_io(graph, idx, storage), idx, strict=True)]
 
 
+_DECL = re.compile(r"static const (\w+) (\w+)(\[\d+\])? = (.*)", re.S)
+_OP_NAME = re.compile(r"\b\w+_op\d+_\w+\b")
+
+
+def _dedupe(decls: list[str], steps: list[dict[str, object]]
+            ) -> tuple[list[str], list[dict[str, object]]]:
+    """Declarations with equal type and value emitted once (the operators of a banded segment
+    share their requantization tables and, where their shapes agree, their parameters); later
+    names are replaced by the first in the other declarations and the operator calls."""
+    rename: dict[str, str] = {}
+    seen: dict[tuple[str, str, str], str] = {}
+    kept: list[str] = []
+
+    def fix(text: str) -> str:
+        return _OP_NAME.sub(lambda m: rename.get(m.group(0), m.group(0)), text) if rename else text
+
+    for d in decls:
+        d = fix(d)
+        m = _DECL.match(d)
+        if m is None:
+            kept.append(d)
+            continue
+        key = (m.group(1), m.group(3) or "", m.group(4))
+        if key in seen:
+            rename[m.group(2)] = seen[key]
+            continue
+        seen[key] = m.group(2)
+        kept.append(d)
+    out = [{**s, "body": [fix(line) for line in s["body"]]}  # type: ignore[attr-defined]
+           for s in steps]
+    return kept, out
+
+
 def emit_c(graph: Graph, plan: MemoryPlan, *, prefix: str = "model") -> dict[str, str]:
     """C sources of ``graph`` laid out by ``plan``: ``{prefix}.c`` and ``{prefix}.h``."""
     from export.codegen import CodegenError
@@ -153,10 +186,12 @@ def emit_c(graph: Graph, plan: MemoryPlan, *, prefix: str = "model") -> dict[str
             raise CodegenError(f"{graph.name}: operator {op.index} {op.op} has no kernel "
                                f"(supported: {', '.join(sorted(RENDERERS))})")
         scratch = f"({p}_arena + {plan.scratch[k].offset})" if k in plan.scratch else None
-        r = render(OpContext(graph=graph, op=op, prefix=p, storage=storage, scratch=scratch))
+        r = render(OpContext(graph=graph, op=op, prefix=p, storage=storage, scratch=scratch,
+                            aliased=bool(op.outputs) and op.outputs[0] in plan.aliases))
         decls.extend(r.decls)
         shapes = " ".join(str(graph.tensors[t].shape) for t in op.outputs)
         steps.append({"comment": f"operator {op.index}: {op.op} -> {shapes}", "body": r.body})
+    decls, steps = _dedupe(decls, steps)
     code = "\n".join([*decls, *(line for s in steps for line in s["body"])])  # type: ignore[attr-defined]
     used = sorted({t for op in graph.operators for t in op.inputs if t >= 0
                    and graph.tensors[t].is_constant

@@ -11,8 +11,9 @@ import numpy as np
 from export.codegen.cformat import c_struct
 from export.codegen.context import MAX_DIMS, OpContext, Rendered, merge_walk, strides
 from export.codegen.quant import scale_zp
-from export.ir import DTYPE_BYTES, Tensor
+from export.ir import DTYPE_BYTES, IRError, Tensor
 from export.planner.aliasing import transposed_strides
+from export.slices import slice_bounds
 
 
 def _copy_fields(dims: list[int], in_stride: list[int], out_stride: list[int], *, in_start: int,
@@ -115,36 +116,10 @@ def _strided_bounds(ctx: OpContext) -> tuple[list[int], list[int], list[int]]:
     """(begin, end, step) per input dim after masks (no ellipsis / new-axis masks)."""
     from export.codegen import CodegenError
 
-    o = ctx.op.options
-    if int(o.get("ellipsis_mask", 0)) or int(o.get("new_axis_mask", 0)):
-        raise CodegenError(f"{ctx.where}: ellipsis_mask / new_axis_mask are not supported "
-                           f"(found {o.get('ellipsis_mask')}, {o.get('new_axis_mask')})")
-    shape = list(ctx.need(0).shape)
-    b_in = [int(v) for v in ctx.const(1).reshape(-1)]
-    e_in = [int(v) for v in ctx.const(2).reshape(-1)]
-    s_in = [int(v) for v in ctx.const(3).reshape(-1)]
-    bm, em, sm = int(o.get("begin_mask", 0)), int(o.get("end_mask", 0)), int(o.get("shrink_axis_mask", 0))
-    begin, end, step = [], [], []
-    for i, dim in enumerate(shape):
-        s = s_in[i] if i < len(s_in) else 1
-        b = b_in[i] if i < len(b_in) else 0
-        e = e_in[i] if i < len(e_in) else dim
-        if bool(o.get("offset", False)):
-            e = b + e
-        b = b + dim if b < 0 else b
-        e = e + dim if e < 0 else e
-        if bm >> i & 1:
-            b = 0 if s > 0 else dim - 1
-        if em >> i & 1:
-            e = dim if s > 0 else -1
-        if sm >> i & 1:
-            e, s = b + 1, 1
-        b = min(max(b, 0), dim) if s > 0 else min(max(b, -1), dim - 1)
-        e = min(max(e, 0), dim) if s > 0 else min(max(e, -1), dim - 1)
-        begin.append(b)
-        end.append(e)
-        step.append(s)
-    return begin, end, step
+    try:
+        return slice_bounds(ctx.graph, ctx.op)
+    except IRError as exc:
+        raise CodegenError(str(exc)) from exc
 
 
 def _ends(ctx: OpContext) -> list[int]:
@@ -152,13 +127,20 @@ def _ends(ctx: OpContext) -> list[int]:
 
 
 def render_strided_slice(ctx: OpContext) -> Rendered:
-    """STRIDED_SLICE with begin/end/shrink masks and positive or negative steps."""
+    """STRIDED_SLICE with begin/end/shrink masks and positive or negative steps; nothing when
+    the plan made it a view (its output is one contiguous run of the input, read in place)."""
+    if ctx.aliased:
+        return Rendered((), (f"/* {ctx.op.op} {ctx.need(0).index} -> {ctx.out().index}: "
+                             "view at an offset, no code */",))
     begin, _, step = _strided_bounds(ctx)
     return _slice_render(ctx, begin, step, list(ctx.need(0).shape))
 
 
 def render_slice(ctx: OpContext) -> Rendered:
-    """SLICE with constant begin (size taken from the output shape)."""
+    """SLICE with constant begin (size taken from the output shape); a view like
+    STRIDED_SLICE's when the plan made it one."""
+    if ctx.aliased:
+        return render_strided_slice(ctx)
     begin = [int(v) for v in ctx.const(1).reshape(-1)]
     shape = list(ctx.need(0).shape)
     return _slice_render(ctx, begin, [1] * len(shape), shape)

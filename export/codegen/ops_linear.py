@@ -146,7 +146,8 @@ def _window_fields(ctx: OpContext, in_hw: tuple[int, int], out_hw: tuple[int, in
     dh, dw = int(o.get("dilation_h_factor", 1)), int(o.get("dilation_w_factor", 1))
     pad = str(o.get("padding", "VALID"))
     return {"stride_h": sh, "stride_w": sw, "dilation_h": dh, "dilation_w": dw,
-            "pad_h": _padding(pad, sh, dh, in_hw[0], filt_hw[0], out_hw[0]),
+            "pad_h": int(o["fe_pad_h"]) if "fe_pad_h" in o
+            else _padding(pad, sh, dh, in_hw[0], filt_hw[0], out_hw[0]),
             "pad_w": _padding(pad, sw, dw, in_hw[1], filt_hw[1], out_hw[1])}
 
 

@@ -9,6 +9,12 @@ The rule both the planner and the kernels honour:
   permuted strides (:func:`matrix_layout`), as long as one of its two matrix dimensions stays
   contiguous. Attention's K^T and V heads then read the KV cache where it lies. Plans for TFLite
   Micro (which runs the TRANSPOSE) turn this off.
+- A STRIDED_SLICE or SLICE whose output is one contiguous run of its input's bytes
+  (:func:`can_slice_view`: leading dimensions that select one index, one dimension with step 1,
+  then whole dimensions, e.g. frames 1..T of a [1, T, V, C] window) is a view at a byte offset:
+  no code, the output is read where it lies in the input (:func:`alias_offsets`). Plans for
+  TFLite Micro turn this off with the strided views; a slice the band rewrite marks
+  ``fe_copy`` (a halo kept across bands) stays a copy.
 - :data:`INPLACE_OPS` may write their output over input 0 when :func:`can_run_inplace` holds:
   the op is elementwise on int8 (or a unary op of equal size), input 0 has exactly the output's
   shape and byte size, input 0 dies at this op (no later reader, not a graph output) and is not
@@ -29,6 +35,7 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 
 from export.ir import Graph, Operator
+from export.slices import SLICE_OPS, slice_view_offset
 
 VIEW_OPS: frozenset[str] = frozenset({"RESHAPE", "SQUEEZE", "EXPAND_DIMS"})
 """Operators whose output is the input's bytes under another shape."""
@@ -70,6 +77,40 @@ def can_view(graph: Graph, op: Operator, persistent: frozenset[int] = frozenset(
     if s.is_constant or s.is_variable or d.is_variable or s.nbytes != d.nbytes:
         return False
     return dst not in persistent
+
+
+def can_slice_view(graph: Graph, op: Operator, persistent: frozenset[int] = frozenset()) -> bool:
+    """True when slice ``op``'s output can be read in place inside input 0 (see the docstring)."""
+    if op.op not in SLICE_OPS or op.options.get("fe_copy") or not op.inputs or op.inputs[0] < 0:
+        return False
+    src, dst = graph.tensors[op.inputs[0]], graph.tensors[op.outputs[0]]
+    if src.is_constant or src.is_variable or dst.is_variable or dst.index in persistent:
+        return False
+    return slice_view_offset(graph, op) is not None
+
+
+def alias_offsets(graph: Graph, aliases: Mapping[int, int]) -> dict[int, int]:
+    """Byte offset of every aliased tensor inside its storage root: the sum of the slice views'
+    offsets along its alias chain (0 for reshapes, strided views and in-place outputs)."""
+    prod = graph.producers()
+
+    def step(t: int) -> int:
+        op = graph.operators[prod[t]] if t in prod else None
+        if op is None or op.op not in SLICE_OPS or not op.inputs or op.inputs[0] != aliases[t]:
+            return 0
+        return slice_view_offset(graph, op) or 0
+
+    out: dict[int, int] = {}
+    for t in aliases:
+        total, cur, seen = 0, t, {t}
+        while cur in aliases:
+            total += step(cur)
+            cur = aliases[cur]
+            if cur in seen:
+                break
+            seen.add(cur)
+        out[t] = total
+    return out
 
 
 def contiguous_strides(shape: Sequence[int]) -> list[int]:

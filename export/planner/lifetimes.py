@@ -35,6 +35,8 @@ from export.planner.aliasing import (
     VIEW_OPS,
     alias_roots,
     can_run_inplace,
+    alias_offsets,
+    can_slice_view,
     can_strided_view,
     can_view,
 )
@@ -70,6 +72,7 @@ class Lifetimes:
     intervals: tuple[Interval, ...]  # arena buffers (roots and scratch)
     aliases: dict[int, int]  # tensor -> tensor whose storage it shares (one step, not resolved)
     roots: dict[int, int]  # every arena or aliased tensor -> storage root
+    offsets: dict[int, int]  # every aliased tensor -> byte offset inside its root (slice views)
     persistent: frozenset[int]  # tensors of the persistent area
     scratch_sizes: dict[int, int]  # operator index -> raw scratch bytes (> 0 only)
     slides: tuple[Slide, ...] = ()  # partial overlaps allowed (empty with slides=False)
@@ -85,13 +88,17 @@ def persistent_set(graph: Graph, persistent: Sequence[int] = ()) -> frozenset[in
     return frozenset(persistent) | {t.index for t in graph.tensors if t.is_variable}
 
 
-def view_aliases(graph: Graph, persistent: frozenset[int], strided: bool = True) -> dict[int, int]:
-    """Output -> input 0 of every view operator that may share storage (``strided``: TRANSPOSEs
-    read in place by BATCH_MATMUL too)."""
+def view_aliases(graph: Graph, persistent: frozenset[int], strided: bool = True,
+                 slices: bool = True) -> dict[int, int]:
+    """Output -> input 0 of every view operator that may share storage (``strided``: also
+    TRANSPOSEs read in place by BATCH_MATMUL and contiguous slices read at an offset, which
+    TFLite Micro copies; ``slices=False``: only the slices the band rewrite marks ``fe_view``)."""
     consumers = graph.consumers() if strided else {}
     return {op.outputs[0]: op.inputs[0] for op in graph.operators
             if can_view(graph, op, persistent)
-            or (strided and can_strided_view(graph, op, persistent, consumers))}
+            or (strided and (can_strided_view(graph, op, persistent, consumers)
+                             or ((slices or op.options.get("fe_view"))
+                                 and can_slice_view(graph, op, persistent))))}
 
 
 def _used_tensors(graph: Graph) -> set[int]:
@@ -118,10 +125,11 @@ def _last_reads(graph: Graph, order: Sequence[int], roots: dict[int, int]) -> di
 def compute_lifetimes(
     graph: Graph, order: Sequence[int], *, persistent: Sequence[int] = (), alignment: int = 16,
     inplace: bool = True, shrinking: bool = True, slides: bool = True, strided: bool = True,
+    slice_views: bool = True,
 ) -> Lifetimes:
     """Aliases and arena intervals of ``graph`` run in ``order`` (see the module docstring)."""
     pers = persistent_set(graph, persistent)
-    aliases = view_aliases(graph, pers, strided)
+    aliases = view_aliases(graph, pers, strided, slice_views)
     roots = alias_roots(aliases)
     if inplace:
         last = _last_reads(graph, order, roots)
@@ -159,16 +167,19 @@ def compute_lifetimes(
         if n > 0:
             scratch[k] = n
             intervals.append(Interval(("scratch", k), align_up(n, alignment), step, step))
-    found = _slides(graph, order, roots, pers, intervals, alignment) if slides else ()
-    return Lifetimes(tuple(intervals), aliases, roots, pers, scratch, found)
+    offsets = alias_offsets(graph, aliases)
+    found = _slides(graph, order, roots, offsets, pers, intervals, alignment) if slides else ()
+    return Lifetimes(tuple(intervals), aliases, roots, offsets, pers, scratch, found)
 
 
-def _slides(graph: Graph, order: Sequence[int], roots: dict[int, int], pers: frozenset[int],
-            intervals: Sequence[Interval], alignment: int) -> tuple[Slide, ...]:
+def _slides(graph: Graph, order: Sequence[int], roots: dict[int, int], offsets: dict[int, int],
+            pers: frozenset[int], intervals: Sequence[Interval],
+            alignment: int) -> tuple[Slide, ...]:
     """The slides of ``order`` with their allowances (aligned sizes)."""
     size = {iv.key: iv.size for iv in intervals}
     out = []
-    for step, (src, dst, shift) in sorted(slide_pairs(graph, order, roots, pers).items()):
+    for step, (src, dst, shift) in sorted(slide_pairs(graph, order, roots, pers,
+                                                      offsets).items()):
         s, d = ("tensor", src), ("tensor", dst)
         if s in size and d in size:
             a = allowance_for(shift, size[s], size[d], alignment)

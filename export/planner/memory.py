@@ -7,7 +7,9 @@ Steps:
 2. For each candidate: lifetimes, aliases, scratch and slides (outputs allowed to partly
    overlap their dying input 0, :mod:`export.planner.overlap`) from
    :mod:`export.planner.lifetimes`, then offsets (:mod:`export.planner.offsets`).
-   Each order is planned with and without in-place depthwise (the better one is kept).
+   Each order is planned with and without in-place depthwise (the better one is kept), and
+   the whole search runs with contiguous slices as views at an offset and with them copied
+   when the graph has any (the better is kept: a view keeps its input alive while it is read).
 3. Keep the candidate with the smallest arena (ties: smaller lower bound, then the model's
    order), so the result is never worse than the model's order.
 3b. When it is above its lower bound, place the candidates with the smallest lower bounds
@@ -28,13 +30,14 @@ from types import MappingProxyType
 
 from export.ir import Graph
 from export.planner import PlanError
-from export.planner.aliasing import alias_roots, grown_concats
+from export.planner.aliasing import alias_offsets, alias_roots, grown_concats
 from export.planner.lifetimes import (
     Lifetimes,
     align_up,
     compute_lifetimes,
     lower_bound,
     persistent_set,
+    view_aliases,
 )
 from export.planner.offsets import Placement, assign_offsets, peak_of
 from export.planner.plan import Buffer, MemoryPlan
@@ -71,7 +74,8 @@ class _Candidate:
 
 def _candidates(graph: Graph, order: tuple[int, ...], persistent: Sequence[int],
                 alignment: int, notes: tuple[str, ...], *, slides: bool = True,
-                inplace_depthwise: bool | None = None, strided: bool = True) -> list[_Candidate]:
+                inplace_depthwise: bool | None = None, strided: bool = True,
+                slice_views: bool = True) -> list[_Candidate]:
     """Plans for one fixed order: with or without in-place depthwise (its output keeps the
     input's larger storage, which can raise a later step's live bytes), with or without
     slides (the placement heuristics may do worse with them; the caller keeps the best). The
@@ -79,7 +83,7 @@ def _candidates(graph: Graph, order: tuple[int, ...], persistent: Sequence[int],
     out = []
     for shrinking in (True, False) if inplace_depthwise is None else (inplace_depthwise,):
         lt = compute_lifetimes(graph, order, persistent=persistent, alignment=alignment,
-                               shrinking=shrinking, strided=strided)
+                               shrinking=shrinking, strided=strided, slice_views=slice_views)
         bound = lower_bound(lt.intervals, len(order), lt.slides)
         for use in (True, False) if slides else (False,):
             rules = _rules(lt) if use else {}
@@ -110,9 +114,9 @@ def _assemble(graph: Graph, order: tuple[int, ...], lt: Lifetimes, placement: Pl
             offsets[idx], buffers[idx] = buf.offset, buf
     for t, root in lt.roots.items():
         if root in offsets:
-            offsets[t], buffers[t] = offsets[root], buffers[root]
+            offsets[t], buffers[t] = offsets[root] + lt.offsets.get(t, 0), buffers[root]
         elif root in pers:
-            pers[t] = pers[root]
+            pers[t] = pers[root] + lt.offsets.get(t, 0)
     return MemoryPlan(
         order=order,
         tensor_offsets=MappingProxyType(offsets),
@@ -154,6 +158,47 @@ def _refine(graph: Graph, cands: list[_Candidate], best: MemoryPlan, attempts: i
     return best
 
 
+def _slice_policies(graph: Graph, persistent: Sequence[int], strided: bool) -> tuple[bool, ...]:
+    """Slice-view policies worth planning: with contiguous slices as views (no copy, but the
+    sliced tensor stays alive while the slice is read) and, when some slice could be one,
+    without (a copy lets a larger input die early: a residual branch's slice read late)."""
+    if not strided:
+        return (True,)
+    pers = persistent_set(graph, persistent)
+    if view_aliases(graph, pers, True, True) == view_aliases(graph, pers, True, False):
+        return (True,)
+    return True, False
+
+
+def _policy_candidates(graph: Graph, persistent: Sequence[int], strategy: str, alignment: int,
+                       max_states: int, slides: bool, inplace_depthwise: bool | None,
+                       strided: bool, views: bool,
+                       model_order: tuple[int, ...]) -> list[_Candidate]:
+    """The candidates of one slice-view policy: the model's order and the searched orders."""
+    tag = "" if views else ", slices copied"
+    kw = {"inplace_depthwise": inplace_depthwise, "strided": strided, "slice_views": views}
+    cands: list[_Candidate] = []
+    if strategy in ("auto", "model"):
+        cands += _candidates(graph, model_order, persistent, alignment, (f"order: model{tag}",),
+                             slides=slides, **kw)
+    if strategy in ("auto", "search"):
+        found = search_order(graph, persistent=persistent, alignment=alignment,
+                             max_states=max_states, slides=slides, strided=strided,
+                             slice_views=views)
+        how = "exact DP" if found.exact else "beam-pruned DP (heuristic)"
+        cands += _candidates(graph, found.order, persistent, alignment,
+                             (f"order: {how}, {found.states} states{tag}",), slides=slides, **kw)
+        if slides:  # the order best without overlaps can still place better with them
+            plain = search_order(graph, persistent=persistent, alignment=alignment,
+                                 max_states=max_states, slides=False, strided=strided,
+                                 slice_views=views)
+            if plain.order != found.order:
+                cands += _candidates(graph, plain.order, persistent, alignment,
+                                     (f"order: DP without slides, {plain.states} states{tag}",),
+                                     **kw)
+    return cands
+
+
 def plan_memory(graph: Graph, *, strategy: str = "auto", persistent: Sequence[int] = (),
                 alignment: int = 16, max_states: int = 200_000,
                 exact_attempts: int = 1, slides: bool = True,
@@ -163,7 +208,8 @@ def plan_memory(graph: Graph, *, strategy: str = "auto", persistent: Sequence[in
     keeps every output apart from its input (the plan of before partial overlaps);
     ``inplace_depthwise`` forces TinyEngine's in-place depthwise on (True) or off (False) where
     it applies instead of keeping the better of both (None); ``strided_views=False`` keeps
-    every TRANSPOSE a copy (see :func:`export.planner.aliasing.can_strided_view`)."""
+    every TRANSPOSE and slice a copy, as TFLite Micro runs them (see
+    :func:`export.planner.aliasing.can_strided_view` and ``can_slice_view``)."""
     if strategy not in STRATEGIES:
         raise PlanError(f"unknown strategy '{strategy}' (expected one of {', '.join(STRATEGIES)})")
     if alignment <= 0 or alignment & (alignment - 1):
@@ -175,24 +221,9 @@ def plan_memory(graph: Graph, *, strategy: str = "auto", persistent: Sequence[in
     persistent = (*persistent, *sorted(grows))
     model_order = tuple(op.index for op in graph.operators)
     cands: list[_Candidate] = []
-    if strategy in ("auto", "model"):
-        cands += _candidates(graph, model_order, persistent, alignment, ("order: model",),
-                             slides=slides, inplace_depthwise=inplace_depthwise,
-                             strided=strided_views)
-    if strategy in ("auto", "search"):
-        found = search_order(graph, persistent=persistent, alignment=alignment,
-                             max_states=max_states, slides=slides, strided=strided_views)
-        how = "exact DP" if found.exact else "beam-pruned DP (heuristic)"
-        note = f"order: {how}, {found.states} states"
-        cands += _candidates(graph, found.order, persistent, alignment, (note,), slides=slides,
-                             inplace_depthwise=inplace_depthwise, strided=strided_views)
-        if slides:  # the order best without overlaps can still place better with them
-            plain = search_order(graph, persistent=persistent, alignment=alignment,
-                                 max_states=max_states, slides=False, strided=strided_views)
-            if plain.order != found.order:
-                cands += _candidates(graph, plain.order, persistent, alignment,
-                                     (f"order: DP without slides, {plain.states} states",),
-                                     inplace_depthwise=inplace_depthwise, strided=strided_views)
+    for views in _slice_policies(graph, persistent, strided_views):
+        cands += _policy_candidates(graph, persistent, strategy, alignment, max_states, slides,
+                                    inplace_depthwise, strided_views, views, model_order)
 
     def rank(p: MemoryPlan) -> tuple[int, int, bool]:
         return p.arena_bytes, p.lower_bound_bytes, p.order != model_order
@@ -217,9 +248,10 @@ def _grow(graph: Graph, plan: MemoryPlan, grows: dict[int, int]) -> MemoryPlan:
         plan.alignment)
     for out, front in grows.items():
         offsets[front] = offsets[out]
+    shift = alias_offsets(graph, plan.aliases)
     for t, root in alias_roots(dict(plan.aliases)).items():
         if root in offsets and t not in offsets:
-            offsets[t] = offsets[root]
+            offsets[t] = offsets[root] + shift.get(t, 0)
     return replace(plan, persistent_offsets=MappingProxyType(offsets), persistent_bytes=cur,
                    grown=MappingProxyType(dict(grows)),
                    notes=(*plan.notes, f"{len(grows)} concatenation(s) grow their persistent "

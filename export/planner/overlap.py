@@ -114,7 +114,8 @@ def _windowed(src: Tensor, dst: Tensor, o: dict, filt: tuple[int, int], *,
     sh, sw = int(o.get("stride_h", 1)), int(o.get("stride_w", 1))
     dh, dw = int(o.get("dilation_h_factor", 1)), int(o.get("dilation_w_factor", 1))
     pad = str(o.get("padding", "VALID"))
-    ys = _first_tap(oh, ih, sh, _pad(pad, sh, dh, ih, filt[0], oh), filt[0], dh)
+    pad_h = int(o["fe_pad_h"]) if "fe_pad_h" in o else _pad(pad, sh, dh, ih, filt[0], oh)
+    ys = _first_tap(oh, ih, sh, pad_h, filt[0], dh)
     xs = _first_tap(ow, iw, sw, _pad(pad, sw, dw, iw, filt[1], ow), filt[1], dw)
     pix = np.where((ys[:, None] < _BIG) & (xs[None, :] < _BIG),
                    (ys[:, None] * iw + xs[None, :]) * ic, _BIG)
@@ -242,12 +243,15 @@ def allowance_for(shift: int, in_size: int, out_size: int, alignment: int) -> in
 
 
 def slide_pairs(graph: Graph, order: Sequence[int], roots: Mapping[int, int],
-                persistent: frozenset[int]) -> dict[int, tuple[int, int, int]]:
+                persistent: frozenset[int],
+                offsets: Mapping[int, int] | None = None) -> dict[int, tuple[int, int, int]]:
     """Schedule position -> (input 0 storage root, output tensor, min shift) of every
     operator whose output may slide over its input: the op has an access model, one output
     that owns its storage (no alias) in the arena, input 0's storage is an arena tensor read
     by no other input of the op and last read at this step (not a graph output). Graph inputs
-    may be slid over: their bytes are dead after their last reader either way."""
+    may be slid over: their bytes are dead after their last reader either way. ``offsets``:
+    byte offset of each aliased tensor inside its root (a slice view read at an offset: the
+    output may start that much lower, as the root's bytes before the view are dead too)."""
     last: dict[int, int] = {}
     for step, k in enumerate(order):
         for t in graph.operators[k].inputs:
@@ -271,7 +275,7 @@ def slide_pairs(graph: Graph, order: Sequence[int], roots: Mapping[int, int],
             continue
         shift = min_shift(graph, op)
         if shift is not None:
-            found[step] = (src, dst, shift)
+            found[step] = (src, dst, shift - (offsets or {}).get(op.inputs[0], 0))
     return found
 
 

@@ -29,7 +29,7 @@ from dataclasses import dataclass
 
 from export.ir import Graph, Operator
 from export.planner import PlanError
-from export.planner.aliasing import can_run_inplace
+from export.planner.aliasing import alias_offsets, can_run_inplace
 from export.planner.lifetimes import alias_roots, align_up, persistent_set, view_aliases
 from export.planner.overlap import allowance_for, min_shift
 from export.scratch import scratch_bytes
@@ -63,10 +63,11 @@ class _Model:
 
 
 def _build(graph: Graph, persistent: Sequence[int], alignment: int, slides: bool = True,
-           strided: bool = True) -> _Model:
+           strided: bool = True, slice_views: bool = True) -> _Model:
     """Precompute the cost model of ``graph``."""
     pers = persistent_set(graph, persistent)
-    roots = alias_roots(view_aliases(graph, pers, strided))
+    views = view_aliases(graph, pers, strided, slice_views)
+    roots, offsets = alias_roots(views), alias_offsets(graph, views)
     cls = {t.index: roots.get(t.index, t.index) for t in graph.tensors}
     size = {c: 0 for c in set(cls.values())}
     for t in graph.tensors:
@@ -92,7 +93,7 @@ def _build(graph: Graph, persistent: Sequence[int], alignment: int, slides: bool
             graph, op, root=cls[op.inputs[0]], root_last_step=0, step=0, persistent=pers)
         inplace.append(cls[op.inputs[0]] if ok and cls[op.inputs[0]] not in keep else -1)
     initial = sum(size[c] for c in {cls[t] for t in graph.inputs})
-    slide = tuple(_slide(graph, op, cls, size, keep, alignment) if slides else (-1, 0)
+    slide = tuple(_slide(graph, op, cls, size, keep, alignment, offsets) if slides else (-1, 0)
                   for op in graph.operators)
     return _Model(
         preds=tuple(preds), succs=tuple(tuple(sorted(s)) for s in succs),
@@ -106,7 +107,7 @@ def _build(graph: Graph, persistent: Sequence[int], alignment: int, slides: bool
 
 
 def _slide(graph: Graph, op: Operator, cls: dict[int, int], size: dict[int, int],
-           keep: frozenset[int], alignment: int) -> tuple[int, int]:
+           keep: frozenset[int], alignment: int, offsets: dict[int, int]) -> tuple[int, int]:
     """(class of input 0, slide allowance) when ``op``'s output may partly overlap it."""
     if len(op.outputs) != 1 or not op.inputs or op.inputs[0] < 0:
         return -1, 0
@@ -118,7 +119,7 @@ def _slide(graph: Graph, op: Operator, cls: dict[int, int], size: dict[int, int]
     shift = min_shift(graph, op)
     if shift is None:
         return -1, 0
-    return c0, allowance_for(shift, size[c0], size[out], alignment)
+    return c0, allowance_for(shift - offsets.get(op.inputs[0], 0), size[c0], size[out], alignment)
 
 
 def _step(m: _Model, done: int, resident: int, v: int) -> tuple[int, int]:
@@ -151,11 +152,12 @@ def order_peak(graph: Graph, order: Sequence[int], *, persistent: Sequence[int] 
 
 
 def search_order(graph: Graph, *, persistent: Sequence[int] = (), alignment: int = 16,
-                 max_states: int = 200_000, slides: bool = True, strided: bool = True) -> OrderSearch:
+                 max_states: int = 200_000, slides: bool = True, strided: bool = True,
+                 slice_views: bool = True) -> OrderSearch:
     """Least-peak topological order by level-wise DP, beam-pruned past ``max_states``
     (``slides=False``: without the slide allowances in the cost; ``strided``: TRANSPOSEs read
     in place by BATCH_MATMUL are views)."""
-    m = _build(graph, persistent, alignment, slides, strided)
+    m = _build(graph, persistent, alignment, slides, strided, slice_views)
     n = len(graph.operators)
     if n == 0:
         return OrderSearch((), m.initial, True, 0)

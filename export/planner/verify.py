@@ -4,9 +4,10 @@ It recomputes everything from the graph and the plan's order, never from the pla
 intermediate results:
 
 1. ``order`` is a permutation of the operators and respects every data dependency.
-2. Every alias is legal: a view op (RESHAPE/SQUEEZE/EXPAND_DIMS) or an in-place op of
+2. Every alias is legal: a view op (RESHAPE/SQUEEZE/EXPAND_DIMS, a slice selecting one
+   contiguous run of its input, a TRANSPOSE read in place by BATCH_MATMUL) or an in-place op of
    :data:`INPLACE_OPS` whose input 0 storage is last read by that op and is not a graph input or
-   output, constant or persistent; aliased tensors have their root's offset.
+   output, constant or persistent; aliased tensors have their root's offset (plus a slice view's byte offset).
 3. Every non-constant tensor the graph touches has an offset (arena or persistent area), all
    offsets are multiples of ``alignment`` and buffers end within their area.
 4. No two arena buffers (storage roots and scratch) that are live at the same schedule position
@@ -30,7 +31,9 @@ from export.planner.aliasing import (
     INPLACE_OPS,
     STRIDED_VIEW_OPS,
     VIEW_OPS,
+    alias_offsets,
     alias_roots,
+    can_slice_view,
     can_strided_view,
     grows_in_place,
     inplace_shapes_ok,
@@ -38,6 +41,7 @@ from export.planner.aliasing import (
 from export.planner.lifetimes import Interval, align_up, live_bytes, persistent_set
 from export.planner.overlap import allowance_for, slide_pairs
 from export.planner.plan import MemoryPlan
+from export.slices import SLICE_OPS
 
 
 def _check_order(graph: Graph, plan: MemoryPlan) -> None:
@@ -89,6 +93,11 @@ def _check_aliases(graph: Graph, plan: MemoryPlan, pers: frozenset[int]) -> dict
             raise PlanError(f"alias {dst} -> {src}: expected {dst} produced from input 0 = {src}")
         if op.op in VIEW_OPS:
             continue
+        if op.op in SLICE_OPS:
+            if not can_slice_view(graph, op, pers):
+                raise PlanError(f"alias {dst} -> {src}: operator {op.index} {op.op} does not "
+                                "select one contiguous run of its input")
+            continue
         if op.op in STRIDED_VIEW_OPS:
             if not can_strided_view(graph, op, pers, consumers):
                 raise PlanError(f"alias {dst} -> {src}: operator {op.index} {op.op} is read by "
@@ -119,6 +128,7 @@ def _intervals(graph: Graph, plan: MemoryPlan, roots: dict[int, int],
         for t in graph.operators[k].outputs:
             first.setdefault(roots.get(t, t), step)
     last = _last_reads(graph, plan, roots)
+    shift = alias_offsets(graph, plan.aliases)
     used = set(graph.inputs) | set(graph.outputs)
     for op in graph.operators:
         used.update(t for t in (*op.inputs, *op.outputs) if t >= 0)
@@ -131,9 +141,9 @@ def _intervals(graph: Graph, plan: MemoryPlan, roots: dict[int, int],
         if t not in area:
             raise PlanError(f"tensor {t} '{tensor.name}' has no arena offset")
         r = roots.get(t, t)
-        if area[t] != area.get(r, area[t]):
+        if r in area and area[t] != area[r] + shift.get(t, 0):
             raise PlanError(f"tensor {t} '{tensor.name}' at {area[t]}: expected its storage "
-                            f"root {r}'s offset {area.get(r)}")
+                            f"root {r}'s offset {area[r]} + {shift.get(t, 0)}")
         if r == t:
             f = first.get(t, 0)
             size = align_up(tensor.nbytes, plan.alignment)
@@ -153,7 +163,8 @@ def _slides(graph: Graph, plan: MemoryPlan, roots: dict[int, int],
             pers: frozenset[int]) -> Slides:
     """{src, dst} -> (src key, dst key, least shift) of every slide the order allows."""
     return {frozenset({("tensor", s), ("tensor", d)}): (("tensor", s), ("tensor", d), m)
-            for s, d, m in slide_pairs(graph, plan.order, roots, pers).values()}
+            for s, d, m in slide_pairs(graph, plan.order, roots, pers,
+                                       alias_offsets(graph, plan.aliases)).values()}
 
 
 def _overlap_ok(la: str, a: Interval, oa: int, lb: str, b: Interval, ob: int,

@@ -131,12 +131,12 @@ def _index(io: dict, name: str, where: str, *, dtype: str) -> int:  # type: igno
 def _generate(flat: bytes, prefix: str, persistent: tuple[str, ...]):  # type: ignore[no-untyped-def]
     from edge.cli.plan import resolve_persistent
     from export.codegen import emit_c
-    from export.planner.memory import plan_memory
+    from export.planner.bands import plan_model
     from export.planner.verify import verify_plan
     from export.tflite_reader import read_tflite
 
     graph = read_tflite(flat)
-    plan = plan_memory(graph, persistent=resolve_persistent(graph, list(persistent)))
+    graph, plan, _ = plan_model(graph, persistent=resolve_persistent(graph, list(persistent)))
     verify_plan(graph, plan)
     return emit_c(graph, plan, prefix=prefix), plan
 

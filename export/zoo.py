@@ -5,6 +5,11 @@ outputs, calibrated on a fixed-seed representative dataset) for one of :data:`ZO
 
 - ``cnn``: Conv2D (stride 2, SAME), DepthwiseConv2D (VALID), 1x1 Conv2D, max and average
   pooling, zero padding, global average pooling, Dense.
+- ``gcn``: an ST-GCN-style encoder on [1, 32, 13, 3] (time x joints x channels) from stock
+  layers: frame differences (Cropping2D, Subtract), graph aggregation (Permute, Dense over the
+  joints, Permute, Reshape, Dense), temporal Conv2D (VALID stride 2, SAME), a residual branch
+  (Cropping2D, Dense, Add), DepthwiseConv2D, max and average pooling along time, global average
+  pooling, Dense: the row-wise chain the planner streams in bands of time steps.
 - ``mlp``: three Dense layers with ReLU and a softmax.
 - ``attention``: a transformer block on [1, 16, 32]: keras MultiHeadAttention, residual,
   LayerNormalization, Dense FFN, residual, LayerNormalization.
@@ -33,7 +38,7 @@ import numpy as np
 from edge.data.clip import write_atomic
 from edge.errors import FoleyEdgeError
 
-ZOO_MODELS: tuple[str, ...] = ("cnn", "mlp", "attention", "kv_decoder_step")
+ZOO_MODELS: tuple[str, ...] = ("cnn", "gcn", "mlp", "attention", "kv_decoder_step")
 """Names accepted by :func:`zoo_model`."""
 
 SEED = 1234
@@ -78,6 +83,45 @@ def _build_cnn() -> tuple[Any, Callable[[], Iterator[Sample]]]:
         rng = _rng()
         for _ in range(CALIBRATION_SAMPLES):
             yield {"image": rng.uniform(-1, 1, (1, 24, 24, 3)).astype(np.float32)}
+
+    return model, data
+
+
+def _build_gcn() -> tuple[Any, Callable[[], Iterator[Sample]]]:
+    """An ST-GCN-style encoder on [1, 32, 13, 3]: two graph + temporal blocks, then pooling."""
+    import keras
+    from keras import layers
+
+    frames, joints = 32, 13
+    x = inp = keras.Input((frames, joints, 3), batch_size=1, name="keypoints")
+    later = layers.Cropping2D(((1, 0), (0, 0)))(x)
+    earlier = layers.Cropping2D(((0, 1), (0, 0)))(x)
+    x = layers.Concatenate()([later, layers.Subtract()([later, earlier])])  # [1, 31, 13, 6]
+    for width, stride, padding in ((12, 2, "valid"), (16, 1, "same")):
+        t_in = int(x.shape[1])
+        g = layers.Permute((1, 3, 2))(x)  # [T, C, V]
+        g = layers.Dense(3 * joints)(g)  # three partitions of neighbours
+        g = layers.Permute((1, 3, 2))(g)  # [T, 3V, C]
+        g = layers.Reshape((t_in, joints, 3 * int(x.shape[-1])))(g)
+        g = layers.Dense(width, activation="relu")(g)
+        g = layers.Conv2D(width, (3, 1), strides=(stride, 1), padding=padding)(g)
+        t_out = int(g.shape[1])
+        r = layers.Cropping2D(((t_in - (t_out - 1) * stride - 1, 0), (0, 0)))(x)
+        if stride > 1:
+            r = layers.MaxPooling2D((1, 1), strides=(stride, 1))(r)
+        x = layers.ReLU()(layers.Add()([g, layers.Dense(width)(r)]))
+    x = layers.DepthwiseConv2D((3, 1), padding="same", activation="relu6")(x)
+    x = layers.MaxPooling2D((2, 1), padding="same")(x)
+    x = layers.AveragePooling2D((3, 1), strides=(1, 1), padding="same")(x)
+    x = layers.GlobalAveragePooling2D()(x)
+    out = layers.Dense(16, name="embedding")(x)
+    model = keras.Model(inp, out, name="gcn")
+
+    def data() -> Iterator[Sample]:
+        rng = _rng()
+        for _ in range(CALIBRATION_SAMPLES):
+            walk = np.cumsum(rng.normal(0, 0.05, (1, frames, joints, 3)), axis=1)
+            yield {"keypoints": (0.5 + walk).astype(np.float32)}
 
     return model, data
 
@@ -230,6 +274,7 @@ def _build_kv_decoder_step() -> tuple[Any, Callable[[], Iterator[Sample]]]:
 
 _BUILDERS: dict[str, Callable[[], tuple[Any, Callable[[], Iterator[Sample]]]]] = {
     "cnn": _build_cnn,
+    "gcn": _build_gcn,
     "mlp": _build_mlp,
     "attention": _build_attention,
     "kv_decoder_step": _build_kv_decoder_step,

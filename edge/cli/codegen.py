@@ -41,9 +41,8 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 def run_codegen(args: argparse.Namespace) -> int:
     """Write the generated C (and optionally the kernels) into ``args.out``."""
-    from edge.cli.plan import resolve_persistent
+    from edge.cli.plan import parse_bands, resolve_persistent
     from edge.data.clip import write_atomic
-    from edge.cli.plan import parse_bands
     from export.codegen import KERNEL_DIR, emit_c
     from export.planner.bands import plan_model
     from export.planner.verify import verify_plan

@@ -153,18 +153,18 @@ def _dedupe(decls: list[str], steps: list[dict[str, object]]
     def fix(text: str) -> str:
         return _OP_NAME.sub(lambda m: rename.get(m.group(0), m.group(0)), text) if rename else text
 
-    for d in decls:
-        d = fix(d)
-        m = _DECL.match(d)
+    for decl in decls:
+        decl = fix(decl)
+        m = _DECL.match(decl)
         if m is None:
-            kept.append(d)
+            kept.append(decl)
             continue
         key = (m.group(1), m.group(3) or "", m.group(4))
         if key in seen:
             rename[m.group(2)] = seen[key]
             continue
         seen[key] = m.group(2)
-        kept.append(d)
+        kept.append(decl)
     out = [{**s, "body": [fix(line) for line in s["body"]]}  # type: ignore[attr-defined]
            for s in steps]
     return kept, out

@@ -33,9 +33,9 @@ from export.ir import Graph
 from export.planner.aliasing import (
     SHRINKING_INPLACE_OPS,
     VIEW_OPS,
+    alias_offsets,
     alias_roots,
     can_run_inplace,
-    alias_offsets,
     can_slice_view,
     can_strided_view,
     can_view,

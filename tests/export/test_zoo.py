@@ -25,7 +25,7 @@ def test_cache_reuses_the_file(zoo) -> None:
 
 
 def test_unknown_name() -> None:
-    with pytest.raises(ZooError, match="unknown zoo model 'resnet'.*expected one of cnn, mlp"):
+    with pytest.raises(ZooError, match="unknown zoo model 'resnet'.*expected one of cnn, gcn, mlp"):
         zoo_model("resnet")
 
 

@@ -32,7 +32,7 @@ PERSISTENT_INPUT = re.compile(r"cache|cross|memory")
 CALIBRATION_SAMPLES = 8
 """Representative samples for the int8 conversion of untrained student/teacher models."""
 
-ZOO_NAMES: tuple[str, ...] = ("mlp", "cnn", "attention", "kv_decoder_step")
+ZOO_NAMES: tuple[str, ...] = ("mlp", "cnn", "gcn", "attention", "kv_decoder_step")
 """Stock models, smallest first."""
 
 

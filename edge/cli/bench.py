@@ -13,6 +13,8 @@ import json
 import sys
 from pathlib import Path
 
+from benchmarks.models import ZOO_NAMES
+
 REPO_ROOT = Path(__file__).resolve().parents[2]
 """Checkout root: ``benchmarks/`` lives beside ``edge/`` (not an installed package yet)."""
 
@@ -25,7 +27,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--json", action="store_true", help="also print results.json to stdout")
     p.add_argument("--quick", action="store_true",
                    help="smoke run: zoo mlp only, no QEMU, no sweep")
-    p.add_argument("--zoo", default="mlp,cnn,attention,kv_decoder_step",
+    p.add_argument("--zoo", default=",".join(ZOO_NAMES),
                    help="comma-separated zoo models (default: %(default)s)")
     p.add_argument("--student", metavar="DIR",
                    help="export folder of the trained student ('foley-edge export --out DIR'); "

@@ -171,6 +171,15 @@ static inline __m128i fe_sse_ld8(const int8_t *p) {
   return _mm_srai_epi16(_mm_unpacklo_epi8(v, v), 8);
 }
 
+/* 4 int8 at p, sign-extended to the low 4 int16 lanes (the high 4 are 0); reads 4 bytes only */
+static inline __m128i fe_sse_ld4(const int8_t *p) {
+  int32_t word;
+  __m128i v;
+  memcpy(&word, p, sizeof word);
+  v = _mm_cvtsi32_si128(word);
+  return _mm_srai_epi16(_mm_unpacklo_epi8(v, v), 8);
+}
+
 /* the 4 int32 lanes of a, b, c, d summed: {sum a, sum b, sum c, sum d} */
 static inline __m128i fe_sse_hsum4(__m128i a, __m128i b, __m128i c, __m128i d) {
   const __m128i ab = _mm_add_epi32(_mm_unpacklo_epi32(a, b), _mm_unpackhi_epi32(a, b));
@@ -206,6 +215,14 @@ static inline void fe_sse_acc4_add(fe_sse_acc4 *v, const int8_t *x, const int8_t
     v->a2 = _mm_add_epi32(v->a2, _mm_madd_epi16(xv, fe_sse_ld8(w2 + k)));
     v->a3 = _mm_add_epi32(v->a3, _mm_madd_epi16(xv, fe_sse_ld8(w3 + k)));
   }
+  if (k + 4 <= n) { /* 4 more: x's high lanes hold x_off, the weights' are 0 */
+    const __m128i xv = _mm_add_epi16(fe_sse_ld4(x + k), off);
+    v->a0 = _mm_add_epi32(v->a0, _mm_madd_epi16(xv, fe_sse_ld4(w + k)));
+    v->a1 = _mm_add_epi32(v->a1, _mm_madd_epi16(xv, fe_sse_ld4(w1 + k)));
+    v->a2 = _mm_add_epi32(v->a2, _mm_madd_epi16(xv, fe_sse_ld4(w2 + k)));
+    v->a3 = _mm_add_epi32(v->a3, _mm_madd_epi16(xv, fe_sse_ld4(w3 + k)));
+    k += 4;
+  }
   for (; k < n; ++k) {
     const int32_t xk = (int32_t)x[k] + x_off;
     acc[0] += xk * w[k];
@@ -238,6 +255,11 @@ static inline int32_t fe_dot1_s8(const int8_t *x, const int8_t *w, int32_t n, in
   for (; k + 8 <= n; k += 8) {
     a = _mm_add_epi32(a, _mm_madd_epi16(_mm_add_epi16(fe_sse_ld8(x + k), off),
                                         fe_sse_ld8(w + k)));
+  }
+  if (k + 4 <= n) {
+    a = _mm_add_epi32(a, _mm_madd_epi16(_mm_add_epi16(fe_sse_ld4(x + k), off),
+                                        fe_sse_ld4(w + k)));
+    k += 4;
   }
   a = _mm_add_epi32(a, _mm_shuffle_epi32(a, 0x4E));
   a = _mm_add_epi32(a, _mm_shuffle_epi32(a, 0xB1));

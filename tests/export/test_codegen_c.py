@@ -67,7 +67,9 @@ def _kernel_sources() -> list[str]:
 
 
 def _all_model_sources(zoo, dirpath: Path) -> list[str]:
-    """The tiny graph and every zoo model (the decoder step with persistent caches), emitted."""
+    """The tiny graph and every zoo model (the decoder step with persistent caches), emitted as
+    the code generator plans them (the gcn streamed in bands)."""
+    from export.planner.bands import plan_model
     from export.tflite_reader import read_tflite
     from export.zoo import ZOO_MODELS
 
@@ -76,7 +78,8 @@ def _all_model_sources(zoo, dirpath: Path) -> list[str]:
     for name in ZOO_MODELS:
         graph = read_tflite(zoo[name])
         pers = [i for i in graph.inputs if "cache" in graph.tensors[i].name]
-        srcs += _write(dirpath, emit_c(graph, plan_memory(graph, persistent=pers), prefix=name))
+        graph, plan, _ = plan_model(graph, persistent=pers)
+        srcs += _write(dirpath, emit_c(graph, plan, prefix=name))
     return srcs
 
 

@@ -18,14 +18,22 @@ typedef struct {
   int32_t out_offset, lo, hi;
 #if FE_WIDE_REQUANT
   fe_rq tensor_rq;      /* per-tensor requantization, unpacked once (64-bit hosts) */
+  const fe_rq *channel_rq; /* per-channel, unpacked once per call when it fits, or NULL */
 #endif
 } fc_consts;
+
+#if FE_WIDE_REQUANT
+/* Output features whose per-channel requantization a call unpacks on the stack (64-bit hosts:
+ * with shallow accumulations, unpacking the shift per output costs as much as the dot). */
+#define FE_FC_RQ_MAX 256
+#endif
 
 FE_INLINE int8_t fc_requant(const fc_consts *k, int32_t acc, int32_t o) {
   acc += k->bias != NULL ? k->bias[o] : 0;
 #if FE_WIDE_REQUANT /* the unpacked form pays off on 64-bit hosts; 32-bit cores: two steps */
-  acc = k->per_channel ? fe_mbqm(acc, k->mult[o], (int)k->shift[o])
-                       : fe_rq_apply(&k->tensor_rq, acc);
+  acc = k->channel_rq != NULL ? fe_rq_apply(&k->channel_rq[o], acc)
+        : k->per_channel ? fe_mbqm(acc, k->mult[o], (int)k->shift[o])
+                         : fe_rq_apply(&k->tensor_rq, acc);
 #else
   acc = fe_mbqm(acc, k->mult[k->per_channel ? o : 0], (int)k->shift[k->per_channel ? o : 0]);
 #endif
@@ -86,7 +94,15 @@ void fe_fully_connected(const fe_fc_params *p, const int8_t *input, const int8_t
   k.lo = p->act_min;
   k.hi = p->act_max;
 #if FE_WIDE_REQUANT
+  fe_rq channel_rq[FE_FC_RQ_MAX];
   k.tensor_rq = fe_rq_make(p->multiplier[0], (int)p->shift[0]);
+  k.channel_rq = NULL;
+  if (p->per_channel && depth <= FE_FC_RQ_MAX && batches > 1) {
+    for (o = 0; o < depth; ++o) {
+      channel_rq[o] = fe_rq_make(p->multiplier[o], (int)p->shift[o]);
+    }
+    k.channel_rq = channel_rq;
+  }
 #endif
 #if defined(FE_DOT2X2)
   if (w_off == 0 && x_off == 0) {

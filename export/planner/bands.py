@@ -113,6 +113,8 @@ def _window(graph: Graph, op: Operator, src: Tensor, dst: Tensor) -> _Rule | Non
 
 
 def _slice(graph: Graph, op: Operator, src: Tensor, dst: Tensor) -> _Rule | None:
+    if op.op != "STRIDED_SLICE":  # (a SLICE's size input has no band form here)
+        return None
     try:
         begin, end, step = slice_bounds(graph, op)
     except IRError:
@@ -324,7 +326,7 @@ def _band_op(b: _Builder, op: Operator, rule: _Rule, fresh: Rows, ins: dict[int,
 
 def _rebound(b: _Builder, op: Operator, inputs: list[int], options: dict, first: int,
              fresh: Rows, tag: str) -> None:
-    """A STRIDED_SLICE/SLICE's bounds for the band: rows from ``first`` of its band input."""
+    """A STRIDED_SLICE's bounds for the band: rows from ``first`` of its band input."""
     g = b.graph
     begin, end, step = slice_bounds(g, op)
     n = fresh[1] - fresh[0]
@@ -343,8 +345,6 @@ def _rebound(b: _Builder, op: Operator, inputs: list[int], options: dict, first:
     options.clear()
     options.update({"begin_mask": 0, "end_mask": end_mask, "ellipsis_mask": 0,
                     "new_axis_mask": 0, "shrink_axis_mask": shrink, "offset": False})
-    if op.op == "SLICE":
-        raise IRError(f"{g.name}: operator {op.index} SLICE cannot be banded")  # excluded by _slice
 
 
 @dataclass(frozen=True)
@@ -418,7 +418,7 @@ def _band_rows(graph: Graph, seg: tuple[int, ...], rules: dict[int, _Rule],
     for band in range(bands):
         held: dict[int, Rows] = {x: r for x, r in needs_of[band].items() if x in inputs}
         for y in made:
-            top = done_after(fresh_of, y, band)
+            top = _done_after(fresh_of, y, band)
             future = [needs_of[b][y][0] for b in range(band, bands) if y in needs_of[b]]
             lo = min(future[0], fresh_of[band][y][0]) if y in fresh_of[band] and future else (
                 future[0] if future else top)
@@ -427,7 +427,7 @@ def _band_rows(graph: Graph, seg: tuple[int, ...], rules: dict[int, _Rule],
         out.append(_BandRows(fresh_of[band], held))
     for band in range(1, bands):  # a band's rows below its fresh ones come from the last band
         for y, (lo, _) in out[band].held.items():
-            if y in made and lo < done_after(fresh_of, y, band - 1):
+            if y in made and lo < _done_after(fresh_of, y, band - 1):
                 prev = out[band - 1].held.get(y)
                 if prev is None or prev[0] > lo:
                     raise IRError(f"{graph.name}: tensor {y}: band {band} needs rows from {lo} "
@@ -435,7 +435,7 @@ def _band_rows(graph: Graph, seg: tuple[int, ...], rules: dict[int, _Rule],
     return out
 
 
-def done_after(fresh_of: Sequence[dict[int, Rows]], y: int, band: int) -> int:
+def _done_after(fresh_of: Sequence[dict[int, Rows]], y: int, band: int) -> int:
     """Rows of ``y`` computed by the end of ``band``."""
     for b in range(band, -1, -1):
         if y in fresh_of[b]:

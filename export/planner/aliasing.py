@@ -100,17 +100,7 @@ def alias_offsets(graph: Graph, aliases: Mapping[int, int]) -> dict[int, int]:
             return 0
         return slice_view_offset(graph, op) or 0
 
-    out: dict[int, int] = {}
-    for t in aliases:
-        total, cur, seen = 0, t, {t}
-        while cur in aliases:
-            total += step(cur)
-            cur = aliases[cur]
-            if cur in seen:
-                break
-            seen.add(cur)
-        out[t] = total
-    return out
+    return {t: sum(step(x) for x in _chain(t, aliases)[:-1]) for t in aliases}
 
 
 def contiguous_strides(shape: Sequence[int]) -> list[int]:
@@ -203,19 +193,21 @@ def can_run_inplace(
     return root_last_step == step
 
 
+def _chain(t: int, aliases: Mapping[int, int]) -> list[int]:
+    """``t``, the tensor whose storage it shares, that one's, ... up to the root (a cycle, which
+    no valid plan has, ends at its first repeat)."""
+    chain, seen = [t], {t}
+    while chain[-1] in aliases:
+        chain.append(aliases[chain[-1]])
+        if chain[-1] in seen:
+            break
+        seen.add(chain[-1])
+    return chain
+
+
 def alias_roots(aliases: Mapping[int, int]) -> dict[int, int]:
     """Map every aliased tensor to the root tensor that owns its storage."""
-    roots: dict[int, int] = {}
-    for t in aliases:
-        r = t
-        seen = {r}
-        while r in aliases:
-            r = aliases[r]
-            if r in seen:
-                break
-            seen.add(r)
-        roots[t] = r
-    return roots
+    return {t: _chain(t, aliases)[-1] for t in aliases}
 
 
 def grows_in_place(graph: Graph, op: Operator, persistent: frozenset[int]) -> bool:

@@ -56,6 +56,52 @@ FE_INLINE void fc_row(const fc_consts *k, int32_t n, int32_t depth, int32_t x_of
   }
 }
 
+#if FE_KERNELS_SSE2
+/* Shallow dot products on SSE2 hosts (accum depth <= FE_FC_NARROW_N): the weights repacked once
+ * per call as int16 pairs wt[j][o] = (w[o][2j], w[o][2j+1]), so one _mm_madd_epi16 adds two
+ * inputs' products to four features at once (the row-major form spends more on sign
+ * extension, horizontal sums and tails than on products when the depth is a few elements).
+ * Each row is read whole before its outputs are written, in raster order. */
+#define FE_FC_NARROW_N 32
+#define FE_FC_NARROW_DEPTH 256
+
+static void fc_narrow(const fc_consts *k, int32_t n, int32_t depth, int32_t batches,
+                      int32_t x_off, const int8_t *input, const int8_t *weights, int8_t *output) {
+  int16_t wt[FE_FC_NARROW_N / 2][FE_FC_NARROW_DEPTH][2];
+  uint32_t xs[FE_FC_NARROW_N / 2];
+  const int32_t pairs = (n + 1) / 2;
+  const int32_t padded = (depth + 3) & ~3;
+  int32_t j, o, b, r;
+  for (j = 0; j < pairs; ++j) {
+    for (o = 0; o < padded; ++o) {
+      wt[j][o][0] = (int16_t)(o < depth ? weights[o * n + 2 * j] : 0);
+      wt[j][o][1] = (int16_t)(o < depth && 2 * j + 1 < n ? weights[o * n + 2 * j + 1] : 0);
+    }
+  }
+  for (b = 0; b < batches; ++b) {
+    const int8_t *row = input + b * n;
+    int8_t *out = output + b * depth;
+    for (j = 0; j < pairs; ++j) {
+      const int32_t x0 = (int32_t)row[2 * j] + x_off;
+      const int32_t x1 = 2 * j + 1 < n ? (int32_t)row[2 * j + 1] + x_off : 0;
+      xs[j] = (uint32_t)(uint16_t)x0 | ((uint32_t)(uint16_t)x1 << 16);
+    }
+    for (o = 0; o < depth; o += 4) {
+      __m128i acc = _mm_setzero_si128();
+      int32_t sums[4];
+      for (j = 0; j < pairs; ++j) {
+        acc = _mm_add_epi32(acc, _mm_madd_epi16(_mm_set1_epi32((int32_t)xs[j]),
+                                                _mm_loadu_si128((const __m128i *)(const void *)wt[j][o])));
+      }
+      _mm_storeu_si128((__m128i *)(void *)sums, acc);
+      for (r = 0; r < 4 && o + r < depth; ++r) {
+        out[o + r] = fc_requant(k, sums[r], o + r);
+      }
+    }
+  }
+}
+#endif
+
 #if defined(FE_DOT2X2)
 /* Two input rows at once: outputs in pairs of features (fe_dot2x2_s8), an odd last one alone. */
 static void fc_rows2(const fc_consts *k, int32_t n, int32_t depth, const int8_t *row,
@@ -102,6 +148,12 @@ void fe_fully_connected(const fe_fc_params *p, const int8_t *input, const int8_t
       channel_rq[o] = fe_rq_make(p->multiplier[o], (int)p->shift[o]);
     }
     k.channel_rq = channel_rq;
+  }
+#endif
+#if FE_KERNELS_SSE2
+  if (w_off == 0 && n <= FE_FC_NARROW_N && depth <= FE_FC_NARROW_DEPTH && batches >= 4) {
+    fc_narrow(&k, n, depth, batches, x_off, input, weights, output);
+    return;
   }
 #endif
 #if defined(FE_DOT2X2)

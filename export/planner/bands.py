@@ -10,14 +10,19 @@ the code generator and the bit-exact tests need nothing new beyond two internal 
   TRANSPOSE/RESHAPE keeping [1, T] in front, CONCATENATION/MEAN/SUM on inner axes, slices
   along T, and windows along T (CONV_2D, DEPTHWISE_CONV_2D, pools; row = H of NHWC). Every
   tensor made inside the segment except C is read only inside it.
-- C's rows are split into n bands. For each band, from C backwards, every segment tensor gets
-  the rows the band needs (a window's receptive field, a slice's rows); rows an earlier band
-  already computed are not recomputed (TinyEngine/MCUNetV2's line-buffer reuse instead of
-  their halo recomputation): the band copies them (``STRIDED_SLICE`` marked ``fe_copy``) and
-  concatenates its fresh rows after them. Segment inputs are read a band at a time through
-  views (``STRIDED_SLICE`` marked ``fe_view``, no copy); a window at the edge of the tensor
-  keeps its padding through ``fe_pad_h`` (the rows above the band's first input row it pads).
-- C is the concatenation of its bands; everything after C is unchanged. The band's operators
+- The segment's input rows are split into n bands, streamed in order (:func:`_band_rows`):
+  after band b's input rows have arrived, each operator computes the output rows that they make
+  computable and that no earlier band computed (a window needs its last tap, a slice its row),
+  so every tensor advances by about 1/n of its rows per band: the first band does not carry
+  the whole receptive field of the deepest rows, as a split of C's rows would. A band holds,
+  of each tensor, its fresh rows and the rows below them its readers still need from earlier
+  bands; those are never recomputed (line-buffer reuse instead of MCUNetV2's halo
+  recomputation): they are copied out (``STRIDED_SLICE`` marked ``fe_copy``) as soon as the
+  earlier band is done with the tensor, and the fresh rows concatenated after them. Segment
+  inputs are read a band at a time through views (``STRIDED_SLICE`` marked ``fe_view``, no
+  copy); a window at the edge keeps its padding through ``fe_pad_h`` (the rows above the
+  band's first input row it pads).
+- C is the concatenation of its fresh rows of every band; everything after C is unchanged. The band's operators
   read constants (weights) from the original tensors; tensors keep their quantization.
 
 Choice (:func:`plan_model`): a few cuts (the end of the row-wise region and the smallest

@@ -85,7 +85,10 @@ def _report(graph: Any, plan: Any, tflm: Any, tflm_planned: Any,
 
 def _print_summary(doc: dict[str, Any]) -> None:
     tflm = doc["tflm_arena_bytes"]
-    print(f"{doc['model']}: {len(doc['schedule'])} operators")
+    bands = doc.get("banding")
+    streamed = (f" (the model's first {bands['segment_operators']} streamed in {bands['bands']} "
+                "bands of time steps)") if bands else ""
+    print(f"{doc['model']}: {len(doc['schedule'])} operators{streamed}")
     print(f"  planned peak      {doc['peak_bytes']:>10,} B")
     print(f"  max live bytes    {doc['live_bytes_bound']:>10,} B   "
           f"(peak / live = {doc['peak_over_live_bytes_bound']:.3f}; below 1: outputs overlap inputs)")

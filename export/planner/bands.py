@@ -560,9 +560,9 @@ def _last_readers(graph: Graph, seg: tuple[int, ...], rules: dict[int, _Rule],
     return out
 
 
-def _candidates(graph: Graph) -> list[int]:
-    """Cut tensors worth trying: the ends of row-wise segments, and the smallest closed
-    tensors inside them."""
+def segment_ends(graph: Graph) -> list[int]:
+    """Cut tensors :func:`plan_model` tries (:func:`band_graph` takes any closed one): the ends
+    of the row-wise segments, and the smallest closed tensors inside them."""
     rules = {op.index: r for op in graph.operators if (r := _rule(graph, op)) is not None}
     prod, consumers = graph.producers(), graph.consumers()
     closed = []
@@ -607,7 +607,7 @@ def plan_model(graph: Graph, *, persistent: Sequence[int] = (), bands: str | int
         raise IRError(f"bands must be 'auto', 'off' or a count, found '{bands}'")
     counts = BAND_COUNTS if bands == "auto" else (int(bands),)
     scored = []
-    for cut in _candidates(graph):
+    for cut in segment_ends(graph):
         for n in counts:
             try:
                 g2, info = band_graph(graph, cut, n)

@@ -16,7 +16,7 @@ from export.codegen import emit_c
 from export.host_runner import build_host
 from export.ir import IRError
 from export.planner import PlanError
-from export.planner.bands import band_graph, plan_model
+from export.planner.bands import band_graph, plan_model, segment_ends
 from export.planner.lifetimes import compute_lifetimes
 from export.planner.memory import plan_memory
 from export.planner.verify import verify_plan
@@ -54,6 +54,24 @@ def test_banded_gcn_is_bit_exact_vs_tflm_and_computes_each_row_once(zoo, bands: 
     ref = run_model_many(path, samples, "tflm")
     for k, (o, r) in enumerate(zip(ours, ref, strict=True)):
         np.testing.assert_array_equal(o[0], r[0], err_msg=f"sample {k}, {bands} bands")
+
+
+@pytest.mark.parametrize("name", ["cnn", "attention"])
+def test_band_rewrite_of_other_zoo_segments_is_bit_exact(zoo, name: str) -> None:
+    """Row-wise segments that are no encoder's (a CNN's first stages; an attention block's
+    per-token and per-head chains) stream exactly too, even where banding does not pay."""
+    path = zoo[name]
+    graph = read_tflite(path)
+    cuts = segment_ends(graph)
+    assert cuts
+    samples = _samples(graph, 5)
+    ref = run_model_many(path, samples, "tflm")
+    for cut in cuts[:3]:
+        banded, _ = band_graph(graph, cut, 2)
+        plan = plan_memory(banded, strategy="model")
+        verify_plan(banded, plan)
+        for o, r in zip(build_host(banded, plan).run(samples), ref, strict=True):
+            np.testing.assert_array_equal(o[0], r[0], err_msg=f"{name} cut {cut}")
 
 
 def test_plan_model_streams_the_gcn_in_less_arena_and_leaves_the_mlp(zoo) -> None:

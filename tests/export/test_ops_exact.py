@@ -121,3 +121,29 @@ def test_gelu_refused_at_read_time(tmp_path: Path) -> None:
     case = OpCase("gelu", frozenset({"GELU"}), ((1, 8),), lambda a: tf.nn.gelu(a))
     with pytest.raises(ReaderError, match=r"operator 0 GELU .*unsupported operator"):
         read_tflite(convert_case(case))
+
+
+@pytest.mark.parametrize("name", ["depthwise_inplace_valid", "depthwise_inplace_same_s2",
+                                  "quantize_dequantize_float_io", "inplace_chain"])
+def test_band_rewrite_of_every_segment_bit_exact_vs_tflm(
+        name: str, op_models: dict[str, tuple[Path, frozenset[str]]]) -> None:
+    """Every row-wise segment these multi-op cases have (in-place depthwise, SAME stride 2,
+    float I/O through QUANTIZE/DEQUANTIZE, a pointwise chain), streamed in 2 and 3 bands."""
+    from export.planner.bands import band_graph, segment_ends
+
+    path, _ = op_models[name]
+    graph = read_tflite(path)
+    cuts = segment_ends(graph)
+    assert cuts, f"{name}: expected a row-wise segment"
+    samples = _inputs(graph, np.random.default_rng(3), 6)
+    ref = run_model_many(path, samples, "tflm")
+    for cut in cuts:
+        for bands in (2, 3):
+            banded, info = band_graph(graph, cut, bands)
+            assert info.rows_computed == info.rows_original
+            plan = plan_memory(banded, strategy="model")
+            verify_plan(banded, plan)
+            for k, (o, r) in enumerate(zip(build_host(banded, plan).run(samples), ref, strict=True)):
+                for a, b in zip(o, r, strict=True):
+                    np.testing.assert_array_equal(a, b, err_msg=f"{name} cut {cut} {bands} bands "
+                                                                f"sample {k}")

@@ -10,6 +10,7 @@ from export.codegen.context import OpContext, Rendered, padded
 from export.codegen.quant import activation_range, quant_of, quantize_multiplier, scale_zp
 from export.ir import Tensor
 from export.planner.aliasing import contiguous_strides, matrix_layout, transposed_strides
+from export.planner.overlap import same_pad
 
 
 def _channel_multipliers(inp: Tensor, w: Tensor, out: Tensor, n: int, where: str
@@ -131,14 +132,6 @@ def render_batch_matmul(ctx: OpContext) -> Rendered:
     return Rendered((c_struct("fe_bmm_params", ctx.name("p"), fields),), (call,))
 
 
-def _padding(padding: str, stride: int, dilation: int, in_size: int, filt: int, out_size: int) -> int:
-    """TFLite's ComputePadding for SAME (0 for VALID)."""
-    if padding != "SAME":
-        return 0
-    eff = (filt - 1) * dilation + 1
-    return max(0, int(((out_size - 1) * stride + eff - in_size) / 2))
-
-
 def _window_fields(ctx: OpContext, in_hw: tuple[int, int], out_hw: tuple[int, int],
                    filt_hw: tuple[int, int]) -> dict[str, int]:
     o = ctx.op.options
@@ -147,8 +140,8 @@ def _window_fields(ctx: OpContext, in_hw: tuple[int, int], out_hw: tuple[int, in
     pad = str(o.get("padding", "VALID"))
     return {"stride_h": sh, "stride_w": sw, "dilation_h": dh, "dilation_w": dw,
             "pad_h": int(o["fe_pad_h"]) if "fe_pad_h" in o
-            else _padding(pad, sh, dh, in_hw[0], filt_hw[0], out_hw[0]),
-            "pad_w": _padding(pad, sw, dw, in_hw[1], filt_hw[1], out_hw[1])}
+            else same_pad(pad, sh, dh, in_hw[0], filt_hw[0], out_hw[0]),
+            "pad_w": same_pad(pad, sw, dw, in_hw[1], filt_hw[1], out_hw[1])}
 
 
 def _taps_inside(f: dict[str, int]) -> bool:

@@ -43,6 +43,7 @@ import numpy as np
 from export.ir import Graph, IRError, Operator, Tensor
 from export.planner.lifetimes import compute_lifetimes, lower_bound
 from export.planner.memory import plan_memory
+from export.planner.overlap import same_pad
 from export.planner.plan import MemoryPlan
 from export.slices import SLICE_OPS, slice_bounds
 
@@ -111,9 +112,7 @@ def _window(graph: Graph, op: Operator, src: Tensor, dst: Tensor) -> _Rule | Non
             return None
     s, d = int(o.get("stride_h", 1)), int(o.get("dilation_h_factor", 1))
     span = (filt - 1) * d + 1
-    pad = 0
-    if str(o.get("padding", "VALID")) == "SAME":
-        pad = max(0, int(((_rows(dst) - 1) * s + span - _rows(src)) / 2))
+    pad = same_pad(str(o.get("padding", "VALID")), s, d, _rows(src), filt, _rows(dst))
     return _Rule("window", (0,), stride=s, span=span, pad=pad)
 
 

@@ -87,8 +87,9 @@ def _fully_connected(graph: Graph, op: Operator, src: Tensor, dst: Tensor) -> np
     return np.repeat(np.arange(rows, dtype=np.int64) * depth * DTYPE_BYTES[src.dtype], w.shape[0])
 
 
-def _pad(padding: str, stride: int, dilation: int, in_size: int, filt: int, out_size: int) -> int:
-    """TFLite's SAME padding before the first element (0 for VALID), as the code generator."""
+def same_pad(padding: str, stride: int, dilation: int, in_size: int, filt: int, out_size: int) -> int:
+    """TFLite's ComputePadding: SAME padding before the first element (0 for VALID); the code
+    generator, the access model and the band rewrite all use this one."""
     if padding != "SAME":
         return 0
     return max(0, int(((out_size - 1) * stride + (filt - 1) * dilation + 1 - in_size) / 2))
@@ -114,9 +115,9 @@ def _windowed(src: Tensor, dst: Tensor, o: dict, filt: tuple[int, int], *,
     sh, sw = int(o.get("stride_h", 1)), int(o.get("stride_w", 1))
     dh, dw = int(o.get("dilation_h_factor", 1)), int(o.get("dilation_w_factor", 1))
     pad = str(o.get("padding", "VALID"))
-    pad_h = int(o["fe_pad_h"]) if "fe_pad_h" in o else _pad(pad, sh, dh, ih, filt[0], oh)
+    pad_h = int(o["fe_pad_h"]) if "fe_pad_h" in o else same_pad(pad, sh, dh, ih, filt[0], oh)
     ys = _first_tap(oh, ih, sh, pad_h, filt[0], dh)
-    xs = _first_tap(ow, iw, sw, _pad(pad, sw, dw, iw, filt[1], ow), filt[1], dw)
+    xs = _first_tap(ow, iw, sw, same_pad(pad, sw, dw, iw, filt[1], ow), filt[1], dw)
     pix = np.where((ys[:, None] < _BIG) & (xs[None, :] < _BIG),
                    (ys[:, None] * iw + xs[None, :]) * ic, _BIG)
     if channel_reads == "all":

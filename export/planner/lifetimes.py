@@ -3,8 +3,9 @@
 Steps (for one execution order):
 
 1. Persistent tensors: variables plus the caller's ``persistent`` set; they never enter the arena.
-2. Views (:func:`export.planner.aliasing.can_view`, and TRANSPOSEs read in place by
-   BATCH_MATMUL: :func:`~export.planner.aliasing.can_strided_view`) join their input's
+2. Views (:func:`export.planner.aliasing.can_view`, TRANSPOSEs read in place by
+   BATCH_MATMUL: :func:`~export.planner.aliasing.can_strided_view`, and contiguous slices read
+   at a byte offset: :func:`~export.planner.aliasing.can_slice_view`) join their input's
    storage class.
 3. Walking the order, an op in :data:`INPLACE_OPS` whose input 0 storage dies at it (and passes
    :func:`can_run_inplace`) hands that storage to its output (``shrinking=False`` leaves out the

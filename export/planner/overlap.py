@@ -200,9 +200,13 @@ def slide_ops() -> frozenset[str]:
     return frozenset(_READS)
 
 
-def min_shift(graph: Graph, op: Operator) -> int | None:
+def min_shift(graph: Graph, op: Operator,
+              offsets: Mapping[int, int] | None = None) -> int | None:
     """Least bytes the output must start below input 0 (see the module docstring); ``None``
-    when ``op`` has no access model. Negative: the output may start inside the input."""
+    when ``op`` has no access model. Negative: the output may start inside the input.
+    ``offsets``: byte offset of each aliased tensor inside its storage root; the shift is then
+    measured from input 0's root (a slice view read at an offset: the root's bytes before the
+    view are dead too, so the output may start that much lower)."""
     fn = _READS.get(op.op)
     if fn is None or len(op.outputs) != 1 or not op.inputs or op.inputs[0] < 0:
         return None
@@ -217,7 +221,8 @@ def min_shift(graph: Graph, op: Operator) -> int | None:
     later = np.minimum.accumulate(reads[::-1])[::-1]  # min over events >= j
     next_read = np.append(later[1:], src.nbytes)
     shift = int(np.max(write_end - np.minimum(next_read, src.nbytes)))
-    return max(shift, 1) if op.op == "DEPTHWISE_CONV_2D" else shift
+    shift = max(shift, 1) if op.op == "DEPTHWISE_CONV_2D" else shift
+    return shift - (offsets or {}).get(op.inputs[0], 0)
 
 
 def overlap_allowance(graph: Graph, op: Operator, alignment: int = 1) -> int:
@@ -250,9 +255,8 @@ def slide_pairs(graph: Graph, order: Sequence[int], roots: Mapping[int, int],
     operator whose output may slide over its input: the op has an access model, one output
     that owns its storage (no alias) in the arena, input 0's storage is an arena tensor read
     by no other input of the op and last read at this step (not a graph output). Graph inputs
-    may be slid over: their bytes are dead after their last reader either way. ``offsets``:
-    byte offset of each aliased tensor inside its root (a slice view read at an offset: the
-    output may start that much lower, as the root's bytes before the view are dead too)."""
+    may be slid over: their bytes are dead after their last reader either way. ``offsets``: as
+    :func:`min_shift`'s (the shifts are from input 0's storage root)."""
     last: dict[int, int] = {}
     for step, k in enumerate(order):
         for t in graph.operators[k].inputs:
@@ -274,9 +278,9 @@ def slide_pairs(graph: Graph, order: Sequence[int], roots: Mapping[int, int],
             continue
         if _strided(graph, op.inputs[0], roots, prod):  # the access model assumes row-major input
             continue
-        shift = min_shift(graph, op)
+        shift = min_shift(graph, op, offsets)
         if shift is not None:
-            found[step] = (src, dst, shift - (offsets or {}).get(op.inputs[0], 0))
+            found[step] = (src, dst, shift)
     return found
 
 

@@ -116,10 +116,10 @@ def _slide(graph: Graph, op: Operator, cls: dict[int, int], size: dict[int, int]
         return -1, 0
     if any(t >= 0 and cls[t] == c0 for t in op.inputs[1:]):
         return -1, 0
-    shift = min_shift(graph, op)
+    shift = min_shift(graph, op, offsets)
     if shift is None:
         return -1, 0
-    return c0, allowance_for(shift - offsets.get(op.inputs[0], 0), size[c0], size[out], alignment)
+    return c0, allowance_for(shift, size[c0], size[out], alignment)
 
 
 def _step(m: _Model, done: int, resident: int, v: int) -> tuple[int, int]:

@@ -120,7 +120,7 @@ def _check_aliases(graph: Graph, plan: MemoryPlan, pers: frozenset[int]) -> dict
     return roots
 
 
-def _intervals(graph: Graph, plan: MemoryPlan, roots: dict[int, int],
+def _intervals(graph: Graph, plan: MemoryPlan, roots: dict[int, int], shift: dict[int, int],
                pers: frozenset[int]) -> list[tuple[str, Interval, int]]:
     """(label, interval, offset) of every arena buffer, from the graph and the order."""
     first: dict[int, int] = {roots.get(t, t): 0 for t in graph.inputs}
@@ -128,7 +128,6 @@ def _intervals(graph: Graph, plan: MemoryPlan, roots: dict[int, int],
         for t in graph.operators[k].outputs:
             first.setdefault(roots.get(t, t), step)
     last = _last_reads(graph, plan, roots)
-    shift = alias_offsets(graph, plan.aliases)
     used = set(graph.inputs) | set(graph.outputs)
     for op in graph.operators:
         used.update(t for t in (*op.inputs, *op.outputs) if t >= 0)
@@ -159,12 +158,11 @@ def _intervals(graph: Graph, plan: MemoryPlan, roots: dict[int, int],
 Slides = dict[frozenset[tuple[str, int]], tuple[tuple[str, int], tuple[str, int], int]]
 
 
-def _slides(graph: Graph, plan: MemoryPlan, roots: dict[int, int],
+def _slides(graph: Graph, plan: MemoryPlan, roots: dict[int, int], shift: dict[int, int],
             pers: frozenset[int]) -> Slides:
     """{src, dst} -> (src key, dst key, least shift) of every slide the order allows."""
     return {frozenset({("tensor", s), ("tensor", d)}): (("tensor", s), ("tensor", d), m)
-            for s, d, m in slide_pairs(graph, plan.order, roots, pers,
-                                       alias_offsets(graph, plan.aliases)).values()}
+            for s, d, m in slide_pairs(graph, plan.order, roots, pers, shift).values()}
 
 
 def _overlap_ok(la: str, a: Interval, oa: int, lb: str, b: Interval, ob: int,
@@ -251,8 +249,9 @@ def verify_plan(graph: Graph, plan: MemoryPlan) -> None:
         t for t in plan.persistent_offsets if t not in plan.aliases)
     _check_grown(graph, plan, pers)
     roots = _check_aliases(graph, plan, pers)
-    items = _intervals(graph, plan, roots, pers)
-    slides = _slides(graph, plan, roots, pers)
+    shift = alias_offsets(graph, plan.aliases)  # byte offset of each alias inside its root
+    items = _intervals(graph, plan, roots, shift, pers)
+    slides = _slides(graph, plan, roots, shift, pers)
     _check_overlaps(items, plan, slides)
     _check_persistent(graph, plan, pers - frozenset(plan.grown.values()))  # fronts: checked above
     live = _bound(items, plan, slides)

@@ -32,7 +32,7 @@ class OpContext:
     prefix: str  # C identifier prefix of the model (e.g. "encoder")
     storage: Mapping[int, str]  # tensor index -> C byte-pointer expression (arena, persistent, const)
     scratch: str | None = None  # C byte-pointer expression of the op's planned scratch, if any
-    aliased: bool = False  # the plan made output 0 share input 0's storage (a view: no code)
+    aliased: bool = False  # the plan made output 0 an alias of input 0 (a view, or an in-place op)
 
     @property
     def where(self) -> str:

@@ -187,7 +187,8 @@ def emit_c(graph: Graph, plan: MemoryPlan, *, prefix: str = "model") -> dict[str
                                f"(supported: {', '.join(sorted(RENDERERS))})")
         scratch = f"({p}_arena + {plan.scratch[k].offset})" if k in plan.scratch else None
         r = render(OpContext(graph=graph, op=op, prefix=p, storage=storage, scratch=scratch,
-                            aliased=bool(op.outputs) and op.outputs[0] in plan.aliases))
+                            aliased=bool(op.outputs) and bool(op.inputs)
+                            and plan.aliases.get(op.outputs[0]) == op.inputs[0]))
         decls.extend(r.decls)
         shapes = " ".join(str(graph.tensors[t].shape) for t in op.outputs)
         steps.append({"comment": f"operator {op.index}: {op.op} -> {shapes}", "body": r.body})

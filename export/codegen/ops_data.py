@@ -40,7 +40,7 @@ def _same_quant(ctx: OpContext, a: Tensor, b: Tensor) -> None:
 def render_view(ctx: OpContext) -> Rendered:
     """RESHAPE / SQUEEZE / EXPAND_DIMS: nothing when the plan aliased them, else a flat copy."""
     src, dst = ctx.need(0), ctx.out()
-    if ctx.storage[src.index] == ctx.storage[dst.index]:
+    if ctx.aliased:
         return Rendered((), (f"/* {ctx.op.op} {src.index} -> {dst.index}: view, no code */",))
     return Rendered((), (f"memcpy({ctx.ptr(dst)}, {ctx.ptr(src, const=True)}, {src.nbytes}u);",))
 
@@ -49,7 +49,7 @@ def render_transpose(ctx: OpContext) -> Rendered:
     """TRANSPOSE by a constant permutation; nothing when the plan made it a strided view (its
     BATCH_MATMUL readers take the permuted strides)."""
     src, dst = ctx.need(0), ctx.out()
-    if ctx.storage[src.index] == ctx.storage[dst.index]:
+    if ctx.aliased:
         return Rendered((), (f"/* TRANSPOSE {src.index} -> {dst.index}: strided view, no code */",))
     perm = [int(p) for p in np.asarray(ctx.const(1)).reshape(-1)]
     fields = _copy_fields(list(dst.shape), transposed_strides(src.shape, perm), strides(list(dst.shape)),
@@ -94,12 +94,14 @@ def render_pack(ctx: OpContext) -> Rendered:
     return _concat(ctx, inputs, int(ctx.op.options.get("axis", 0)), stacked=True)
 
 
-def _slice_render(ctx: OpContext, begin: list[int], step: list[int], shape_in: list[int]) -> Rendered:
+def _slice_render(ctx: OpContext, begin: list[int], step: list[int], shape_in: list[int],
+                  end: list[int] | None = None) -> Rendered:
+    """One strided copy of the selection; ``end`` (STRIDED_SLICE) gives the selected extent of
+    every input dimension (shrunk ones included), else the output's shape does."""
     src, dst = ctx.need(0), ctx.out()
     st = strides(shape_in)
-    full_out = [len(range(b, e, s)) for b, e, s in zip(begin, _ends(ctx), step, strict=True)] \
-        if ctx.op.op == "STRIDED_SLICE" else None
-    dims = full_out if full_out is not None else list(dst.shape)
+    dims = (list(dst.shape) if end is None
+            else [len(range(b, e, s)) for b, e, s in zip(begin, end, step, strict=True)])
     if math.prod(dims) != dst.num_elements:
         from export.codegen import CodegenError
 
@@ -122,18 +124,14 @@ def _strided_bounds(ctx: OpContext) -> tuple[list[int], list[int], list[int]]:
         raise CodegenError(str(exc)) from exc
 
 
-def _ends(ctx: OpContext) -> list[int]:
-    return _strided_bounds(ctx)[1]
-
-
 def render_strided_slice(ctx: OpContext) -> Rendered:
     """STRIDED_SLICE with begin/end/shrink masks and positive or negative steps; nothing when
     the plan made it a view (its output is one contiguous run of the input, read in place)."""
     if ctx.aliased:
         return Rendered((), (f"/* {ctx.op.op} {ctx.need(0).index} -> {ctx.out().index}: "
                              "view at an offset, no code */",))
-    begin, _, step = _strided_bounds(ctx)
-    return _slice_render(ctx, begin, step, list(ctx.need(0).shape))
+    begin, end, step = _strided_bounds(ctx)
+    return _slice_render(ctx, begin, step, list(ctx.need(0).shape), end)
 
 
 def render_slice(ctx: OpContext) -> Rendered:

@@ -198,6 +198,11 @@ def _rule(graph: Graph, op: Operator) -> _Rule | None:
     return rule
 
 
+def _rules(graph: Graph) -> dict[int, _Rule]:
+    """Operator index -> its row rule, for every operator that can run a band at a time."""
+    return {op.index: r for op in graph.operators if (r := _rule(graph, op)) is not None}
+
+
 def _need(rule: _Rule, rows: Rows, n_in: int) -> Rows:
     """Input rows ``rule`` reads to make output ``rows`` (clipped to the input's ``n_in``)."""
     a, b = rows
@@ -342,7 +347,7 @@ def _rebound(b: _Builder, op: Operator, inputs: list[int], options: dict, first:
             end_mask |= 1 << i
             e = 0
         ends.append(e)
-    name = f"{g.tensors[op.outputs[0]].name}/{b.graph.name}/{tag}"
+    name = f"{g.tensors[op.outputs[0]].name}/{tag}"
     inputs[1:] = [b.const_i32(begin, f"{name}/begin"), b.const_i32(ends, f"{name}/end"),
                   b.const_i32(step, f"{name}/strides")]
     shrink = int(options.get("shrink_axis_mask", 0))
@@ -373,7 +378,7 @@ def _computable(rule: _Rule, avail: int, n_in: int, n_out: int) -> int:
 def _band_rows(graph: Graph, seg: tuple[int, ...], rules: dict[int, _Rule],
                bands: int) -> list[_BandRows]:
     """Per band, the rows each segment tensor computes and holds (see :func:`band_graph`)."""
-    made = {graph.operators[k].outputs[0]: k for k in seg}
+    made = {graph.operators[k].outputs[0] for k in seg}
     inputs = {graph.operators[k].inputs[p] for k in seg for p in rules[k].banded
               if not graph.tensors[graph.operators[k].inputs[p]].is_constant} - set(made)
     sizes = {_rows(graph.tensors[t]) for t in inputs}
@@ -386,6 +391,7 @@ def _band_rows(graph: Graph, seg: tuple[int, ...], rules: dict[int, _Rule],
     done: dict[int, int] = dict.fromkeys(made, 0)
     fresh_of: list[dict[int, Rows]] = []
     needs_of: list[dict[int, Rows]] = []
+    done_of: list[dict[int, int]] = []  # rows of each tensor computed by the end of the band
     for band in range(bands):
         avail = dict.fromkeys(inputs, round((band + 1) * n_in / bands))
         fresh: dict[int, Rows] = {}
@@ -416,22 +422,23 @@ def _band_rows(graph: Graph, seg: tuple[int, ...], rules: dict[int, _Rule],
                 needs[x] = n if old is None else (min(old[0], n[0]), max(old[1], n[1]))
         fresh_of.append(fresh)
         needs_of.append(needs)
+        done_of.append(dict(done))
     if any(done[y] != _rows(graph.tensors[y]) for y in made):
         raise IRError(f"{graph.name}: banding left rows of the segment uncomputed")
     out: list[_BandRows] = []
     for band in range(bands):
         held: dict[int, Rows] = {x: r for x, r in needs_of[band].items() if x in inputs}
-        for y in made:
-            top = _done_after(fresh_of, y, band)
+        for y in made:  # from the lowest row a reader needs now or later, to the last computed
             future = [needs_of[b][y][0] for b in range(band, bands) if y in needs_of[b]]
-            lo = min(future[0], fresh_of[band][y][0]) if y in fresh_of[band] and future else (
-                future[0] if future else top)
-            if lo < top:
-                held[y] = (lo, top)
+            if not future:
+                continue
+            lo = min(future[0], fresh_of[band][y][0]) if y in fresh_of[band] else future[0]
+            if lo < done_of[band][y]:
+                held[y] = (lo, done_of[band][y])
         out.append(_BandRows(fresh_of[band], held))
     for band in range(1, bands):  # a band's rows below its fresh ones come from the last band
         for y, (lo, _) in out[band].held.items():
-            if y in made and lo < _done_after(fresh_of, y, band - 1):
+            if y in made and lo < done_of[band - 1][y]:
                 prev = out[band - 1].held.get(y)
                 if prev is None or prev[0] > lo:
                     raise IRError(f"{graph.name}: tensor {y}: band {band} needs rows from {lo} "
@@ -439,18 +446,10 @@ def _band_rows(graph: Graph, seg: tuple[int, ...], rules: dict[int, _Rule],
     return out
 
 
-def _done_after(fresh_of: Sequence[dict[int, Rows]], y: int, band: int) -> int:
-    """Rows of ``y`` computed by the end of ``band``."""
-    for b in range(band, -1, -1):
-        if y in fresh_of[b]:
-            return fresh_of[b][y][1]
-    return 0
-
-
 def band_graph(graph: Graph, cut: int, bands: int) -> tuple[Graph, Banding]:
     """``graph`` with the segment of ``cut`` streamed in ``bands`` bands of its input rows (see
     the module docstring)."""
-    rules = {op.index: r for op in graph.operators if (r := _rule(graph, op)) is not None}
+    rules = _rules(graph)
     prod, consumers = graph.producers(), graph.consumers()
     seg = _segment(graph, cut, rules, prod, consumers)
     if seg is None:
@@ -471,7 +470,7 @@ def band_graph(graph: Graph, cut: int, bands: int) -> tuple[Graph, Banding]:
         nxt = plan[band + 1].held if band + 1 < bands else {}
         tag = f"band{band}"
         cur: dict[int, tuple[int, Rows]] = {}
-        readers = _last_readers(graph, seg, rules, rows_b)
+        readers = _last_readers(graph, seg, rules, made, rows_b)
         read_here = {t for ts in readers.values() for t in ts}
         for k in seg:
             op = graph.operators[k]
@@ -542,9 +541,8 @@ def _early_halo(b: _Builder, graph: Graph, halos: dict[int, int], t: int,
 
 
 def _last_readers(graph: Graph, seg: tuple[int, ...], rules: dict[int, _Rule],
-                  rows: _BandRows) -> dict[int, list[int]]:
-    """Operator -> the segment tensors it is the band's last reader of."""
-    made = {graph.operators[k].outputs[0] for k in seg}
+                  made: set[int], rows: _BandRows) -> dict[int, list[int]]:
+    """Operator -> the segment tensors (``made``) it is the band's last reader of."""
     last: dict[int, int] = {}
     for k in seg:
         if graph.operators[k].outputs[0] not in rows.fresh:
@@ -562,7 +560,7 @@ def _last_readers(graph: Graph, seg: tuple[int, ...], rules: dict[int, _Rule],
 def segment_ends(graph: Graph) -> list[int]:
     """Cut tensors :func:`plan_model` tries (:func:`band_graph` takes any closed one): the ends
     of the row-wise segments, and the smallest closed tensors inside them."""
-    rules = {op.index: r for op in graph.operators if (r := _rule(graph, op)) is not None}
+    rules = _rules(graph)
     prod, consumers = graph.producers(), graph.consumers()
     closed = []
     for k in rules:

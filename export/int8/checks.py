@@ -6,6 +6,10 @@
   Also against the float model fed the very keypoints the int8 encoder reads (its input
   quantized and dequantized): what is left is the models' own quantization, the rest is the
   int8 keypoint input's (not a target, an explanation).
+* Where the disagreements sit (:func:`margins`, an explanation too): the agreement left when
+  only the float logits are rounded to the int8 output's format (everything before them
+  exact), the share of steps whose float top-2 gap is under one LSB of that format, and the
+  agreement on decisive steps (gap >= :data:`DECISIVE_GAP`).
 * Onset F1 of generated sequences: greedy decoding with the float models and with the int8
   pair; each scored against the windows' ground-truth notes (note onset + pitch within 50 ms,
   offsets ignored — ``mir_eval``); the drop is float F1 minus int8 F1.
@@ -24,7 +28,11 @@ import numpy as np
 from edge import vocab
 from edge.model.config import ModelConfig
 from export.host_decode import encode_window, run_hop
+from export.int8.flat import IOTensor
 from export.session import Session
+
+TOP1_FAILURE = "int8 vs float top-1 agreement"
+"""How :meth:`Metrics.failures` words a missed top-1 target (the report keys on it)."""
 
 
 @dataclass(frozen=True)
@@ -43,6 +51,10 @@ class Metrics:
     top1_agreement: float  # int8 vs float teacher-forced top-1
     forced_steps: int  # positions compared
     top1_same_input: float  # the same, the float model fed the int8 input's real values
+    top1_logits_only: float  # the same with only the float logits rounded to int8 (a bound)
+    near_tie_share: float  # steps whose float top-2 gap is under one LSB of the int8 logits
+    decisive_share: float  # steps whose float top-2 gap is >= DECISIVE_GAP
+    top1_decisive: float  # int8 vs float top-1 agreement on those decisive steps
     f1_float: float  # onset F1 of float greedy sequences vs ground truth
     f1_int8: float  # onset F1 of int8 greedy sequences vs ground truth
     f1_int8_vs_float: float  # onset F1 of int8 sequences scored against the float ones
@@ -56,7 +68,7 @@ class Metrics:
         """One line per missed target: the target, the measured value and the mark."""
         out = []
         if self.top1_agreement < t.min_top1_agreement:
-            out.append(f"int8 vs float top-1 agreement: expected >= {t.min_top1_agreement:.2%}, "
+            out.append(f"{TOP1_FAILURE}: expected >= {t.min_top1_agreement:.2%}, "
                        f"found {self.top1_agreement:.2%} over {self.forced_steps} steps")
         if self.f1_float - self.f1_int8 > t.max_f1_drop:
             out.append(f"onset F1 drop float -> int8: expected <= {100 * t.max_f1_drop:.1f} points, "
@@ -68,17 +80,64 @@ class Metrics:
         return out
 
 
-def forced_agreement(cfg: ModelConfig, encoder: Session, step: Session, keypoints: np.ndarray,
-                     inputs: np.ndarray, float_top1: Sequence[np.ndarray]) -> tuple[float, int]:
-    """(share of identical top-1, steps) of the int8 pair teacher-forced on each window."""
-    same = total = 0
+def forced_hits(cfg: ModelConfig, encoder: Session, step: Session, keypoints: np.ndarray,
+                inputs: np.ndarray, float_top1: Sequence[np.ndarray]) -> np.ndarray:
+    """Per step (windows in order, positions in order): does the int8 pair, teacher-forced on
+    each window, pick the float top-1? ``bool [S]``."""
+    hits = []
     for kp, toks, ref in zip(keypoints, inputs, float_top1, strict=True):
         valid = toks[toks != vocab.PAD]
         run = run_hop(cfg, step, encode_window(encoder, kp), forced=valid)
         got = np.asarray(run.outputs)
-        same += int(np.sum(got == ref[: got.size]))
-        total += got.size
-    return same / max(total, 1), total
+        hits.append(got == ref[: got.size])
+    return np.concatenate(hits) if hits else np.zeros(0, bool)
+
+
+def forced_agreement(cfg: ModelConfig, encoder: Session, step: Session, keypoints: np.ndarray,
+                     inputs: np.ndarray, float_top1: Sequence[np.ndarray]) -> tuple[float, int]:
+    """(share of identical top-1, steps) of the int8 pair teacher-forced on each window."""
+    hits = forced_hits(cfg, encoder, step, keypoints, inputs, float_top1)
+    return float(hits.mean()) if hits.size else 0.0, int(hits.size)
+
+
+DECISIVE_GAP = 1.0
+"""Float top-1 minus top-2 logit of a decisive step: the best token at least e (2.7) times as
+likely as the runner-up."""
+
+
+@dataclass(frozen=True)
+class Margins:
+    """How the teacher-forced disagreements relate to the float model's own margins."""
+
+    logits_only: float  # agreement with only the float logits rounded to the int8 output format
+    near_tie_share: float  # steps whose float top-2 gap is under one LSB of the int8 logits
+    decisive_share: float  # steps whose float top-2 gap is >= DECISIVE_GAP
+    top1_decisive: float  # int8 vs float agreement on the decisive steps
+
+
+def margins(float_logits: np.ndarray, hits: np.ndarray, logits: IOTensor) -> Margins:
+    """Break down the agreement ``hits [S]`` by the float logits ``[S, V]`` of the same steps.
+
+    ``logits`` is the step's int8 output: rounding the float logits to it (ties resolved to the
+    lowest token, as every backend's argmax does) bounds what any int8 model with that output
+    can reach.
+    """
+    f = np.asarray(float_logits, np.float32)
+    if f.shape[0] != hits.size:
+        raise ValueError(f"margins: {f.shape[0]} float logit rows for {hits.size} steps")
+    if hits.size == 0:
+        return Margins(1.0, 0.0, 0.0, 1.0)
+    top = np.argmax(f, axis=-1)
+    rounded = np.argmax(logits.quantize(f).astype(np.int32), axis=-1)
+    two = np.sort(f, axis=-1)[:, -2:]
+    gap = two[:, 1] - two[:, 0]
+    decisive = gap >= DECISIVE_GAP
+    return Margins(
+        logits_only=float(np.mean(rounded == top)),
+        near_tie_share=float(np.mean(gap < logits.scale)) if logits.quantized else 0.0,
+        decisive_share=float(np.mean(decisive)),
+        top1_decisive=float(np.mean(hits[decisive])) if decisive.any() else 1.0,
+    )
 
 
 def _notes(tokens: Sequence[int], offset: float) -> tuple[np.ndarray, np.ndarray]:

@@ -24,7 +24,15 @@ from edge.data.clip import write_atomic
 from edge.model.build import Models, cache_names
 from edge.model.config import ModelConfig, config_to_dict
 from export.int8.calibration import TeacherForced, spread, teacher_forced
-from export.int8.checks import Metrics, Targets, backend_parity, forced_agreement, onset_f1
+from export.int8.checks import (
+    Metrics,
+    Targets,
+    backend_parity,
+    forced_agreement,
+    forced_hits,
+    margins,
+    onset_f1,
+)
 from export.int8.convert import convert_int8
 from export.int8.errors import ExportError, TargetError
 from export.int8.flat import model_io
@@ -92,9 +100,14 @@ def _windows(data: str, split: str, cfg: ModelConfig, limit: int) -> Any:
     return w.keypoints[idx], w.inputs[idx], w.targets[idx]
 
 
+def _per_window_logits(tf_run: TeacherForced, n: int) -> list[np.ndarray]:
+    """The float logits ``[P, V]`` of each of the ``n`` windows, in position order."""
+    return [tf_run.logits[tf_run.window == w][np.argsort(tf_run.position[tf_run.window == w])]
+            for w in range(n)]
+
+
 def _per_window_top1(tf_run: TeacherForced, n: int) -> list[np.ndarray]:
-    top = np.argmax(tf_run.logits, axis=-1)
-    return [top[tf_run.window == w][np.argsort(tf_run.position[tf_run.window == w])] for w in range(n)]
+    return [np.argmax(x, axis=-1) for x in _per_window_logits(tf_run, n)]
 
 
 def _events(seq: np.ndarray) -> list[int]:
@@ -115,8 +128,9 @@ def run_checks(cfg: ModelConfig, pair: Int8Pair, free: Models, fixed: Models,
     kp, inputs, targets = test
     pairs = {b: (open_session(pair.encoder, b), open_session(pair.step, b)) for b in ("litert", "tflm")}
     check_pair(cfg, *pairs["litert"])
-    ref = teacher_forced(cfg, free, kp, inputs)
-    agree, steps = forced_agreement(cfg, *pairs["litert"], kp, inputs, _per_window_top1(ref, len(kp)))
+    ref = _per_window_logits(teacher_forced(cfg, free, kp, inputs), len(kp))
+    hits = forced_hits(cfg, *pairs["litert"], kp, inputs, [np.argmax(x, axis=-1) for x in ref])
+    m = margins(np.concatenate(ref), hits, pairs["litert"][1].io.outputs["logits"])
     spec = pairs["litert"][0].io.inputs["keypoints"]
     kp_int8 = (spec.quantize(kp).astype(np.float32) - spec.zero_point) * np.float32(spec.scale)
     same, _ = forced_agreement(cfg, *pairs["litert"], kp, inputs,
@@ -128,7 +142,9 @@ def run_checks(cfg: ModelConfig, pair: Int8Pair, free: Models, fixed: Models,
     int8_tokens = [tuple(t for t in toks if t != vocab.EOS) for toks in parity.tokens]
     truth = [_events(targets[i]) for i in g]
     return Metrics(
-        top1_agreement=agree, forced_steps=steps, top1_same_input=same,
+        top1_agreement=float(hits.mean()) if hits.size else 0.0, forced_steps=int(hits.size),
+        top1_same_input=same, top1_logits_only=m.logits_only, near_tie_share=m.near_tie_share,
+        decisive_share=m.decisive_share, top1_decisive=m.top1_decisive,
         f1_float=onset_f1(truth, float_tokens), f1_int8=onset_f1(truth, int8_tokens),
         f1_int8_vs_float=onset_f1(float_tokens, int8_tokens),
         tflm_top1_identical=parity.top1_identical, tflm_token_agreement=parity.token_agreement,

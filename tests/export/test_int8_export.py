@@ -13,8 +13,9 @@ pytest.importorskip("tflite_micro")
 from test_int8_tiny import CFG, tiny_export  # noqa: E402
 
 from edge.model.build import cache_names  # noqa: E402
+from export.int8.checks import margins  # noqa: E402
 from export.int8.errors import ExportError, TargetError, UnsupportedOpError  # noqa: E402
-from export.int8.flat import edit_model, model_io, op_name  # noqa: E402
+from export.int8.flat import IOTensor, edit_model, model_io, op_name  # noqa: E402
 from export.int8.gate import ALLOWED_OPS, check_ops, layer_of  # noqa: E402
 from export.int8.pin import pin_inputs  # noqa: E402
 from export.session import open_session  # noqa: E402
@@ -35,7 +36,11 @@ def test_export_writes_a_full_int8_pair_and_a_passing_report(exported: tuple[Pat
     assert m["f1_float"] > 0.5 and m["f1_float"] - m["f1_int8"] <= 0.02  # notes, not silence
     assert m["tflm_token_agreement"] == 1.0 and m["tflm_top1_identical"] == 1.0
     assert 0 <= m["tflm_max_lsb_logits"] <= 3
-    assert "FAILED" not in (out / "report.md").read_text()
+    for key in ("top1_logits_only", "near_tie_share", "decisive_share", "top1_decisive"):
+        assert 0.0 <= m[key] <= 1.0, key
+    assert m["top1_logits_only"] >= m["top1_agreement"] - 0.02  # rounding the output alone costs less
+    md = (out / "report.md").read_text()
+    assert "FAILED" not in md and "near-ties" not in md  # the explanation only follows a miss
     for name in ("encoder.tflite", "decoder_step.tflite"):
         flat = (out / name).read_bytes()
         facts = report["models"][name]
@@ -106,7 +111,31 @@ def test_checks_fail_loudly_below_target(exported: tuple[Path, Path], tmp_path: 
                ExportSettings(onnx=False, eval_windows=8, greedy_windows=2), data)
     md = (tmp_path / "report.md").read_text()
     assert md.startswith("# Export report — FAILED") and "**FAILED**: int8 vs float top-1" in md
-    assert json.loads((tmp_path / "report.json").read_text())["status"] == "FAILED"
+    report = json.loads((tmp_path / "report.json").read_text())
+    assert report["status"] == "FAILED"
+    m = report["metrics"]  # the scrambled logits miss even where the float model is decisive
+    assert m["decisive_share"] > 0.2 and m["top1_decisive"] < 0.5
+    assert f"the int8 pair agrees on {m['top1_decisive']:.1%}" in md
+
+
+def _logits_spec(scale: float, zero_point: int) -> IOTensor:
+    return IOTensor("logits", 0, 0, "int8", (1, 4), scale, zero_point)
+
+
+def test_margins_split_agreement_by_the_float_models_own_gaps() -> None:
+    f = np.array([[3.00, 3.05, 0.0, -1.0],  # near-tie (gap 0.05 < one LSB of 0.1): int8 ties
+                  [2.00, 0.50, 0.0, -1.0],  # decisive (gap 1.5)
+                  [0.00, 0.40, 0.1, -2.0],  # neither (gap 0.3)
+                  [5.00, 1.00, 0.0, 0.0]])  # decisive (gap 4)
+    hits = np.array([False, True, False, False])
+    m = margins(f, hits, _logits_spec(0.1, 0))
+    assert m.near_tie_share == 0.25 and m.decisive_share == 0.5 and m.top1_decisive == 0.5
+    # row 0 rounds to 30 vs 31 (a 0.05 gap still resolves at 0.1 here: 3.05/0.1 = 30.5 -> 31)
+    assert m.logits_only == 1.0
+    coarse = margins(f, hits, _logits_spec(0.5, 0))  # 3.0 and 3.05 both round to 6: lowest wins
+    assert coarse.logits_only == 0.75 and coarse.near_tie_share == 0.5
+    with pytest.raises(ValueError, match="3 float logit rows for 4 steps"):
+        margins(f[:3], hits, _logits_spec(0.1, 0))
 
 
 def test_gate_refuses_an_unsupported_op_naming_op_and_layer() -> None:

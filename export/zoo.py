@@ -58,8 +58,16 @@ class ZooError(FoleyEdgeError, ValueError):
 Sample = dict[str, np.ndarray]
 
 
-def _rng() -> np.random.Generator:
-    return np.random.default_rng(SEED)
+def _samples(draw: Callable[[np.random.Generator], Sample]) -> Callable[[], Iterator[Sample]]:
+    """A representative dataset: :data:`CALIBRATION_SAMPLES` calls of ``draw`` on one generator
+    seeded with :data:`SEED`, the same samples on every pass."""
+
+    def data() -> Iterator[Sample]:
+        rng = np.random.default_rng(SEED)
+        for _ in range(CALIBRATION_SAMPLES):
+            yield draw(rng)
+
+    return data
 
 
 def _build_cnn() -> tuple[Any, Callable[[], Iterator[Sample]]]:
@@ -79,12 +87,7 @@ def _build_cnn() -> tuple[Any, Callable[[], Iterator[Sample]]]:
     out = layers.Dense(10, name="logits")(x)
     model = keras.Model(inp, out, name="cnn")
 
-    def data() -> Iterator[Sample]:
-        rng = _rng()
-        for _ in range(CALIBRATION_SAMPLES):
-            yield {"image": rng.uniform(-1, 1, (1, 24, 24, 3)).astype(np.float32)}
-
-    return model, data
+    return model, _samples(lambda rng: {"image": rng.uniform(-1, 1, (1, 24, 24, 3)).astype(np.float32)})
 
 
 def _build_gcn() -> tuple[Any, Callable[[], Iterator[Sample]]]:
@@ -117,13 +120,11 @@ def _build_gcn() -> tuple[Any, Callable[[], Iterator[Sample]]]:
     out = layers.Dense(16, name="embedding")(x)
     model = keras.Model(inp, out, name="gcn")
 
-    def data() -> Iterator[Sample]:
-        rng = _rng()
-        for _ in range(CALIBRATION_SAMPLES):
-            walk = np.cumsum(rng.normal(0, 0.05, (1, frames, joints, 3)), axis=1)
-            yield {"keypoints": (0.5 + walk).astype(np.float32)}
+    def draw(rng: np.random.Generator) -> Sample:
+        walk = np.cumsum(rng.normal(0, 0.05, (1, frames, joints, 3)), axis=1)
+        return {"keypoints": (0.5 + walk).astype(np.float32)}
 
-    return model, data
+    return model, _samples(draw)
 
 
 def _build_mlp() -> tuple[Any, Callable[[], Iterator[Sample]]]:
@@ -137,12 +138,7 @@ def _build_mlp() -> tuple[Any, Callable[[], Iterator[Sample]]]:
     out = layers.Softmax(name="probs")(layers.Dense(10)(x))
     model = keras.Model(inp, out, name="mlp")
 
-    def data() -> Iterator[Sample]:
-        rng = _rng()
-        for _ in range(CALIBRATION_SAMPLES):
-            yield {"features": rng.normal(0, 1, (1, 32)).astype(np.float32)}
-
-    return model, data
+    return model, _samples(lambda rng: {"features": rng.normal(0, 1, (1, 32)).astype(np.float32)})
 
 
 def _build_attention() -> tuple[Any, Callable[[], Iterator[Sample]]]:
@@ -157,12 +153,7 @@ def _build_attention() -> tuple[Any, Callable[[], Iterator[Sample]]]:
     out = layers.LayerNormalization(epsilon=1e-5, name="block_out")(layers.Add()([x, f]))
     model = keras.Model(inp, out, name="attention")
 
-    def data() -> Iterator[Sample]:
-        rng = _rng()
-        for _ in range(CALIBRATION_SAMPLES):
-            yield {"tokens": rng.normal(0, 1, (1, 16, 32)).astype(np.float32)}
-
-    return model, data
+    return model, _samples(lambda rng: {"tokens": rng.normal(0, 1, (1, 16, 32)).astype(np.float32)})
 
 
 
@@ -251,25 +242,23 @@ def _build_kv_decoder_step() -> tuple[Any, Callable[[], Iterator[Sample]]]:
         layers.Dense(KV_VOCAB)(layers.LayerNormalization(epsilon=1e-5)(x)))
     model = keras.Model(ins, {"logits": logits, **outs}, name="kv_decoder_step")
 
-    def data() -> Iterator[Sample]:
-        rng = _rng()
-        for _ in range(CALIBRATION_SAMPLES):
-            pos = int(rng.integers(0, KV_CACHE + 1))
-            mask = np.full((1, 1, KV_CACHE + 1), -10.0, np.float32)
-            mask[..., :pos] = 0.0
-            mask[..., -1] = 0.0
-            sample = {
-                "token": rng.integers(0, KV_VOCAB, (1, 1)).astype(np.int32),
-                "position": np.array([[pos]], np.int32),
-                "mask": mask,
-                "memory": rng.normal(0, 1, (1, KV_MEMORY, KV_D)).astype(np.float32),
-            }
-            for name in ins:
-                if "_cache_" in name:
-                    sample[name] = rng.normal(0, 1, (1, KV_CACHE, KV_D)).astype(np.float32)
-            yield sample
+    def draw(rng: np.random.Generator) -> Sample:
+        pos = int(rng.integers(0, KV_CACHE + 1))
+        mask = np.full((1, 1, KV_CACHE + 1), -10.0, np.float32)
+        mask[..., :pos] = 0.0
+        mask[..., -1] = 0.0
+        sample = {
+            "token": rng.integers(0, KV_VOCAB, (1, 1)).astype(np.int32),
+            "position": np.array([[pos]], np.int32),
+            "mask": mask,
+            "memory": rng.normal(0, 1, (1, KV_MEMORY, KV_D)).astype(np.float32),
+        }
+        for name in ins:
+            if "_cache_" in name:
+                sample[name] = rng.normal(0, 1, (1, KV_CACHE, KV_D)).astype(np.float32)
+        return sample
 
-    return model, data
+    return model, _samples(draw)
 
 
 _BUILDERS: dict[str, Callable[[], tuple[Any, Callable[[], Iterator[Sample]]]]] = {

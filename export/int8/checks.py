@@ -93,11 +93,9 @@ def forced_hits(cfg: ModelConfig, encoder: Session, step: Session, keypoints: np
     return np.concatenate(hits) if hits else np.zeros(0, bool)
 
 
-def forced_agreement(cfg: ModelConfig, encoder: Session, step: Session, keypoints: np.ndarray,
-                     inputs: np.ndarray, float_top1: Sequence[np.ndarray]) -> tuple[float, int]:
-    """(share of identical top-1, steps) of the int8 pair teacher-forced on each window."""
-    hits = forced_hits(cfg, encoder, step, keypoints, inputs, float_top1)
-    return float(hits.mean()) if hits.size else 0.0, int(hits.size)
+def share(hits: np.ndarray) -> float:
+    """The share of true entries of ``hits`` (0.0 when empty)."""
+    return float(hits.mean()) if hits.size else 0.0
 
 
 DECISIVE_GAP = 1.0

@@ -28,10 +28,10 @@ from export.int8.checks import (
     Metrics,
     Targets,
     backend_parity,
-    forced_agreement,
     forced_hits,
     margins,
     onset_f1,
+    share,
 )
 from export.int8.convert import convert_int8
 from export.int8.errors import ExportError, TargetError
@@ -106,8 +106,8 @@ def _per_window_logits(tf_run: TeacherForced, n: int) -> list[np.ndarray]:
             for w in range(n)]
 
 
-def _per_window_top1(tf_run: TeacherForced, n: int) -> list[np.ndarray]:
-    return [np.argmax(x, axis=-1) for x in _per_window_logits(tf_run, n)]
+def _top1(per_window: list[np.ndarray]) -> list[np.ndarray]:
+    return [np.argmax(x, axis=-1) for x in per_window]
 
 
 def _events(seq: np.ndarray) -> list[int]:
@@ -129,12 +129,12 @@ def run_checks(cfg: ModelConfig, pair: Int8Pair, free: Models, fixed: Models,
     pairs = {b: (open_session(pair.encoder, b), open_session(pair.step, b)) for b in ("litert", "tflm")}
     check_pair(cfg, *pairs["litert"])
     ref = _per_window_logits(teacher_forced(cfg, free, kp, inputs), len(kp))
-    hits = forced_hits(cfg, *pairs["litert"], kp, inputs, [np.argmax(x, axis=-1) for x in ref])
+    hits = forced_hits(cfg, *pairs["litert"], kp, inputs, _top1(ref))
     m = margins(np.concatenate(ref), hits, pairs["litert"][1].io.outputs["logits"])
     spec = pairs["litert"][0].io.inputs["keypoints"]
     kp_int8 = (spec.quantize(kp).astype(np.float32) - spec.zero_point) * np.float32(spec.scale)
-    same, _ = forced_agreement(cfg, *pairs["litert"], kp, inputs,
-                               _per_window_top1(teacher_forced(cfg, free, kp_int8, inputs), len(kp)))
+    same = forced_hits(cfg, *pairs["litert"], kp, inputs,
+                       _top1(_per_window_logits(teacher_forced(cfg, free, kp_int8, inputs), len(kp))))
     g = spread(len(kp), s.greedy_windows)
     fenc, fstep = KerasSession(fixed.encoder), KerasSession(fixed.step)
     float_tokens = [generate_hop(cfg, fenc, fstep, kp[i]) for i in g]
@@ -142,8 +142,8 @@ def run_checks(cfg: ModelConfig, pair: Int8Pair, free: Models, fixed: Models,
     int8_tokens = [tuple(t for t in toks if t != vocab.EOS) for toks in parity.tokens]
     truth = [_events(targets[i]) for i in g]
     return Metrics(
-        top1_agreement=float(hits.mean()) if hits.size else 0.0, forced_steps=int(hits.size),
-        top1_same_input=same, top1_logits_only=m.logits_only, near_tie_share=m.near_tie_share,
+        top1_agreement=share(hits), forced_steps=int(hits.size),
+        top1_same_input=share(same), top1_logits_only=m.logits_only, near_tie_share=m.near_tie_share,
         decisive_share=m.decisive_share, top1_decisive=m.top1_decisive,
         f1_float=onset_f1(truth, float_tokens), f1_int8=onset_f1(truth, int8_tokens),
         f1_int8_vs_float=onset_f1(float_tokens, int8_tokens),

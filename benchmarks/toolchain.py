@@ -224,7 +224,8 @@ def build_image(gen: Generated, board: Any, work: Path, *, portable: bool = Fals
     srcs = _write(files, work / "src")
     board_srcs = [FIRMWARE_DIR / s for s in ("common/startup.c", "common/semihost.c",
                                              *board.sources)]
-    incs = [KERNEL_DIR, work / "src", board.board_dir, FIRMWARE_DIR / "common", FIRMWARE_DIR]
+    incs = [KERNEL_DIR, work / "src", TEMPLATES, board.board_dir, FIRMWARE_DIR / "common",
+            FIRMWARE_DIR]
     flags = ("-fstack-usage", "-fcallgraph-info=su")
     objs = _compile(board, board_srcs, incs, work / "obj", flags)
     objs += _compile(board, srcs, incs, work / "obj_model", (*flags, *PROBE_FLAGS))

@@ -30,6 +30,11 @@ _ENV = jinja2.Environment(
 )
 
 
+def render(template: str, **context: object) -> str:
+    """Render one of the templates beside this module."""
+    return _ENV.get_template(template).render(**context)
+
+
 def resolver_method(op: str) -> str:
     """TFLM ``MicroMutableOpResolver`` method registering builtin ``op`` (``AddConv2D`` ...)."""
     if op.startswith("CUSTOM:"):
@@ -40,7 +45,8 @@ def resolver_method(op: str) -> str:
     return "Add" + "".join(words)
 
 
-def _identifier(name: str) -> str:
+def identifier(name: str) -> str:
+    """``name`` as a lower-case C identifier (the bundle's file and symbol stem)."""
     ident = re.sub(r"\W", "_", name).strip("_").lower() or "model"
     return f"m_{ident}" if ident[0].isdigit() else ident
 
@@ -52,7 +58,7 @@ def _hex_rows(data: bytes, per_row: int = 16) -> list[str]:
 def emit_tflm_bundle(model: bytes, graph: Graph, arena_bytes: int, name: str, *,
                      planned: bool = False) -> dict[str, str]:
     """The bundle's files (name -> text); ``arena_bytes`` is TFLM's measured total arena."""
-    ident = _identifier(name)
+    ident = identifier(name)
     guard = ident.upper()
     ops = sorted({resolver_method(op.op) for op in graph.operators})
     header = f"{ident}_model_data.h"

@@ -53,10 +53,12 @@ EMULATOR_LENGTHS: dict[str, dict[str, str]] = {
 }
 """Region lengths of the bench images: the memory QEMU maps at each board's origins."""
 
+ARENA_HEADROOM = 2
+"""The bench image reserves this many times the wheel's arena and reports what the board used."""
+
 _CXX = ("-std=c++17", "-fno-rtti", "-fno-exceptions", "-fno-threadsafe-statics", "-O2", "-g",
         "-ffunction-sections", "-fdata-sections", "-Wall", "-Wno-psabi")  # fmt: skip
 _C = ("-std=c99", "-O2", "-g", "-ffunction-sections", "-fdata-sections", "-fno-common")
-_ARENA_ATTR = '-DFE_TFLM_ARENA_ATTR=__attribute__((section(".arena"),aligned(16)))'
 
 
 @dataclass(frozen=True)
@@ -161,7 +163,9 @@ def build_peer_image(model: bytes, board: Any, work: Path, *, persistent: tuple[
     from firmware_bridge.tflm.sources import locate_sources
 
     graph = read_tflite(model)
-    srcs = tflm_model_sources(model, prefix=PREFIX, persistent=persistent)
+    wheel = tflm_model_sources(model, prefix=PREFIX, persistent=persistent)
+    srcs = tflm_model_sources(model, prefix=PREFIX, persistent=persistent,
+                              arena_bytes=ARENA_HEADROOM * wheel.arena_bytes)
     lib = build_library(board, locate_sources(), ops={op.op for op in graph.operators})
     data = inputs if inputs is not None else bench_inputs(graph)
     env = Environment(loader=FileSystemLoader(TEMPLATES), undefined=StrictUndefined,
@@ -179,7 +183,7 @@ def build_peer_image(model: bytes, board: Any, work: Path, *, persistent: tuple[
             *lib.include_dirs]  # fmt: skip
     cxx_srcs = [src_dir / n for n in sorted(files) if n.endswith(".cc")]
     cxx_srcs.append(tflm_dir / "fe_tflm_support.cc")
-    objs = _compile([tool("arm-none-eabi-g++"), *board.cpu_flags, *_CXX, *lib.defines, _ARENA_ATTR],
+    objs = _compile([tool("arm-none-eabi-g++"), *board.cpu_flags, *_CXX, *lib.defines],
                     cxx_srcs, incs, work / "obj_cc", f"TFLM bench for {board.name}")
     board_srcs = [FIRMWARE_DIR / s for s in ("common/startup.c", "common/semihost.c",
                                              *board.sources)]  # fmt: skip

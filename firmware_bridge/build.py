@@ -13,6 +13,15 @@ loop and the model with ``-fstack-usage -fcallgraph-info=su``. The model is one 
   see them, and the keypoint ring is sized to the model's window;
 * any other folder: its ``*.c`` (a hand-written model hook, e.g. a test probe) + the kernels.
 
+``runtime="tflm"`` runs the export folder's two models with TensorFlow Lite Micro + CMSIS-NN
+instead of the generated C: the same glue drives the same API (``model_sources(...,
+runtime="tflm")``: one interpreter per model, our offline memory plan embedded), compiled as
+C++ and linked with the peer library for the board's core
+(:func:`firmware_bridge.tflm.library.build_library`, cached; only the kernels the two models
+use). TFLM's arenas go to ``.arena`` like ours. No static stack bound exists then (the library
+has no call-graph records and calls kernels through pointers): the size report says so and the
+guard word below the stack still checks the reserve at run time.
+
 It links with the board's ``linker.ld`` (whose regions are capped at the board's budgets) and writes
 ``firmware.elf``, ``firmware.bin``, ``firmware.map`` and ``size.json`` into ``out_dir``.
 Nothing is ever written into the package. A link that overflows a region, or a stack bound
@@ -33,9 +42,10 @@ from pathlib import Path
 from edge.data.clip import write_atomic
 from edge.headers import write_headers
 from firmware_bridge.boards.callgraph import StackBound, read_callgraph, stack_bound
-from firmware_bridge.boards.model_sources import PREFIXES
+from firmware_bridge.boards.model_sources import PREFIXES, RUNTIMES
 from firmware_bridge.boards.registry import FIRMWARE_DIR, Board, get_board
 from firmware_bridge.errors import BoardError
+from firmware_bridge.tflm.library import CXX_FLAGS, GXX, PeerLibrary, Progress
 
 GCC = "arm-none-eabi-gcc"
 KERNELS_DIR = FIRMWARE_DIR.parent / "kernels"
@@ -57,6 +67,10 @@ _LENGTH = re.compile(r"LENGTH\s*=\s*[0-9A-Za-z]+")
 FLASH_SECTIONS = (".vectors", ".text", ".ARM.exidx", ".data")
 SRAM_SECTIONS = (".data", ".bss", ".persistent", ".arena")
 _TOP_USERS = 6
+TFLM_DIR = FIRMWARE_DIR / "tflm"
+"""The hand-written C++ side of the TFLM runtime (fe_tflm_model.h, fe_tflm_support.cc)."""
+NO_BOUND_TFLM = ("TFLite Micro's library has no call-graph records and calls kernels through "
+                 "pointers: no static stack bound (the stack guard word still checks it)")
 
 
 class BuildError(BoardError):
@@ -108,25 +122,31 @@ def _tool(name: str) -> str:
     return path
 
 
-def _sources(board: Board, model_dir: Path | None) -> list[Path]:
+def _sources(board: Board, model_dir: Path | None, runtime: str) -> list[Path]:
     srcs = [FIRMWARE_DIR / s for s in COMMON_SOURCES + board.sources]
     if model_dir is None:
         return srcs + [FIRMWARE_DIR / NO_MODEL_SOURCE]
-    model_srcs = sorted(model_dir.glob("*.c"))
+    model_srcs = sorted([*model_dir.glob("*.c"), *model_dir.glob("*.cc")])
     if (model_dir / "fe_model_config.h").is_file():
         model_srcs.append(FIRMWARE_DIR / GENERATED_GLUE)
     if not model_srcs:
         raise BuildError(f"{model_dir}: no .c files: expected the model's generated C sources")
+    if runtime == "tflm":
+        return srcs + model_srcs + [TFLM_DIR / "fe_tflm_support.cc"]
     kernels = sorted(KERNELS_DIR.glob("*.c"))  # --gc-sections drops the ones not called
     return srcs + kernels + model_srcs
 
 
-def _includes(board: Board, include_dir: Path, model_dir: Path | None) -> list[str]:
+def _includes(board: Board, include_dir: Path, model_dir: Path | None,
+              peer: PeerLibrary | None) -> list[str]:  # fmt: skip
     dirs = [include_dir, board.board_dir, FIRMWARE_DIR, FIRMWARE_DIR / "common",
             FIRMWARE_DIR / "protocol"]  # fmt: skip
     if model_dir is not None:
         dirs += [KERNELS_DIR, model_dir]
-    return [f"-I{d}" for d in dirs]
+    if peer is None:
+        return [f"-I{d}" for d in dirs]
+    # the peer's headers as system headers: -Wextra -Werror apply to our code, not to TFLM's
+    return [f"-I{d}" for d in (*dirs, TFLM_DIR)] + [f"-isystem{d}" for d in peer.include_dirs]
 
 
 def _defines(board: Board, extra: tuple[str, ...]) -> list[str]:
@@ -151,12 +171,20 @@ def _object_name(src: Path) -> str:
     return "_".join(rel.with_suffix("").parts) + ".o"
 
 
-def _compile(board: Board, srcs: list[Path], flags: list[str], obj_dir: Path) -> list[Path]:
+def _compile(board: Board, srcs: list[Path], flags: list[str], obj_dir: Path,
+             peer: PeerLibrary | None = None) -> list[Path]:  # fmt: skip
     gcc = _tool(GCC)
     objs = []
     for src in srcs:
         obj = obj_dir / _object_name(src)
-        _run([gcc, *board.cpu_flags, *flags, "-c", str(src), "-o", str(obj)], f"compiling {src}")
+        if src.suffix == ".cc":
+            if peer is None:
+                raise BuildError(f"{src}: C++ sources build only with --runtime tflm")
+            cxx = [f for f in flags if not f.startswith("-std=")]
+            argv = [_tool(GXX), *board.cpu_flags, *CXX_FLAGS, *cxx, *peer.defines]
+        else:
+            argv = [gcc, *board.cpu_flags, *flags]
+        _run([*argv, "-c", str(src), "-o", str(obj)], f"compiling {src}")
         objs.append(obj)
     return objs
 
@@ -173,20 +201,24 @@ def _move_model_sections(objs: list[Path], prefixes: tuple[str, ...]) -> None:
               str(obj)], f"objcopy {obj.name}")  # fmt: skip
 
 
-def _prepare_model(model: Path | None, out: Path) -> tuple[Path | None, tuple[str, ...]]:
-    """The folder of C sources to compile for ``model`` and the -D flags it needs."""
+def _prepare_model(model: Path | None, out: Path,
+                   runtime: str) -> tuple[Path | None, tuple[str, ...], tuple[str, ...]]:  # fmt: skip
+    """The folder of sources to compile for ``model``, the -D flags and the operators it needs."""
     from firmware_bridge.boards.model_sources import is_export_folder, model_sources
 
     if model is None or not is_export_folder(model):
-        return model, ()
-    gen = model_sources(model)
+        if runtime != "c":
+            raise BuildError(f"--runtime {runtime} needs an export folder (encoder.tflite, "
+                             f"decoder_step.tflite, config.json), found {model}")
+        return model, (), ()
+    gen = model_sources(model, runtime=runtime)
     src_dir = out / "model"
     src_dir.mkdir(parents=True, exist_ok=True)
-    for stale in src_dir.glob("*.[ch]"):
+    for stale in (*src_dir.glob("*.[ch]"), *src_dir.glob("*.cc")):
         stale.unlink()
     for name, text in gen.files.items():
         write_atomic(src_dir / name, text.encode())
-    return src_dir, (f"FE_WINDOW_MAX_FRAMES={gen.window_frames}u",)
+    return src_dir, (f"FE_WINDOW_MAX_FRAMES={gen.window_frames}u",), gen.ops
 
 
 def _top_users(objs: list[Path], region: str) -> str:
@@ -208,7 +240,7 @@ def _top_users(objs: list[Path], region: str) -> str:
 def _link_argv(board: Board, objs: list[Path], elf: Path, lib_dirs: list[Path]) -> list[str]:
     return [_tool(GCC), *board.cpu_flags, *LINK_FLAGS, *(f"-L{d}" for d in lib_dirs),
             "-T", "linker.ld", f"-Wl,--defsym=__stack_size={board.stack_size}",
-            f"-Wl,-Map={elf.with_suffix('.map')}", *map(str, objs), "-o", str(elf)]  # fmt: skip
+            f"-Wl,-Map={elf.with_suffix('.map')}", *map(str, objs), "-lm", "-o", str(elf)]  # fmt: skip
 
 
 def _probe_sizes(board: Board, objs: list[Path], out_dir: Path) -> dict[str, int]:
@@ -288,15 +320,30 @@ def _check_stack(board: Board, bound: StackBound) -> None:
         )
 
 
+def _peer_library(board: Board, runtime: str, ops: tuple[str, ...],
+                  progress: Progress | None) -> PeerLibrary | None:  # fmt: skip
+    if runtime == "c":
+        return None
+    from firmware_bridge.tflm.library import build_library
+    from firmware_bridge.tflm.sources import locate_sources
+
+    return build_library(board, locate_sources(), ops=ops, progress=progress)
+
+
 def build_firmware(
     board: Board | str, *, model_dir: str | os.PathLike[str] | None = None,
-    out_dir: str | os.PathLike[str], defines: tuple[str, ...] = (),
+    out_dir: str | os.PathLike[str], defines: tuple[str, ...] = (), runtime: str = "c",
+    progress: Progress | None = None,
 ) -> BuildResult:  # fmt: skip
     """Compile and link the firmware for ``board``; see the module docstring.
 
-    ``defines`` adds ``-DNAME[=VALUE]`` flags (e.g. a kernel-variant switch for comparisons).
+    ``defines`` adds ``-DNAME[=VALUE]`` flags (e.g. a kernel-variant switch for comparisons);
+    ``runtime`` is ``"c"`` (the generated C) or ``"tflm"`` (TFLite Micro + CMSIS-NN);
+    ``progress(done, total)`` follows the peer library's first compilation (minutes).
     """
     board = get_board(board) if isinstance(board, str) else board
+    if runtime not in RUNTIMES:
+        raise BuildError(f"runtime {runtime!r}: expected one of {', '.join(RUNTIMES)}")
     model = None if model_dir is None else Path(model_dir).resolve()
     if model is not None and not model.is_dir():
         raise BuildError(f"{model}: model folder not found")
@@ -304,19 +351,23 @@ def build_firmware(
     obj_dir = out / "obj"
     obj_dir.mkdir(parents=True, exist_ok=True)
     write_headers(out / "include")
-    src_dir, model_defines = _prepare_model(model, out)
-    flags = [*C_FLAGS, *_includes(board, out / "include", src_dir),
+    src_dir, model_defines, ops = _prepare_model(model, out, runtime)
+    peer = _peer_library(board, runtime, ops, progress)
+    flags = [*C_FLAGS, *_includes(board, out / "include", src_dir, peer),
              *_defines(board, (*model_defines, *defines))]  # fmt: skip
     for stale in obj_dir.glob("*"):
         stale.unlink()
-    objs = _compile(board, _sources(board, src_dir), flags, obj_dir)
+    objs = _compile(board, _sources(board, src_dir, runtime), flags, obj_dir, peer)
     _move_model_sections(objs, PREFIXES)
-    elf = _link(board, objs, out)
+    elf = _link(board, objs if peer is None else [*objs, peer.archive], out)
     binary = out / "firmware.bin"
     _run([_tool("arm-none-eabi-objcopy"), "-O", "binary", str(elf), str(binary)], "objcopy")
     bound = stack_bound(read_callgraph(sorted(obj_dir.glob("*.ci"))))
+    if peer is not None:
+        bound = StackBound(0, False, (), (), NO_BOUND_TFLM)
     report = _size_report(board, model, _section_sizes(elf), bound)
     size_json = out / "size.json"
     write_atomic(size_json, (json.dumps(asdict(report), indent=2) + "\n").encode())
-    _check_stack(board, bound)
+    if peer is None:
+        _check_stack(board, bound)
     return BuildResult(board, elf, binary, size_json, report)

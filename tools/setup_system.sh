@@ -2,7 +2,8 @@
 # Install the Debian packages foley-edge needs, only when some are missing.
 # Idempotent: prints nothing and exits 0 when everything is already installed.
 set -euo pipefail
-packages=(gcc-arm-none-eabi libnewlib-arm-none-eabi binutils-arm-none-eabi qemu-system-arm
+packages=(gcc-arm-none-eabi libnewlib-arm-none-eabi binutils-arm-none-eabi libstdc++-arm-none-eabi-dev
+          qemu-system-arm
           fluidsynth fluid-soundfont-gm valgrind)
 missing=()
 for p in "${packages[@]}"; do

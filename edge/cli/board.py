@@ -68,6 +68,28 @@ def _model_args(p: argparse.ArgumentParser) -> None:
                    help="export folder (encoder.tflite + decoder_step.tflite + config.json) or a "
                         "folder of model-hook C sources; default: the shipped student's export")
     g.add_argument("--no-model", action="store_true", help="the no-model build (model_none.c)")
+    p.add_argument("--runtime", choices=("c", "tflm"), default="c",
+                   help="what runs the model: c = our generated C (default), tflm = TensorFlow "
+                        "Lite Micro + CMSIS-NN built from the pinned sources (the peer)")
+
+
+def library_progress():  # type: ignore[no-untyped-def]
+    """A progress(done, total) callback drawing a bar while the TFLM library compiles."""
+    import sys
+
+    from tqdm import tqdm
+
+    bar = None
+
+    def update(done: int, total: int) -> None:
+        nonlocal bar
+        if bar is None:
+            bar = tqdm(total=total, desc="TFLite Micro + CMSIS-NN", unit="file", file=sys.stderr)
+        bar.update(done - bar.n)
+        if done >= total:
+            bar.close()
+
+    return update
 
 
 def resolve_model(args: argparse.Namespace) -> Path | None:
@@ -84,7 +106,10 @@ def resolve_model(args: argparse.Namespace) -> Path | None:
 
 
 def _out_dir(args: argparse.Namespace) -> Path:
-    return args.out if args.out is not None else DEFAULT_OUT / args.board
+    if args.out is not None:
+        return args.out
+    runtime = getattr(args, "runtime", "c")
+    return DEFAULT_OUT / (args.board if runtime == "c" else f"{args.board}-{runtime}")
 
 
 def print_size(result) -> None:  # type: ignore[no-untyped-def]
@@ -99,14 +124,18 @@ def print_size(result) -> None:  # type: ignore[no-untyped-def]
           f" KiB)")  # fmt: skip
     print(f"  arena    {s.arena_bytes / kib:8.1f} KiB")
     print(f"  persist  {s.persistent_bytes / kib:8.1f} KiB")
-    print(f"stack      bound {s.stack_bound_bytes} B via {' -> '.join(s.stack_path)}")
+    if s.stack_bounded:
+        print(f"stack      bound {s.stack_bound_bytes} B via {' -> '.join(s.stack_path)}")
+    else:
+        print(f"stack      {s.stack_reserved_bytes} B reserved, no static bound")
     print(f"wrote      {result.elf}, {result.bin.name}, {result.size_json.name}")
 
 
 def _build(args: argparse.Namespace) -> int:
     from firmware_bridge.build import build_firmware
 
-    result = build_firmware(args.board, model_dir=resolve_model(args), out_dir=_out_dir(args))
+    result = build_firmware(args.board, model_dir=resolve_model(args), out_dir=_out_dir(args),
+                            runtime=args.runtime, progress=library_progress())
     print_size(result)
     return 0
 
@@ -118,7 +147,8 @@ def _flash(args: argparse.Namespace) -> int:
     board = get_board(args.board)
     elf = args.elf
     if elf is None:
-        result = build_firmware(board, model_dir=resolve_model(args), out_dir=_out_dir(args))
+        result = build_firmware(board, model_dir=resolve_model(args), out_dir=_out_dir(args),
+                                runtime=args.runtime, progress=library_progress())
         print_size(result)
         elf = result.elf
     if not board.emulated:
@@ -165,7 +195,8 @@ def _play(args: argparse.Namespace) -> int:
     else:
         args.board = args.board or DEFAULT_BOARD
         result, reused = cached_build(args.board, model_dir=resolve_model(args),
-                                      out_dir=_out_dir(args))
+                                      out_dir=_out_dir(args), runtime=args.runtime,
+                                      progress=library_progress())
         print_size(result)
         if reused:
             print("           (reused: no input of this build changed)")

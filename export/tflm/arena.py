@@ -71,3 +71,33 @@ def measure_tflm_arena(model: bytes) -> TflmArena:
         raise TflmError("tflite-micro print_allocations(): expected 'Arena allocation "
                         f"total/head/tail' lines, found {sorted(found)}")
     return TflmArena(found["total"], found["head"], found["tail"])
+
+
+def working_arena_bytes(model: bytes) -> int:
+    """The smallest arena with which tflite-micro creates an interpreter for ``model``.
+
+    ``arena_used_bytes`` and ``print_allocations`` report what is held after allocation, not
+    the temporary peak during it: an arena of that size can fail (a KV-cache step here needs
+    52,144 B where the total says 39,440 B). Binary search over the arena size (about 20
+    interpreter creations); measured on the 64-bit host, so an upper bound for a 32-bit core,
+    where TFLM's bookkeeping structures are smaller.
+    """
+    from tflite_micro import runtime
+
+    lo, hi = 1, measure_tflm_arena(model).total_bytes
+    while True:  # grow until it works (the reported total may be too small)
+        try:
+            with capture_fd2():
+                runtime.Interpreter.from_bytes(model, arena_size=hi)
+            break
+        except (RuntimeError, ValueError):
+            lo, hi = hi + 1, 2 * hi
+    while lo < hi:
+        mid = (lo + hi) // 2
+        try:
+            with capture_fd2():
+                runtime.Interpreter.from_bytes(model, arena_size=mid)
+            hi = mid
+        except (RuntimeError, ValueError):
+            lo = mid + 1
+    return hi

@@ -15,7 +15,8 @@ returns (pure: writes nothing):
   (``edge/firmware/tflm/fe_tflm_model.h``), plus ``{prefix}_tflm_start(profiler)`` and
   ``{prefix}_tflm_arena_used()`` for the bench.
 
-The arena reserved is the wheel's measurement (a 64-bit host: TFLM's bookkeeping is smaller on a
+The arena reserved is the smallest with which the wheel creates the interpreter
+(:func:`export.tflm.arena.working_arena_bytes`; a 64-bit host: TFLM's bookkeeping is smaller on a
 32-bit core, so it is an upper bound) plus :data:`export.tflm.bundle.ARENA_MARGIN`.
 """
 
@@ -66,11 +67,13 @@ def _states(graph: Graph, persistent: tuple[int, ...]) -> list[dict[str, object]
     return states
 
 
-def tflm_model_sources(model: bytes, *, prefix: str,
-                       persistent: tuple[int, ...] = ()) -> TflmSources:  # fmt: skip
-    """TFLM runtime sources of ``model`` under ``prefix`` (see the module docstring)."""
+def tflm_model_sources(model: bytes, *, prefix: str, persistent: tuple[int, ...] = (),
+                       arena_bytes: int | None = None) -> TflmSources:  # fmt: skip
+    """TFLM runtime sources of ``model`` under ``prefix`` (see the module docstring);
+    ``arena_bytes`` overrides the arena reserved (the bench reserves plenty and reads back what
+    the board used)."""
     from export.tflite_reader import read_tflite
-    from export.tflm.arena import measure_tflm_arena
+    from export.tflm.arena import working_arena_bytes
     from export.tflm.offline_plan import tflm_plan, write_offline_plan
 
     p = identifier(prefix)
@@ -78,7 +81,7 @@ def tflm_model_sources(model: bytes, *, prefix: str,
     ops = tuple(sorted({resolver_method(op.op) for op in graph.operators}))
     plan = tflm_plan(graph, persistent=persistent)
     planned = write_offline_plan(model, graph, plan)
-    arena = measure_tflm_arena(planned).total_bytes
+    arena = working_arena_bytes(planned) if arena_bytes is None else arena_bytes
     files = emit_tflm_bundle(planned, graph, arena, p, planned=True)
     states = _states(graph, persistent)
     files[f"{p}.h"] = environment().get_template("model.h.j2").render(

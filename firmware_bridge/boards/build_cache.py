@@ -23,12 +23,13 @@ from pathlib import Path
 from edge.data.clip import write_atomic
 from firmware_bridge.boards.registry import FIRMWARE_DIR, Board, get_board
 from firmware_bridge.build import FW_VERSION, GCC, BuildResult, SizeReport, build_firmware
+from firmware_bridge.tflm.library import Progress
 
 REPO_ROOT = FIRMWARE_DIR.parents[1]
 SOURCE_TREES = (
     "edge/firmware", "edge/kernels", "edge/headers.py", "edge/vocab.py", "edge/skeleton.py",
     "edge/midi", "edge/model", "edge/cli/plan.py", "export", "firmware_bridge/build.py",
-    "firmware_bridge/boards", "firmware_bridge/protocol",
+    "firmware_bridge/boards", "firmware_bridge/protocol", "firmware_bridge/tflm",
 )  # fmt: skip
 SOURCE_SUFFIXES = (".py", ".c", ".h", ".ld", ".j2")
 KEY_FILE = "build.key"
@@ -49,8 +50,10 @@ def _compiler_version() -> str:
     return done.stdout.splitlines()[0] if done.stdout else ""
 
 
-def build_key(board: Board, model_dir: Path | None, defines: tuple[str, ...] = ()) -> str:
-    """The SHA-256 (hex) of everything a build of ``board`` with ``model_dir`` depends on."""
+def build_key(board: Board, model_dir: Path | None, defines: tuple[str, ...] = (),
+              runtime: str = "c") -> str:  # fmt: skip
+    """The SHA-256 (hex) of everything a build of ``board`` with ``model_dir`` depends on
+    (under ``runtime="tflm"`` also the peer's sources and library key)."""
     h = hashlib.sha256()
 
     def add(label: str, data: bytes) -> None:
@@ -61,6 +64,12 @@ def build_key(board: Board, model_dir: Path | None, defines: tuple[str, ...] = (
     add("defines", "\0".join(defines).encode())
     add("compiler", _compiler_version().encode())
     add("fw_version", FW_VERSION.encode())
+    add("runtime", runtime.encode())
+    if runtime == "tflm":
+        from firmware_bridge.tflm.library import library_key
+        from firmware_bridge.tflm.sources import locate_sources
+
+        add("peer", library_key(locate_sources(), board.cpu_flags).encode())
     if model_dir is not None:
         for p in sorted(q for q in model_dir.rglob("*") if q.is_file()):
             add(f"model/{p.relative_to(model_dir)}", p.read_bytes())
@@ -86,20 +95,22 @@ def _load(board: Board, out: Path) -> BuildResult | None:
 
 def cached_build(
     board: Board | str, *, model_dir: str | os.PathLike[str] | None,
-    out_dir: str | os.PathLike[str], defines: tuple[str, ...] = (),
+    out_dir: str | os.PathLike[str], defines: tuple[str, ...] = (), runtime: str = "c",
+    progress: Progress | None = None,
 ) -> tuple[BuildResult, bool]:  # fmt: skip
     """``build_firmware`` unless ``out_dir`` holds a build of the same inputs; (result, reused)."""
     board = get_board(board) if isinstance(board, str) else board
     model = None if model_dir is None else Path(model_dir).resolve()
     out = Path(out_dir).resolve()
-    key = build_key(board, model, defines) if model is None or model.is_dir() else ""
+    key = build_key(board, model, defines, runtime) if model is None or model.is_dir() else ""
     stamp = out / KEY_FILE
     if key and stamp.is_file() and stamp.read_text().strip() == key:
         loaded = _load(board, out)
         if loaded is not None:
             return loaded, True
     stamp.unlink(missing_ok=True)
-    result = build_firmware(board, model_dir=model, out_dir=out, defines=defines)
+    result = build_firmware(board, model_dir=model, out_dir=out, defines=defines,
+                            runtime=runtime, progress=progress)
     if key:
         write_atomic(stamp, (key + "\n").encode())
     return result, False

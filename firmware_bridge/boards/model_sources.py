@@ -1,13 +1,18 @@
 """The model a firmware carries: an export folder turned into C sources for the generic glue.
 
-``model_sources(export_dir)`` reads ``encoder.tflite``, ``decoder_step.tflite`` and
-``config.json`` (what ``foley-edge export`` writes) and returns, as text (pure: writes nothing):
+``model_sources(export_dir, runtime=...)`` reads ``encoder.tflite``, ``decoder_step.tflite``
+and ``config.json`` (what ``foley-edge export`` writes) and returns, as text (pure: writes
+nothing):
 
-* ``encoder.c/.h`` and ``decoder_step.c/.h``: the planner (:func:`plan_memory`, checked by
-  :func:`verify_plan`) and the code generator (:func:`emit_c`) run on each model, prefixes
-  ``encoder_`` and ``decoder_step_``; the step's self-attention caches (``cache_*``) and cross
-  K/V inputs (``cross_*``) are persistent, so the caches keep their rows between steps and the
-  cross K/V are copied in once per hop;
+* runtime ``"c"`` (default): ``encoder.c/.h`` and ``decoder_step.c/.h``: the planner
+  (:func:`plan_memory`, checked by :func:`verify_plan`) and the code generator (:func:`emit_c`)
+  run on each model, prefixes ``encoder_`` and ``decoder_step_``; the step's self-attention
+  caches (``cache_*``) and cross K/V inputs (``cross_*``) are persistent, so the caches keep
+  their rows between steps and the cross K/V are copied in once per hop;
+* runtime ``"tflm"``: the same API (``encoder.h``, ``decoder_step.h``) implemented over one
+  TFLite Micro interpreter per model (:func:`export.tflm.runtime.tflm_model_sources`:
+  ``*_tflm.cc``, the model arrays with our offline plan embedded, op resolvers), the same
+  inputs persistent (placed past TFLM's planned arena); linked with TFLite Micro + CMSIS-NN;
 * ``fe_model_config.h``: everything ``edge/firmware/model_generated.c`` needs to know about this
   pair, bound by signature name (:func:`export.int8.flat.model_io`) — input/output indices, the
   hand-over pairs (encoder ``cross_*`` output -> step ``cross_*`` input, step ``new_*`` output
@@ -35,6 +40,8 @@ EXPORT_FILES = ("encoder.tflite", "decoder_step.tflite", "config.json")
 """The files of an export folder, in the order the model hash covers them."""
 PREFIXES = ("encoder", "decoder_step")
 """C prefixes of the two generated models."""
+RUNTIMES = ("c", "tflm")
+"""What runs the models on the board: our generated C, or TFLite Micro + CMSIS-NN."""
 STEP_PERSISTENT = ("cache", "cross")
 """Step inputs kept in the persistent area (substrings of their names)."""
 
@@ -49,10 +56,12 @@ class ModelSources:
 
     export_dir: Path  # the export folder read
     model_hash: int  # CRC-32 of encoder.tflite + decoder_step.tflite + config.json
-    files: dict[str, str]  # file name -> C text (encoder.c/.h, decoder_step.c/.h, config)
+    files: dict[str, str]  # file name -> C/C++ text (encoder.c/.h, decoder_step.c/.h, config)
     window_frames: int  # W: frames of keypoint context the encoder sees
     arena_bytes: dict[str, int]  # planned scratch arena per prefix
-    persistent_bytes: dict[str, int]  # planned persistent area per prefix
+    persistent_bytes: dict[str, int]  # planned persistent area per prefix (0 under TFLM)
+    runtime: str = "c"  # "c" or "tflm"
+    ops: tuple[str, ...] = ()  # builtin operators of both models (what TFLM must link)
 
 
 _CONFIG_TEMPLATE = Template("""\
@@ -128,17 +137,27 @@ def _index(io: dict, name: str, where: str, *, dtype: str) -> int:  # type: igno
     return int(t.position)
 
 
-def _generate(flat: bytes, prefix: str, persistent: tuple[str, ...]):  # type: ignore[no-untyped-def]
+def _generate(flat: bytes, prefix: str, persistent: tuple[str, ...],
+              runtime: str) -> tuple[dict[str, str], int, int, set[str]]:  # fmt: skip
+    """(files, arena bytes, persistent bytes, operators) of one model under ``runtime``."""
     from edge.cli.plan import resolve_persistent
-    from export.codegen import emit_c
-    from export.planner.bands import plan_model
-    from export.planner.verify import verify_plan
     from export.tflite_reader import read_tflite
 
     graph = read_tflite(flat)
-    graph, plan, _ = plan_model(graph, persistent=resolve_persistent(graph, list(persistent)))
+    keep = resolve_persistent(graph, list(persistent))
+    ops = {op.op for op in graph.operators}
+    if runtime == "tflm":
+        from export.tflm.runtime import tflm_model_sources
+
+        t = tflm_model_sources(flat, prefix=prefix, persistent=keep)
+        return t.files, t.arena_bytes, 0, ops
+    from export.codegen import emit_c
+    from export.planner.bands import plan_model
+    from export.planner.verify import verify_plan
+
+    graph, plan, _ = plan_model(graph, persistent=keep)
     verify_plan(graph, plan)
-    return emit_c(graph, plan, prefix=prefix), plan
+    return emit_c(graph, plan, prefix=prefix), plan.arena_bytes, plan.persistent_bytes, ops
 
 
 def _config_header(export_dir: Path, data: dict[str, bytes], crc: int):  # type: ignore[no-untyped-def]
@@ -184,19 +203,23 @@ def _config_header(export_dir: Path, data: dict[str, bytes], crc: int):  # type:
     return _CONFIG_TEMPLATE.substitute(values), cfg
 
 
-def model_sources(export_dir: str | os.PathLike[str]) -> ModelSources:
-    """C sources of the export folder ``export_dir`` for the generic glue (see module doc)."""
+def model_sources(export_dir: str | os.PathLike[str], *, runtime: str = "c") -> ModelSources:
+    """Sources of the export folder ``export_dir`` for the generic glue (see module doc)."""
+    if runtime not in RUNTIMES:
+        raise ModelSourceError(f"runtime {runtime!r}: expected one of {', '.join(RUNTIMES)}")
     folder = Path(export_dir).resolve()
     data = _read(folder)
     crc = model_hash(folder)
     header, cfg = _config_header(folder, data, crc)
     files = {"fe_model_config.h": header}
-    arena, persistent = {}, {}
+    arena, persistent, ops = {}, {}, set()
     for prefix, persist in zip(PREFIXES, ((), STEP_PERSISTENT), strict=True):
-        code, plan = _generate(data[f"{prefix}.tflite"], prefix, persist)
+        code, arena[prefix], persistent[prefix], used = _generate(
+            data[f"{prefix}.tflite"], prefix, persist, runtime)
         files.update(code)
-        arena[prefix], persistent[prefix] = plan.arena_bytes, plan.persistent_bytes
-    return ModelSources(folder, crc, files, cfg.window_frames, arena, persistent)
+        ops |= used
+    return ModelSources(folder, crc, files, cfg.window_frames, arena, persistent, runtime,
+                        tuple(sorted(ops)))
 
 
 def is_export_folder(folder: str | os.PathLike[str]) -> bool:

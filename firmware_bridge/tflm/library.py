@@ -24,6 +24,7 @@ import hashlib
 import os
 import shutil
 import subprocess
+import threading
 from collections.abc import Callable, Collection
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
@@ -127,7 +128,7 @@ def _compile_missing(src: PeerSources, cpu_flags: tuple[str, ...], pairs: list[t
 
     def one(pair: tuple[Path, Path]) -> subprocess.CompletedProcess[str]:
         unit, obj = pair
-        part = obj.with_name(obj.name + ".part")
+        part = obj.with_name(f"{obj.name}.{os.getpid()}-{threading.get_ident()}.part")
         argv = [gxx if unit.suffix == ".cc" else gcc, *_flags_for(unit, cpu_flags, incs),
                 "-c", str(unit), "-o", str(part)]  # fmt: skip
         proc = subprocess.run(argv, capture_output=True, text=True, check=False)
@@ -170,8 +171,7 @@ def build_library(board: Board, src: PeerSources, *, ops: Collection[str] | None
     (folder / "obj").mkdir(parents=True, exist_ok=True)
     todo = [(u, o) for u, o in zip(units, objs, strict=True) if not o.is_file()]
     _compile_missing(src, cpu_flags, todo, jobs or os.cpu_count() or 1, progress)
-    partial = archive.with_name(archive.name + ".part")
-    partial.unlink(missing_ok=True)
+    partial = archive.with_name(f"{archive.name}.{os.getpid()}.part")
     ar = subprocess.run([_tool("arm-none-eabi-ar"), "rcs", str(partial), *map(str, objs)],
                         capture_output=True, text=True, check=False)  # fmt: skip
     if ar.returncode != 0:

@@ -45,6 +45,7 @@ class BenchModel:
     path: str  # the .tflite file
     role: str  # "encoder" (once per hop), "step" (once per token) or "model" (stock)
     note: str = ""  # provenance, e.g. "untrained weights, default StudentConfig"
+    persistent: tuple[str, ...] | None = None  # --persistent specs; None: PERSISTENT_INPUT names
 
 
 def cache_dir() -> Path:
@@ -62,9 +63,27 @@ def zoo_models(names: tuple[str, ...] = ZOO_NAMES) -> list[BenchModel]:
             for n in names]
 
 
-def persistent_inputs(graph: Any) -> tuple[int, ...]:
-    """Input tensors of ``graph`` kept across invocations (names matching PERSISTENT_INPUT)."""
+def persistent_inputs(graph: Any, specs: tuple[str, ...] | None = None) -> tuple[int, ...]:
+    """Input tensors of ``graph`` kept across invocations: those ``specs`` name (indices, exact
+    names or substrings of input names, as ``plan --persistent``), else the inputs whose names
+    match PERSISTENT_INPUT."""
+    if specs is not None:
+        from edge.cli.plan import resolve_persistent
+
+        return resolve_persistent(graph, list(specs))
     return tuple(i for i in graph.inputs if PERSISTENT_INPUT.search(graph.tensors[i].name))
+
+
+def user_models(paths: list[str], persistent: tuple[str, ...] = ()) -> list[BenchModel]:
+    """Models a user names on the command line (``foley-edge bench MODEL.tflite ...``)."""
+    out = []
+    for raw in paths:
+        path = Path(raw)
+        if not path.is_file():
+            raise BenchError(f"{path}: no such .tflite file")
+        out.append(BenchModel(path.stem, "user", str(path.resolve()), "model", f"file {path}",
+                              persistent))
+    return out
 
 
 def exported_models(run_dir: str | os.PathLike[str], family: str = "student") -> list[BenchModel]:

@@ -60,6 +60,39 @@ def plot_board_ops(res: BenchResults, out: Path) -> list[Path]:
     return paths
 
 
+def plot_peer_ops(res: BenchResults, out: Path) -> list[Path]:
+    """Per operator type, ours vs TFLite Micro + CMSIS-NN, each model on the reference board."""
+    plt = _pyplot()
+    ours = {(r.model, r.board): r for r in res.board if r.kernels == "acle"}
+    paths = []
+    for peer in res.peer:
+        mine = ours.get((peer.model, peer.board))
+        if peer.board != REFERENCE_BOARD or mine is None:
+            continue
+        sums: dict[str, list[int]] = {}
+        for k, run in enumerate((mine, peer)):
+            for o in run.ops:
+                sums.setdefault(o.op, [0, 0])[k] += o.instructions
+        kinds = sorted(sums, key=lambda k: -max(sums[k]))
+        xs = range(len(kinds))
+        fig, ax = plt.subplots(figsize=(max(5.0, 0.7 * len(kinds) + 2), 4.5), dpi=110)
+        ax.bar([x - 0.2 for x in xs], [sums[k][0] for k in kinds], 0.4,
+               label=f"foley-edge {mine.total_instructions:,}")
+        ax.bar([x + 0.2 for x in xs], [sums[k][1] for k in kinds], 0.4,
+               label=f"TFLM + CMSIS-NN {peer.total_instructions:,} (whole Invoke)")
+        ax.set_xticks(list(xs), kinds, rotation=40, ha="right", fontsize=7)
+        ax.set_ylabel("executed instructions")
+        ax.set_title(f"{peer.model} on {peer.board}: per operator type "
+                     f"(ours / TFLM = {mine.total_instructions / peer.total_instructions:.2f})")
+        ax.legend(fontsize=8)
+        fig.tight_layout()
+        path = out / f"board_ops_vs_tflm_{slug(peer.model)}.png"
+        fig.savefig(path)
+        plt.close(fig)
+        paths.append(path)
+    return paths
+
+
 def plot_scaling(res: BenchResults, out: Path) -> list[Path]:
     """SRAM and instructions against each swept axis, with the 320 KB budget line."""
     if not res.scaling:

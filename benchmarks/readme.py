@@ -17,6 +17,7 @@ from edge.data.clip import write_atomic
 from edge.errors import FoleyEdgeError
 
 SECTIONS: tuple[str, ...] = (
+    "On the board: ours vs TFLite Micro + CMSIS-NN",
     "Memory (SRAM)",
     "Host instructions (callgrind)",
     "Real time at 216 MHz (STM32F746 class), 85 tokens/s worst case",

@@ -3,8 +3,11 @@
 Steps per model: generate (read, plan, verify, emit C); memory (planner, model linked alone on
 the M7, tflite-micro arena, bench image stack bound); flash per board; host instructions
 (callgrind); per-operator instructions per emulated board (QEMU) and ACLE vs portable kernels
-on the M7. Then the real-time factors of encoder/step pairs and the scaling sweep. Anything
-that fails or lacks a tool becomes an :class:`benchmarks.Unavailable` row with its reason.
+on the M7; the peer, TFLite Micro + CMSIS-NN, on the same boards (:mod:`benchmarks.peer`,
+independent of our compiler: a model we cannot compile still gets its peer row). Then the
+side-by-side rows (:func:`runtime_rows`), the real-time factors of encoder/step pairs and the
+scaling sweep. Anything that fails or lacks a tool becomes an :class:`benchmarks.Unavailable`
+row with its reason.
 """
 
 from __future__ import annotations
@@ -20,11 +23,16 @@ from benchmarks.board import FOLEY_TOKENS_PER_S, REFERENCE_HZ, BoardRun, run_on_
 from benchmarks.flash import FlashRow, firmware_base_flash, flash_row
 from benchmarks.host import HostRow, host_row
 from benchmarks.memory import MemoryRow, memory_row
-from benchmarks.models import BenchModel
+from benchmarks.models import BenchModel, persistent_inputs
+from benchmarks.peer import RUNTIME as PEER
+from benchmarks.peer import PeerRun, run_peer_on_board
 from benchmarks.scaling import ScalingPoint, scaling_point, sweep_configs
 from benchmarks.speed import RealTime, real_time
 from benchmarks.toolchain import Generated, build_image, generate, model_size
 from edge.errors import FoleyEdgeError
+
+OURS = "foley-edge"
+"""Our runtime's name in results (``rows[].runtime``)."""
 
 REFERENCE_BOARD = "qemu-m7"
 """The board whose build stands for the STM32F746 reference (same core and budgets)."""
@@ -38,6 +46,7 @@ class BenchOptions:
     boards: tuple[str, ...] = ("qemu-m4", "qemu-m7", "qemu-m55")  # emulated boards
     qemu: bool = True  # run the board figure (QEMU)
     host: bool = True  # run the host figure (callgrind)
+    peer: bool = True  # run TFLite Micro + CMSIS-NN on the boards too (needs qemu)
     scaling_axes: dict[str, tuple[str, tuple[int, ...]]] = field(default_factory=dict)  # sweep
     hop_seconds: float = 1.0  # seconds of music per encoder run (StudentConfig: 22/22 fps)
 
@@ -50,6 +59,8 @@ class BenchResults:
     flash: tuple[FlashRow, ...]  # flash figure, one row per model and board
     host: tuple[HostRow, ...]  # host instructions, one row per model
     board: tuple[BoardRun, ...]  # per-operator instructions, per model, board and kernel path
+    peer: tuple[PeerRun, ...]  # TFLite Micro + CMSIS-NN, per model and board
+    rows: tuple[RuntimeRow, ...]  # tidy: one per model x board x runtime (ours, the peer)
     realtime: tuple[RealTime, ...]  # encoder/step pairs -> real-time factor
     scaling: tuple[ScalingPoint, ...]  # the sweep
     unavailable: tuple[Unavailable, ...]  # what could not be measured, and why
@@ -61,7 +72,7 @@ class _Acc:
     """Mutable accumulator of one run (local to run_bench)."""
 
     rows: dict[str, list[Any]] = field(default_factory=lambda: {k: [] for k in (
-        "memory", "flash", "host", "board", "scaling")})
+        "memory", "flash", "host", "board", "peer", "scaling")})
     missing: list[Unavailable] = field(default_factory=list)
     gens: dict[str, Generated] = field(default_factory=dict)
 
@@ -101,6 +112,9 @@ def _model_tasks(opts: BenchOptions, acc: _Acc, work: Path,
         if opts.qemu:
             for b in opts.boards:
                 tasks.append((f"{m.name}: {b}", lambda m=m, b=b: _on_board(m, b, acc, False)))
+                if opts.peer:
+                    tasks.append((f"{m.name}: {b} TFLM+CMSIS-NN",
+                                  lambda m=m, b=b: _peer_on_board(m, b, acc)))
             if REFERENCE_BOARD in opts.boards:
                 tasks.append((f"{m.name}: {REFERENCE_BOARD} portable",
                               lambda m=m: _on_board(m, REFERENCE_BOARD, acc, True)))
@@ -152,6 +166,46 @@ def _on_board(m: BenchModel, board: str, acc: _Acc, portable: bool) -> None:
                           lambda: run_on_board(gen, m.name, _board(board), portable=portable))
         if run is not None:
             acc.rows["board"].append(run)
+
+
+def _peer_on_board(m: BenchModel, board: str, acc: _Acc) -> None:
+    def measure() -> PeerRun:
+        from export.tflite_reader import read_tflite
+
+        data = Path(m.path).read_bytes()
+        keep = persistent_inputs(read_tflite(data), m.persistent)
+        return run_peer_on_board(data, m.name, _board(board), persistent=keep)
+
+    run = acc.attempt(f"{m.name}: {board} (TFLite Micro + CMSIS-NN)", measure)
+    if run is not None:
+        acc.rows["peer"].append(run)
+
+
+@dataclass(frozen=True)
+class RuntimeRow:
+    """One model on one board under one runtime (results.json ``rows``)."""
+
+    model: str  # the .tflite file's stem
+    name: str  # the bench's label for it
+    board: str  # board name
+    runtime: str  # "foley-edge" (generated C, ACLE kernels) or "tflm-cmsis-nn"
+    instructions: int  # one invoke (TFLM: the whole second Invoke, interpreter included)
+    sram_bytes: int  # ours: image .data + .bss (arena, persistent) + stack bound; TFLM:
+    #                  arena_used_bytes + .data + .bss outside its arena (stack not counted)
+    flash_bytes: int  # the bench image: text + rodata + data (startup and bench main included)
+
+
+def runtime_rows(models: tuple[BenchModel, ...], board: list[BoardRun],
+                 peer: list[PeerRun]) -> list[RuntimeRow]:  # fmt: skip
+    """The side-by-side rows, ours then the peer's, per model and board."""
+    stem = {m.name: Path(m.path).stem for m in models}
+    out = [RuntimeRow(stem.get(r.model, r.model), r.model, r.board, OURS, r.total_instructions,
+                      r.image_static_ram_bytes + r.stack_bound_bytes, r.image_flash_bytes)
+           for r in board if r.kernels == "acle"]
+    out += [RuntimeRow(stem.get(r.model, r.model), r.model, r.board, PEER, r.total_instructions,
+                       r.sram_bytes, r.flash_bytes) for r in peer]
+    order = {m.name: k for k, m in enumerate(models)}
+    return sorted(out, key=lambda r: (order.get(r.name, len(order)), r.board, r.runtime != OURS))
 
 
 def _pairs(opts: BenchOptions, runs: list[BoardRun]) -> list[RealTime]:
@@ -223,5 +277,7 @@ def run_bench(opts: BenchOptions, progress: Callable[[str], None] | None = None,
                 progress(label)
     r = acc.rows
     return BenchResults(tuple(r["memory"]), tuple(r["flash"]), tuple(r["host"]),
-                        tuple(r["board"]), tuple(_pairs(opts, r["board"])),
+                        tuple(r["board"]), tuple(r["peer"]),
+                        tuple(runtime_rows(opts.models, r["board"], r["peer"])),
+                        tuple(_pairs(opts, r["board"])),
                         tuple(r["scaling"]), tuple(acc.missing), opts.models), acc.gens

@@ -89,7 +89,7 @@ def generate(model: BenchModel) -> Generated:
     from export.tflite_reader import read_tflite
 
     graph = read_tflite(model.path)
-    graph, plan, _ = plan_model(graph, persistent=persistent_inputs(graph))
+    graph, plan, _ = plan_model(graph, persistent=persistent_inputs(graph, model.persistent))
     verify_plan(graph, plan)
     return Generated(graph, plan, emit_c(graph, plan, prefix=PREFIX), PREFIX)
 

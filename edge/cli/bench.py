@@ -3,7 +3,9 @@
 ``foley-edge bench [--json] [--out benchmarks/results]`` runs every figure of
 :mod:`benchmarks` (zoo models, the student and teacher, the scaling sweep) and writes
 results.json, results.md and PNGs; ``--quick`` is the smoke run (one tiny model, memory, flash
-and host instructions, no QEMU, no sweep).
+and host instructions, no QEMU, no sweep). ``foley-edge bench MODEL.tflite [MODEL ...]
+[--board B ...] [--persistent NAME ...]`` measures the models a user brings instead, side by
+side with TFLite Micro + CMSIS-NN on each board.
 """
 
 from __future__ import annotations
@@ -21,7 +23,20 @@ REPO_ROOT = Path(__file__).resolve().parents[2]
 
 def register(sub: argparse._SubParsersAction) -> None:
     """Add this module's sub-commands."""
-    p = sub.add_parser("bench", help="SRAM / flash / latency benchmarks, side by side with TFLM")
+    from firmware_bridge.boards.registry import BOARDS
+
+    p = sub.add_parser("bench", help="SRAM / flash / latency benchmarks, side by side with "
+                                     "TFLite Micro + CMSIS-NN on the board")
+    p.add_argument("models", nargs="*", metavar="MODEL.tflite",
+                   help="int8 models to measure instead of the built-in set")
+    p.add_argument("--board", action="append", default=None, metavar="B",
+                   choices=sorted(b for b, v in BOARDS.items() if v.emulated),
+                   help="emulated board (repeatable; default qemu-m4, qemu-m7, qemu-m55)")
+    p.add_argument("--persistent", action="append", default=None, metavar="NAME",
+                   help="with MODEL.tflite: inputs kept across invocations (index, tensor name "
+                        "or substring of an input name, as in 'plan --persistent'; repeatable)")
+    p.add_argument("--no-peer", action="store_true",
+                   help="skip TFLite Micro + CMSIS-NN on the boards")
     p.add_argument("--out", default="benchmarks/results",
                    help="folder for results.json, results.md and PNGs (default: %(default)s)")
     p.add_argument("--json", action="store_true", help="also print results.json to stdout")
@@ -58,6 +73,12 @@ def _models(args: argparse.Namespace) -> tuple:
     from benchmarks.models import ZOO_NAMES, config_model, exported_models, zoo_models
     from edge.model.config import StudentConfig, TeacherConfig
 
+    if args.models:
+        from benchmarks.models import user_models
+
+        return tuple(user_models(args.models, tuple(args.persistent or ())))
+    if args.persistent:
+        raise BenchError("--persistent applies to MODEL.tflite arguments only")
     names = ("mlp",) if args.quick else tuple(n for n in args.zoo.split(",") if n)
     bad = sorted(set(names) - set(ZOO_NAMES))
     if bad:
@@ -97,9 +118,10 @@ def run(args: argparse.Namespace) -> int:
     with tqdm(total=1, desc="models", unit="step", file=sys.stderr) as bar:
         models = _models(args)
         bar.update(1)
-    axes = {} if args.no_scaling or args.quick else AXES
-    opts = BenchOptions(models=models, qemu=not (args.no_qemu or args.quick),
-                        host=not args.no_host, scaling_axes=axes)
+    axes = {} if args.no_scaling or args.quick or args.models else AXES
+    boards = tuple(dict.fromkeys(args.board)) if args.board else BenchOptions.boards
+    opts = BenchOptions(models=models, boards=boards, qemu=not (args.no_qemu or args.quick),
+                        host=not args.no_host, peer=not args.no_peer, scaling_axes=axes)
     with tqdm(desc="bench", unit="step", file=sys.stderr) as bar:
         def total(n: int) -> None:
             bar.total = n

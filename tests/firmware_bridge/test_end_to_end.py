@@ -69,8 +69,9 @@ def _frames(kp: np.ndarray) -> list[Frame]:
 
 
 def _run(board: str, export: Path, kp: np.ndarray, work: Path, defines: tuple[str, ...] = (),
-         **kw):  # noqa: ANN003, ANN202 - (StreamResult, din bytes, console text, sink)
-    built = build_firmware(board, model_dir=export, out_dir=work / "fw", defines=defines)
+         runtime: str = "c", **kw):  # noqa: ANN003, ANN202 - (StreamResult, din bytes, console text, sink)
+    built = build_firmware(board, model_dir=export, out_dir=work / "fw", defines=defines,
+                           runtime=runtime)
     sink = MemorySink()
     target = PlayTarget(board=get_board(board), elf=built.elf, workdir=work / "q")
     res = play(_frames(kp), sink, target, PlaySettings(pace=False), **kw)
@@ -147,3 +148,28 @@ def test_acle_and_portable_kernels_agree_on_the_board(tiny, reference, tmp_path:
     for p, row in enumerate(first.logits):
         device = bytes.fromhex(la[p].split()[3])
         assert np.array_equal(np.frombuffer(device, np.int8), np.asarray(row, np.int8))
+
+
+def test_tflm_runtime_plays_the_same_tokens_and_logits_as_the_generated_c(
+        tiny, reference, tmp_path: Path) -> None:  # noqa: ANN001
+    """--runtime tflm: the same firmware with TFLite Micro + CMSIS-NN running the pair."""
+    import shutil
+
+    from firmware_bridge.tflm.sources import PeerUnavailable, locate_sources
+
+    try:
+        locate_sources()
+    except PeerUnavailable as e:
+        pytest.skip(f"no TFLite Micro sources here: {e}")
+    if shutil.which("arm-none-eabi-g++") is None:
+        pytest.skip("arm-none-eabi-g++ not installed (make setup)")
+    export, kp = tiny
+    ours = _run("qemu-m7", export, kp, tmp_path / "c", ("FE_DEBUG_LOGITS",))
+    peer = _run("qemu-m7", export, kp, tmp_path / "tflm", ("FE_DEBUG_LOGITS",), runtime="tflm")
+    assert peer[0].hello.model_hash == ours[0].hello.model_hash
+    assert peer[0].tokens == ours[0].tokens == reference["tflm"]
+    assert sum(map(len, peer[0].tokens)) > 0
+    assert peer[1] == ours[1]  # the same DIN MIDI bytes
+    logits = _logits(peer[2])
+    assert len(logits) == peer[0].stats.dec_tokens > 0 and logits == _logits(ours[2])
+    assert peer[0].stats.guard_broken == 0

@@ -125,6 +125,26 @@ def test_play_cli_keypoints_writes_the_boards_music(model: DefaultModel, cache: 
         k == "note_off" for k, _, _ in notes)  # every note that starts also ends
 
 
+def test_play_runtime_tflm_plays_exactly_the_notes_of_runtime_c(
+        model: DefaultModel, cache: Path, tmp_path: Path) -> None:
+    """`play --runtime tflm` (TFLite Micro + CMSIS-NN on the board) == `--runtime c`."""
+    from firmware_bridge.tflm.sources import PeerUnavailable, locate_sources
+
+    try:
+        locate_sources()
+    except PeerUnavailable as e:
+        pytest.skip(f"no TFLite Micro sources here: {e}")
+    notes = {}
+    for runtime in ("c", "tflm"):
+        out = tmp_path / f"{runtime}.mid"
+        rc = cli_main(["play", "--board", "qemu-m7", "--keypoints", str(DEMO_CLIP), "--midi-out",
+                       str(out), "--no-pace", "--model", str(model.export_dir), "--runtime",
+                       runtime, "--out", str(cache / f"firmware-qemu-m7-{runtime}")])
+        assert rc == 0
+        notes[runtime] = _notes(out)
+    assert notes["c"] and notes["tflm"] == notes["c"]
+
+
 @pytest.fixture(scope="module")
 def reference(model: DefaultModel) -> tuple[tuple[int, ...], ...]:
     """Host reference tokens per hop (TFLM) for the demo clip."""

@@ -38,6 +38,9 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--no-pace", action="store_true",
                    help="stream as fast as the board goes (default: the clip's real time)")
     p.add_argument("--no-wav", action="store_true", help="skip demo.wav (no FluidSynth)")
+    p.add_argument("--runtime", choices=("c", "tflm"), default="c",
+                   help="what runs the model: c = our generated C (default), tflm = TensorFlow "
+                        "Lite Micro + CMSIS-NN (the peer)")
     p.set_defaults(func=_demo)
 
 
@@ -107,7 +110,7 @@ def _demo(args: argparse.Namespace) -> int:
     log = args.out.resolve() / "demo.log"
     log.unlink(missing_ok=True)
     settings = DemoSettings(out=args.out, board=args.board, clip=args.clip, cache=args.cache,
-                            pace=not args.no_pace, wav=not args.no_wav)
+                            pace=not args.no_pace, wav=not args.no_wav, runtime=args.runtime)
     t0 = time.monotonic()
     try:
         with _tools_to_log(log) as console, DemoProgress(console) as progress:

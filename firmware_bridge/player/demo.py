@@ -51,6 +51,7 @@ class DemoSettings:
     pace: bool = True  # stream at the clip's frame rate (False: as fast as the board goes)
     latency_s: float | None = None  # playout latency (None: one hop + PLAYOUT_MARGIN_S)
     wav: bool = True  # also render demo.wav (FluidSynth)
+    runtime: str = "c"  # what runs the model on the board: "c" (generated) or "tflm" (the peer)
 
 
 @dataclass(frozen=True)
@@ -110,9 +111,12 @@ def run_demo(settings: DemoSettings, *, on_step: Callable[[str, str], None] | No
     clip = load_clip(settings.clip)  # fail on a bad clip before any slow step
     step("model", "int8 export of the default model (cached after the first run)")
     model = default_export(settings.cache)
-    step("firmware", f"firmware for {settings.board}")
+    runtime = "" if settings.runtime == "c" else f"-{settings.runtime}"
+    step("firmware", f"firmware for {settings.board}"
+         + (" (TFLite Micro + CMSIS-NN)" if runtime else ""))
     built, reused = cached_build(settings.board, model_dir=model.export_dir,
-                                 out_dir=Path(settings.cache) / f"firmware-{settings.board}")
+                                 out_dir=Path(settings.cache) / f"firmware-{settings.board}{runtime}",
+                                 runtime=settings.runtime)
     step("stream", f"booting {settings.board} in QEMU, streaming {settings.clip.name}")
     target = PlayTarget(board=get_board(settings.board), elf=built.elf, din="none")
     res = play(frame_source(settings.clip, None, pace=settings.pace),

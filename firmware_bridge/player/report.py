@@ -91,8 +91,9 @@ def size_lines(n: BoardNumbers) -> list[str]:
         f"({100 * n.sram_bytes / n.sram_budget:.0f}%)",
         f"  arena    {n.arena_bytes / KIB:8.1f} KiB  (model scratch, planned offline)",
         f"  persist  {n.persistent_bytes / KIB:8.1f} KiB  (window + KV caches across hops)",
-        f"  stack    {n.stack_reserved_bytes / KIB:8.1f} KiB reserved, static bound "
-        f"{n.stack_bound_bytes} B",
+        f"  stack    {n.stack_reserved_bytes / KIB:8.1f} KiB reserved, "
+        + (f"static bound {n.stack_bound_bytes} B" if n.stack_bound_bytes else
+           "no static bound (TFLite Micro: calls through pointers)"),
     ]
 
 

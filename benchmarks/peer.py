@@ -162,7 +162,7 @@ def build_peer_image(model: bytes, board: Any, work: Path, *, persistent: tuple[
     from firmware_bridge.tflm.library import build_library
     from firmware_bridge.tflm.sources import locate_sources
 
-    graph = read_tflite(model)
+    graph = read_tflite(model, compiler_ops=False)
     wheel = tflm_model_sources(model, prefix=PREFIX, persistent=persistent)
     srcs = tflm_model_sources(model, prefix=PREFIX, persistent=persistent,
                               arena_bytes=ARENA_HEADROOM * wheel.arena_bytes)
@@ -227,7 +227,7 @@ def run_peer_on_board(model: bytes, name: str, board: Any, *, persistent: tuple[
         if proc.returncode != 0:
             raise BenchError(f"{name} (TFLM) on {board.name}: QEMU exited with "
                              f"{proc.returncode}: {proc.stderr.strip()[-500:]} {text[-200:]!r}")
-        graph = read_tflite(srcs.planned_model)
+        graph = read_tflite(srcs.planned_model, compiler_ops=False)
         found = parse_peer_output(text, len(graph.operators), len(graph.outputs))
         size = section_sizes(elf)
         arena_section = _arena_section(elf)
@@ -244,7 +244,7 @@ def wheel_outputs(planned_model: bytes, inputs: list[bytes]) -> tuple[bytes, ...
     from export.tflite_reader import read_tflite
     from export.tflm.arena import tflm_interpreter
 
-    graph = read_tflite(planned_model)
+    graph = read_tflite(planned_model, compiler_ops=False)
     interp = tflm_interpreter(planned_model)
     for k, raw in enumerate(inputs):
         d = interp.get_input_details(k)

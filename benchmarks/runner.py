@@ -173,7 +173,7 @@ def _peer_on_board(m: BenchModel, board: str, acc: _Acc) -> None:
         from export.tflite_reader import read_tflite
 
         data = Path(m.path).read_bytes()
-        keep = persistent_inputs(read_tflite(data), m.persistent)
+        keep = persistent_inputs(read_tflite(data, compiler_ops=False), m.persistent)
         return run_peer_on_board(data, m.name, _board(board), persistent=keep)
 
     run = acc.attempt(f"{m.name}: {board} (TFLite Micro + CMSIS-NN)", measure)

@@ -183,9 +183,16 @@ def _tensor(model: Any, raw: bytes, i: int, t: Any, where: str) -> Tensor:
     return out
 
 
-def _check_operator(op: Operator, tensors: tuple[Tensor, ...], where: str) -> None:
-    """Raise :class:`ReaderError` when ``op`` is outside what the compiler supports."""
+def _check_operator(op: Operator, tensors: tuple[Tensor, ...], where: str, *,
+                    compiler: bool) -> None:  # fmt: skip
+    """Raise :class:`ReaderError` when ``op`` is malformed or (``compiler``) outside what the
+    compiler supports."""
     head = f"{where}: operator {op.index} {op.op}"
+    for t in (*op.inputs, *op.outputs):
+        if not -1 <= t < len(tensors):
+            raise ReaderError(f"{head}: tensor index {t} is outside range 0 to {len(tensors) - 1}")
+    if not compiler:
+        return
     if op.op not in SUPPORTED_OPS:
         shown = ", ".join(f"{t} '{tensors[t].name}'" for t in op.outputs[:1])
         raise ReaderError(f"{head} (output tensor {shown}): unsupported operator "
@@ -197,13 +204,14 @@ def _check_operator(op: Operator, tensors: tuple[Tensor, ...], where: str) -> No
     fmt = op.options.get("weights_format", "DEFAULT")
     if fmt != "DEFAULT":
         raise ReaderError(f"{head}: unsupported weights_format {fmt} (expected DEFAULT)")
-    for t in (*op.inputs, *op.outputs):
-        if not -1 <= t < len(tensors):
-            raise ReaderError(f"{head}: tensor index {t} is outside range 0 to {len(tensors) - 1}")
 
 
-def read_tflite(src: str | Path | bytes | bytearray | memoryview, *, subgraph: int = 0) -> Graph:
-    """Read subgraph ``subgraph`` of a .tflite (a path or the file's bytes) into a :class:`Graph`."""
+def read_tflite(src: str | Path | bytes | bytearray | memoryview, *, subgraph: int = 0,
+                compiler_ops: bool = True) -> Graph:  # fmt: skip
+    """Read subgraph ``subgraph`` of a .tflite (a path or the file's bytes) into a :class:`Graph`.
+
+    ``compiler_ops=False`` accepts operators our compiler has no kernel for (for TFLite Micro,
+    which may run them); the file is still checked for consistency."""
     raw, where = _load(src)
     model = _unpack(raw, where)
     n_sub = len(model.subgraphs or [])
@@ -220,7 +228,7 @@ def read_tflite(src: str | Path | bytes | bytearray | memoryview, *, subgraph: i
             outputs=tuple(int(i) for i in (op.outputs if op.outputs is not None else ())),
             options=_options(op.builtinOptions),
         )
-        _check_operator(ir_op, tensors, where)
+        _check_operator(ir_op, tensors, where, compiler=compiler_ops)
         operators.append(ir_op)
     metadata = {}
     for m in model.metadata or []:

@@ -11,6 +11,7 @@ creation (milliseconds for our models).
 from __future__ import annotations
 
 import contextlib
+import faulthandler
 import os
 import re
 import sys
@@ -73,31 +74,48 @@ def measure_tflm_arena(model: bytes) -> TflmArena:
     return TflmArena(found["total"], found["head"], found["tail"])
 
 
+def _creates(model: bytes, arena_size: int) -> bool:
+    """True when tflite-micro creates an interpreter for ``model`` in ``arena_size`` bytes.
+
+    Tried in a forked child: for some models the wheel crashes (SIGSEGV) rather than failing
+    cleanly when the arena is too small, and a crash must not take the caller down."""
+    from tflite_micro import runtime
+
+    pid = os.fork()
+    if pid == 0:  # the child: answer through the exit status, never return
+        code = 1
+        try:
+            faulthandler.disable()  # a crash here is an answer, not a report
+            with capture_fd2():
+                runtime.Interpreter.from_bytes(model, arena_size=arena_size)
+            code = 0
+        except BaseException:  # noqa: BLE001 - any failure means "does not fit"
+            code = 1
+        finally:
+            os._exit(code)
+    _, status = os.waitpid(pid, 0)
+    return os.waitstatus_to_exitcode(status) == 0
+
+
 def working_arena_bytes(model: bytes) -> int:
     """The smallest arena with which tflite-micro creates an interpreter for ``model``.
 
     ``arena_used_bytes`` and ``print_allocations`` report what is held after allocation, not
     the temporary peak during it: an arena of that size can fail (a KV-cache step here needs
     52,144 B where the total says 39,440 B). Binary search over the arena size (about 20
-    interpreter creations); measured on the 64-bit host, so an upper bound for a 32-bit core,
-    where TFLM's bookkeeping structures are smaller.
+    interpreter creations, each in a forked child); measured on the 64-bit host, so an upper
+    bound for a 32-bit core, where TFLM's bookkeeping structures are smaller.
     """
-    from tflite_micro import runtime
-
     lo, hi = 1, measure_tflm_arena(model).total_bytes
-    while True:  # grow until it works (the reported total may be too small)
-        try:
-            with capture_fd2():
-                runtime.Interpreter.from_bytes(model, arena_size=hi)
-            break
-        except (RuntimeError, ValueError):
-            lo, hi = hi + 1, 2 * hi
+    while not _creates(model, hi):  # the reported total may be too small
+        if hi > 1 << 30:
+            raise TflmError(f"tflite-micro creates no interpreter for this model with any arena "
+                            f"up to {hi} B")
+        lo, hi = hi + 1, 2 * hi
     while lo < hi:
         mid = (lo + hi) // 2
-        try:
-            with capture_fd2():
-                runtime.Interpreter.from_bytes(model, arena_size=mid)
+        if _creates(model, mid):
             hi = mid
-        except (RuntimeError, ValueError):
+        else:
             lo = mid + 1
     return hi

@@ -67,6 +67,23 @@ def _states(graph: Graph, persistent: tuple[int, ...]) -> list[dict[str, object]
     return states
 
 
+def _planned(model: bytes, graph: Graph,
+             persistent: tuple[int, ...]) -> tuple[bytes, tuple[int, ...]]:  # fmt: skip
+    """(the model with our offline plan, its operator order); the model as it is, planned by
+    TFLM itself, when our planner cannot plan it (an operator it does not know) and no input
+    must persist."""
+    from export.planner import PlanError
+    from export.tflm.offline_plan import tflm_plan, write_offline_plan
+
+    try:
+        plan = tflm_plan(graph, persistent=persistent)
+        return write_offline_plan(model, graph, plan), tuple(plan.order)
+    except (PlanError, TflmError):
+        if persistent:
+            raise
+        return model, tuple(range(len(graph.operators)))
+
+
 def tflm_model_sources(model: bytes, *, prefix: str, persistent: tuple[int, ...] = (),
                        arena_bytes: int | None = None) -> TflmSources:  # fmt: skip
     """TFLM runtime sources of ``model`` under ``prefix`` (see the module docstring);
@@ -74,13 +91,10 @@ def tflm_model_sources(model: bytes, *, prefix: str, persistent: tuple[int, ...]
     the board used)."""
     from export.tflite_reader import read_tflite
     from export.tflm.arena import working_arena_bytes
-    from export.tflm.offline_plan import tflm_plan, write_offline_plan
-
     p = identifier(prefix)
-    graph = read_tflite(model)
+    graph = read_tflite(model, compiler_ops=False)
     ops = tuple(sorted({resolver_method(op.op) for op in graph.operators}))
-    plan = tflm_plan(graph, persistent=persistent)
-    planned = write_offline_plan(model, graph, plan)
+    planned, order = _planned(model, graph, persistent)
     arena = working_arena_bytes(planned) if arena_bytes is None else arena_bytes
     files = emit_tflm_bundle(planned, graph, arena, p, planned=True)
     states = _states(graph, persistent)
@@ -90,4 +104,4 @@ def tflm_model_sources(model: bytes, *, prefix: str, persistent: tuple[int, ...]
         outputs=_io_rows(graph, graph.outputs), states=states)
     files[f"{p}_tflm.cc"] = render("tflm_model.cc.j2",
         p=p, P=p.upper(), source=graph.name, n_ops=len(ops), states=states)
-    return TflmSources(p, files, planned, arena + ARENA_MARGIN, ops, tuple(plan.order))
+    return TflmSources(p, files, planned, arena + ARENA_MARGIN, ops, order)

@@ -1,4 +1,5 @@
-"""TensorFlow Lite Micro side of the export: arena measurement, offline memory plan, bundle."""
+"""TensorFlow Lite Micro side of the export: arena measurement, offline memory plan, bundle, and
+the generated-C model API over a TFLM interpreter (runtime.py, for `--runtime tflm` and the bench)."""
 
 from __future__ import annotations
 

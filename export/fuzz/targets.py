@@ -1,0 +1,130 @@
+"""What is fuzzed: a target is seed inputs, a mutator and the pipeline a mutant goes through.
+
+Built-in targets (:data:`BUILTIN`):
+
+- ``model``: a zoo int8 model (``mlp``, ``cnn``), mutated byte-wise
+  (:func:`export.fuzz.mutate.mutate_bytes`) or structurally
+  (:func:`export.fuzz.models.mutate_model`), then ``read_tflite`` -> ``plan_model`` ->
+  ``verify_plan`` -> ``emit_c``, what ``foley-edge plan`` and ``foley-edge codegen`` run. A
+  model the compiler refuses but TFLite Micro may run (``compiler_ops=False``) goes through
+  ``tflm_plan``, the plan ``foley-edge plan`` writes for the peer.
+- ``clip``: a small ``.npz`` clip (:mod:`export.fuzz.clips`) into ``load_clip`` (what
+  ``data show``, ``export --decode`` and ``play --keypoints`` read), then its MIDI field.
+- ``midi``: a small Standard MIDI File (:mod:`export.fuzz.midifiles`) into ``read_midi`` ->
+  ``encode`` -> ``decode`` -> ``load_pretty_midi`` (what ``midi encode|show`` run).
+
+Another target is any :class:`FuzzTarget` named ``"package.module:ATTRIBUTE"``.
+"""
+
+from __future__ import annotations
+
+import importlib
+from collections.abc import Callable
+from dataclasses import dataclass
+
+import numpy as np
+
+from export.fuzz import FuzzError
+
+
+@dataclass(frozen=True)
+class FuzzTarget:
+    """Seeds, a mutator and a pipeline."""
+
+    seeds: Callable[[], tuple[bytes, ...]]  # the well-formed inputs mutants start from
+    mutate: Callable[[bytes, np.random.Generator], tuple[bytes, str]]  # -> (mutant, what changed)
+    run: Callable[[bytes, list[str]], None]  # the pipeline; appends each stage's name as it starts
+
+
+MODEL_SEEDS: tuple[str, ...] = ("mlp", "cnn")
+"""Zoo models the ``model`` target mutates."""
+
+
+def _model_seeds() -> tuple[bytes, ...]:
+    from export.zoo import zoo_model
+
+    return tuple(zoo_model(name).read_bytes() for name in MODEL_SEEDS)
+
+
+def _mutate_model(buf: bytes, rng: np.random.Generator) -> tuple[bytes, str]:
+    """Half byte-level, 40% one structural edit, 10% both."""
+    from export.fuzz.models import mutate_model
+    from export.fuzz.mutate import mutate_bytes
+
+    pick = rng.random()
+    if pick < 0.5:
+        return mutate_bytes(buf, rng)
+    data, what = mutate_model(buf, rng)
+    if pick < 0.9:
+        return data, what
+    data, more = mutate_bytes(data, rng, max_steps=1)
+    return data, f"{what}; {more}"
+
+
+def _run_model(data: bytes, stages: list[str]) -> None:
+    from export.codegen import emit_c
+    from export.planner.bands import plan_model
+    from export.planner.verify import verify_plan
+    from export.tflite_reader import ReaderError, read_tflite
+
+    stages.append("read")
+    try:
+        graph = read_tflite(data)
+    except ReaderError:
+        stages.append("read-peer")
+        peer = read_tflite(data, compiler_ops=False)  # the file is fine, an op is not ours
+        from export.tflm.offline_plan import tflm_plan
+
+        stages.append("plan-peer")
+        tflm_plan(peer)
+        raise
+    stages.append("plan")
+    banded, plan, _ = plan_model(graph)
+    stages.append("verify")
+    verify_plan(banded, plan)
+    stages.append("emit")
+    emit_c(banded, plan)
+
+
+MODEL = FuzzTarget(seeds=_model_seeds, mutate=_mutate_model, run=_run_model)
+"""``.tflite`` mutants through the reader, the planner and the code generator."""
+
+
+def clip_target() -> FuzzTarget:
+    """``.npz`` clip mutants through ``load_clip`` (imported when first used)."""
+    from export.fuzz import clips
+
+    return FuzzTarget(seeds=clips.seed_clips, mutate=clips.mutate_clip, run=clips.run_clip)
+
+
+def midi_target() -> FuzzTarget:
+    """Standard MIDI File mutants through the MIDI reader and codec."""
+    from export.fuzz import midifiles
+
+    return FuzzTarget(seeds=midifiles.seed_midis, mutate=midifiles.mutate_midi,
+                      run=midifiles.run_midi)
+
+
+BUILTIN: dict[str, str] = {"model": "export.fuzz.targets:MODEL",
+                           "clip": "export.fuzz.targets:clip_target",
+                           "midi": "export.fuzz.targets:midi_target"}
+"""Short names of the built-in targets -> where they are."""
+
+
+def resolve_target(name: str) -> FuzzTarget:
+    """The target ``name``: a key of :data:`BUILTIN` or ``"package.module:ATTRIBUTE"`` naming a
+    :class:`FuzzTarget` (or a function without arguments that returns one)."""
+    spec = BUILTIN.get(name, name)
+    module, sep, attr = spec.partition(":")
+    if not sep:
+        raise FuzzError(f"unknown fuzz target {name!r} (expected one of {', '.join(BUILTIN)} "
+                        "or 'package.module:ATTRIBUTE')")
+    try:
+        obj = getattr(importlib.import_module(module), attr)
+    except (ImportError, AttributeError) as e:
+        raise FuzzError(f"fuzz target {name!r}: cannot import {spec} ({e})") from e
+    target = obj if isinstance(obj, FuzzTarget) else obj() if callable(obj) else None
+    if not isinstance(target, FuzzTarget):
+        raise FuzzError(f"fuzz target {name!r}: {spec} is a {type(obj).__name__}, "
+                        "expected a FuzzTarget")
+    return target

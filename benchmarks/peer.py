@@ -46,12 +46,13 @@ PREFIX = "bench"
 INPUT_SEED = 1234
 """Seed of the random int8 inputs the outputs are checked on."""
 
-EMULATOR_LENGTHS: dict[str, dict[str, str]] = {
-    "qemu-m4": {"FLASH": "4M", "RAM": "4M"},
-    "qemu-m7": {"FLASH": "4M", "RAM": "4M"},
-    "qemu-m55": {"FLASH": "8M", "RAM": "512K"},
+EMULATOR_REGIONS: dict[str, dict[str, tuple[str | None, str]]] = {
+    "qemu-m4": {"FLASH": (None, "4M"), "RAM": (None, "4M")},
+    "qemu-m7": {"FLASH": (None, "4M"), "RAM": (None, "4M")},
+    "qemu-m55": {"FLASH": (None, "8M"), "RAM": ("0x70000000", "16M")},  # DDR, Secure alias
 }
-"""Region lengths of the bench images: the memory QEMU maps at each board's origins."""
+"""(origin or None for the board's, length) of the bench images' regions: memory QEMU maps
+(its RAM timing is uniform, so where the data lies does not change the counts)."""
 
 ARENA_HEADROOM = 2
 """The bench image reserves this many times the wheel's arena and reports what the board used."""
@@ -74,6 +75,7 @@ class PeerRun:
     static_ram_bytes: int  # .data + .bss outside the arena buffer
     flash_bytes: int  # text + rodata + data of the bench image
     outputs: tuple[bytes, ...]  # outputs of the counted invoke
+    matches_wheel: bool  # outputs byte for byte equal to the tflite-micro wheel's (same inputs)
 
     @property
     def sram_bytes(self) -> int:
@@ -123,14 +125,14 @@ def parse_peer_output(text: str, n_ops: int, n_outputs: int) -> dict[str, Any]:
 
 
 def _memory_ld(board: Any, folder: Path) -> Path:
-    lengths = EMULATOR_LENGTHS.get(board.name)
-    if lengths is None:
+    regions = EMULATOR_REGIONS.get(board.name)
+    if regions is None:
         raise BenchError(f"board {board.name!r}: no emulator memory layout for the peer bench "
-                         f"(emulated boards: {', '.join(EMULATOR_LENGTHS)})")
+                         f"(emulated boards: {', '.join(EMULATOR_REGIONS)})")
     text = (board.board_dir / "memory.ld").read_text()
-    for region, length in lengths.items():
-        text, n = re.subn(rf"(\b{region}\s*\([^)]*\)\s*:\s*ORIGIN\s*=\s*\w+\s*,\s*LENGTH\s*=\s*)\w+",
-                          rf"\g<1>{length}", text)
+    for region, (origin, length) in regions.items():
+        text, n = re.subn(rf"(\b{region}\s*\([^)]*\)\s*:\s*ORIGIN\s*=\s*)(\w+)(\s*,\s*LENGTH\s*=\s*)\w+",
+                          lambda m, o=origin, ln=length: f"{m[1]}{o or m[2]}{m[3]}{ln}", text)
         if n != 1:
             raise BenchError(f"{board.board_dir / 'memory.ld'}: expected one {region} region")
     folder.mkdir(parents=True, exist_ok=True)
@@ -234,9 +236,10 @@ def run_peer_on_board(model: bytes, name: str, board: Any, *, persistent: tuple[
     cal = found["cal"]
     ops = tuple(OpCount(k, srcs.order[k], graph.operators[k].op, max(0, found["ops"][k] - cal))
                 for k in range(len(graph.operators)))
+    outputs = tuple(found["outputs"][k] for k in range(len(graph.outputs)))
     return PeerRun(name, board.name, found["total"], ops, found["arena"], arena_section,
-                   size.static_ram_bytes - arena_section, size.flash_bytes,
-                   tuple(found["outputs"][k] for k in range(len(graph.outputs))))
+                   size.static_ram_bytes - arena_section, size.flash_bytes, outputs,
+                   outputs == wheel_outputs(srcs.planned_model, inputs))
 
 
 def wheel_outputs(planned_model: bytes, inputs: list[bytes]) -> tuple[bytes, ...]:

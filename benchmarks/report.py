@@ -33,6 +33,7 @@ def _ratio(a: int, b: int) -> str:
 
 def _peer(res: BenchResults, command: str) -> list[str]:
     by = {(r.name, r.board, r.runtime): r for r in res.rows}
+    same = {(p.model, p.board): p.matches_wheel for p in res.peer}
     rows = []
     for name, board in dict.fromkeys((r.name, r.board) for r in res.rows):
         ours, peer = by.get((name, board, OURS)), by.get((name, board, PEER))
@@ -43,7 +44,8 @@ def _peer(res: BenchResults, command: str) -> list[str]:
                      _kb(ours.sram_bytes) if ours else "—", _kb(peer.sram_bytes) if peer else "—",
                      _ratio(ours.sram_bytes, peer.sram_bytes) if ours and peer else "—",
                      _kb(ours.flash_bytes) if ours else "—", _kb(peer.flash_bytes) if peer else "—",
-                     _ratio(ours.flash_bytes, peer.flash_bytes) if ours and peer else "—"))
+                     _ratio(ours.flash_bytes, peer.flash_bytes) if ours and peer else "—",
+                     {True: "yes", False: "**NO**"}.get(same.get((name, board)), "—")))
     return [f"## {PEER_SECTION}", "",
             f"Measured by `{command}`: both runtimes compiled with arm-none-eabi-gcc -O2 for the "
             "board's core, booted in QEMU with -icount shift=7, one instruction per tick. Ours: "
@@ -56,11 +58,12 @@ def _peer(res: BenchResults, command: str) -> list[str]:
             "Ratios are ours / TFLM: below 1 is better. QEMU counts every instruction as one "
             "tick, a Helium (MVE) instruction too: a real Cortex-M55 spends about two cycles "
             "on a 128-bit beat-wise vector instruction, so M55 ratios flatter Helium code (the "
-            "peer's) by up to ~2x against real cycles. Outputs of both equal tflite-micro's "
-            "byte for byte (tests/benchmarks/test_peer.py, tests/export).", "",
+            "peer's) by up to ~2x against real cycles. '= wheel': the peer's outputs on the board "
+            "compared in this run, byte for byte, with the tflite-micro wheel's on the same "
+            "seeded inputs (ours are checked against it by the tests).", "",
             *_table(("model", "board", "ours instr.", "TFLM+CMSIS-NN instr.", "instr. ours / TFLM",
                      "ours SRAM KB", "TFLM SRAM KB", "SRAM ours / TFLM", "ours flash KB",
-                     "TFLM flash KB", "flash ours / TFLM"), rows), ""]
+                     "TFLM flash KB", "flash ours / TFLM", "TFLM = wheel"), rows), ""]
 
 
 def _ops(res: BenchResults) -> list[str]:

@@ -123,6 +123,7 @@ def test_tflm_cmsis_nn_on_qemu_m7_matches_the_wheel_byte_for_byte() -> None:
         planned = tflm_model_sources(data, prefix="bench", persistent=keep).planned_model
         want = wheel_outputs(planned, inputs)
         assert run.outputs == want, f"{name}: TFLM + CMSIS-NN on qemu-m7 differs from the wheel"
+        assert run.matches_wheel
         assert any(any(b) for b in want), f"{name}: all-zero outputs prove nothing"
         assert len(run.ops) == len(graph.operators)
         assert run.total_instructions > sum(o.instructions for o in run.ops) > 0

@@ -116,16 +116,13 @@ def _memory(res: BenchResults) -> list[str]:
 
 def _flash(res: BenchResults) -> list[str]:
     rows = [(f.model, f.board, _kb(f.code_bytes), _kb(f.const_bytes), _kb(f.model_flash_bytes),
-             _kb(f.tflite_bytes), _kb(f.tflm_estimate_bytes), f"{f.ratio_vs_tflite:.2f}",
-             f"{f.ratio_vs_tflm_estimate:.2f}", _kb(f.firmware_total_bytes))
+             _kb(f.tflite_bytes), f"{f.ratio_vs_tflite:.2f}", _kb(f.firmware_total_bytes))
             for f in res.flash]
     return ["## Flash", "", "Ours: generated model + used kernels linked alone "
-            "(arm-none-eabi-size: text; rodata + data). TFLM: an ESTIMATE = .tflite + 20 KB "
-            "runtime + 2 KB per operator type (see benchmarks/flash.py). Firmware: the no-model "
-            "firmware + the model (the model is not yet linked into the firmware itself).", "",
+            "(arm-none-eabi-size: text; rodata + data). The peer's flash, measured, is in the "
+            "on-board table above. Firmware: the no-model firmware + the model.", "",
             *_table(("model", "board", "code KB", "weights+params KB", "model KB", ".tflite KB",
-                     "TFLM est. KB", "ours / .tflite", "ours / TFLM est.", "firmware KB"), rows),
-            ""]
+                     "ours / .tflite", "firmware KB"), rows), ""]
 
 
 def _host(res: BenchResults) -> list[str]:

@@ -10,6 +10,13 @@ and outputs; the model's metadata buffers by name.
 Anything the compiler cannot handle (an operator outside :data:`SUPPORTED_OPS`, a custom op, a
 dtype outside the IR, a fused activation we have no kernel for, sparse or non-affine tensors)
 raises :class:`ReaderError` naming the operator index, the op and the tensor.
+
+So does any malformed file, before anything downstream sees it or a large buffer is allocated:
+a truncated or corrupt flatbuffer, names that are not UTF-8, indices and buffer offsets out of
+range, absurd shapes and quantization (:mod:`export.tflite_checks`), a dataflow that is not a
+single-writer graph in execution order (cycles included), operand shapes an operator cannot
+have (:mod:`export.op_shapes`). ``python -m export.fuzz`` checks that no mutated model gets
+past this into a traceback of the planner or the code generator.
 """
 
 from __future__ import annotations
@@ -25,6 +32,13 @@ from ai_edge_litert import schema_py_generated as fb
 
 from edge.errors import FoleyEdgeError
 from export.ir import DTYPE_BYTES, Graph, Operator, Quantization, Tensor
+from export.op_shapes import operator_problem
+from export.tflite_checks import (
+    graph_problem,
+    option_problem,
+    quantization_problem,
+    shape_problem,
+)
 
 SUPPORTED_OPS: frozenset[str] = frozenset(
     {
@@ -77,6 +91,19 @@ _ENUM_NAMES = {field: _enum_names(cls) for field, cls in _ENUM_FIELDS.items()}
 _CAMEL = re.compile(r"(?<!^)([A-Z])")
 
 
+def _text(value: Any, what: str, where: str) -> str:
+    """A name stored in the model as text; :class:`ReaderError` when it is not UTF-8."""
+    if value is None:
+        return ""
+    if not isinstance(value, bytes):
+        return str(value)
+    try:
+        return value.decode("utf-8")
+    except UnicodeDecodeError as e:
+        raise ReaderError(f"{where}: {what} is not UTF-8 text ({e.reason} at byte {e.start} "
+                          f"of {value[:48]!r})") from e
+
+
 def _snake(name: str) -> str:
     """``fusedActivationFunction`` -> ``fused_activation_function``, ``dilationWFactor`` ->
     ``dilation_w_factor`` (the key the kernels' render functions read)."""
@@ -125,14 +152,17 @@ def _options(obj: Any) -> Mapping[str, Any]:
     return MappingProxyType({_snake(k): _option_value(_snake(k), v) for k, v in vars(obj).items()})
 
 
-def _op_name(model: Any, op: Any) -> str:
-    """The builtin operator name of ``op`` (``CUSTOM:<code>`` for custom ops)."""
-    code = model.operatorCodes[op.opcodeIndex]
+def _op_name(model: Any, k: int, op: Any, where: str) -> str:
+    """The builtin operator name of operator ``k`` (``CUSTOM:<code>`` for custom ops)."""
+    codes = model.operatorCodes or []
+    if not 0 <= op.opcodeIndex < len(codes):
+        raise ReaderError(f"{where}: operator {k}: opcode index {op.opcodeIndex} is outside "
+                          f"range 0 to {len(codes) - 1}")
+    code = codes[op.opcodeIndex]
     value = max(int(code.builtinCode), int(code.deprecatedBuiltinCode))
     name = _OP_NAMES.get(value, f"UNKNOWN_{value}")
     if name == "CUSTOM":
-        custom = code.customCode.decode() if isinstance(code.customCode, bytes) else code.customCode
-        return f"CUSTOM:{custom}"
+        return f"CUSTOM:{_text(code.customCode, f'operator {k} custom code', where)}"
     return name
 
 
@@ -145,21 +175,28 @@ def _quantization(q: Any) -> Quantization | None:
     return Quantization(scale=scale, zero_point=tuple(int(z) for z in zps), axis=int(q.quantizedDimension))
 
 
-def _buffer_bytes(model: Any, raw: bytes, index: int) -> bytes | None:
-    """The payload of buffer ``index`` (inline or at an offset past the flatbuffer), or None."""
-    if index <= 0 or model.buffers is None or index >= len(model.buffers):
+def _buffer_bytes(model: Any, raw: bytes, index: int, whose: str) -> bytes | None:
+    """The payload of buffer ``index`` (inline or at an offset past the flatbuffer), or None
+    for buffer 0 (by convention empty) and empty buffers; ``whose`` starts error messages."""
+    n = len(model.buffers or [])
+    if index != 0 and not 0 <= index < n:
+        raise ReaderError(f"{whose}: buffer index {index} is outside range 0 to {n - 1}")
+    if index == 0:
         return None
     b = model.buffers[index]
     if b.data is not None and len(b.data) > 0:
         return np.asarray(b.data, dtype=np.uint8).tobytes()
     if b.offset > 1 and b.size > 0:
+        if b.offset + b.size > len(raw):
+            raise ReaderError(f"{whose}: buffer {index} holds {b.size} bytes at offset "
+                              f"{b.offset}, past the end of the file ({len(raw)} bytes)")
         return raw[b.offset : b.offset + b.size]
     return None
 
 
 def _tensor(model: Any, raw: bytes, i: int, t: Any, where: str) -> Tensor:
     """One IR tensor; raises :class:`ReaderError` for what the IR cannot carry."""
-    name = t.name.decode() if isinstance(t.name, bytes) else (t.name or f"t{i}")
+    name = _text(t.name, f"tensor {i} name", where) or f"t{i}"
     dtype = _TYPE_NAMES.get(t.type, str(t.type)).lower()
     if dtype not in DTYPE_BYTES:
         raise ReaderError(
@@ -172,12 +209,20 @@ def _tensor(model: Any, raw: bytes, i: int, t: Any, where: str) -> Tensor:
     if q is not None and q.detailsType != 0:
         raise ReaderError(f"{where}: tensor {i} '{name}': non-affine quantization is not supported")
     shape = tuple(int(d) for d in (t.shape if t.shape is not None else ()))
-    data = _buffer_bytes(model, raw, int(t.buffer))
-    out = Tensor(index=i, name=name, shape=shape, dtype=dtype, quant=_quantization(q),
+    head = f"{where}: tensor {i} '{name}'"
+    problem = shape_problem(shape, DTYPE_BYTES[dtype])
+    if problem:
+        raise ReaderError(f"{head}: {problem}")
+    data = _buffer_bytes(model, raw, int(t.buffer), head)
+    quant = _quantization(q)
+    problem = quant and quantization_problem(quant, shape, dtype)
+    if problem:
+        raise ReaderError(f"{head}: {problem}")
+    out = Tensor(index=i, name=name, shape=shape, dtype=dtype, quant=quant,
                  data=data, is_variable=bool(t.isVariable))
     if data is not None and len(data) != out.nbytes:
         raise ReaderError(
-            f"{where}: tensor {i} '{name}': constant data has {len(data)} bytes, "
+            f"{head}: constant data has {len(data)} bytes, "
             f"expected {out.nbytes} for shape {shape} {dtype}"
         )
     return out
@@ -191,6 +236,9 @@ def _check_operator(op: Operator, tensors: tuple[Tensor, ...], where: str, *,
     for t in (*op.inputs, *op.outputs):
         if not -1 <= t < len(tensors):
             raise ReaderError(f"{head}: tensor index {t} is outside range 0 to {len(tensors) - 1}")
+    problem = option_problem(op.options)
+    if problem:
+        raise ReaderError(f"{head}: {problem}")
     if not compiler:
         return
     if op.op not in SUPPORTED_OPS:
@@ -223,7 +271,7 @@ def read_tflite(src: str | Path | bytes | bytearray | memoryview, *, subgraph: i
     for k, op in enumerate(sg.operators or []):
         ir_op = Operator(
             index=k,
-            op=_op_name(model, op),
+            op=_op_name(model, k, op, where),
             inputs=tuple(int(i) for i in (op.inputs if op.inputs is not None else ())),
             outputs=tuple(int(i) for i in (op.outputs if op.outputs is not None else ())),
             options=_options(op.builtinOptions),
@@ -231,11 +279,11 @@ def read_tflite(src: str | Path | bytes | bytearray | memoryview, *, subgraph: i
         _check_operator(ir_op, tensors, where, compiler=compiler_ops)
         operators.append(ir_op)
     metadata = {}
-    for m in model.metadata or []:
-        key = m.name.decode() if isinstance(m.name, bytes) else str(m.name)
-        metadata[key] = _buffer_bytes(model, raw, int(m.buffer)) or b""
-    name = sg.name.decode() if isinstance(sg.name, bytes) else (sg.name or "")
-    return Graph(
+    for k, m in enumerate(model.metadata or []):
+        key = _text(m.name, f"metadata {k} name", where)
+        metadata[key] = _buffer_bytes(model, raw, int(m.buffer), f"{where}: metadata '{key}'") or b""
+    name = _text(sg.name, f"subgraph {subgraph} name", where)
+    graph = Graph(
         name=name or (Path(where).stem if where != "<bytes>" else "model"),
         tensors=tensors,
         operators=tuple(operators),
@@ -243,3 +291,16 @@ def read_tflite(src: str | Path | bytes | bytearray | memoryview, *, subgraph: i
         outputs=tuple(int(i) for i in (sg.outputs if sg.outputs is not None else ())),
         metadata=MappingProxyType(metadata),
     )
+    _check_graph(graph, where, compiler=compiler_ops)
+    return graph
+
+
+def _check_graph(graph: Graph, where: str, *, compiler: bool) -> None:
+    """Raise :class:`ReaderError` when the dataflow or an operator's operands are malformed."""
+    problem = graph_problem(graph)
+    if problem:
+        raise ReaderError(f"{where}: {problem}")
+    for op in graph.operators:
+        problem = operator_problem(graph, op, compiler=compiler)
+        if problem:
+            raise ReaderError(f"{where}: operator {op.index} {op.op}: {problem}")

@@ -22,8 +22,11 @@ from __future__ import annotations
 
 import io
 import json
+import math
 import os
 import tempfile
+import zipfile
+import zlib
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -35,6 +38,8 @@ from edge.errors import FoleyEdgeError
 from edge.skeleton import N_JOINTS
 
 N_CHANNELS = 3
+MAX_FIELD_BYTES = 256 << 20
+"""Largest field :func:`load_clip` reads (256 MiB: keypoints of 3 hours at 30 fps)."""
 
 
 class ClipError(FoleyEdgeError, ValueError):
@@ -128,28 +133,69 @@ def load_clip(path: str | os.PathLike[str]) -> Clip:
     path = Path(path)
     if not path.exists():
         raise ClipError(f"{path}: no such clip file")
-    try:
-        with np.load(path, allow_pickle=False) as z:
-            fields = {k: z[k] for k in z.files}
-    except (OSError, ValueError, EOFError) as e:
-        raise ClipError(f"{path}: not a readable .npz clip ({e})") from e
+    fields = _read_fields(path)
     for key in ("keypoints", "fps"):
         if key not in fields:
             raise ClipError(f"{path}: missing field '{key}' (found {sorted(fields)})")
     fps_arr = fields["fps"]
-    if fps_arr.shape != () or not np.issubdtype(fps_arr.dtype, np.number):
+    if fps_arr.shape != () or fps_arr.dtype.kind not in "iuf":
         raise ClipError(f"{path}: field 'fps' must be a scalar number, found {fps_arr.dtype} {list(fps_arr.shape)}")
     tokens = fields.get("tokens", np.zeros(0, np.int16))
     kp = fields["keypoints"]
     _validate(str(path), keypoints=kp, fps=float(fps_arr), tokens=tokens)
-    meta: dict[str, Any] = {}
-    if "meta" in fields:
-        try:
-            meta = json.loads(str(fields["meta"]))
-        except json.JSONDecodeError as e:
-            raise ClipError(f"{path}: field 'meta' is not valid JSON ({e})") from e
-    midi = fields["midi"].astype(np.uint8).tobytes() if "midi" in fields else b""
-    return Clip(keypoints=kp, fps=float(fps_arr), tokens=tokens.astype(np.int16), midi=midi, meta=meta)
+    meta = _meta(path, fields["meta"]) if "meta" in fields else {}
+    midi = fields.get("midi", np.zeros(0, np.uint8))
+    if midi.dtype != np.uint8 or midi.ndim != 1:
+        raise ClipError(f"{path}: field 'midi' must be the bytes of a MIDI file (uint8 [B]), "
+                        f"found {midi.dtype} {list(midi.shape)}")
+    return Clip(keypoints=kp, fps=float(fps_arr), tokens=tokens.astype(np.int16), midi=midi.tobytes(),
+                meta=meta)
+
+
+def _read_fields(path: Path) -> dict[str, np.ndarray]:
+    """Every array of the .npz at ``path``, each checked before it is read: at most
+    :data:`MAX_FIELD_BYTES`, no pickled objects, and as many bytes as its header declares (so
+    a corrupt header cannot make numpy allocate terabytes)."""
+    try:
+        with zipfile.ZipFile(path) as z:
+            return {info.filename.removesuffix(".npy"): _read_member(path, z, info)
+                    for info in z.infolist() if not info.is_dir()}
+    except (zipfile.BadZipFile, zlib.error, OSError, EOFError, ValueError, NotImplementedError,
+            RuntimeError) as e:  # RuntimeError: an encrypted entry
+        raise ClipError(f"{path}: not a readable .npz clip ({type(e).__name__}: {e})") from e
+
+
+def _read_member(path: Path, z: zipfile.ZipFile, info: zipfile.ZipInfo) -> np.ndarray:
+    key = info.filename.removesuffix(".npy")
+    if info.file_size > MAX_FIELD_BYTES:
+        raise ClipError(f"{path}: field '{key}' holds {info.file_size} bytes, more than the "
+                        f"{MAX_FIELD_BYTES} a clip field may have")
+    with z.open(info) as f:
+        major, _ = np.lib.format.read_magic(f)
+        read_header = np.lib.format.read_array_header_1_0 if major == 1 else np.lib.format.read_array_header_2_0
+        shape, _, dtype = read_header(f)
+        stored = info.file_size - f.tell()
+    if dtype.hasobject:
+        raise ClipError(f"{path}: field '{key}' is an array of Python objects (pickled); a clip "
+                        "holds numbers and text only")
+    declared = math.prod(shape) * dtype.itemsize
+    if declared != stored:
+        raise ClipError(f"{path}: field '{key}' declares shape {list(shape)} {dtype} "
+                        f"({declared} bytes) but holds {stored} bytes")
+    return np.lib.format.read_array(io.BytesIO(z.read(info)), allow_pickle=False)
+
+
+def _meta(path: Path, arr: np.ndarray) -> dict[str, Any]:
+    """Field 'meta': a JSON object stored as one string."""
+    if arr.shape != () or arr.dtype.kind != "U":
+        raise ClipError(f"{path}: field 'meta' must be one JSON string, found {arr.dtype} {list(arr.shape)}")
+    try:
+        meta = json.loads(str(arr))
+    except (json.JSONDecodeError, RecursionError) as e:
+        raise ClipError(f"{path}: field 'meta' is not valid JSON ({type(e).__name__}: {e})") from e
+    if not isinstance(meta, dict):
+        raise ClipError(f"{path}: field 'meta' must be a JSON object, found {type(meta).__name__}")
+    return meta
 
 
 def write_atomic(path: str | os.PathLike[str], data: bytes) -> None:

@@ -38,8 +38,10 @@ SUSTAIN_CONTROL = 64
 DEFAULT_TEMPO = 500_000  # microseconds per beat (120 bpm), the MIDI default
 MidiSource = str | os.PathLike[str] | bytes | mido.MidiFile | MidiContent | Any  # Any: PrettyMIDI
 
-# What mido raises on a malformed file (it has no exception class of its own).
-_MIDO_ERRORS = (OSError, EOFError, ValueError, KeyError, IndexError, TypeError)
+# What mido raises on a malformed file (no common base class; a key signature it cannot name
+# raises its one class of its own).
+_MIDO_ERRORS = (OSError, EOFError, ValueError, KeyError, IndexError, TypeError,
+                mido.KeySignatureError)
 
 
 def read_midi(source: MidiSource, *, name: str | None = None) -> MidiContent:

@@ -105,6 +105,11 @@ def _check_storage(graph: Graph, storage: Mapping[int, str]) -> None:
                 raise CodegenError(f"{graph.name}: operator {op.index} {op.op}: tensor {t} "
                                    f"'{tn.name}' has no place in the memory plan (expected an "
                                    f"arena or persistent offset, or an alias)")
+            if t >= 0 and graph.tensors[t].dtype not in C_TYPES:
+                tn = graph.tensors[t]
+                raise CodegenError(f"{graph.name}: operator {op.index} {op.op}: tensor {t} "
+                                   f"'{tn.name}' is {tn.dtype}, which the kernels do not take "
+                                   f"(expected one of {', '.join(C_TYPES)})")
 
 
 def _constant_decl(t: Tensor, name: str) -> str:

@@ -321,7 +321,7 @@ def mutate_model(buf: bytes, rng: np.random.Generator, *, edits: int = 1) -> tup
         builder = flatbuffers.Builder(len(buf) + 1024)
         try:
             builder.Finish(model.Pack(builder), file_identifier=b"TFL3")
-        except (struct.error, OverflowError):
+        except (struct.error, OverflowError, TypeError):  # TypeError: flatbuffers' range check
             continue
         return bytes(builder.Output()), "; ".join(done) or "no edit"
     return buf, "no edit (no packable value drawn)"

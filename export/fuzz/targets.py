@@ -21,6 +21,7 @@ from __future__ import annotations
 import importlib
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 
@@ -61,6 +62,16 @@ def _mutate_model(buf: bytes, rng: np.random.Generator) -> tuple[bytes, str]:
     return data, f"{what}; {more}"
 
 
+def _peer_graph(data: bytes) -> Any:
+    """The model read for TFLite Micro (``compiler_ops=False``), None when that fails too."""
+    from export.tflite_reader import ReaderError, read_tflite
+
+    try:
+        return read_tflite(data, compiler_ops=False)
+    except ReaderError:
+        return None
+
+
 def _run_model(data: bytes, stages: list[str]) -> None:
     from export.codegen import emit_c
     from export.planner.bands import plan_model
@@ -71,11 +82,12 @@ def _run_model(data: bytes, stages: list[str]) -> None:
     try:
         graph = read_tflite(data)
     except ReaderError:
-        stages.append("read-peer")
-        peer = read_tflite(data, compiler_ops=False)  # the file is fine, an op is not ours
+        peer = _peer_graph(data)
+        if peer is None:
+            raise
         from export.tflm.offline_plan import tflm_plan
 
-        stages.append("plan-peer")
+        stages.append("plan-peer")  # the file is fine but an op is not ours: TFLM's plan
         tflm_plan(peer)
         raise
     stages.append("plan")

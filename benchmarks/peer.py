@@ -215,6 +215,8 @@ def run_peer_on_board(model: bytes, name: str, board: Any, *, persistent: tuple[
     """Build, boot and measure TFLite Micro + CMSIS-NN running ``model`` on emulated ``board``."""
     from export.tflite_reader import read_tflite
 
+    if inputs is None:
+        inputs = bench_inputs(read_tflite(model, compiler_ops=False))
     with tempfile.TemporaryDirectory(prefix="foley-peer-") as tmp:
         folder = Path(work) if work is not None else Path(tmp)
         elf, srcs, _ = build_peer_image(model, board, folder, persistent=persistent, inputs=inputs)

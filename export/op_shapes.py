@@ -353,6 +353,10 @@ RULES = MappingProxyType(_RULES)
 """Operator -> (operand counts, optional input positions, shape rule)."""
 
 
+def _count(lo: int, hi: int) -> str:
+    return str(lo) if lo == hi else f"{lo} or more" if hi == _MANY else f"{lo} to {hi}"
+
+
 def operator_problem(graph: Graph, op: Operator, *, compiler: bool = True) -> str | None:
     """What is wrong with ``op``'s operands (indices already checked in range), or None.
     ``compiler=False`` (a model for TFLite Micro) drops what only our kernels need: at most
@@ -362,8 +366,8 @@ def operator_problem(graph: Graph, op: Operator, *, compiler: bool = True) -> st
         return None
     (lo_in, hi_in, lo_out, hi_out), optional, rule = entry
     if not (lo_in <= len(op.inputs) <= hi_in and lo_out <= len(op.outputs) <= hi_out):
-        return (f"has {len(op.inputs)} inputs and {len(op.outputs)} outputs "
-                f"(expected {lo_in} to {hi_in} inputs and {lo_out} to {hi_out} outputs)")
+        return (f"has {len(op.inputs)} inputs and {len(op.outputs)} outputs (expected "
+                f"{_count(lo_in, hi_in)} inputs and {_count(lo_out, hi_out)} outputs)")
     missing = [i for i, t in enumerate(op.inputs) if t < 0 and i not in optional]
     if missing:
         return f"input {missing[0]} is omitted (-1) but required"

@@ -22,6 +22,7 @@ past this into a traceback of the planner or the code generator.
 from __future__ import annotations
 
 import re
+import struct
 from collections.abc import Mapping
 from pathlib import Path
 from types import MappingProxyType
@@ -31,6 +32,7 @@ import numpy as np
 from ai_edge_litert import schema_py_generated as fb
 
 from edge.errors import FoleyEdgeError
+from export.flatbuffer_size import unpacked_units
 from export.ir import DTYPE_BYTES, Graph, Operator, Quantization, Tensor
 from export.op_shapes import operator_problem
 from export.tflite_checks import (
@@ -74,6 +76,11 @@ _ENUM_FIELDS: Mapping[str, type] = MappingProxyType(
         "quantized_bias_type": fb.TensorType,
     }
 )
+
+
+UNPACK_FACTOR = 2
+"""Most entries and bytes a model may unpack into per byte of file (converter output: < 0.2;
+more means offsets shared over and over, see :mod:`export.flatbuffer_size`)."""
 
 
 class ReaderError(FoleyEdgeError, ValueError):
@@ -126,10 +133,18 @@ def _unpack(buf: bytes, where: str) -> Any:
     if len(buf) < 8 or buf[4:8] != b"TFL3":
         found = buf[4:8] if len(buf) >= 8 else f"{len(buf)} bytes"
         raise ReaderError(f"{where}: not a .tflite flatbuffer: expected identifier b'TFL3', found {found!r}")
+    limit = UNPACK_FACTOR * len(buf) + 4096
     try:
-        return fb.ModelT.InitFromPackedBuf(buf, 0)
+        units = unpacked_units(buf, limit)
+        if units <= limit:
+            return fb.ModelT.InitFromPackedBuf(buf, 0)
     except Exception as e:  # noqa: BLE001 - flatbuffers raises assorted errors on corrupt input
-        raise ReaderError(f"{where}: corrupt .tflite flatbuffer: {type(e).__name__}: {e}") from e
+        kind = "struct.error" if isinstance(e, struct.error) else type(e).__name__
+        raise ReaderError(f"{where}: corrupt .tflite flatbuffer ({len(buf)} bytes; an offset or "
+                          f"length points outside it or at the wrong type): {kind}: {e}") from e
+    raise ReaderError(f"{where}: the flatbuffer's offsets refer to the same tables over and "
+                      f"over: it would unpack into more than {limit} entries and bytes from "
+                      f"{len(buf)} bytes (at most {UNPACK_FACTOR}x the file's size)")
 
 
 def _option_value(key: str, value: Any) -> Any:
@@ -175,9 +190,17 @@ def _quantization(q: Any) -> Quantization | None:
     return Quantization(scale=scale, zero_point=tuple(int(z) for z in zps), axis=int(q.quantizedDimension))
 
 
-def _buffer_bytes(model: Any, raw: bytes, index: int, whose: str) -> bytes | None:
+def _buffer_bytes(model: Any, raw: bytes, index: int, whose: str,
+                  cache: dict[int, bytes | None]) -> bytes | None:
     """The payload of buffer ``index`` (inline or at an offset past the flatbuffer), or None
-    for buffer 0 (by convention empty) and empty buffers; ``whose`` starts error messages."""
+    for buffer 0 (by convention empty) and empty buffers; ``whose`` starts error messages.
+    ``cache`` holds the buffers read so far: tensors that share a buffer share its bytes."""
+    if index not in cache:
+        cache[index] = _payload(model, raw, index, whose)
+    return cache[index]
+
+
+def _payload(model: Any, raw: bytes, index: int, whose: str) -> bytes | None:
     n = len(model.buffers or [])
     if index != 0 and not 0 <= index < n:
         raise ReaderError(f"{whose}: buffer index {index} is outside range 0 to {n - 1}")
@@ -194,7 +217,8 @@ def _buffer_bytes(model: Any, raw: bytes, index: int, whose: str) -> bytes | Non
     return None
 
 
-def _tensor(model: Any, raw: bytes, i: int, t: Any, where: str) -> Tensor:
+def _tensor(model: Any, raw: bytes, i: int, t: Any, where: str,
+            buffers: dict[int, bytes | None]) -> Tensor:
     """One IR tensor; raises :class:`ReaderError` for what the IR cannot carry."""
     name = _text(t.name, f"tensor {i} name", where) or f"t{i}"
     dtype = _TYPE_NAMES.get(t.type, str(t.type)).lower()
@@ -213,7 +237,7 @@ def _tensor(model: Any, raw: bytes, i: int, t: Any, where: str) -> Tensor:
     problem = shape_problem(shape, DTYPE_BYTES[dtype])
     if problem:
         raise ReaderError(f"{head}: {problem}")
-    data = _buffer_bytes(model, raw, int(t.buffer), head)
+    data = _buffer_bytes(model, raw, int(t.buffer), head, buffers)
     quant = _quantization(q)
     problem = quant and quantization_problem(quant, shape, dtype)
     if problem:
@@ -263,10 +287,13 @@ def read_tflite(src: str | Path | bytes | bytearray | memoryview, *, subgraph: i
     raw, where = _load(src)
     model = _unpack(raw, where)
     n_sub = len(model.subgraphs or [])
+    if not n_sub:
+        raise ReaderError(f"{where}: the model has no subgraph")
     if not 0 <= subgraph < n_sub:
         raise ReaderError(f"{where}: subgraph {subgraph} is outside range 0 to {n_sub - 1}")
     sg = model.subgraphs[subgraph]
-    tensors = tuple(_tensor(model, raw, i, t, where) for i, t in enumerate(sg.tensors or []))
+    buffers: dict[int, bytes | None] = {}
+    tensors = tuple(_tensor(model, raw, i, t, where, buffers) for i, t in enumerate(sg.tensors or []))
     operators = []
     for k, op in enumerate(sg.operators or []):
         ir_op = Operator(
@@ -281,7 +308,8 @@ def read_tflite(src: str | Path | bytes | bytearray | memoryview, *, subgraph: i
     metadata = {}
     for k, m in enumerate(model.metadata or []):
         key = _text(m.name, f"metadata {k} name", where)
-        metadata[key] = _buffer_bytes(model, raw, int(m.buffer), f"{where}: metadata '{key}'") or b""
+        metadata[key] = _buffer_bytes(model, raw, int(m.buffer), f"{where}: metadata '{key}'",
+                                      buffers) or b""
     name = _text(sg.name, f"subgraph {subgraph} name", where)
     graph = Graph(
         name=name or (Path(where).stem if where != "<bytes>" else "model"),

@@ -25,6 +25,7 @@ import json
 import math
 import os
 import tempfile
+import tokenize
 import zipfile
 import zlib
 from dataclasses import dataclass, field
@@ -160,8 +161,10 @@ def _read_fields(path: Path) -> dict[str, np.ndarray]:
         with zipfile.ZipFile(path) as z:
             return {info.filename.removesuffix(".npy"): _read_member(path, z, info)
                     for info in z.infolist() if not info.is_dir()}
+    except ClipError:
+        raise
     except (zipfile.BadZipFile, zlib.error, OSError, EOFError, ValueError, NotImplementedError,
-            RuntimeError) as e:  # RuntimeError: an encrypted entry
+            RuntimeError, tokenize.TokenError) as e:  # an encrypted entry; a garbled .npy header
         raise ClipError(f"{path}: not a readable .npz clip ({type(e).__name__}: {e})") from e
 
 

@@ -60,8 +60,9 @@ def case_input(name: str, target: FuzzTarget, seeds: Sequence[bytes], seed: int,
 
 
 def _where(e: BaseException) -> str:
-    """``file:line in function`` of the innermost frame in this repository (else the last)."""
-    frames = traceback.extract_tb(e.__traceback__)
+    """``file:line in function`` of the innermost frame in this repository outside this
+    module (else the innermost frame)."""
+    frames = [f for f in traceback.extract_tb(e.__traceback__) if f.filename != __file__]
     ours = [f for f in frames if f.filename.startswith(str(_ROOT)) and "/.venv" not in f.filename]
     f = (ours or frames or [None])[-1]
     if f is None:

@@ -37,7 +37,7 @@ from export.fuzz.targets import resolve_target
 from export.fuzz.worker import READY
 
 GRACE_S = 10.0
-"""Seconds past a case's limit before its worker is killed."""
+"""Default seconds past a case's limit before its worker is killed."""
 
 START_TIMEOUT_S = 300.0
 """Most seconds a worker may take to import, run its seeds and say ready."""
@@ -117,11 +117,15 @@ class _Worker:
         self.sel = selectors.DefaultSelector()
         self.sel.register(self.proc.stdout, selectors.EVENT_READ)  # type: ignore[arg-type]
         self.buf = b""
-        line = self.read_line(START_TIMEOUT_S)
+        try:
+            line = self.read_line(START_TIMEOUT_S)
+        except _Died:
+            line = None
         if line != READY:
+            tail = self.stderr_tail()
             self.close()
             raise FuzzError(f"fuzz worker did not start (expected {READY!r}, found {line!r}): "
-                            f"{self.stderr_tail()}")
+                            f"{tail}")
 
     def read_line(self, timeout: float) -> str | None:
         """The next line, None after ``timeout`` seconds; raises _Died at end of stream."""
@@ -170,7 +174,7 @@ class _Worker:
 
 
 def _serve(cases: queue.Queue, out: list[CaseResult], lock: threading.Lock,
-           start: Callable[[], _Worker], describe: Callable[[str, int], str], limit_s: float,
+           start: Callable[[], _Worker], describe: Callable[[str, int], str], wait_s: float,
            on_result: Callable[[CaseResult], None] | None) -> None:
     """Feed cases from ``cases`` to one worker (restarted after it was killed or died);
     ``describe(target, index)`` names the mutant of a case the worker could not report."""
@@ -184,9 +188,9 @@ def _serve(cases: queue.Queue, out: list[CaseResult], lock: threading.Lock,
             worker = worker or start()
             began = time.monotonic()
             try:
-                line = worker.ask(target, index, limit_s + GRACE_S)
+                line = worker.ask(target, index, wait_s)
                 res = CaseResult(**json.loads(line)) if line is not None else CaseResult(
-                    target, index, "hang", "?", "Killed", f"no answer after {limit_s + GRACE_S:g} s "
+                    target, index, "hang", "?", "Killed", f"no answer after {wait_s:g} s "
                     "(stuck outside Python); worker killed", describe(target, index),
                     round(time.monotonic() - began, 4))
             except _Died:
@@ -206,20 +210,22 @@ def _serve(cases: queue.Queue, out: list[CaseResult], lock: threading.Lock,
 
 
 def run_fuzz(cases: Mapping[str, int], *, seed: int = 0, jobs: int = 1, first: int = 0,
-             limit_s: float = DEFAULT_LIMIT_S, memory_bytes: int = DEFAULT_MEMORY_BYTES,
-             env: Mapping[str, str] | None = None,
+             limit_s: float = DEFAULT_LIMIT_S, grace_s: float = GRACE_S,
+             memory_bytes: int = DEFAULT_MEMORY_BYTES, env: Mapping[str, str] | None = None,
              on_result: Callable[[CaseResult], None] | None = None) -> FuzzReport:
     """Run ``cases[target]`` cases of each target (indices ``first`` onward) in ``jobs``
-    worker processes; ``env`` replaces the workers' environment (default: this one, BLAS
-    limited to one thread); ``on_result`` sees each result as it arrives (progress)."""
+    worker processes; a worker silent for ``limit_s + grace_s`` seconds is killed; ``env``
+    replaces the workers' environment (default: this one, BLAS limited to one thread);
+    ``on_result`` sees each result as it arrives (progress)."""
     if jobs < 1:
         raise FuzzError(f"jobs must be at least 1, found {jobs}")
+    cases = {name: count for name, count in cases.items() if count > 0}
     targets = {name: resolve_target(name) for name in cases}
     seeds = {name: t.seeds() for name, t in targets.items()}
 
     def describe(name: str, index: int) -> str:
         return case_input(name, targets[name], seeds[name], seed, index)[1]
-    names = [n for n, count in cases.items() if count > 0]
+    names = list(cases)
     todo: queue.Queue = queue.Queue()
     for i in range(max(cases.values(), default=0)):
         for n in names:
@@ -237,7 +243,7 @@ def run_fuzz(cases: Mapping[str, int], *, seed: int = 0, jobs: int = 1, first: i
 
     def serve() -> None:
         try:
-            _serve(todo, out, lock, start, describe, limit_s, on_result)
+            _serve(todo, out, lock, start, describe, limit_s + grace_s, on_result)
         except BaseException as e:  # noqa: BLE001 - handed to the caller's thread below
             errors.append(e)
             while not todo.empty():  # let the other workers stop too

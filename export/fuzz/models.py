@@ -257,6 +257,60 @@ def _quant(m: Any, rng: np.random.Generator) -> str:
     return f"tensor {i} {n} scales, {len(q.zeroPoint)} zero points"
 
 
+def _requant(m: Any, rng: np.random.Generator) -> str:
+    """A scale or zero point moved to an extreme that is still legal: the requantization
+    constants of the code generator at their limits."""
+    cands = [i for i, t in enumerate(_sg(m).tensors)
+             if t.quantization is not None and t.quantization.scale is not None
+             and len(t.quantization.scale)]
+    if not cands:
+        return "no-op"
+    i = cands[_pick(rng, cands)]
+    q = _sg(m).tensors[i].quantization
+    if rng.random() < 0.6:
+        v = float(10.0 ** rng.uniform(-44, 38))
+        q.scale = [v] * len(q.scale)
+        return f"tensor {i} scale = {v:.3g}"
+    v = int(rng.choice((-128, 127, 0, -1)))
+    q.zeroPoint = [v] * len(q.scale)
+    return f"tensor {i} zero point = {v}"
+
+
+def _values(m: Any, rng: np.random.Generator) -> str:
+    """A constant's bytes replaced by random or extreme ones (weights, biases, axes, shapes)."""
+    ts = _sg(m).tensors
+    cands = [i for i, t in enumerate(ts) if 0 < t.buffer < len(m.buffers)
+             and m.buffers[t.buffer].data is not None and len(m.buffers[t.buffer].data)]
+    if not cands:
+        return "no-op"
+    i = cands[_pick(rng, cands)]
+    b = m.buffers[ts[i].buffer]
+    n = len(b.data)
+    if rng.random() < 0.5:
+        b.data = rng.integers(0, 256, n, dtype=np.uint8)
+        return f"tensor {i} constant bytes = random"
+    fill = int(rng.choice((0x00, 0x7F, 0x80, 0xFF)))
+    b.data = np.full(n, fill, np.uint8)
+    return f"tensor {i} constant bytes = 0x{fill:02x} x {n}"
+
+
+def _activation(m: Any, rng: np.random.Generator) -> str:
+    """A fused activation, an int8 tensor's dtype (uint8, int16) or a variable flag changed."""
+    ops = [(k, op) for k, op in enumerate(_sg(m).operators)
+           if op.builtinOptions is not None and hasattr(op.builtinOptions, "fusedActivationFunction")]
+    if ops and rng.random() < 0.5:
+        k, op = ops[_pick(rng, ops)]
+        op.builtinOptions.fusedActivationFunction = int(rng.choice((0, 1, 2, 3)))
+        return f"operator {k} fused activation = {op.builtinOptions.fusedActivationFunction}"
+    i = _pick(rng, _sg(m).tensors)
+    t = _sg(m).tensors[i]
+    if rng.random() < 0.5:
+        t.type = int(rng.choice((fb.TensorType.UINT8, fb.TensorType.INT16, fb.TensorType.INT32)))
+        return f"tensor {i} type = {t.type}"
+    t.isVariable = not t.isVariable
+    return f"tensor {i} is_variable = {t.isVariable}"
+
+
 def _buffer(m: Any, rng: np.random.Generator) -> str:
     """A constant's data cut or grown, its buffer index out of range, or the data moved to an
     offset (the >2 GB layout) that lies past the end of the file."""
@@ -300,14 +354,15 @@ EDITS: tuple[tuple[Edit, float], ...] = (
     (_tensor_name, 0.05), (_other_name, 0.03), (_custom_code, 0.03), (_huge_shape, 0.08),
     (_reshape, 0.14), (_swap_shapes, 0.05), (_dtype, 0.05), (_index, 0.07), (_arity, 0.07),
     (_cycle, 0.05), (_double_write, 0.04), (_reorder, 0.05), (_opcode, 0.07), (_option, 0.11),
-    (_quant, 0.07), (_buffer, 0.06), (_structure, 0.03),
+    (_quant, 0.07), (_buffer, 0.06), (_structure, 0.03), (_requant, 0.07), (_values, 0.06),
+    (_activation, 0.06),
 )
 """Model edits and how often each is drawn."""
 
 
 def mutate_model(buf: bytes, rng: np.random.Generator, *, edits: int = 1) -> tuple[bytes, str]:
-    """``buf`` (a well-formed .tflite) with ``edits`` random edits of :data:`EDITS`, packed
-    again, and what they were. An edit whose value the schema field cannot hold (a 2**31 in
+    """``buf`` (a well-formed .tflite) with ``edits`` random edits of :data:`EDITS` (drawn by
+    weight), packed again, and what they were. An edit whose value the schema field cannot hold (a 2**31 in
     an int8 enum) is drawn again, up to :data:`PACK_TRIES` times."""
     fns = [e for e, _ in EDITS]
     weights = np.array([w for _, w in EDITS])

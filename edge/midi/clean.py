@@ -1,17 +1,24 @@
 """Turn the instruments of a MIDI file into one playable note list, counting every change.
 
-Steps (each counted in :class:`CleanCounts`):
+The token stream is one MIDI channel: one note per pitch at a time. Steps (each counted in
+:class:`CleanCounts`):
 
 1. Pick the instruments: all pitched ones merged, or the one asked for; drum notes are skipped.
-2. Sustain (optional): a note released while the pedal is down lasts until the pedal comes up.
-3. Notes outside the vocabulary's 21..108 are dropped.
-4. Zero-length notes (note-off on the note-on's tick) get :data:`MIN_NOTE_S`.
+2. Zero-length notes (note-off on the note-on's tick, in either order: see
+   :mod:`edge.midi.reader` rule 4) are dropped: they have no length to reproduce, nothing sounds
+   for them, and pretty_midi's reader drops them too. (music21 writes grace notes this way.)
+3. Sustain (optional): a note released while the pedal is down lasts until the pedal comes up.
+4. Notes outside the vocabulary's 21..108 are dropped.
 5. Same pitch, same onset (unisons of merged voices, doubled notes): one note is kept, the
    longest, with the loudest velocity.
-6. Same pitch overlapping (a pitch re-struck while it sounds): the earlier note ends at the
-   later onset, as a single MIDI channel would play it (pretty_midi would clip on write, #163).
-7. (:func:`shorten_gaps`, called by the encoder last) Stretches without any note event longer than the decoder's runaway cap (10 s, less one
-   smallest time shift) are shortened to fit under it, moving everything after them earlier.
+6. Same pitch overlapping, in one track or across tracks (a pitch struck while another voice
+   holds it): the earlier note ends at the later onset, as a single MIDI channel plays it; the
+   later note keeps its own release, even when the earlier one was written to last longer. So
+   every release is either the note's own or the next onset of its pitch, never a time taken
+   from another note (pretty_midi would clip on write, #163).
+7. (:func:`shorten_gaps`, called by the encoder last) Stretches without any note event longer
+   than the decoder's runaway cap (10 s, less one smallest time shift) are shortened to fit
+   under it, moving everything after them earlier.
 
 Cost: O(n log n) in the number of notes.
 """
@@ -24,9 +31,8 @@ from dataclasses import dataclass, replace
 from edge import vocab
 from edge.midi import MidiError
 from edge.midi.notes import Instrument, MidiContent, Note
-from edge.midi.stream import MAX_GAP_US, MIN_NOTE_US, TIME_SHIFT_US
+from edge.midi.stream import MAX_GAP_US, TIME_SHIFT_US
 
-MIN_NOTE_S = MIN_NOTE_US / 1e6
 MAX_GAP_S = (MAX_GAP_US - TIME_SHIFT_US[0]) / 1e6
 """Longest time between two note events kept: quantising may stretch a gap by one smallest shift."""
 
@@ -41,12 +47,13 @@ class CleanCounts:
     notes_in: int  # notes of the instruments used, before cleaning
     dropped_out_of_range: int  # pitch outside 21..108
     sustain_extended: int  # notes lengthened by the sustain pedal
-    zero_length_fixed: int  # notes given MIN_NOTE_S because they had no length
+    zero_length_dropped: int  # notes with no length (note-off on the note-on's tick), dropped
     duplicates_merged: int  # same pitch and onset as another note, merged into it
     overlaps_resolved: int  # notes cut at a later onset of the same pitch
     gaps_shortened: int  # stretches without note events longer than MAX_GAP_S cut to it
     unterminated_closed: int  # note-ons never released, closed at the end of their track
     orphan_offs_ignored: int  # note-offs with nothing sounding
+    off_before_on_paired: int  # zero-length notes written note-off first, paired (then dropped)
 
 
 def clean_notes(
@@ -56,21 +63,22 @@ def clean_notes(
     chosen = _choose(content, instrument)
     drums = sum(len(i.notes) for i in content.instruments if i.is_drum)
     notes: list[Note] = []
-    extended = 0
+    extended = zero = 0
     for inst in chosen:
-        got, n_ext = _with_sustain(inst) if sustain else (list(inst.notes), 0)
+        sounding = replace(inst, notes=tuple(n for n in inst.notes if n.end > n.start))
+        zero += len(inst.notes) - len(sounding.notes)
+        got, n_ext = _with_sustain(sounding) if sustain else (list(sounding.notes), 0)
         notes.extend(got)
         extended += n_ext
-    notes_in = len(notes)
+    notes_in = len(notes) + zero
     kept = [n for n in notes if vocab.PITCH_MIN <= n.pitch <= vocab.PITCH_MAX]
-    dropped = notes_in - len(kept)
+    dropped = len(notes) - len(kept)
     if not kept:
         raise MidiError(
             f"{content.name}: no notes in {vocab.PITCH_MIN}..{vocab.PITCH_MAX} "
-            f"(found {notes_in} pitched notes, {dropped} out of range, {drums} drum notes)"
+            f"(found {notes_in} pitched notes, {zero} of no length, {dropped} out of range, "
+            f"{drums} drum notes)"
         )
-    zero = sum(1 for n in kept if n.end <= n.start)
-    kept = [replace(n, end=n.start + MIN_NOTE_S) if n.end <= n.start else n for n in kept]
     kept, dups, overlaps = _resolve_same_pitch(kept)
     counts = CleanCounts(
         instruments_total=len(content.instruments),
@@ -79,12 +87,13 @@ def clean_notes(
         notes_in=notes_in,
         dropped_out_of_range=dropped,
         sustain_extended=extended,
-        zero_length_fixed=zero,
+        zero_length_dropped=zero,
         duplicates_merged=dups,
         overlaps_resolved=overlaps,
         gaps_shortened=0,  # set by the encoder, which calls shorten_gaps last
         unterminated_closed=content.unterminated,
         orphan_offs_ignored=content.orphan_offs,
+        off_before_on_paired=content.off_before_on,
     )
     return tuple(kept), counts
 

@@ -12,6 +12,22 @@ At one instant the tokens are: note-offs of notes that began earlier (by pitch),
 (by pitch, a VELOCITY token before each change of velocity bin), then note-offs of notes that
 began at this same instant (zero length after rounding; the decoder holds them
 ``MIN_NOTE_US``). Two notes of one pitch whose onsets round to the same instant are merged.
+
+Odd input (issue #19). The rules live where they act, and :class:`EncodeReport` counts each:
+
+- note pairing within a track, :mod:`edge.midi.pairing`: a note-off before its note-on on one
+  tick (music21's zero-length notes) pairs with it (``off_before_on_paired``); a note-on never
+  released closes at its track's end (``unterminated_closed``); a note-off of a silent pitch
+  is ignored (``orphan_offs_ignored``); a note-off silences its pitch on its channel;
+- one playable note list, :mod:`edge.midi.clean`: zero-length notes are dropped
+  (``zero_length_dropped``); same-pitch notes across tracks (or channels) merge when they
+  share an onset (``duplicates_merged``), else the earlier ends at the later onset and the
+  later keeps its own release (``overlaps_resolved``); silences over the decoder's 10 s cap
+  are shortened (``gaps_shortened``).
+
+No decoding rule (:mod:`edge.midi.stream`, mirrored in C) changes for any of them. The round
+trip is checked against pretty_midi's reading of 100+ corpus pieces
+(``tests/edge/test_midi_corpus_roundtrip.py``).
 """
 
 from __future__ import annotations

@@ -35,6 +35,7 @@ class MidiContent:
     instruments: tuple[Instrument, ...]  # in order of first appearance
     unterminated: int = 0  # note-ons never released, closed at the end of their track
     orphan_offs: int = 0  # note-offs with no sounding note, ignored
+    off_before_on: int = 0  # zero-length notes written note-off first on their tick, paired
 
     @property
     def n_notes(self) -> int:

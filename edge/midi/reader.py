@@ -1,19 +1,16 @@
 """Read MIDI from a path, bytes, ``mido.MidiFile`` or ``pretty_midi.PrettyMIDI`` into notes.
 
-Standard MIDI Files are parsed here with mido rather than through pretty_midi, because
-pretty_midi's reader keeps a note whose note-on and note-off share a tick open until the next
-note-off of that pitch (its issues #131/#161). The rules used instead:
+Standard MIDI Files are parsed here with mido rather than through pretty_midi: no ``MAX_TICK``
+limit, one pass, every odd event counted, and music21's zero-length notes read right. The rules:
 
 1. Ticks become seconds through the tempo map of every ``set_tempo`` event (any track).
 2. Notes are grouped per (track, channel, program), like pretty_midi's instruments; channel
    index 9 is percussion.
-3. A note-on with velocity 0 is a note-off. A note-off closes the EARLIEST sounding note of
-   that (channel, pitch) (first in, first out), so "note-on, note-off" of a re-struck pitch on
-   the same tick ends the old note there and keeps the new one; a genuine zero-length note stays
-   zero-length (the cleaner fixes it and counts it).
-4. A note-off with nothing sounding is ignored (counted); notes never released are closed at
-   their track's last event (counted).
-5. Controller 64 (sustain) >= 64 is pedal down; the down intervals are kept per instrument.
+3. Note-ons and note-offs pair within their track as :mod:`edge.midi.pairing` says (one voice
+   per channel and pitch; a note-off written before its note-on on one tick is a zero-length
+   note; unterminated notes close at their track's end; stray note-offs are ignored), each odd
+   case counted in :class:`~edge.midi.notes.MidiContent`.
+4. Controller 64 (sustain) >= 64 is pedal down; the down intervals are kept per instrument.
 
 The whole file is read in one pass: O(events log tempo changes).
 """
@@ -23,7 +20,6 @@ from __future__ import annotations
 import bisect
 import io
 import os
-from collections import defaultdict, deque
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -32,9 +28,8 @@ import mido
 
 from edge.midi import MidiError
 from edge.midi.notes import Instrument, MidiContent, Note
+from edge.midi.pairing import DRUM_CHANNEL, SUSTAIN_CONTROL, pair_track
 
-DRUM_CHANNEL = 9
-SUSTAIN_CONTROL = 64
 DEFAULT_TEMPO = 500_000  # microseconds per beat (120 bpm), the MIDI default
 MidiSource = str | os.PathLike[str] | bytes | mido.MidiFile | MidiContent | Any  # Any: PrettyMIDI
 
@@ -117,96 +112,19 @@ def _tempo_map(mid: mido.MidiFile) -> _TempoMap:
     return tmap
 
 
-@dataclass
-class _TrackState:
-    """Mutable state while one track is parsed."""
-
-    program: list[int] = field(default_factory=lambda: [0] * 16)
-    sounding: dict[tuple[int, int], deque[tuple[float, int, int]]] = field(
-        default_factory=lambda: defaultdict(deque)
-    )  # (channel, pitch) -> FIFO of (start s, velocity, program)
-    notes: dict[tuple[int, int], list[Note]] = field(default_factory=lambda: defaultdict(list))
-    pedal_down: dict[int, float] = field(default_factory=dict)  # channel -> down time
-    pedal: dict[int, list[tuple[float, float]]] = field(default_factory=lambda: defaultdict(list))
-    name: str = ""
-    unterminated: int = 0
-    orphan_offs: int = 0
-
-
 def _from_mido(mid: mido.MidiFile, where: str) -> MidiContent:
     try:
         tmap = _tempo_map(mid)
-        instruments: list[Instrument] = []
-        unterminated = orphans = 0
-        for track in mid.tracks:
-            st = _parse_track(track, tmap)
-            unterminated += st.unterminated
-            orphans += st.orphan_offs
-            instruments.extend(_instruments_of(st))
+        tracks = [pair_track(track, tmap.seconds_at) for track in mid.tracks]
     except _MIDO_ERRORS as e:
         raise MidiError(f"{where}: corrupt MIDI events ({type(e).__name__}: {e})") from e
-    return MidiContent(where, tuple(instruments), unterminated, orphans)
-
-
-def _parse_track(track: mido.MidiTrack, tmap: _TempoMap) -> _TrackState:
-    st = _TrackState()
-    tick = 0
-    for msg in track:
-        tick += msg.time
-        t = tmap.seconds_at(tick)
-        kind = msg.type
-        if kind == "track_name" and not st.name:
-            st.name = str(msg.name)
-        elif kind == "program_change":
-            st.program[msg.channel] = msg.program
-        elif kind == "note_on" and msg.velocity > 0:
-            st.sounding[(msg.channel, msg.note)].append((t, msg.velocity, st.program[msg.channel]))
-        elif kind in ("note_on", "note_off"):
-            _release(st, msg.channel, msg.note, t)
-        elif kind == "control_change" and msg.control == SUSTAIN_CONTROL:
-            _pedal(st, msg.channel, msg.value >= 64, t)
-    end = tmap.seconds_at(tick)
-    for (channel, pitch), fifo in st.sounding.items():
-        st.unterminated += len(fifo)
-        for start, vel, program in fifo:
-            st.notes[(channel, program)].append(Note(pitch, start, max(start, end), vel))
-    for channel in list(st.pedal_down):
-        _pedal(st, channel, False, end)
-    return st
-
-
-def _release(st: _TrackState, channel: int, pitch: int, t: float) -> None:
-    fifo = st.sounding.get((channel, pitch))
-    if not fifo:
-        st.orphan_offs += 1
-        return
-    start, vel, program = fifo.popleft()
-    st.notes[(channel, program)].append(Note(pitch, start, t, vel))
-
-
-def _pedal(st: _TrackState, channel: int, down: bool, t: float) -> None:
-    if down and channel not in st.pedal_down:
-        st.pedal_down[channel] = t
-    elif not down and channel in st.pedal_down:
-        st.pedal[channel].append((st.pedal_down.pop(channel), t))
-
-
-def _instruments_of(st: _TrackState) -> list[Instrument]:
-    out = []
-    for (channel, program), notes in st.notes.items():
-        notes.sort(key=lambda n: (n.start, n.pitch))
-        out.append(
-            Instrument(
-                name=st.name,
-                program=program,
-                channel=channel,
-                is_drum=channel == DRUM_CHANNEL,
-                notes=tuple(notes),
-                pedal=tuple(st.pedal.get(channel, ())),
-            )
-        )
-    out.sort(key=lambda i: (i.notes[0].start if i.notes else 0.0, i.channel, i.program))
-    return out
+    return MidiContent(
+        where,
+        tuple(inst for tr in tracks for inst in tr.instruments),
+        unterminated=sum(tr.unterminated for tr in tracks),
+        orphan_offs=sum(tr.orphan_offs for tr in tracks),
+        off_before_on=sum(tr.off_before_on for tr in tracks),
+    )
 
 
 def _from_pretty_midi(pm: Any, where: str) -> MidiContent:

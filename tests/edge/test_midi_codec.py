@@ -15,7 +15,7 @@ from edge.midi import MidiError
 from edge.midi.codec import decode, encode, encode_window, token_times
 from edge.midi.notes import Note
 from edge.midi.reader import read_midi
-from edge.midi.stream import MIN_NOTE_US, TIME_SHIFT_US
+from edge.midi.stream import TIME_SHIFT_US
 
 HALF_BIN_S = TIME_SHIFT_US[0] / 2e6  # 7.69 ms: the encoder's timing guarantee
 
@@ -106,15 +106,14 @@ def test_velocity_zero_note_on_is_a_note_off_and_velocity_tokens_only_on_change(
 
 
 def test_zero_length_and_same_tick_restrike() -> None:
-    # 60: on/off on one tick (zero length). 62: re-struck at tick 480 written "on, off" (the
-    # off must end the OLD note, FIFO); pretty_midi's reader would keep one long note instead.
+    # 60: on/off on one tick (zero length): dropped and counted, nothing sounds for it. 62:
+    # re-struck at tick 480 written "on, off" (the off ends the OLD note, the new one sounds on).
     data = smf([[on(0, 60), off(0, 60), on(0, 62), on(TPB, 62), off(TPB, 62), off(2 * TPB, 62)]])
     enc = encode(data)
-    assert enc.report.zero_length_fixed == 1
+    assert (enc.report.zero_length_dropped, enc.report.notes_kept) == (1, 2)
     got = _decoded(enc.tokens)
-    n60 = [n for n in got if n.pitch == 60]
-    _assert_notes(n60, [(60, 0.0, MIN_NOTE_US / 1e6)])  # fixed to the minimum length
-    _assert_notes([n for n in got if n.pitch == 62], [(62, 0.0, 0.5), (62, 0.5, 1.0)])
+    assert not [n for n in got if n.pitch == 60]
+    _assert_notes(got, [(62, 0.0, 0.5), (62, 0.5, 1.0)])
 
 
 def test_overlaps_unisons_drums_range_and_instruments_are_counted() -> None:
@@ -131,9 +130,12 @@ def test_overlaps_unisons_drums_range_and_instruments_are_counted() -> None:
     assert (r.drum_notes_skipped, r.dropped_out_of_range) == (1, 1)
     assert r.duplicates_merged == 1  # two 60s at 0 s: one kept, the longer
     assert r.overlaps_resolved == 1  # the merged 60 (0..1 s) re-struck at 0.5 s
-    assert (
-        r.notes_in
-        == r.notes_kept + r.dropped_out_of_range + r.duplicates_merged + r.merged_by_rounding
+    assert r.notes_in == (
+        r.notes_kept
+        + r.zero_length_dropped
+        + r.dropped_out_of_range
+        + r.duplicates_merged
+        + r.merged_by_rounding
     )
     _assert_notes(_decoded(enc.tokens), [(60, 0.0, 0.5), (60, 0.5, 1.5)])
     # --instrument picks one: the second track alone has its own overlap (0..0.25, 0.5..1.5)

@@ -5,8 +5,9 @@ The token stream is one MIDI channel: one note per pitch at a time. Steps (each 
 
 1. Pick the instruments: all pitched ones merged, or the one asked for; drum notes are skipped.
 2. Zero-length notes (note-off on the note-on's tick, in either order: see
-   :mod:`edge.midi.reader` rule 4) are dropped: they have no length to reproduce, nothing sounds
-   for them, and pretty_midi's reader drops them too. (music21 writes grace notes this way.)
+   :mod:`edge.midi.pairing` rules 2 and 3) are dropped, before the pedal is applied: they have
+   no length to reproduce, and pretty_midi's reader drops them too. music21 writes its grace
+   notes and chord symbols (harmony annotations, not sung) this way.
 3. Sustain (optional): a note released while the pedal is down lasts until the pedal comes up.
 4. Notes outside the vocabulary's 21..108 are dropped.
 5. Same pitch, same onset (unisons of merged voices, doubled notes): one note is kept, the
@@ -52,7 +53,7 @@ class CleanCounts:
     overlaps_resolved: int  # notes cut at a later onset of the same pitch
     gaps_shortened: int  # stretches without note events longer than MAX_GAP_S cut to it
     unterminated_closed: int  # note-ons never released, closed at the end of their track
-    orphan_offs_ignored: int  # note-offs with nothing sounding
+    orphan_offs_ignored: int  # note-offs that released nothing (edge.midi.pairing rule 4)
     off_before_on_paired: int  # zero-length notes written note-off first, paired (then dropped)
 
 

@@ -34,7 +34,7 @@ class MidiContent:
     name: str  # the file name (or a description of an in-memory source) for messages
     instruments: tuple[Instrument, ...]  # in order of first appearance
     unterminated: int = 0  # note-ons never released, closed at the end of their track
-    orphan_offs: int = 0  # note-offs with no sounding note, ignored
+    orphan_offs: int = 0  # note-offs that released nothing and that no note-on claimed, ignored
     off_before_on: int = 0  # zero-length notes written note-off first on their tick, paired
 
     @property

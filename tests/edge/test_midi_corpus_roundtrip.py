@@ -8,9 +8,11 @@ token stream has to follow, each written here on its own rather than taken from 
 
 - music21 writes zero-length notes (grace notes, chord symbols) note-off first. pretty_midi
   ignores a note-off that finds nothing sounding, so it would hold such a note until the next
-  note-off of its pitch (the stuck notes of issue #19). :func:`_zero_length_notes_on_first`
-  moves each such note-off just after its note-on; pretty_midi then drops the zero-length note,
-  as it drops every other one, and as the encoder does;
+  note-off of its pitch (the stuck notes of issue #19). :func:`_pretty_midi_input` moves each
+  such note-off just after its note-on, unless a note-off releases that note later on a tick
+  where its pitch is not struck again (then the early note-off was a stray, as the encoder
+  reads it too); pretty_midi then drops the zero-length note, as it drops every other one, and
+  as the encoder does;
 - one pitch is one voice: notes of a pitch with the same onset are one note (the longest), and a
   note ends no later than the next onset of its pitch (:func:`_one_voice_per_pitch`);
 - silences between note events are cut to the decoder's cap (``shorten_gaps``, tested on its own

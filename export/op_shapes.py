@@ -1,14 +1,15 @@
 """Operand counts and shapes every operator of :data:`export.tflite_reader.SUPPORTED_OPS` must
 have, checked by the reader so that the planner and the code generator can trust them.
 
-``operator_problem(graph, op, compiler=True) -> str | None`` names the first rule ``op`` breaks, as TFLite's
-``Prepare`` would refuse it: too few or too many inputs or outputs, a required input omitted,
-a rank the kernels do not take (more than :data:`MAX_KERNEL_RANK`), an output shape other than
-the one its inputs and options give (broadcast, window arithmetic of convolutions and pools,
-reductions, paddings, permutations, slices, concatenation, packing, splitting, gathering), a
-permutation, axis, padding or slice that is not a constant. Operators outside the table are
-not checked (TFLite Micro may run them; the reader checked their indices). Cost: O(operands)
-per operator, plus the constant operands' values.
+``operator_problem(graph, op, compiler=True) -> str | None`` names the first rule ``op``
+breaks, as TFLite's ``Prepare`` would refuse it: too few or too many inputs or outputs, a
+required input omitted, a rank the kernels do not take (more than :data:`MAX_KERNEL_RANK`) or
+an empty tensor, an output shape other than the one its inputs and options give (broadcast,
+window arithmetic of convolutions and pools, reductions, paddings, permutations, slices,
+concatenation, packing, splitting, gathering), a permutation, axis, padding or slice that is
+not a constant. Operators outside the table are not checked (TFLite Micro may run them; the
+reader checked their indices). Cost: O(operands) per operator, plus the constant operands'
+values.
 """
 
 from __future__ import annotations
@@ -30,6 +31,7 @@ _UNARY = ("QUANTIZE", "DEQUANTIZE", "LOGISTIC", "TANH", "RELU", "RELU6", "LEAKY_
           "HARD_SWISH", "RSQRT", "NEG", "SOFTMAX")
 _BINARY = ("ADD", "SUB", "MUL", "SQUARED_DIFFERENCE", "MAXIMUM", "MINIMUM")
 _INTS = ("int8", "uint8", "int16", "int32", "int64")
+_MAX_PARAMS = 64  # values of an axes / permutation / paddings / slice operand (rank 8: 16)
 
 
 def _shape(t: Tensor) -> str:
@@ -42,6 +44,8 @@ def _ints(t: Tensor, what: str) -> list[int] | str:
         return f"{what} must be a constant tensor (found a run-time tensor or none)"
     if t.dtype not in _INTS:
         return f"{what} tensor {t.index} must hold integers (found {t.dtype})"
+    if t.num_elements > _MAX_PARAMS:
+        return f"{what} tensor {t.index} holds {t.num_elements} values (at most {_MAX_PARAMS})"
     return [int(v) for v in t.numpy().reshape(-1)]
 
 
@@ -233,8 +237,10 @@ def _slice(graph: Graph, ins: Sequence[Tensor], outs: Sequence[Tensor], op: Oper
     bad = [c for c in consts if isinstance(c, str)]
     if bad:
         return str(bad[0])
-    if any(len(c) != rank for c in consts):
-        return f"begin/end/strides (or begin/size) {consts} need {rank} values each"
+    if len({len(c) for c in consts}) != 1 or len(consts[0]) > rank or (
+            op.op == "SLICE" and len(consts[0]) != rank):
+        return (f"begin/end/strides (or begin/size) {consts} need one value each per dimension "
+                f"of input {_shape(x)}")
     if op.op == "STRIDED_SLICE" and 0 in consts[2]:
         return f"strides {consts[2]} must not be 0"
     if op.op == "SLICE" and any(b < 0 or b > d or (s >= 0 and b + s > d) or s < -1
@@ -360,7 +366,7 @@ def _count(lo: int, hi: int) -> str:
 def operator_problem(graph: Graph, op: Operator, *, compiler: bool = True) -> str | None:
     """What is wrong with ``op``'s operands (indices already checked in range), or None.
     ``compiler=False`` (a model for TFLite Micro) drops what only our kernels need: at most
-    :data:`MAX_KERNEL_RANK` dimensions, GATHER's batch_dims 0."""
+    :data:`MAX_KERNEL_RANK` dimensions, no empty tensor, GATHER's batch_dims 0."""
     entry = RULES.get(op.op)
     if entry is None:
         return None
@@ -378,4 +384,6 @@ def operator_problem(graph: Graph, op: Operator, *, compiler: bool = True) -> st
     for t in (*ins, *outs):
         if compiler and len(t.shape) > MAX_KERNEL_RANK:
             return f"{_shape(t)} has more than {MAX_KERNEL_RANK} dimensions"
+        if compiler and t.num_elements == 0:
+            return f"{_shape(t)} has no elements (the kernels need at least one)"
     return rule(graph, ins, outs, op)

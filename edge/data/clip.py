@@ -158,9 +158,9 @@ def _read_fields(path: Path) -> dict[str, np.ndarray]:
     :data:`MAX_FIELD_BYTES`, no pickled objects, and as many bytes as its header declares (so
     a corrupt header cannot make numpy allocate terabytes)."""
     try:
-        with zipfile.ZipFile(path) as z:
+        with zipfile.ZipFile(path) as z:  # folders skipped (ZipInfo.is_dir fails on a name "")
             return {info.filename.removesuffix(".npy"): _read_member(path, z, info)
-                    for info in z.infolist() if not info.is_dir()}
+                    for info in z.infolist() if not info.filename.endswith("/")}
     except ClipError:
         raise
     except (zipfile.BadZipFile, zlib.error, OSError, EOFError, ValueError, NotImplementedError,

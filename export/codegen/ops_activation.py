@@ -83,6 +83,9 @@ def _sigmoid_fields(ctx: OpContext, out_scale: float, out_zp: int) -> dict[str, 
         raise CodegenError(f"{ctx.where}: int8 output must have scale {out_scale} and zero point "
                            f"{out_zp}, found scale {s_o} zero point {zp_o}")
     q, left_shift = math.frexp(s_i * float(1 << (31 - _SIGMOID_INPUT_BITS)))
+    if left_shift < 0:
+        raise CodegenError(f"{ctx.where}: input scale {s_i} is below the 2^-{32 - _SIGMOID_INPUT_BITS} "
+                           "the int8 kernel's input rescale can take")
     mult = round_half_away(q * (1 << 31))
     radius = math.floor(((1 << _SIGMOID_INPUT_BITS) - 1) * (1 << (31 - _SIGMOID_INPUT_BITS))
                         / (1 << left_shift))

@@ -111,6 +111,9 @@ def render_softmax(ctx: OpContext) -> Rendered:
     beta = float(np.float32(ctx.op.options.get("beta", 1.0)))
     diff_bits = 5
     real = min(beta * s_i * (1 << (31 - diff_bits)), (1 << 31) - 1.0)
+    if not real > 1.0:  # TFLite's QuantizeMultiplierGreaterThanOne checks the same
+        raise CodegenError(f"{ctx.where}: beta * input scale * 2^{31 - diff_bits} must exceed 1, "
+                           f"found {real:.6g} (beta {beta}, input scale {s_i})")
     mult, left_shift = quantize_multiplier(real)
     radius = math.floor(((1 << diff_bits) - 1) * (1 << (31 - diff_bits)) / (1 << left_shift))
     depth = inp.shape[-1]

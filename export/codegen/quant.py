@@ -54,7 +54,9 @@ def scale_zp(t: Tensor, where: str) -> tuple[float, int]:
 def activation_range(act: str, scale: float, zero_point: int) -> tuple[int, int]:
     """TFLite's ``CalculateActivationRangeQuantized`` for int8 (f / scale in float32)."""
     def quantize(f: float) -> int:
-        return zero_point + round_half_away(float(np.float32(f) / np.float32(scale)))
+        with np.errstate(over="ignore"):  # a tiny scale: f / scale is inf in float32
+            q = float(np.float32(f) / np.float32(scale))
+        return zero_point + round_half_away(min(max(q, -2.0**31), 2.0**31))  # inf: no bound
 
     if act == "RELU":
         return max(INT8_MIN, quantize(0.0)), INT8_MAX

@@ -8,6 +8,7 @@ import sys
 import time
 from pathlib import Path
 
+from edge.errors import FoleyEdgeError
 from export.fuzz import FuzzError
 from export.fuzz.case import FAILURES, CaseResult, case_input
 from export.fuzz.harness import DEFAULT_LIMIT_S, DEFAULT_MEMORY_BYTES, run_fuzz
@@ -48,9 +49,13 @@ def _replay(spec: str, seed: int, save: Path | None) -> int:
     stages: list[str] = []
     try:
         target.run(data, stages)
-    finally:
+    except FoleyEdgeError as e:  # the outcome a mutant should have; anything else: traceback
+        print(f"stages: {' -> '.join(stages)}\nclear error: {type(e).__name__}: {e}")
+        return 0
+    except BaseException:
         print(f"stages: {' -> '.join(stages)}")
-    print("ok")
+        raise
+    print(f"stages: {' -> '.join(stages)}\nok")
     return 0
 
 

@@ -31,7 +31,7 @@ demo: setup
 	$(VENV)/bin/foley-edge demo --out $(DEMO_OUT)
 
 lint: setup
-	$(VENV)/bin/ruff check edge export firmware_bridge benchmarks tests
+	$(VENV)/bin/ruff check edge export firmware_bridge benchmarks foley_edge tests
 
 test: setup setup-video lint
 	$(VENV)/bin/python -m pytest

@@ -68,7 +68,7 @@ def persistent_inputs(graph: Any, specs: tuple[str, ...] | None = None) -> tuple
     names or substrings of input names, as ``plan --persistent``), else the inputs whose names
     match PERSISTENT_INPUT."""
     if specs is not None:
-        from edge.cli.plan import resolve_persistent
+        from export.planner.persistent import resolve_persistent
 
         return resolve_persistent(graph, list(specs))
     return tuple(i for i in graph.inputs if PERSISTENT_INPUT.search(graph.tensors[i].name))

@@ -28,7 +28,7 @@ from firmware_bridge.tflm.library import Progress
 REPO_ROOT = FIRMWARE_DIR.parents[1]
 SOURCE_TREES = (
     "edge/firmware", "edge/kernels", "edge/headers.py", "edge/vocab.py", "edge/skeleton.py",
-    "edge/midi", "edge/model", "edge/cli/plan.py", "export", "firmware_bridge/build.py",
+    "edge/midi", "edge/model", "export", "firmware_bridge/build.py",
     "firmware_bridge/boards", "firmware_bridge/protocol", "firmware_bridge/tflm",
 )  # fmt: skip
 SOURCE_SUFFIXES = (".py", ".c", ".h", ".ld", ".j2")

@@ -25,11 +25,12 @@ import shutil
 from dataclasses import dataclass, replace
 from pathlib import Path
 
-from firmware_bridge.boards.model_sources import is_export_folder
+from edge.assets import DEMO_CLIP
 
-DEMO_CLIP = Path(__file__).resolve().parents[2] / "edge" / "assets" / "demo_clip.npz"
-"""The bundled clip (demo stream and fallback calibration data)."""
+# Importing this module stays light (model_sources, and TensorFlow under it, are imported where
+# used): the command line reads DEMO_CLIP and DEFAULT_CACHE to register its options.
 DEFAULT_CACHE = Path("out") / "cache"
+"""Exports and firmware builds, keyed by content (relative to the working directory)."""
 UNTRAINED_SEED = 0
 
 
@@ -75,6 +76,7 @@ def _export(run: Path, out: Path, data: Path, *, waive_targets: bool) -> None:
     from export.int8.checks import Targets
     from export.int8.errors import TargetError
     from export.int8.pipeline import ExportSettings, export_run
+    from firmware_bridge.boards.model_sources import is_export_folder
 
     targets = Targets(min_top1_agreement=0.0, max_f1_drop=1.0, min_tflm_agreement=0.0) \
         if waive_targets else Targets()
@@ -143,6 +145,7 @@ def default_export(cache: str | os.PathLike[str] = DEFAULT_CACHE) -> DefaultMode
     """The default model's export folder, exporting it into ``cache`` on first use."""
     from edge.model.shipped import ShippedModelError, shipped_run
     from edge.train.run import read_run_config
+    from firmware_bridge.boards.model_sources import is_export_folder
 
     cache = Path(cache).resolve()
     try:

@@ -140,7 +140,7 @@ def _index(io: dict, name: str, where: str, *, dtype: str) -> int:  # type: igno
 def _generate(flat: bytes, prefix: str, persistent: tuple[str, ...],
               runtime: str) -> tuple[dict[str, str], int, int, set[str]]:  # fmt: skip
     """(files, arena bytes, persistent bytes, operators) of one model under ``runtime``."""
-    from edge.cli.plan import resolve_persistent
+    from export.planner.persistent import resolve_persistent
     from export.tflite_reader import read_tflite
 
     graph = read_tflite(flat)

@@ -55,7 +55,7 @@ def test_real_time_and_tflm_estimate_arithmetic() -> None:
 @pytest.mark.skipif(shutil.which("valgrind") is None or shutil.which("arm-none-eabi-gcc") is None,
                     reason="needs valgrind and arm-none-eabi-gcc (make setup)")
 def test_quick_bench_writes_consistent_results(tmp_path) -> None:
-    from edge.cli.main import main
+    from foley_edge.cli import main
 
     assert main(["bench", "--quick", "--out", str(tmp_path)]) == 0
     res = json.loads((tmp_path / "results.json").read_text())

@@ -43,7 +43,7 @@ def test_bench_user_models_on_qemu_m7(tmp_path: Path) -> None:
     for tool in ("arm-none-eabi-g++", "qemu-system-arm"):
         if shutil.which(tool) is None:
             pytest.skip(f"{tool} not installed (make setup)")
-    from edge.cli.main import main
+    from foley_edge.cli import main
 
     layers = tf.keras.layers
     x = inp = tf.keras.Input((12, 12, 4))

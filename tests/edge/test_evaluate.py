@@ -13,8 +13,8 @@ pretty_midi = pytest.importorskip("pretty_midi")
 
 from test_train_helpers import fake_dataset  # noqa: E402
 
-from edge.cli.main import main  # noqa: E402
 from edge.model.evaluate import note_arrays, note_f1, pitch_class_distance  # noqa: E402
+from foley_edge.cli import main  # noqa: E402
 
 TINY = ["--set", "gcn_channels=8,8", "--set", "gcn_strides=2,1", "--set", "d_model=16",
         "--set", "heads=2", "--set", "layers=1", "--set", "ffn=32", "--set", "joint_groups=2"]

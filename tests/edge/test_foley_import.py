@@ -8,10 +8,10 @@ import pretty_midi
 import pytest
 
 from edge import vocab
-from edge.cli.main import main
 from edge.data.dataset import load_split, read_manifest
 from edge.data.foley_import import FoleyImportError, import_foley, to_body65
 from edge.skeleton import L_WRIST, LEFT_HAND_OFFSET, R_WRIST, RIGHT_HAND_OFFSET
+from foley_edge.cli import main
 
 FPS = 22.0
 

@@ -8,7 +8,7 @@ import numpy as np
 import pretty_midi
 import pytest
 
-from edge.cli.main import main
+from foley_edge.cli import main
 
 FIXTURE = Path(__file__).resolve().parents[1] / "fixtures" / "corpus_midi" / "bach__bwv410.mxl.mid"
 

@@ -7,7 +7,6 @@ import pretty_midi
 import pytest
 
 from edge import vocab
-from edge.cli.main import main
 from edge.data.dataset import load_split, read_manifest
 from edge.data.synth.build import build_synth_dataset, pieces_from_dir, split_of
 from edge.data.synth.nuisance import detect
@@ -16,6 +15,7 @@ from edge.data.synth.piano import key_x, perform_piano, plan_piano
 from edge.data.synth.score import Notes, melody
 from edge.data.synth.violin import bow_track, perform_violin, stop_point, string_and_semitone
 from edge.skeleton import L_WRIST, LEFT_HAND_OFFSET, R_WRIST, RIGHT_FINGERTIPS
+from foley_edge.cli import main
 
 FPS = 22.0
 
@@ -179,7 +179,7 @@ def test_cli_synth_show_and_errors(midi_dir: Path, tmp_path: Path,
 
 
 def test_bundled_demo_clip_is_small_valid_piano() -> None:
-    from edge.cli.data import DEMO_CLIP
+    from edge.assets import DEMO_CLIP
     from edge.data.clip import load_clip
 
     clip = load_clip(DEMO_CLIP)

@@ -53,7 +53,7 @@ def test_two_workers_on_localhost_finish_and_agree(tmp_path: Path) -> None:
         env = {**os.environ, "CUDA_VISIBLE_DEVICES": "", "TF_CPP_MIN_LOG_LEVEL": "2",
                "TF_CONFIG": json.dumps({"cluster": {"worker": workers},
                                         "task": {"type": "worker", "index": i}})}
-        cmd = [sys.executable, "-m", "edge.cli.main", "train", "--data", str(data),
+        cmd = [sys.executable, "-m", "foley_edge", "train", "--data", str(data),
                "--out", str(tmp_path / f"run{i}"), "--strategy", "multiworker", *FAST, *TINY,
                *WINDOW]
         procs.append(subprocess.Popen(cmd, cwd=REPO, env=env, stdout=subprocess.PIPE,

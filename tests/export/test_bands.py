@@ -10,7 +10,6 @@ import re
 import numpy as np
 import pytest
 
-from edge.cli.main import main
 from export.backends import run_model_many
 from export.codegen import emit_c
 from export.host_runner import build_host
@@ -22,6 +21,7 @@ from export.planner.memory import plan_memory
 from export.planner.verify import verify_plan
 from export.slices import contiguous_offset
 from export.tflite_reader import read_tflite
+from foley_edge.cli import main
 
 SAMPLES = 8
 

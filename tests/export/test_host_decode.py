@@ -101,7 +101,7 @@ def test_float_reference_runs_through_the_same_loop(exported: tuple[Path, Path],
 def test_decode_cli_writes_a_midi_file(exported: tuple[Path, Path], tmp_path: Path) -> None:
     import pretty_midi
 
-    from edge.cli.main import main
+    from foley_edge.cli import main
 
     clip_path = next((exported[1].parent / "tiny_data" / "test").glob("*.npz"))
     out = tmp_path / "song.mid"

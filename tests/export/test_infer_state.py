@@ -9,13 +9,13 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from edge.cli.main import main
 from export.backends import run_model
 from export.host_state import build_stateful_host
 from export.planner.memory import plan_memory
 from export.planner.verify import verify_plan
 from export.tflite_reader import read_tflite
 from export.zoo import KV_CACHE, KV_VOCAB, zoo_model
+from foley_edge.cli import main
 
 MASKED = -10.0
 """Additive mask value of cache rows not written yet."""

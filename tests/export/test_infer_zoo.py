@@ -7,12 +7,12 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from edge.cli.main import main
 from export.backends import run_model, run_model_many
 from export.host_runner import build_host
 from export.planner.bands import plan_model
 from export.tflite_reader import read_tflite
 from export.zoo import zoo_model
+from foley_edge.cli import main
 
 SAMPLES = 40
 

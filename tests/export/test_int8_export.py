@@ -161,7 +161,7 @@ def test_layer_names_are_recovered_from_fused_tensor_names() -> None:
 
 
 def test_export_cli_errors_name_the_problem(tmp_path: Path, capsys: pytest.CaptureFixture) -> None:
-    from edge.cli.main import main
+    from foley_edge.cli import main
 
     assert main(["export", "--model", str(tmp_path / "nope"), "--out", str(tmp_path / "o")]) == 2
     assert "config.json missing" in capsys.readouterr().err

@@ -76,7 +76,7 @@ def tiny_run(base: Path) -> Path:
 
 def tiny_export(base: Path) -> tuple[Path, Path]:
     """(run folder, export folder) of the tiny model, exported once per session by the CLI."""
-    from edge.cli.main import main
+    from foley_edge.cli import main
 
     run = tiny_run(base)
     out = base / "tiny_export"

@@ -87,8 +87,8 @@ def _foley_style_onnx(path: Path, data: Path) -> None:
 
 def test_onnx_import_runs_the_int8_pipeline(tmp_path_factory: pytest.TempPathFactory,
                                             tmp_path: Path) -> None:
-    from edge.cli.main import main
     from export.int8.gate import ALLOWED_OPS
+    from foley_edge.cli import main
 
     data = tiny_dataset(tmp_path_factory.getbasetemp() / "tiny_data")
     onnx_path = tmp_path / "foley.onnx"

@@ -4,11 +4,11 @@ from __future__ import annotations
 
 import json
 
-from edge.cli.main import main
 from export.planner.memory import plan_memory
 from export.planner.verify import verify_plan
 from export.tflite_reader import read_tflite
 from export.tflm.offline_plan import METADATA_NAME
+from foley_edge.cli import main
 
 
 def test_plan_json_plot_planned_and_bundle(zoo, tmp_path, capsys) -> None:

@@ -20,7 +20,6 @@ import pytest
 
 pytest.importorskip("tensorflow")
 
-from edge.cli.main import main as cli_main  # noqa: E402
 from edge.model.shipped import SHIPPED_DIR  # noqa: E402
 from firmware_bridge.boards.default_model import (  # noqa: E402
     DEFAULT_CACHE,
@@ -29,6 +28,7 @@ from firmware_bridge.boards.default_model import (  # noqa: E402
     default_export,
 )
 from firmware_bridge.boards.model_sources import is_export_folder  # noqa: E402
+from foley_edge.cli import main as cli_main  # noqa: E402
 
 pytestmark = [pytest.mark.slow, pytest.mark.firmware]
 REPO = Path(__file__).resolve().parents[2]

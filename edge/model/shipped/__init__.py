@@ -5,7 +5,7 @@ metrics.json, curves.png, eval_test.json); ``shipped/teacher/`` the teacher's co
 and evaluation (its weights stay out of the repo). Both are produced by one command (see
 ``README.md`` beside this file)::
 
-    python -m edge.train.ship --data data/synth --work runs/ship
+    python -m foley_edge.ship --data data/synth --work runs/ship
 """
 
 from __future__ import annotations
@@ -30,6 +30,6 @@ def shipped_run(kind: str = "student") -> Path:
     if not (run / needed).exists():
         raise ShippedModelError(
             f"{run}: no shipped {kind} ({needed} missing); produce it with "
-            "`python -m edge.train.ship --data DATA --work WORK` (see edge/model/shipped/README.md)"
+            "`python -m foley_edge.ship --data DATA --work WORK` (see edge/model/shipped/README.md)"
         )
     return run

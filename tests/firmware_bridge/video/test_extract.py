@@ -13,10 +13,10 @@ import numpy as np
 import pytest
 
 from edge import skeleton as sk
-from edge.cli.main import main as cli_main
 from edge.data.clip import load_clip
 from firmware_bridge.errors import SourceError
 from firmware_bridge.video.extract import REPO_ROOT, extract_clip, video_python
+from foley_edge.cli import main as cli_main
 
 FOOTAGE = REPO_ROOT / ".venv-video" / "footage"
 pytestmark = pytest.mark.slow

@@ -5,10 +5,12 @@ from __future__ import annotations
 import argparse
 import io
 from pathlib import Path
-
-import numpy as np
+from typing import TYPE_CHECKING
 
 from edge.errors import FoleyEdgeError
+
+if TYPE_CHECKING:
+    import numpy as np
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -41,12 +43,13 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 def run_codegen(args: argparse.Namespace) -> int:
     """Write the generated C (and optionally the kernels) into ``args.out``."""
-    from edge.cli.plan import parse_bands, resolve_persistent
     from edge.data.clip import write_atomic
     from export.codegen import KERNEL_DIR, emit_c
     from export.planner.bands import plan_model
+    from export.planner.persistent import resolve_persistent
     from export.planner.verify import verify_plan
     from export.tflite_reader import read_tflite
+    from foley_edge.commands.plan import parse_bands
 
     source = read_tflite(args.model)
     graph, plan, banding = plan_model(source, persistent=resolve_persistent(source, args.persistent),
@@ -67,6 +70,8 @@ def run_codegen(args: argparse.Namespace) -> int:
 
 
 def _load_npy(path: Path) -> np.ndarray:
+    import numpy as np
+
     try:
         return np.load(path, allow_pickle=False)
     except (OSError, ValueError) as e:
@@ -74,6 +79,8 @@ def _load_npy(path: Path) -> np.ndarray:
 
 
 def _save_npy(path: Path, arr: np.ndarray) -> None:
+    import numpy as np
+
     from edge.data.clip import write_atomic
 
     buf = io.BytesIO()

@@ -1,8 +1,9 @@
 """Entry point of the ``foley-edge`` command: one sub-command module per area.
 
 Every module in :data:`COMMAND_MODULES` exposes ``register(subparsers)``, which adds its
-sub-commands and sets ``func(args) -> int`` on each. Modules import their heavy dependencies
-(TensorFlow, music21, ...) inside the handlers, so ``foley-edge --help`` stays fast.
+sub-commands and sets ``func(args) -> int`` on each. Registering imports nothing heavy; the
+handlers import their dependencies (TensorFlow, numpy, music21, matplotlib, ...) when they run,
+so ``foley-edge --help``, ``midi`` and ``data show`` never load TensorFlow.
 """
 
 from __future__ import annotations
@@ -14,16 +15,16 @@ import sys
 from edge.errors import FoleyEdgeError
 
 COMMAND_MODULES: tuple[str, ...] = (
-    "edge.cli.data",
-    "edge.cli.midi",
-    "edge.cli.keypoints",
-    "edge.cli.model",
-    "edge.cli.export",
-    "edge.cli.plan",
-    "edge.cli.codegen",
-    "edge.cli.board",
-    "edge.cli.bench",
-    "edge.cli.demo",
+    "foley_edge.commands.data",
+    "foley_edge.commands.midi",
+    "foley_edge.commands.keypoints",
+    "foley_edge.commands.model",
+    "foley_edge.commands.export",
+    "foley_edge.commands.plan",
+    "foley_edge.commands.codegen",
+    "foley_edge.commands.board",
+    "foley_edge.commands.bench",
+    "foley_edge.commands.demo",
 )
 
 

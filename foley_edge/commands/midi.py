@@ -5,8 +5,10 @@ from __future__ import annotations
 import argparse
 import io
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-import numpy as np
+if TYPE_CHECKING:
+    import numpy as np
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -35,6 +37,8 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 
 def _encode(args: argparse.Namespace) -> int:
+    import numpy as np
+
     from edge.data.clip import write_atomic
     from edge.midi.codec import encode
     from edge.midi.show import report_text
@@ -50,6 +54,8 @@ def _encode(args: argparse.Namespace) -> int:
 
 def _load_tokens(path: Path) -> np.ndarray:
     """Read a 1-D integer token array from ``.npy``; :class:`MidiError` if it is not one."""
+    import numpy as np
+
     from edge.midi import MidiError
 
     if not path.exists():

@@ -25,7 +25,8 @@ RULE = "=" * 78
 
 def register(sub: argparse._SubParsersAction) -> None:
     """Add this module's sub-commands."""
-    from firmware_bridge.boards.default_model import DEFAULT_CACHE, DEMO_CLIP
+    from edge.assets import DEMO_CLIP
+    from firmware_bridge.boards.default_model import DEFAULT_CACHE
     from firmware_bridge.boards.registry import BOARDS, DEFAULT_BOARD
 
     p = sub.add_parser("demo", help="export, build, boot, stream the demo clip: MIDI + WAV + report")

@@ -1,8 +1,10 @@
 """Produce the shipped checkpoints: train the teacher, distill the student, evaluate, copy.
 
-``python -m edge.train.ship --data D --work W [--epochs N] [--distill-epochs N] [--noise-epochs N]``; see
-``edge/model/shipped/README.md``. Everything is written under ``W`` first; only finished runs
-are copied into ``edge/model/shipped`` (the old copy is replaced by a rename).
+``python -m foley_edge.ship --data D --work W [--epochs N] [--distill-epochs N]
+[--noise-epochs N]``; see ``edge/model/shipped/README.md``. Every step is a ``foley-edge``
+command, so the recipe lives beside the command line, above ``edge``. Everything is written
+under ``W`` first; only finished runs are copied into ``edge/model/shipped`` (the old copy is
+replaced by a rename).
 """
 
 from __future__ import annotations
@@ -31,9 +33,9 @@ def _install(src: Path, dst: Path, names: tuple[str, ...] | None) -> None:
 
 def main(argv: list[str] | None = None) -> int:
     """Run the whole recipe; returns the exit code."""
-    from edge.cli.main import main as cli
+    from foley_edge.cli import main as cli
 
-    p = argparse.ArgumentParser(prog="python -m edge.train.ship", description=__doc__)
+    p = argparse.ArgumentParser(prog="python -m foley_edge.ship", description=__doc__)
     p.add_argument("--data", required=True)
     p.add_argument("--work", required=True, type=Path)
     p.add_argument("--epochs", type=int, default=20)

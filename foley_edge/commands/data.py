@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-DEMO_CLIP = Path(__file__).resolve().parent.parent / "assets" / "demo_clip.npz"
+from edge.assets import DEMO_CLIP
 
 
 def register(sub: argparse._SubParsersAction) -> None:

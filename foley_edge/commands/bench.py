@@ -15,11 +15,6 @@ import json
 import sys
 from pathlib import Path
 
-from benchmarks.models import ZOO_NAMES
-
-REPO_ROOT = Path(__file__).resolve().parents[2]
-"""Checkout root: ``benchmarks/`` lives beside ``edge/`` (not an installed package yet)."""
-
 
 def register(sub: argparse._SubParsersAction) -> None:
     """Add this module's sub-commands."""
@@ -42,8 +37,9 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--json", action="store_true", help="also print results.json to stdout")
     p.add_argument("--quick", action="store_true",
                    help="smoke run: zoo mlp only, no QEMU, no sweep")
-    p.add_argument("--zoo", default=",".join(ZOO_NAMES),
-                   help="comma-separated zoo models (default: %(default)s)")
+    p.add_argument("--zoo", default=None,
+                   help="comma-separated zoo models (default: every zoo model; an unknown name "
+                        "lists them)")
     p.add_argument("--student", metavar="DIR",
                    help="export folder of the trained student ('foley-edge export --out DIR'); "
                         "default: the shipped student's export (made on first use, as "
@@ -54,16 +50,6 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--no-host", action="store_true", help="skip callgrind host instructions")
     p.add_argument("--no-scaling", action="store_true", help="skip the scaling sweep")
     p.set_defaults(func=run)
-
-
-def _import_benchmarks() -> None:
-    """Make ``benchmarks`` importable when foley-edge runs from its editable install."""
-    try:
-        import benchmarks  # noqa: F401
-    except ModuleNotFoundError:
-        if not (REPO_ROOT / "benchmarks" / "__init__.py").is_file():
-            raise
-        sys.path.insert(0, str(REPO_ROOT))
 
 
 def _models(args: argparse.Namespace) -> tuple:
@@ -79,7 +65,10 @@ def _models(args: argparse.Namespace) -> tuple:
         return tuple(user_models(args.models, tuple(args.persistent or ())))
     if args.persistent:
         raise BenchError("--persistent applies to MODEL.tflite arguments only")
-    names = ("mlp",) if args.quick else tuple(n for n in args.zoo.split(",") if n)
+    if args.quick:
+        names: tuple[str, ...] = ("mlp",)
+    else:
+        names = ZOO_NAMES if args.zoo is None else tuple(n for n in args.zoo.split(",") if n)
     bad = sorted(set(names) - set(ZOO_NAMES))
     if bad:
         raise BenchError(f"--zoo: unknown models {bad} (expected some of {', '.join(ZOO_NAMES)})")
@@ -106,7 +95,6 @@ def _models(args: argparse.Namespace) -> tuple:
 
 def run(args: argparse.Namespace) -> int:
     """Run the bench and write its files."""
-    _import_benchmarks()
     from tqdm import tqdm
 
     from benchmarks.output import results_dict, write_results

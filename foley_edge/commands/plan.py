@@ -103,30 +103,11 @@ def _print_summary(doc: dict[str, Any]) -> None:
         print(f"  note: {note}")
 
 
-def resolve_persistent(graph: Any, specs: list[str]) -> tuple[int, ...]:
-    """Tensor indices named by ``--persistent``: indices, exact tensor names, or substrings of
-    graph input names."""
-    from export.planner import PlanError
-
-    out: list[int] = []
-    for spec in specs:
-        if spec.isdigit():
-            out.append(int(spec))
-            continue
-        hits = [t.index for t in graph.tensors if t.name == spec] or \
-            [t for t in graph.inputs if spec in graph.tensors[t].name]
-        if not hits:
-            names = ", ".join(graph.tensors[t].name for t in graph.inputs)
-            raise PlanError(f"--persistent {spec!r}: no tensor has this name and no graph input "
-                            f"name contains it (inputs: {names})")
-        out.extend(hits)
-    return tuple(out)
-
-
 def run(args: argparse.Namespace) -> int:
     """Plan, verify, report; optionally plot and write PLANNED.tflite / a TFLM bundle."""
     from edge.data.clip import write_atomic
     from export.planner.bands import plan_model
+    from export.planner.persistent import resolve_persistent
     from export.planner.verify import verify_plan
     from export.tflite_reader import read_tflite
 

@@ -1,5 +1,0 @@
-"""The foley-edge command line."""
-
-from edge.cli.main import main
-
-__all__ = ["main"]

@@ -18,9 +18,6 @@ from edge.errors import FoleyEdgeError
 
 SECTIONS: tuple[str, ...] = (
     "On the board: ours vs TFLite Micro + CMSIS-NN",
-    "Memory (SRAM)",
-    "Host instructions (callgrind)",
-    "Real time at 216 MHz (STM32F746 class), 85 tokens/s worst case",
     "Budget of the STM32F746 class (320 KB SRAM, 1 MB flash, 216 MHz)",
 )
 BEGIN = "<!-- bench:begin -->"

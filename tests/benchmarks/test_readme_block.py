@@ -20,5 +20,5 @@ def test_readme_block_matches_committed_results() -> None:
 
 
 def test_missing_section_is_named(tmp_path: Path) -> None:
-    with pytest.raises(FoleyEdgeError, match="Memory \\(SRAM\\)"):
+    with pytest.raises(FoleyEdgeError, match="On the board: ours vs TFLite Micro"):
         readme.render("## Flash\n\nx\n", "r.md")

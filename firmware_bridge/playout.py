@@ -128,6 +128,7 @@ class _Queued:
     due: float
     seq: int
     msg: mido.Message = field(compare=False)
+    device_time_s: float = field(compare=False, default=0.0)
 
 
 class PlayoutScheduler:
@@ -177,9 +178,9 @@ class PlayoutScheduler:
             self._min_margin = min(self._min_margin, due - arrival)
             if due < arrival:
                 self._late += 1
-                self._play(due, msg, arrival)
+                self._play(due, msg, arrival, device_time_s)
             else:
-                heapq.heappush(self._queue, _Queued(due, next(self._seq), msg))
+                heapq.heappush(self._queue, _Queued(due, next(self._seq), msg, device_time_s))
                 self.play_due()
 
     def play_due(self) -> int:
@@ -189,7 +190,7 @@ class PlayoutScheduler:
             now = self.clock.now()
             while self._queue and self._queue[0].due <= now:
                 item = heapq.heappop(self._queue)
-                self._play(item.due, item.msg, now)
+                self._play(item.due, item.msg, now, item.device_time_s)
                 n += 1
         return n
 
@@ -248,8 +249,8 @@ class PlayoutScheduler:
     ) -> None:
         self.stop()
 
-    def _play(self, due: float, msg: mido.Message, now: float) -> None:
-        self.sink.send(msg)
+    def _play(self, due: float, msg: mido.Message, now: float, device_time_s: float) -> None:
+        self.sink.send(msg, at_s=device_time_s)  # recording sinks write it at its own time
         lag = max(0.0, now - due)
         self._played += 1
         self._lag_sum += lag

@@ -25,6 +25,10 @@ class TeeSink(MidiSink):
         for sink in self.sinks:
             sink.send(msg)
 
+    def _send_at(self, msg: mido.Message, at_s: float) -> None:
+        for sink in self.sinks:
+            sink.send(msg, at_s=at_s)
+
     def _close(self) -> None:
         first: Exception | None = None
         for sink in self.sinks:

@@ -33,6 +33,12 @@ class MidiSink:
     Subclasses implement ``_open()`` (called once from ``__init__``), ``_send(msg)`` (write one
     validated message) and ``_close()`` (release the resource; called once). All public methods
     are thread-safe: one re-entrant lock serialises ``send``, ``panic`` and ``close``.
+
+    ``send(msg, at_s=t)`` also says when the message belongs on the performance's timeline (the
+    time of the keypoint frames that produced it, in seconds from the stream's start): live
+    sinks (ports, DIN) play it now and ignore ``t``; recording sinks (``.mid``, ``.wav``) override
+    ``_send_at`` to write it at ``t``, so a recording lines up with the clip or the video whatever
+    the playout latency.
     """
 
     def __init__(self, *, name: str) -> None:
@@ -52,6 +58,11 @@ class MidiSink:
         """Write one validated channel message."""
         raise NotImplementedError(f"{type(self).__name__} does not implement _send")
 
+    def _send_at(self, msg: mido.Message, at_s: float) -> None:
+        """Write one validated message that belongs at ``at_s`` on the performance's timeline;
+        live sinks send it now."""
+        self._send(msg)
+
     def _close(self) -> None:
         """Release the destination; the base class has already sent the panic."""
 
@@ -67,13 +78,17 @@ class MidiSink:
         with self._lock:
             return frozenset((ch, n) for ch, notes in self._held.items() for n in notes)
 
-    def send(self, msg: mido.Message) -> None:
-        """Validate ``msg``, send it and update the held-note table."""
+    def send(self, msg: mido.Message, *, at_s: float | None = None) -> None:
+        """Validate ``msg``, send it and update the held-note table; ``at_s``: its time on the
+        performance's timeline, when known (see the class docstring)."""
         _check_message(msg, self.name)
         with self._lock:
             if self._closed:
                 raise SinkError(f"{self.name}: cannot send {msg.type}: the sink is closed")
-            self._send(msg)
+            if at_s is None:
+                self._send(msg)
+            else:
+                self._send_at(msg, at_s)
             self._track(msg)
 
     def panic(self) -> None:

@@ -1,8 +1,12 @@
 """A Standard MIDI File sink: messages with their times, written atomically at close.
 
-Times come from the sink's clock (share the playout scheduler's clock, or a
-:class:`~firmware_bridge.playout.VirtualClock` for offline rendering); time zero is the first
-message, so the silence before a stream starts is not written. The file is type 0, 480 ticks
+Messages sent with their performance time (``send(msg, at_s=t)``, what the playout does) are
+written at that time: time zero is the start of the performance, so a recording lines up with
+the clip or video that produced it, whatever the live playout latency, and an event that played
+late still lands where it belongs. A message without one (the panic at a stop, or a sink used on
+its own) is written just after the last timed message or, when nothing was timed, at the sink's
+clock (share the playout scheduler's clock, or a :class:`~firmware_bridge.playout.VirtualClock`
+for offline rendering) counted from its first message. The file is type 0, 480 ticks
 per beat at tempo 120 (500,000 µs per beat), so one second is 960 ticks; ticks are rounded from
 absolute seconds, so rounding never accumulates.
 """
@@ -31,11 +35,12 @@ def seconds_to_ticks(t_s: float) -> int:
 
 
 def build_midi_file(events: list[tuple[float, mido.Message]]) -> mido.MidiFile:
-    """A type-0 :class:`mido.MidiFile` of ``(seconds, message)`` events (sorted by time)."""
+    """A type-0 :class:`mido.MidiFile` of ``(seconds, message)`` events, in time order (a stable
+    sort: messages at one time keep the order they were sent in)."""
     track = mido.MidiTrack()
     track.append(mido.MetaMessage("set_tempo", tempo=TEMPO_US_PER_BEAT, time=0))
     last_tick = 0
-    for t_s, msg in events:
+    for t_s, msg in sorted(events, key=lambda e: e[0]):
         tick = max(last_tick, seconds_to_ticks(t_s))
         track.append(msg.copy(time=tick - last_tick))
         last_tick = tick
@@ -60,6 +65,7 @@ class MidiFileSink(MidiSink):
         self.clock: Clock = clock if clock is not None else MonotonicClock()
         self._events: list[tuple[float, mido.Message]] = []
         self._origin: float | None = None
+        self._last_at_s: float | None = None  # latest performance time written (None: none yet)
         super().__init__(name=str(self.path))
 
     def _open(self) -> None:
@@ -70,10 +76,18 @@ class MidiFileSink(MidiSink):
             raise SinkError(f"{self.path}: expected a .mid file path, found a folder")
 
     def _send(self, msg: mido.Message) -> None:
+        if self._last_at_s is not None:  # on the performance's timeline: right after its end
+            self._events.append((self._last_at_s, msg.copy()))
+            return
         now = self.clock.now()
         if self._origin is None:
             self._origin = now
         self._events.append((now - self._origin, msg.copy()))
+
+    def _send_at(self, msg: mido.Message, at_s: float) -> None:
+        t = max(0.0, float(at_s))
+        self._last_at_s = t if self._last_at_s is None else max(self._last_at_s, t)
+        self._events.append((t, msg.copy()))
 
     def _close(self) -> None:
         try:

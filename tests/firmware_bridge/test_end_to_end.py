@@ -108,8 +108,8 @@ def test_stream_stopped_mid_note_leaves_nothing_held(tiny, tmp_path: Path) -> No
     class CtrlCOnFirstNote(MemorySink):
         """Ctrl-C the moment the first note sounds (deterministic, whatever the machine's load)."""
 
-        def send(self, msg) -> None:  # noqa: ANN001 - mido.Message
-            super().send(msg)
+        def send(self, msg, *, at_s=None) -> None:  # noqa: ANN001 - mido.Message, float
+            super().send(msg, at_s=at_s)
             if msg.type == "note_on" and msg.velocity > 0 and not held_at_stop:
                 held_at_stop.append(self.held_notes)
                 sent_at_stop.append(len(self.messages))

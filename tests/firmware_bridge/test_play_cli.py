@@ -125,6 +125,27 @@ def test_play_cli_keypoints_writes_the_boards_music(model: DefaultModel, cache: 
         k == "note_off" for k, _, _ in notes)  # every note that starts also ends
 
 
+def test_recorded_mid_is_on_the_performance_timeline(model: DefaultModel, cache: Path,
+                                                     tmp_path: Path, reference_midi) -> None:  # noqa: ANN001
+    """`play --midi-out X.mid` writes the board's notes at the time of the frames that made
+    them (issue #17: they used to start at the file's first message, 2 s early): the same
+    onsets as the host reference decoding, to the file's tick (1/960 s)."""
+    out = tmp_path / "timeline.mid"
+    rc = cli_main(["play", "--board", "qemu-m7", "--keypoints", str(DEMO_CLIP), "--midi-out",
+                   str(out), "--no-pace", "--model", str(model.export_dir),
+                   "--out", str(cache / "firmware-qemu-m7")])
+    assert rc == 0
+    import pretty_midi
+
+    def onsets(pm) -> list[tuple[int, float]]:  # noqa: ANN001 - PrettyMIDI
+        return sorted((n.pitch, n.start) for i in pm.instruments for n in i.notes)
+
+    got, want = onsets(pretty_midi.PrettyMIDI(str(out))), onsets(reference_midi)
+    assert want and len(got) == len(want)
+    assert [p for p, _ in got] == [p for p, _ in want]
+    assert max(abs(a - b) for (_, a), (_, b) in zip(got, want, strict=True)) < 0.6e-3
+
+
 def test_play_runtime_tflm_plays_exactly_the_notes_of_runtime_c(
         model: DefaultModel, cache: Path, tmp_path: Path) -> None:
     """`play --runtime tflm` (TFLite Micro + CMSIS-NN on the board) == `--runtime c`."""
@@ -146,13 +167,25 @@ def test_play_runtime_tflm_plays_exactly_the_notes_of_runtime_c(
 
 
 @pytest.fixture(scope="module")
-def reference(model: DefaultModel) -> tuple[tuple[int, ...], ...]:
-    """Host reference tokens per hop (TFLM) for the demo clip."""
+def reference_decode(model: DefaultModel):  # noqa: ANN201 - export.host_decode.ClipDecode
+    """The host reference decoding (TFLM) of the demo clip."""
     from edge.data.clip import load_clip
     from export.host_decode import decode_clip, load_pair
 
     cfg, enc, step = load_pair(model.export_dir, "tflm")
-    return decode_clip(cfg, enc, step, load_clip(DEMO_CLIP).keypoints).hop_tokens
+    return decode_clip(cfg, enc, step, load_clip(DEMO_CLIP).keypoints)
+
+
+@pytest.fixture(scope="module")
+def reference(reference_decode) -> tuple[tuple[int, ...], ...]:  # noqa: ANN001
+    """Host reference tokens per hop (TFLM) for the demo clip."""
+    return reference_decode.hop_tokens
+
+
+@pytest.fixture(scope="module")
+def reference_midi(reference_decode):  # noqa: ANN001, ANN201 - pretty_midi.PrettyMIDI
+    """The host reference decoding's notes, each hop at its start time."""
+    return reference_decode.midi
 
 
 def test_board_tokens_equal_host_reference(model: DefaultModel, cache: Path,

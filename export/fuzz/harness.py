@@ -78,8 +78,11 @@ class FuzzReport:
                          + ", ".join(f"{o} {c[o]}" for o in OUTCOMES))
             errs = Counter(f"{r.stage}/{r.error}" for r in self.results
                            if r.target == target and r.outcome == "error")
-            lines.append("         clear errors: " + ", ".join(
-                f"{k} {v}" for k, v in errs.most_common()) if errs else "         no errors")
+            shown = ", ".join(f"{k} {v}" for k, v in errs.most_common())
+            lines.append(f"         clear errors: {shown or 'none'}")
+            slow = max((r for r in self.results if r.target == target), key=lambda r: r.seconds)
+            lines.append(f"         slowest: {target}:{slow.index} {slow.seconds:.2f} s ({slow.outcome} "
+                         f"at {slow.stage})")
         kinds: dict[tuple[str, str, str, str], list[CaseResult]] = {}
         for r in self.failures:
             kinds.setdefault(_kind(r), []).append(r)

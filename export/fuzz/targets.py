@@ -3,18 +3,21 @@
 Built-in targets (:data:`BUILTIN`):
 
 - ``model``: a zoo int8 model (``mlp``, ``cnn``; ``zoo``: ``attention``, ``gcn``,
-  ``kv_decoder_step``), mutated byte-wise
-  (:func:`export.fuzz.mutate.mutate_bytes`) or structurally
-  (:func:`export.fuzz.models.mutate_model`), then ``read_tflite`` -> ``plan_model`` ->
-  ``verify_plan`` -> ``emit_c``, what ``foley-edge plan`` and ``foley-edge codegen`` run. A
-  model the compiler refuses but TFLite Micro may run (``compiler_ops=False``) goes through
-  ``tflm_plan``, the plan ``foley-edge plan`` writes for the peer.
+  ``kv_decoder_step``), mutated byte-wise (:func:`export.fuzz.mutate.mutate_bytes`) or
+  structurally (:func:`export.fuzz.models.mutate_model`), then ``read_tflite`` ->
+  ``plan_model`` -> ``verify_plan`` -> ``emit_c``, what ``foley-edge plan --no-tflm`` and
+  ``foley-edge codegen`` run. A model the compiler refuses but TFLite Micro may run
+  (``compiler_ops=False``) goes through ``tflm_plan``, the plan ``foley-edge plan`` writes for
+  the peer. (TFLite Micro's own arena measurement of the model is not fuzzed here.)
 - ``clip``: a small ``.npz`` clip (:mod:`export.fuzz.clips`) into ``load_clip`` (what
   ``data show``, ``export --decode`` and ``play --keypoints`` read), then its MIDI field.
 - ``midi``: a small Standard MIDI File (:mod:`export.fuzz.midifiles`) into ``read_midi`` ->
-  ``encode`` -> ``decode`` -> ``load_pretty_midi`` (what ``midi encode|show`` run).
+  ``load_pretty_midi`` -> ``encode`` -> ``decode`` (what ``midi encode|show`` run).
 
-Another target is any :class:`FuzzTarget` named ``"package.module:ATTRIBUTE"``.
+A result's stage is the last one started: ``read``, ``plan``, ``verify``, ``emit`` for models
+(``plan-peer``: the compiler refused the model, the ReaderError reported, after TFLM's plan of
+it was made), ``load``, ``midi`` for clips, ``read``, ``pretty_midi``, ``encode``, ``decode`` for
+MIDI files. Another target is any :class:`FuzzTarget` named ``"package.module:ATTRIBUTE"``.
 """
 
 from __future__ import annotations

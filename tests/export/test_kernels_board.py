@@ -4,7 +4,9 @@ The host tests prove the generated C bit-exact against tflite-micro on x86, wher
 take the SSE2 or portable path; the Cortex-M SIMD paths only run on a board. Here a bare-metal
 image (firmware startup + semihosting exit + the kernels + ``c/kernel_board_cases.c``) runs under
 QEMU and compares fe_fully_connected and fe_conv2d (2x2 and 4x1 blocked SMLAD loops, pixel
-pairs, their tails) with naive loops; QEMU's exit status is the image's mismatch count (0 or 1).
+pairs, their tails) and fe_depthwise_conv2d / fe_depthwise_conv2d_inplace (quad passes, raster
+order under a slid output, in-place rings, tails and fallbacks) with naive loops; QEMU's exit
+status is the image's mismatch count (0 or 1).
 """
 
 from __future__ import annotations
@@ -31,7 +33,8 @@ def _image(board_name: str, tmp: Path, *, portable: bool) -> Path:
     board = get_board(board_name)
     common = FIRMWARE_DIR / "common"
     srcs = [common / "startup.c", common / "semihost.c", *(FIRMWARE_DIR / s for s in board.sources),
-            CASES, KERNEL_DIR / "fully_connected.c", KERNEL_DIR / "conv2d.c", KERNEL_DIR / "dot.c"]
+            CASES, *(KERNEL_DIR / f"{k}.c" for k in ("fully_connected", "conv2d", "depthwise_conv2d",
+                                                     "dot"))]
     flags = ["-std=c99", "-O2", "-Wall", "-Wextra", "-Werror", "-ffunction-sections",
              *(["-DFE_KERNELS_PORTABLE"] if portable else [])]
     elf = tmp / f"{board_name}.elf"
@@ -45,7 +48,7 @@ def _image(board_name: str, tmp: Path, *, portable: bool) -> Path:
 
 @pytest.mark.parametrize(("board_name", "portable"), [("qemu-m4", False), ("qemu-m7", False),
                                                       ("qemu-m7", True)])
-def test_fc_and_conv_simd_equal_naive_on_board(tmp_path: Path, board_name: str,
+def test_fc_conv_depthwise_simd_equal_naive_on_board(tmp_path: Path, board_name: str,
                                                     portable: bool) -> None:
     from firmware_bridge.boards.registry import get_board
 

@@ -1,12 +1,18 @@
-/* FULLY_CONNECTED and CONV_2D on a board: the kernels (the ACLE SIMD path where the core has
- * DSP: 2x2 and 4x1 blocking, pixel pairs, tails) against naive int32 loops on random int8 data
- * from a fixed LCG. FC: batches 1..5, depths 1..7, input lengths 1..70, input offsets 0 and -3.
- * CONV_2D: 3x3 / 3x1 / 1x3 / 1x1 filters, strides 1-2, padding 0-1, dilation 1-2, 1..8 input
- * and 1..5 output channels, input offsets 0 and 4. Requantization (fe_mbqm, fe_rq_apply) vs
- * TFLite's two roundings on 15200 (x, multiplier, shift). Slides: FC and CONV_2D with the
+/* FULLY_CONNECTED, CONV_2D and DEPTHWISE_CONV_2D on a board: the kernels (the ACLE SIMD path
+ * where the core has DSP: 2x2 and 4x1 blocking, pixel pairs, depthwise quads, tails) against
+ * naive int32 loops on random int8 data from a fixed LCG. FC: batches 1..5, depths 1..7, input
+ * lengths 1..70, input offsets 0 and -3. CONV_2D: 3x3 / 3x1 / 1x3 / 1x1 filters, strides 1-2,
+ * padding 0-1, dilation 1-2, 1..8 input and 1..5 output channels, input offsets 0 and 4.
+ * DEPTHWISE_CONV_2D (multiplier 1): 3x3 / 5x5 / 7x7 / 2x3 / 1x1 / 3x1 / 5x3 filters, strides
+ * 1-2, VALID and SAME padding, dilation 1-2 (both axes, or H only), 1..13 channels, with the
+ * output disjoint from the input, slid below it by the planner's smallest safe shift, a few
+ * bytes more or whole pixels more, and in place (rings in the scratch, on the stack, or
+ * neither); shifts -23..-1 plus channels outside the DSP requantization's range (shift 0 / +1 /
+ * -24, huge biases), narrow activation ranges, no bias. Requantization (fe_mbqm, fe_rq_apply)
+ * vs TFLite's two roundings on 15200 (x, multiplier, shift). Slides: FC and CONV_2D with the
  * output partly below the input in one buffer, at the planner's smallest safe shift and a few
- * bytes more (the blocked paths must notice and keep raster order). main returns the number of mismatching
- * outputs (0: QEMU exits 0). */
+ * bytes more (the blocked paths must notice and keep raster order). main returns the number of
+ * mismatching outputs (0: QEMU exits 0). */
 #include <stdint.h>
 
 #include "fe_fixedpoint.h"
@@ -203,8 +209,10 @@ static int8_t pristine[1024];
 
 /* the planner's model: events j in raster order read from r_j up, then write byte w_j;
  * min shift = max_j (max_{i<=j} w_i + 1 - min_{i>j} r_i), the minimum over none = in_size */
+#define EV_MAX 1800
+
 static int32_t model_shift(const int32_t *w, const int32_t *r, int32_t events, int32_t in_size) {
-  static int32_t suffix[1024];
+  static int32_t suffix[EV_MAX];
   int32_t j, best = 0, high = 0;
   suffix[events - 1] = in_size;
   for (j = events - 2; j >= 0; --j) {
@@ -217,7 +225,7 @@ static int32_t model_shift(const int32_t *w, const int32_t *r, int32_t events, i
   return best;
 }
 
-static int32_t ev_w[1024], ev_r[1024];
+static int32_t ev_w[EV_MAX], ev_r[EV_MAX];
 
 static int fc_slide_check(int32_t batches, int32_t depth, int32_t n, int32_t extra) {
   fe_fc_params p = {0};
@@ -314,6 +322,178 @@ static int slide_cases(void) {
   return bad;
 }
 
+/* ---- DEPTHWISE_CONV_2D, multiplier 1 ---- */
+#define DW_MAX_C 13
+#define DW_MAX_IN 1800
+
+static int8_t dw_in[DW_MAX_IN], dw_w[49 * DW_MAX_C];
+static uint32_t dw_scratch[DW_MAX_IN / 4 + 2]; /* word-aligned; +1 byte: misaligned */
+static int8_t dw_buf[2 * DW_MAX_IN + 16];
+static int32_t dw_bias[DW_MAX_C], dw_mult[DW_MAX_C], dw_shift[DW_MAX_C];
+
+/* TFLite's SAME padding before the first row / column (VALID: 0) and the output size. */
+static int32_t dw_out_size(int32_t in, int32_t f, int32_t stride, int32_t dil, int32_t same,
+                           int32_t *pad) {
+  const int32_t span = dil * (f - 1) + 1;
+  const int32_t out = same ? (in + stride - 1) / stride : in >= span ? (in - span) / stride + 1 : 0;
+  const int32_t total = (out - 1) * stride + span - in;
+  *pad = same && total > 0 ? total / 2 : 0;
+  return out;
+}
+
+static int8_t dw_reference(const fe_conv_params *p, const int32_t *bias, int32_t oy, int32_t ox,
+                           int32_t c) {
+  int32_t acc = bias != NULL ? bias[c] : 0;
+  int32_t fy, fx;
+  for (fy = 0; fy < p->filter_h; ++fy) {
+    for (fx = 0; fx < p->filter_w; ++fx) {
+      const int32_t iy = oy * p->stride_h - p->pad_h + fy * p->dilation_h;
+      const int32_t ix = ox * p->stride_w - p->pad_w + fx * p->dilation_w;
+      if (iy < 0 || iy >= p->in_h || ix < 0 || ix >= p->in_w) continue;
+      acc += ((int32_t)dw_in[(iy * p->in_w + ix) * p->in_c + c] + p->input_offset) *
+             dw_w[(fy * p->filter_w + fx) * p->in_c + c];
+    }
+  }
+  acc = fe_mbqm(acc, dw_mult[c], dw_shift[c]) + p->output_offset;
+  return (int8_t)fe_clamp(acc, p->act_min, p->act_max);
+}
+
+/* The planner's depthwise event model (export/planner/overlap.py): element (pixel k, channel c)
+ * reads from its first valid tap's byte, channel c, up; smallest safe shift, at least 1. */
+static int32_t dw_min_shift(const fe_conv_params *p) {
+  int32_t oy, ox, c, ev = 0;
+  for (oy = 0; oy < p->out_h; ++oy) {
+    for (ox = 0; ox < p->out_w; ++ox) {
+      int32_t fy = 0, fx = 0, iy, ix, first;
+      while (fy < p->filter_h && oy * p->stride_h - p->pad_h + fy * p->dilation_h < 0) ++fy;
+      while (fx < p->filter_w && ox * p->stride_w - p->pad_w + fx * p->dilation_w < 0) ++fx;
+      iy = oy * p->stride_h - p->pad_h + fy * p->dilation_h;
+      ix = ox * p->stride_w - p->pad_w + fx * p->dilation_w;
+      first = fy < p->filter_h && fx < p->filter_w && iy < p->in_h && ix < p->in_w
+                  ? (iy * p->in_w + ix) * p->in_c
+                  : p->in_h * p->in_w * p->in_c;
+      for (c = 0; c < p->in_c; ++c, ++ev) {
+        ev_w[ev] = ev;
+        ev_r[ev] = first + c;
+      }
+    }
+  }
+  c = model_shift(ev_w, ev_r, ev, p->in_h * p->in_w * p->in_c);
+  return c > 1 ? c : 1;
+}
+
+/* Where the output goes: disjoint; slid below the input by the smallest safe shift (+ extra);
+ * slid by that shift rounded up to whole pixels (the quad passes' case); in place (scratch at
+ * an odd address when extra is odd). */
+enum { DW_DISJOINT, DW_SLIDE, DW_INPLACE, DW_SLIDE_PIXELS };
+
+static int dw_run(const fe_conv_params *p, const int32_t *bias, int place, int32_t extra) {
+  const int32_t in_size = p->in_h * p->in_w * p->in_c;
+  int32_t oy, ox, c, bad = 0;
+  int8_t *in = dw_buf + 8;
+  int8_t *out = dw_buf + 8 + in_size;
+  if (place == DW_SLIDE || place == DW_SLIDE_PIXELS) {
+    int32_t shift = dw_min_shift(p) + extra;
+    if (place == DW_SLIDE_PIXELS) shift = (shift + p->in_c - 1) / p->in_c * p->in_c;
+    out = dw_buf;
+    in = dw_buf + shift;
+  } else if (place == DW_INPLACE) {
+    out = in;
+  }
+  for (c = 0; c < in_size; ++c) in[c] = dw_in[c];
+  if (place == DW_INPLACE) {
+    fe_depthwise_conv2d_inplace(p, in, dw_w, bias, (int8_t *)dw_scratch + (extra & 1));
+  } else {
+    fe_depthwise_conv2d(p, in, dw_w, bias, out);
+  }
+  for (oy = 0; oy < p->out_h; ++oy) {
+    for (ox = 0; ox < p->out_w; ++ox) {
+      for (c = 0; c < p->in_c; ++c) {
+        bad += out[(oy * p->out_w + ox) * p->in_c + c] != dw_reference(p, bias, oy, ox, c);
+      }
+    }
+  }
+  return bad;
+}
+
+/* One shape, random data; `odd` puts channels outside the DSP requantization's range. */
+static int dw_check(int32_t h, int32_t w, int32_t ch, int32_t fh, int32_t fw, int32_t stride,
+                    int32_t dil, int32_t same, int32_t odd) {
+  fe_conv_params p = {0};
+  int32_t i, bad = 0;
+  p.in_h = h;
+  p.in_w = w;
+  p.in_c = ch;
+  p.out_c = ch;
+  p.filter_h = fh;
+  p.filter_w = fw;
+  p.stride_h = stride;
+  p.stride_w = stride;
+  p.dilation_h = dil;
+  p.dilation_w = (odd & 2) ? 1 : dil; /* dilation along H only: still the DSP quads */
+  p.out_h = dw_out_size(h, fh, stride, p.dilation_h, same, &p.pad_h);
+  p.out_w = dw_out_size(w, fw, stride, p.dilation_w, same, &p.pad_w);
+  if (p.out_h <= 0 || p.out_w <= 0) return 0;
+  p.depth_multiplier = 1;
+  p.input_offset = (odd & 4) ? -5 : 128;
+  p.output_offset = (odd & 4) ? 9 : -128;
+  p.act_min = (odd & 1) ? -128 : -100;
+  p.act_max = (odd & 1) ? 127 : 60;
+  p.multiplier = dw_mult;
+  p.shift = dw_shift;
+  for (i = 0; i < h * w * ch; ++i) dw_in[i] = next_s8();
+  for (i = 0; i < fh * fw * ch; ++i) dw_w[i] = next_s8();
+  for (i = 0; i < ch; ++i) {
+    dw_bias[i] = (int32_t)next_s8() * 97;
+    dw_mult[i] = (i % 5 == 1) ? (1 << 30)
+                 : (i % 5 == 2) ? 0x7FFFFFFF
+                                : (int32_t)(0x40000000u + ((uint32_t)(uint8_t)next_s8() << 22));
+    dw_shift[i] = -7 - (i % 4) - (fh * fw > 9);
+  }
+  if (odd & 1) { /* a channel the DSP requantization cannot take, and the extreme shifts */
+    dw_shift[ch - 1] = (odd & 8) ? 1 : 0;
+    dw_shift[0] = -23;
+    if (ch > 5) dw_shift[5] = -24;
+    if (ch > 2) dw_bias[2] = (1 << 30) - 3;
+  }
+  for (i = 0; i < 3; ++i) {
+    bad += dw_run(&p, (odd & 8) ? NULL : dw_bias, i, 0);
+  }
+  bad += dw_run(&p, dw_bias, DW_SLIDE, 3);
+  bad += dw_run(&p, dw_bias, DW_SLIDE_PIXELS, 0);
+  bad += dw_run(&p, dw_bias, DW_INPLACE, 1);
+  if (bad != 0) semihost_write0("depthwise mismatch\n");
+  return bad;
+}
+
+static int dw_cases(void) {
+  static const int32_t filters[7][2] = {{3, 3}, {5, 5}, {7, 7}, {2, 3}, {1, 1}, {3, 1}, {5, 3}};
+  int bad = 0;
+  int32_t f, stride, same, dil, ch;
+  for (f = 0; f < 7; ++f) {
+    for (stride = 1; stride <= 2; ++stride) {
+      for (same = 0; same <= 1; ++same) {
+        for (dil = 1; dil <= 2; ++dil) {
+          for (ch = 1; ch <= DW_MAX_C; ch += 3) {
+            bad += dw_check(9, 11, ch, filters[f][0], filters[f][1], stride, dil, same,
+                            (ch + f + stride) & 15);
+          }
+        }
+      }
+    }
+  }
+  /* planes where the in-place ring fits the scratch (12x12 3x3), only the stack (5x5 7x7:
+   * every row pending) or neither (9x9 7x7), and 3x3 maps of 7x7 / 3x3 filters */
+  bad += dw_check(12, 12, 8, 3, 3, 1, 1, 1, 0);
+  bad += dw_check(12, 12, 12, 3, 3, 1, 1, 1, 4);
+  bad += dw_check(5, 5, 8, 7, 7, 1, 1, 1, 0);
+  bad += dw_check(9, 9, 8, 7, 7, 1, 1, 1, 0);
+  bad += dw_check(3, 3, 12, 7, 7, 1, 1, 1, 0);
+  bad += dw_check(3, 3, 12, 3, 3, 1, 1, 1, 6);
+  bad += dw_check(10, 10, 4, 3, 3, 2, 1, 0, 0);
+  return bad;
+}
+
 int main(void) {
   int bad = 0;
   int32_t b, o, n;
@@ -328,6 +508,7 @@ int main(void) {
   bad += conv_cases();
   bad += requant_cases();
   bad += slide_cases();
+  bad += dw_cases();
   semihost_write0(bad == 0 ? "kernel board cases: all equal\n" : "kernel board cases: MISMATCH\n");
   return bad;
 }

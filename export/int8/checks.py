@@ -13,9 +13,14 @@
 * Onset F1 of generated sequences: greedy decoding with the float models and with the int8
   pair; each scored against the windows' ground-truth notes (note onset + pitch within 50 ms,
   offsets ignored — ``mir_eval``); the drop is float F1 minus int8 F1.
-* LiteRT vs TFLM: greedy decoding on LiteRT with every step's very inputs also given to TFLM;
-  the share of steps with identical top-1, the max |difference| of the int8 logits in LSB, and
-  the share of greedy tokens both backends generate identically when each runs on its own.
+* Generated C vs TFLite Micro (a target, 100 %): greedy decoding of the same windows by our
+  generated C (compiled for the host) and by the ``tflite-micro`` runtime, each on its own; the
+  device runs the generated C and must produce TFLite Micro's tokens, every one.
+* LiteRT vs TFLM (information, not a target): greedy decoding on LiteRT with every step's very
+  inputs also given to TFLM; the share of steps with identical top-1, the max |difference| of the
+  int8 logits in LSB, and the share of greedy tokens both backends generate identically when each
+  runs on its own. The two round requantization differently (LiteRT once, TFLM twice: see
+  ``export/int8/README.md``), so near-ties flip and 100 % cannot be asked of them.
 """
 
 from __future__ import annotations
@@ -41,7 +46,7 @@ class Targets:
 
     min_top1_agreement: float = 0.98  # int8 vs float teacher-forced top-1
     max_f1_drop: float = 0.02  # onset F1 points (as a fraction) the int8 pair may lose
-    min_tflm_agreement: float = 1.0  # share of greedy tokens TFLM and LiteRT agree on
+    min_device_agreement: float = 1.0  # greedy tokens the generated C and TFLite Micro share
 
 
 @dataclass(frozen=True)
@@ -63,6 +68,7 @@ class Metrics:
     tflm_max_lsb_logits: int  # max |LiteRT - TFLM| of int8 logits in lock step
     tflm_max_lsb_encoder: int  # max |LiteRT - TFLM| of the encoder's int8 outputs
     greedy_windows: int  # windows decoded greedily
+    c_token_agreement: float = 1.0  # greedy tokens identical, generated C vs TFLM (each alone)
 
     def failures(self, t: Targets) -> list[str]:
         """One line per missed target: the target, the measured value and the mark."""
@@ -74,9 +80,10 @@ class Metrics:
             out.append(f"onset F1 drop float -> int8: expected <= {100 * t.max_f1_drop:.1f} points, "
                        f"found {100 * (self.f1_float - self.f1_int8):.1f} "
                        f"({self.f1_float:.3f} -> {self.f1_int8:.3f})")
-        if self.tflm_token_agreement < t.min_tflm_agreement:
-            out.append(f"TFLM vs LiteRT greedy tokens: expected >= {t.min_tflm_agreement:.0%} "
-                       f"identical, found {self.tflm_token_agreement:.2%}")
+        if self.c_token_agreement < t.min_device_agreement:
+            out.append(f"generated C vs TFLite Micro greedy tokens: expected >= "
+                       f"{t.min_device_agreement:.0%} identical, found "
+                       f"{self.c_token_agreement:.2%} over {self.greedy_windows} windows")
         return out
 
 
@@ -191,6 +198,18 @@ class _Twin:
         self.same += int(np.argmax(la) == np.argmax(lb))
         self.steps += 1
         return a
+
+
+def token_agreement(cfg: ModelConfig, a: tuple[Session, Session], b: tuple[Session, Session],
+                    windows: np.ndarray) -> float:
+    """Share of greedy tokens two (encoder, step) pairs generate identically on ``windows``,
+    each decoding on its own (a token counts once per position of the longer sequence)."""
+    agree, total = 0, 0
+    for kp in windows:
+        ra, rb = run_hop(cfg, a[1], encode_window(a[0], kp)), run_hop(cfg, b[1], encode_window(b[0], kp))
+        agree += sum(int(x == y) for x, y in zip(ra.outputs, rb.outputs, strict=False))
+        total += max(len(ra.outputs), len(rb.outputs))
+    return agree / max(total, 1)
 
 
 def backend_parity(cfg: ModelConfig, pairs: dict[str, tuple[Session, Session]],

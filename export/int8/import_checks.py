@@ -67,9 +67,6 @@ def check_imported(out: Path, report: dict[str, Any], flat: bytes, sess: Any,
         if m["width"] == vocab.VOCAB_SIZE and m["top1_agreement"] < t.min_top1_agreement:
             failures.append(f"output '{n}': int8 vs onnxruntime top-1 agreement expected >= "
                             f"{t.min_top1_agreement:.2%}, found {m['top1_agreement']:.2%}")
-        if m["tflm_top1_identical"] < t.min_tflm_agreement:
-            failures.append(f"output '{n}': TFLM vs LiteRT identical top-1 expected >= "
-                            f"{t.min_tflm_agreement:.0%}, found {m['tflm_top1_identical']:.2%}")
     report = {**report, "outputs": per, "failures": failures,
               "status": "FAILED" if failures else "PASSED",
               "metrics": {f"{n}.{k}": v for n, m in per.items() for k, v in m.items()}}

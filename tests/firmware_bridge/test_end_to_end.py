@@ -119,7 +119,9 @@ def test_stream_stopped_mid_note_leaves_nothing_held(tiny, tmp_path: Path) -> No
     built = build_firmware("qemu-m7", model_dir=export, out_dir=tmp_path / "fw")
     target = PlayTarget(board=get_board("qemu-m7"), elf=built.elf, workdir=tmp_path / "q")
     with pytest.raises(KeyboardInterrupt):
-        play(_frames(np.concatenate([kp] * 2)), sink, target, PlaySettings(pace=True))
+        # unpaced: the playout runs on a virtual clock the test drives through the stream, so
+        # nothing here depends on wall-clock timing or on the machine's load (issue #19)
+        play(_frames(np.concatenate([kp] * 2)), sink, target, PlaySettings(pace=False))
     assert held_at_stop and held_at_stop[0] and sink.closed and not sink.held_notes
     after = sink.messages[sent_at_stop[0]:]  # the panic: note-offs, then CC 123
     assert {(0, x.note) for x in after if x.type == "note_off"} == set(held_at_stop[0])

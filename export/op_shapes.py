@@ -7,9 +7,9 @@ required input omitted, a rank the kernels do not take (more than :data:`MAX_KER
 an empty tensor, an output shape other than the one its inputs and options give (broadcast,
 window arithmetic of convolutions and pools, reductions, paddings, permutations, slices,
 concatenation, packing, splitting, gathering), a permutation, axis, padding or slice that is
-not a constant. Operators outside the table are not checked (TFLite Micro may run them; the
-reader checked their indices). Cost: O(operands) per operator, plus the constant operands'
-values.
+not a constant, a quantized SOFTMAX whose beta and input scale TFLite's kernel refuses.
+Operators outside the table are not checked (TFLite Micro may run them; the reader checked
+their indices). Cost: O(operands) per operator, plus the constant operands' values.
 """
 
 from __future__ import annotations
@@ -28,7 +28,7 @@ Rule = Callable[[Graph, Sequence[Tensor], Sequence[Tensor], Operator], str | Non
 """A shape rule: (graph, inputs without omitted optional ones, outputs, operator) -> problem."""
 
 _UNARY = ("QUANTIZE", "DEQUANTIZE", "LOGISTIC", "TANH", "RELU", "RELU6", "LEAKY_RELU",
-          "HARD_SWISH", "RSQRT", "NEG", "SOFTMAX")
+          "HARD_SWISH", "RSQRT", "NEG")
 _BINARY = ("ADD", "SUB", "MUL", "SQUARED_DIFFERENCE", "MAXIMUM", "MINIMUM")
 _INTS = ("int8", "uint8", "int16", "int32", "int64")
 _MAX_PARAMS = 64  # values of an axes / permutation / paddings / slice operand (rank 8: 16)
@@ -64,6 +64,19 @@ def _expect(out: Tensor, shape: Sequence[int], why: str) -> str | None:
 
 def _same(graph: Graph, ins: Sequence[Tensor], outs: Sequence[Tensor], op: Operator) -> str | None:
     return _expect(outs[0], ins[0].shape, "the shape of input 0")
+
+
+def _softmax(graph: Graph, ins: Sequence[Tensor], outs: Sequence[Tensor], op: Operator) -> str | None:
+    """Same shape; for a quantized input, TFLite's PreprocessSoftmaxScaling needs
+    beta * input scale * 2^26 > 1 (it aborts otherwise)."""
+    x = ins[0]
+    beta = float(op.options.get("beta", 1.0))
+    if x.quant is not None and x.dtype in ("int8", "uint8", "int16"):
+        real = beta * x.quant.scale[0] * (1 << 26)
+        if not real > 1.0:
+            return (f"beta {beta} * input scale {x.quant.scale[0]:.6g} * 2^26 = {real:.6g}; "
+                    "quantized softmax needs more than 1")
+    return _same(graph, ins, outs, op)
 
 
 def broadcast_shape(a: Sequence[int], b: Sequence[int]) -> tuple[int, ...] | None:
@@ -331,6 +344,7 @@ _MANY = 1 << 16
 _RULES: dict[str, tuple[tuple[int, int, int, int], tuple[int, ...], Rule]] = {
     # op: ((min inputs, max inputs, min outputs, max outputs), optional input positions, rule)
     **{op: ((1, 1, 1, 1), (), _same) for op in _UNARY},
+    "SOFTMAX": ((1, 1, 1, 1), (), _softmax),
     **{op: ((2, 2, 1, 1), (), _binary) for op in _BINARY},
     "FULLY_CONNECTED": ((2, 3, 1, 1), (2,), _fully_connected),
     "BATCH_MATMUL": ((2, 2, 1, 1), (), _batch_matmul),

@@ -11,10 +11,11 @@ the file and the tensor or operator and raises ``ReaderError``. What is refused:
   not the size of that axis;
 - operator options out of range: strides, dilations and filter sizes outside 1 to
   :data:`MAX_WINDOW`, an unknown padding, a float option that is not finite;
-- graph structure: indices outside the tensors, a graph input listed twice, an operator with
-  no output, a tensor written twice, a write to a constant or a graph input, a read of a tensor
-  no earlier operator wrote (not a graph input, a constant or a variable: this is also how a
-  cycle shows, as the model's order is its execution order), a graph output nothing writes.
+- graph structure: no operator or no output, indices outside the tensors, a graph input
+  listed twice, an operator with no output, a tensor written twice, a write to a constant or
+  a graph input, a read of a tensor no earlier operator wrote (not a graph input, a constant
+  or a variable: this is also how a cycle shows, as the model's order is its execution
+  order), a graph output nothing writes.
 """
 
 from __future__ import annotations
@@ -105,6 +106,9 @@ def graph_problem(graph: Graph) -> str | None:
     problem = _index_problem(graph)
     if problem:
         return problem
+    if not graph.operators or not graph.outputs:
+        return (f"the graph has {len(graph.operators)} operators and {len(graph.outputs)} "
+                "outputs (expected at least one of each)")
     inputs = set(graph.inputs)
     ready = inputs | {t.index for t in graph.tensors if t.is_constant or t.is_variable}
     writer: dict[int, int] = {}

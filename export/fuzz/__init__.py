@@ -21,7 +21,9 @@ Runs:
   prints the counts and every failure with a replay command, and exits 1 when there is one.
   ``--seed`` and ``--first`` pick other mutants; the same seed gives the same mutants.
   ``--zoo N`` adds mutants of the larger zoo models (attention, gcn, kv_decoder_step: the
-  other operators, band rewrites, persistent state; about 0.4 s each).
+  other operators, band rewrites, persistent state; about 0.4 s each). ``--tflm N`` sends
+  mutants the reader accepts into TFLite Micro's arena measurement, which ``foley-edge plan``
+  runs in its own process: the tflite-micro wheel aborts on some of them (a few in 10,000).
 - One case, in this process with its full traceback, the mutant saved::
 
       .venv/bin/python -m export.fuzz --seed 0 --replay model:1234 --save /tmp/case.tflite

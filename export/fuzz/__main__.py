@@ -22,6 +22,8 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--midi", type=int, default=200, help="mutated MIDI files")
     p.add_argument("--zoo", type=int, default=0,
                    help="mutated larger zoo models (attention, gcn, kv_decoder_step; slower)")
+    p.add_argument("--tflm", type=int, default=0,
+                   help="mutated models the reader accepts, into TFLite Micro's arena measurement")
     p.add_argument("--seed", type=int, default=0, help="seed of every mutant")
     p.add_argument("--first", type=int, default=0, help="index of the first case")
     p.add_argument("--jobs", type=int, default=2, help="worker processes")
@@ -77,7 +79,9 @@ def main(argv: list[str] | None = None) -> int:
             shown = time.monotonic()
             print(f"... {done} cases", file=sys.stderr, flush=True)
 
-    report = run_fuzz({"model": args.models, "zoo": args.zoo, "clip": args.clips, "midi": args.midi},
+    cases = {"model": args.models, "zoo": args.zoo, "tflm": args.tflm, "clip": args.clips,
+             "midi": args.midi}
+    report = run_fuzz(cases,
                       seed=args.seed, jobs=args.jobs, first=args.first, limit_s=args.limit_s,
                       memory_bytes=args.memory_mb << 20, on_result=progress)
     print(report.summary())

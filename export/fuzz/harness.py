@@ -120,6 +120,7 @@ class _Worker:
         self.sel = selectors.DefaultSelector()
         self.sel.register(self.proc.stdout, selectors.EVENT_READ)  # type: ignore[arg-type]
         self.buf = b""
+        self.err_start = 0
         try:
             line = self.read_line(START_TIMEOUT_S)
         except _Died:
@@ -146,6 +147,8 @@ class _Worker:
 
     def ask(self, target: str, index: int, timeout: float) -> str | None:
         """Send one case; its JSON line, or None on timeout; raises _Died."""
+        self.err.seek(0, os.SEEK_END)
+        self.err_start = self.err.tell()  # stderr of this case only, in a crash report
         try:
             self.proc.stdin.write(f"{target} {index}\n".encode())  # type: ignore[union-attr]
             self.proc.stdin.flush()  # type: ignore[union-attr]
@@ -154,7 +157,8 @@ class _Worker:
         return self.read_line(timeout)
 
     def stderr_tail(self, n: int = 600) -> str:
-        self.err.seek(0)
+        """The end of what the worker wrote to stderr since the current case began."""
+        self.err.seek(self.err_start)
         text = self.err.read().decode(errors="replace").strip()
         return text[-n:].replace("\n", " | ") or "(no stderr)"
 

@@ -8,7 +8,9 @@ Built-in targets (:data:`BUILTIN`):
   ``plan_model`` -> ``verify_plan`` -> ``emit_c``, what ``foley-edge plan --no-tflm`` and
   ``foley-edge codegen`` run. A model the compiler refuses but TFLite Micro may run
   (``compiler_ops=False``) goes through ``tflm_plan``, the plan ``foley-edge plan`` writes for
-  the peer. (TFLite Micro's own arena measurement of the model is not fuzzed here.)
+  the peer.
+- ``tflm``: the same mutants, those the reader accepts into TFLite Micro's arena measurement
+  (``foley-edge plan`` without ``--no-tflm``); not part of ``make test``.
 - ``clip``: a small ``.npz`` clip (:mod:`export.fuzz.clips`) into ``load_clip`` (what
   ``data show``, ``export --decode`` and ``play --keypoints`` read), then its MIDI field.
 - ``midi``: a small Standard MIDI File (:mod:`export.fuzz.midifiles`) into ``read_midi`` ->
@@ -118,6 +120,21 @@ ZOO = FuzzTarget(seeds=_seeds(ZOO_SEEDS), mutate=_mutate_model, run=_run_model)
 """The same for :data:`ZOO_SEEDS`."""
 
 
+def _run_tflm(data: bytes, stages: list[str]) -> None:
+    from export.tflite_reader import read_tflite
+    from export.tflm.arena import measure_tflm_arena
+
+    stages.append("read")
+    read_tflite(data)
+    stages.append("tflm-arena")
+    measure_tflm_arena(data)
+
+
+TFLM = FuzzTarget(seeds=_seeds(MODEL_SEEDS), mutate=_mutate_model, run=_run_tflm)
+"""``model``'s mutants that the reader accepts into TFLite Micro's arena measurement (what
+``foley-edge plan`` runs after planning, in its own process)."""
+
+
 def clip_target() -> FuzzTarget:
     """``.npz`` clip mutants through ``load_clip`` (imported when first used)."""
     from export.fuzz import clips
@@ -134,6 +151,7 @@ def midi_target() -> FuzzTarget:
 
 
 BUILTIN: dict[str, str] = {"model": "export.fuzz.targets:MODEL", "zoo": "export.fuzz.targets:ZOO",
+                           "tflm": "export.fuzz.targets:TFLM",
                            "clip": "export.fuzz.targets:clip_target",
                            "midi": "export.fuzz.targets:midi_target"}
 """Short names of the built-in targets -> where they are."""

@@ -131,6 +131,19 @@ def test_options_and_operand_shapes(mlp, repack, zoo) -> None:
 
     _refused(repack(mlp, beta), r"operator 3 SOFTMAX: option beta = inf is not a finite number")
 
+    def zero_beta(m) -> None:  # tflite-micro aborts the process on this one
+        m.subgraphs[0].operators[3].builtinOptions.beta = 0.0
+
+    with pytest.raises(ReaderError, match=r"operator 3 SOFTMAX: beta 0.0 \* input scale [\d.e-]+ "
+                                          r"\* 2\^26 = 0; quantized softmax needs more than 1"):
+        read_tflite(repack(mlp, zero_beta))
+
+    def empty(m) -> None:  # and segfaults on this one
+        m.subgraphs[0].operators = []
+
+    _refused(repack(mlp, empty), r"the graph has 0 operators and 1 outputs \(expected at least "
+                                 r"one of each\)")
+
     def stride(m) -> None:
         m.subgraphs[0].operators[0].builtinOptions.strideW = 0
 

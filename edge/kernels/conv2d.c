@@ -8,6 +8,7 @@
  * leave raster order, which the planner's slides assume; see fe_disjoint). Padded taps are skipped (they contribute (zp + input_offset) * w = 0); when
  * no tap ever falls outside the input the code generator folds the input offset into the bias
  * and passes input_offset 0. */
+#include "fe_conv_gemm.h"
 #include "fe_dot.h"
 #include "fe_internal.h"
 
@@ -130,8 +131,42 @@ static void conv_pixel_pair(const fe_conv_params *p, const int8_t *input, const 
 }
 #endif
 
+#if FE_KERNELS_ACLE
+/* 1 when the pointwise family (fe_conv_gemm.h) takes the call: a 1x1 filter without padding
+ * or input offset (the code generator folds it into the bias) and requantization in cg_rq's
+ * range. */
+static int pointwise_ok(const fe_conv_params *p, const int32_t *bias) {
+  return p->filter_h == 1 && p->filter_w == 1 && p->pad_h == 0 && p->pad_w == 0 &&
+         p->input_offset == 0 && cg_plan_ok(p, bias);
+}
+
+/* Pointwise CONV_2D: output rows in raster order (one run of the whole plane at stride 1). */
+static void conv_pointwise(const fe_conv_params *p, const int8_t *input, const int8_t *filter,
+                           const int32_t *bias, int8_t *output, int disjoint) {
+  cg_call g;
+  int32_t oy;
+  cg_call_init(&g, p, filter, bias);
+  if (p->stride_h == 1 && p->stride_w == 1) {
+    cg_run(&g, input, p->in_c, p->out_h * p->out_w, output, disjoint);
+    return;
+  }
+  for (oy = 0; oy < p->out_h; ++oy) {
+    cg_run(&g, input + oy * p->stride_h * p->in_w * p->in_c, p->stride_w * p->in_c, p->out_w,
+           output + oy * p->out_w * p->out_c, disjoint);
+  }
+}
+#endif
+
 void fe_conv2d(const fe_conv_params *p, const int8_t *input, const int8_t *filter,
                const int32_t *bias, int8_t *output) {
+#if FE_KERNELS_ACLE
+  if (pointwise_ok(p, bias)) {
+    conv_pointwise(p, input, filter, bias, output,
+                   fe_disjoint(input, p->in_h * p->in_w * p->in_c, output,
+                               p->out_h * p->out_w * p->out_c));
+    return;
+  }
+#endif
 #if defined(FE_DOT2X2)
   const int32_t disjoint = fe_disjoint(input, p->in_h * p->in_w * p->in_c, output,
                                        p->out_h * p->out_w * p->out_c);

@@ -494,6 +494,107 @@ static int dw_cases(void) {
   return bad;
 }
 
+/* ---- CONV_2D pointwise (1x1, the GEMM family): many channels, quad tails, strides, shifts
+ * -23..-1 and outside (generic path), narrow activations, no bias, slid outputs ---- */
+#define PW_H 5
+#define PW_W 7
+#define PW_IC 40
+#define PW_OC 37
+
+static int8_t pw_in[PW_H * PW_W * PW_IC], pw_w[PW_OC * PW_IC];
+static int8_t pw_buf[2 * PW_H * PW_W * PW_OC + PW_H * PW_W * PW_IC + 64];
+static int32_t pw_bias[PW_OC], pw_mult[PW_OC], pw_shift[PW_OC];
+
+static int8_t pw_reference(const fe_conv_params *p, const int8_t *in, const int32_t *b,
+                           int32_t oy, int32_t ox, int32_t oc) {
+  const int8_t *xp = in + ((oy * p->stride_h) * p->in_w + ox * p->stride_w) * p->in_c;
+  int32_t acc = b != NULL ? b[oc] : 0;
+  int32_t ic;
+  for (ic = 0; ic < p->in_c; ++ic) acc += (int32_t)xp[ic] * pw_w[oc * p->in_c + ic];
+  acc = fe_mbqm(acc, pw_mult[oc], pw_shift[oc]) + p->output_offset;
+  return (int8_t)fe_clamp(acc, p->act_min, p->act_max);
+}
+
+/* slide < 0: output disjoint from the input; else the input sits `slide` bytes above the
+ * output's start in one buffer (the planner's slides; the shift is computed here as the
+ * smallest one raster order tolerates, plus slide). */
+static int pw_check(int32_t stride, int32_t in_c, int32_t out_c, int32_t mode, int32_t slide) {
+  fe_conv_params p = {0};
+  int32_t i, oy, ox, oc, bad = 0, base = 0;
+  const int32_t *b = mode == 2 ? NULL : pw_bias;
+  int8_t *in, *out;
+  p.in_h = PW_H;
+  p.in_w = PW_W;
+  p.in_c = in_c;
+  p.filter_h = p.filter_w = 1;
+  p.stride_h = p.stride_w = stride;
+  p.dilation_h = p.dilation_w = 1;
+  p.out_h = (PW_H - 1) / stride + 1;
+  p.out_w = (PW_W - 1) / stride + 1;
+  p.out_c = out_c;
+  p.depth_multiplier = 1;
+  p.output_offset = mode == 1 ? 100 : -9;
+  p.multiplier = pw_mult;
+  p.shift = pw_shift;
+  p.act_min = mode == 1 ? -20 : -128;
+  p.act_max = mode == 1 ? 90 : 127;
+  for (i = 0; i < PW_H * PW_W * in_c; ++i) pw_in[i] = next_s8();
+  for (i = 0; i < out_c * in_c; ++i) pw_w[i] = next_s8();
+  for (oc = 0; oc < out_c; ++oc) {
+    pw_bias[oc] = (int32_t)next_s8() * 37;
+    pw_mult[oc] = (int32_t)(0x40000000u + ((uint32_t)(uint8_t)next_s8() << 22));
+    pw_shift[oc] = -1 - (oc * 5 + in_c) % 23;
+    if (mode == 3 && oc == out_c - 1) pw_shift[oc] = oc & 1 ? 1 : -24; /* generic path */
+  }
+  if (slide < 0) {
+    in = pw_buf + 2 * PW_H * PW_W * PW_OC;
+    out = pw_buf;
+  } else {
+    /* raster order: output pixel k (written after reading input pixel k) may end at input
+     * pixel k + 1's first byte at the latest */
+    for (oy = 0; oy < p.out_h; ++oy) {
+      for (ox = 0; ox < p.out_w; ++ox) {
+        const int32_t k = oy * p.out_w + ox;
+        const int32_t r = ((oy * stride) * PW_W + ox * stride) * in_c;
+        if ((k + 1) * out_c - r > base) base = (k + 1) * out_c - r;
+      }
+    }
+    in = pw_buf + base + slide;
+    out = pw_buf;
+  }
+  for (i = 0; i < PW_H * PW_W * in_c; ++i) in[i] = pw_in[i];
+  fe_conv2d(&p, in, pw_w, b, out);
+  for (oy = 0; oy < p.out_h; ++oy) {
+    for (ox = 0; ox < p.out_w; ++ox) {
+      for (oc = 0; oc < out_c; ++oc) {
+        if (out[(oy * p.out_w + ox) * out_c + oc] != pw_reference(&p, pw_in, b, oy, ox, oc)) {
+          if (bad == 0) semihost_write0("pointwise conv mismatch\n");
+          ++bad;
+        }
+      }
+    }
+  }
+  return bad;
+}
+
+static int pw_cases(void) {
+  static const int32_t chans[][2] = {{40, 37}, {16, 16}, {17, 12}, {8, 36}, {33, 5},
+                                     {4, 8}, {3, 4}, {24, 3}, {1, 9}, {12, 20}};
+  int bad = 0;
+  int32_t c, stride, mode, slide;
+  for (c = 0; c < (int32_t)(sizeof chans / sizeof chans[0]); ++c) {
+    for (stride = 1; stride <= 2; ++stride) {
+      for (mode = 0; mode <= 3; ++mode) {
+        bad += pw_check(stride, chans[c][0], chans[c][1], mode, -1);
+      }
+      for (slide = 0; slide <= 9; slide += 3) {
+        bad += pw_check(stride, chans[c][0], chans[c][1], 0, slide);
+      }
+    }
+  }
+  return bad;
+}
+
 int main(void) {
   int bad = 0;
   int32_t b, o, n;
@@ -509,6 +610,7 @@ int main(void) {
   bad += requant_cases();
   bad += slide_cases();
   bad += dw_cases();
+  bad += pw_cases();
   semihost_write0(bad == 0 ? "kernel board cases: all equal\n" : "kernel board cases: MISMATCH\n");
   return bad;
 }

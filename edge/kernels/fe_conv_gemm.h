@@ -1,0 +1,186 @@
+/* CONV_2D's pointwise family on Cortex-M DSP (conv2d.c drives it): a 1x1 convolution without
+ * padding or input offset is a GEMM, output pixel p = W (out_c x in_c) . x_p + bias. Included
+ * by conv2d.c only, and only with FE_KERNELS_ACLE.
+ *
+ * - cg_rq: TFLite's per-channel requantization (two roundings) as SMMULR, two adds, one
+ *   shift and one SSAT per output, exact for shifts -23..-1, multipliers >= 0 and sums
+ *   |s| < 2^30: q = SRDHM(s, m) = SMMULR(2 s, m); out = (q + k - [q < 0]) >> r with r = -shift
+ *   and the output zero point folded into k = (2 zp + 1) 2^(r - 1). cg_plan_ok says whether
+ *   every channel of a call is in that range (otherwise the generic path runs).
+ * - cg_pack4: four outputs of one pixel as one word, clamped to the activation range four
+ *   bytes at once (SSUB8 + SEL), one store.
+ * - cg_pair: two output pixels x all output channels. Channel quads: two fe_dot2x2_s8 (each
+ *   input and weight word widened once, used twice), sums started at the bias, one packed
+ *   word per pixel; a tail of 1..3 channels goes one pair of channels / one channel at a time.
+ */
+#ifndef FE_CONV_GEMM_H
+#define FE_CONV_GEMM_H
+
+#include <stdint.h>
+#include <string.h>
+
+#include "fe_dot.h"
+#include "fe_internal.h"
+
+#if FE_KERNELS_ACLE
+
+/* (a * b + 2^31) >> 32 */
+static inline int32_t cg_smmulr(int32_t a, int32_t b) {
+  int32_t r;
+  __asm__("smmulr %0, %1, %2" : "=r"(r) : "r"(a), "r"(b));
+  return r;
+}
+
+/* Requantized s of a channel with multiplier m and shift (-23..-1), zp2 = 2 zp + 1, in int8
+ * range (not yet clamped to the activation range). */
+FE_INLINE int32_t cg_rq(int32_t s, int32_t m, int32_t shift, int32_t zp2) {
+  const int32_t q = cg_smmulr((int32_t)((uint32_t)s << 1), m);
+  const int32_t k = (int32_t)((uint32_t)zp2 << (-shift - 1));
+  return __ssat((q + k - (int32_t)((uint32_t)q >> 31)) >> -shift, 8);
+}
+
+/* 1 when cg_rq is exact for every channel: multiplier >= 0, shift -23..-1, and
+ * |bias| + taps * 128 * 127 < 2^30 (input offset 0, weights in -127..127 as TFLite's). */
+static int cg_plan_ok(const fe_conv_params *p, const int32_t *bias) {
+  const int64_t taps = (int64_t)p->filter_h * p->filter_w * p->in_c * 128 * 128;
+  int32_t c;
+  for (c = 0; c < p->out_c; ++c) {
+    const int64_t b = bias != NULL ? bias[c] : 0;
+    if (p->multiplier[c] < 0 || p->shift[c] > -1 || p->shift[c] < -23 ||
+        (b < 0 ? -b : b) + taps >= ((int64_t)1 << 30)) {
+      return 0;
+    }
+  }
+  return 1;
+}
+
+/* byte LSB / 8 of V = the low byte of B */
+#define CG_BFI8(V, B, LSB) __asm__("bfi %0, %1, #" #LSB ", #8" : "+r"(V) : "r"(B))
+
+FE_INLINE uint32_t cg_pack4(int32_t v0, int32_t v1, int32_t v2, int32_t v3, uint32_t lo4,
+                            uint32_t hi4) {
+  uint32_t v = (uint32_t)v0;
+  CG_BFI8(v, v1, 8);
+  CG_BFI8(v, v2, 16);
+  CG_BFI8(v, v3, 24);
+  (void)__ssub8((int8x4_t)v, (int8x4_t)lo4);
+  v = (uint32_t)__sel((uint8x4_t)v, (uint8x4_t)lo4);
+  (void)__ssub8((int8x4_t)hi4, (int8x4_t)v);
+  return (uint32_t)__sel((uint8x4_t)v, (uint8x4_t)hi4);
+}
+
+/* What every pixel pair of one call shares. */
+typedef struct {
+  const fe_conv_params *p;
+  const int8_t *filter;
+  const int32_t *bias; /* or NULL */
+  int32_t zp2;         /* 2 output_offset + 1 */
+  uint32_t lo4, hi4;   /* act_min, act_max in each byte */
+} cg_call;
+
+static void cg_call_init(cg_call *g, const fe_conv_params *p, const int8_t *filter,
+                         const int32_t *bias) {
+  g->p = p;
+  g->filter = filter;
+  g->bias = bias;
+  g->zp2 = 2 * p->output_offset + 1;
+  g->lo4 = (uint8_t)p->act_min * 0x01010101u;
+  g->hi4 = (uint8_t)p->act_max * 0x01010101u;
+}
+
+/* Channel c's output from sum s (bias not yet added), clamped. */
+FE_INLINE int8_t cg_one(const cg_call *g, int32_t s, int32_t c) {
+  const fe_conv_params *p = g->p;
+  int32_t v;
+  if (g->bias != NULL) {
+    s += g->bias[c];
+  }
+  v = cg_rq(s, p->multiplier[c], p->shift[c], g->zp2);
+  v = v < p->act_min ? p->act_min : v;
+  return (int8_t)(v > p->act_max ? p->act_max : v);
+}
+
+/* Output pixels at x and x + xs (input, in_c bytes each) into out and out + out_c. Each
+ * channel quad's two words are stored after its sums while both inputs are still read for the
+ * next quads, so callers make sure out .. out + 2 out_c lies off the input still to be read. */
+static void cg_pair(const cg_call *g, const int8_t *x, int32_t xs, int8_t *out) {
+  const fe_conv_params *p = g->p;
+  const int32_t n = p->in_c;
+  const int32_t oc_n = p->out_c;
+  const int8_t *w = g->filter;
+  int32_t c = 0;
+  for (; c + 4 <= oc_n; c += 4, w += 4 * n) {
+    int32_t a[4], b[4];
+    uint32_t v;
+    if (g->bias != NULL) {
+      a[0] = a[2] = g->bias[c];
+      a[1] = a[3] = g->bias[c + 1];
+      b[0] = b[2] = g->bias[c + 2];
+      b[1] = b[3] = g->bias[c + 3];
+    } else {
+      a[0] = a[1] = a[2] = a[3] = b[0] = b[1] = b[2] = b[3] = 0;
+    }
+    fe_dot2x2_s8(x, xs, w, n, n, a);
+    fe_dot2x2_s8(x, xs, w + 2 * n, n, n, b);
+    {
+      const int32_t *m = p->multiplier + c;
+      const int32_t *sh = p->shift + c;
+      v = cg_pack4(cg_rq(a[0], m[0], sh[0], g->zp2), cg_rq(a[1], m[1], sh[1], g->zp2),
+                   cg_rq(b[0], m[2], sh[2], g->zp2), cg_rq(b[1], m[3], sh[3], g->zp2), g->lo4,
+                   g->hi4);
+      memcpy(out + c, &v, 4);
+      v = cg_pack4(cg_rq(a[2], m[0], sh[0], g->zp2), cg_rq(a[3], m[1], sh[1], g->zp2),
+                   cg_rq(b[2], m[2], sh[2], g->zp2), cg_rq(b[3], m[3], sh[3], g->zp2), g->lo4,
+                   g->hi4);
+      memcpy(out + oc_n + c, &v, 4);
+    }
+  }
+  for (; c < oc_n; ++c, w += n) {
+    const int32_t s0 = fe_dot1_s8(x, w, n, 0);
+    const int32_t s1 = fe_dot1_s8(x + xs, w, n, 0);
+    out[c] = cg_one(g, s0, c);
+    out[oc_n + c] = cg_one(g, s1, c);
+  }
+}
+
+/* One output pixel at x (the odd last one, or one a pair may not overwrite). */
+static void cg_single(const cg_call *g, const int8_t *x, int8_t *out) {
+  const fe_conv_params *p = g->p;
+  const int32_t n = p->in_c;
+  const int8_t *w = g->filter;
+  int32_t c = 0;
+  for (; c + 4 <= p->out_c; c += 4, w += 4 * n) {
+    int32_t a[4] = {0, 0, 0, 0};
+    fe_dot4_s8(x, w, n, n, 0, a);
+    out[c] = cg_one(g, a[0], c);
+    out[c + 1] = cg_one(g, a[1], c + 1);
+    out[c + 2] = cg_one(g, a[2], c + 2);
+    out[c + 3] = cg_one(g, a[3], c + 3);
+  }
+  for (; c < p->out_c; ++c, w += n) {
+    out[c] = cg_one(g, fe_dot1_s8(x, w, n, 0), c);
+  }
+}
+
+/* `count` output pixels in raster order, the first at x (input) and out, inputs xs bytes
+ * apart, outputs out_c. A pair runs when its writes cannot reach input still to be read
+ * (disjoint buffers, or below the pair's first input byte: see fe_disjoint). */
+static void cg_run(const cg_call *g, const int8_t *x, int32_t xs, int32_t count, int8_t *out,
+                   int disjoint) {
+  const int32_t oc_n = g->p->out_c;
+  for (; count >= 2; count -= 2, x += 2 * xs, out += 2 * oc_n) {
+    if (disjoint || fe_below(out, 2 * oc_n, x)) {
+      cg_pair(g, x, xs, out);
+    } else {
+      cg_single(g, x, out);
+      cg_single(g, x + xs, out + oc_n);
+    }
+  }
+  if (count == 1) {
+    cg_single(g, x, out);
+  }
+}
+
+#endif /* FE_KERNELS_ACLE */
+
+#endif /* FE_CONV_GEMM_H */

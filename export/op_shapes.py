@@ -6,10 +6,11 @@ breaks, as TFLite's ``Prepare`` would refuse it: too few or too many inputs or o
 required input omitted, a rank the kernels do not take (more than :data:`MAX_KERNEL_RANK`) or
 an empty tensor, an output shape other than the one its inputs and options give (broadcast,
 window arithmetic of convolutions and pools, reductions, paddings, permutations, slices,
-concatenation, packing, splitting, gathering), a permutation, axis, padding or slice that is
-not a constant, a quantized SOFTMAX whose beta and input scale TFLite's kernel refuses.
-Operators outside the table are not checked (TFLite Micro may run them; the reader checked
-their indices). Cost: O(operands) per operator, plus the constant operands' values.
+concatenation, packing, splitting, gathering, nearest-neighbour resizing), a permutation,
+axis, padding, slice or resize size that is not a constant, a quantized SOFTMAX whose beta
+and input scale TFLite's kernel refuses. Operators outside the table are not checked (TFLite
+Micro may run them; the reader checked their indices). Cost: O(operands) per operator, plus
+the constant operands' values.
 """
 
 from __future__ import annotations
@@ -226,6 +227,22 @@ def _gather(graph: Graph, ins: Sequence[Tensor], outs: Sequence[Tensor], op: Ope
     return _expect(outs[0], shape, f"params with axis {axis} replaced by the indices' shape")
 
 
+def _resize_nearest(graph: Graph, ins: Sequence[Tensor], outs: Sequence[Tensor],
+                    op: Operator) -> str | None:
+    """NHWC input, a constant int32 [height, width] size, output [N, height, width, C]."""
+    x, size = ins[0], ins[1]
+    if len(x.shape) != 4:
+        return f"input {_shape(x)} should have 4 dimensions (NHWC)"
+    if size.dtype != "int32":
+        return f"size tensor {size.index} must be int32 (found {size.dtype})"
+    hw = _ints(size, "size")
+    if isinstance(hw, str):
+        return hw
+    if len(hw) != 2 or min(hw) < 1:
+        return f"size {hw} should be two positive values (height, width)"
+    return _expect(outs[0], (x.shape[0], *hw, x.shape[3]), f"input resized to {hw}")
+
+
 def _same_count(graph: Graph, ins: Sequence[Tensor], outs: Sequence[Tensor], op: Operator) -> str | None:
     if outs[0].num_elements != ins[0].num_elements:
         return (f"output {_shape(outs[0])} should hold the {ins[0].num_elements} elements of "
@@ -357,6 +374,7 @@ _RULES: dict[str, tuple[tuple[int, int, int, int], tuple[int, ...], Rule]] = {
     "MEAN": ((2, 2, 1, 1), (), _reduce),
     "SUM": ((2, 2, 1, 1), (), _reduce),
     "GATHER": ((2, 2, 1, 1), (), _gather),
+    "RESIZE_NEAREST_NEIGHBOR": ((2, 2, 1, 1), (), _resize_nearest),
     "RESHAPE": ((1, 2, 1, 1), (1,), _same_count),
     "SQUEEZE": ((1, 1, 1, 1), (), _same_count),
     "EXPAND_DIMS": ((2, 2, 1, 1), (), _same_count),

@@ -50,7 +50,7 @@ SUPPORTED_OPS: frozenset[str] = frozenset(
         "SOFTMAX", "LOGISTIC", "TANH", "RELU", "RELU6", "LEAKY_RELU", "HARD_SWISH",
         "GATHER", "RESHAPE", "SQUEEZE", "EXPAND_DIMS", "TRANSPOSE", "STRIDED_SLICE", "SLICE",
         "CONCATENATION", "PACK", "UNPACK", "SPLIT", "QUANTIZE", "DEQUANTIZE",
-        "MAXIMUM", "MINIMUM", "ARG_MAX", "NEG",
+        "MAXIMUM", "MINIMUM", "ARG_MAX", "NEG", "RESIZE_NEAREST_NEIGHBOR",
     }
 )
 """Builtin operators the reader accepts: exactly the code generator's set (each kernel is tested

@@ -224,6 +224,20 @@ typedef struct {
 /* Returns 0, or -1 when an index is out of range (the output is then incomplete). */
 int fe_gather(const fe_gather_params *p, const void *params, const int32_t *indices, void *output);
 
+/* ---- RESIZE_NEAREST_NEIGHBOR (NHWC) ---- */
+typedef struct {
+  int32_t batches;
+  int32_t input_height;
+  int32_t input_width;
+  int32_t output_height;
+  int32_t output_width;
+  int32_t depth_bytes;       /* channels * element size */
+  const int32_t *source_y;   /* [output_height] input row of each output row */
+  const int32_t *source_x;   /* [output_width] input column of each output column */
+} fe_resize_nearest_params;
+/* Output must not overlap the input. */
+void fe_resize_nearest(const fe_resize_nearest_params *p, const void *input, void *output);
+
 /* ---- RELU (requantized), RELU6 (clamp), LEAKY_RELU ---- */
 typedef struct {
   int32_t size;

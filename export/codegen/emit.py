@@ -19,6 +19,7 @@ from export.codegen import ops_activation as a
 from export.codegen import ops_data as d
 from export.codegen import ops_elementwise as e
 from export.codegen import ops_linear as lin
+from export.codegen import ops_resize as r
 from export.codegen.cformat import C_TYPES, c_array, environment
 from export.codegen.context import OpContext, RenderFn
 from export.codegen.quant import float_literal
@@ -40,6 +41,7 @@ RENDERERS: Mapping[str, RenderFn] = {
     "TRANSPOSE": d.render_transpose, "CONCATENATION": d.render_concatenation,
     "PACK": d.render_pack, "STRIDED_SLICE": d.render_strided_slice, "SLICE": d.render_slice,
     "PAD": d.render_pad, "PADV2": d.render_pad, "GATHER": d.render_gather,
+    "RESIZE_NEAREST_NEIGHBOR": r.render_resize_nearest,
     "SPLIT": d.render_split, "UNPACK": d.render_unpack, "SUM": e.render_sum,
     "RELU": a.render_relu, "RELU6": a.render_relu6, "LEAKY_RELU": a.render_leaky_relu,
     "LOGISTIC": a.render_logistic, "TANH": a.render_tanh, "HARD_SWISH": a.render_hard_swish,

@@ -190,9 +190,42 @@ def _cases_new_kernels() -> list[OpCase]:
     ]
 
 
+def _resize(size: tuple[int, int], *, align_corners: bool = False,
+            half_pixel_centers: bool = False) -> Callable[[Any], Any]:
+    tf = _tf()
+    return lambda a: tf.raw_ops.ResizeNearestNeighbor(
+        images=a, size=list(size), align_corners=align_corners,
+        half_pixel_centers=half_pixel_centers)
+
+
+def _cases_resize() -> list[OpCase]:
+    """RESIZE_NEAREST_NEIGHBOR: 2x (the FPN upsampling), non-integer up and down scales, each
+    of the three source-index rules (plain floor, align_corners, half_pixel_centers), channel
+    counts 1 to 16."""
+    op = frozenset({"RESIZE_NEAREST_NEIGHBOR"})
+    return [
+        OpCase("resize_nearest_2x", op, ((1, 4, 5, 8),), _resize((8, 10))),
+        OpCase("resize_nearest_2x_half_pixel", op, ((1, 4, 5, 3),),
+               _resize((8, 10), half_pixel_centers=True)),
+        OpCase("resize_nearest_up_frac", op, ((1, 5, 7, 1),), _resize((8, 11))),
+        OpCase("resize_nearest_up_frac_align", op, ((1, 5, 7, 16),),
+               _resize((9, 12), align_corners=True)),
+        OpCase("resize_nearest_up_frac_half_pixel", op, ((1, 5, 7, 5),),
+               _resize((9, 13), half_pixel_centers=True)),
+        OpCase("resize_nearest_down_frac", op, ((1, 9, 10, 2),), _resize((4, 7))),
+        OpCase("resize_nearest_down_frac_align", op, ((1, 9, 10, 6),),
+               _resize((4, 7), align_corners=True)),
+        OpCase("resize_nearest_down_half_pixel_to_1", op, ((1, 7, 9, 4),),
+               _resize((1, 4), half_pixel_centers=True)),
+        OpCase("resize_nearest_align_to_1", op, ((1, 6, 5, 3),),
+               _resize((3, 1), align_corners=True)),
+    ]
+
+
 def op_cases() -> list[OpCase]:
     """Every single-layer case (imports TensorFlow)."""
-    return [*_cases_linear(), *_cases_elementwise(), *_cases_data(), *_cases_new_kernels()]
+    return [*_cases_linear(), *_cases_elementwise(), *_cases_data(), *_cases_new_kernels(),
+            *_cases_resize()]
 
 
 def _data(case: OpCase) -> Callable[[], Iterator[list[np.ndarray]]]:

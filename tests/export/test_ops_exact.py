@@ -32,6 +32,10 @@ CASE_NAMES = (
     "transpose", "concatenation", "gather_table", "gather_axis1",
     "relu", "relu6", "logistic", "tanh", "leaky_relu", "hard_swish", "maximum_minimum", "arg_max", "split",
     "unpack", "inplace_chain", "sum_last", "sum_hw_keepdims",
+    "resize_nearest_2x", "resize_nearest_2x_half_pixel", "resize_nearest_up_frac",
+    "resize_nearest_up_frac_align", "resize_nearest_up_frac_half_pixel", "resize_nearest_down_frac",
+    "resize_nearest_down_frac_align", "resize_nearest_down_half_pixel_to_1",
+    "resize_nearest_align_to_1",
 )
 
 
@@ -147,3 +151,36 @@ def test_band_rewrite_of_every_segment_bit_exact_vs_tflm(
                 for a, b in zip(o, r, strict=True):
                     np.testing.assert_array_equal(a, b, err_msg=f"{name} cut {cut} {bands} bands "
                                                                 f"sample {k}")
+
+
+@pytest.mark.parametrize(("size_in", "size_out", "align", "half", "expected"), [
+    (4, 8, False, False, [0, 0, 1, 1, 2, 2, 3, 3]),  # 2x: floor(i * 0.5)
+    (7, 8, False, False, [0, 0, 1, 2, 3, 4, 5, 6]),  # floor(i * 0.875)
+    (5, 9, True, False, [0, 1, 1, 2, 2, 3, 3, 4, 4]),  # round(i * 0.5), halves away from zero
+    (4, 8, False, True, [0, 0, 1, 1, 2, 2, 3, 3]),  # floor((i + 0.5) * 0.5)
+    (9, 4, False, True, [1, 3, 5, 7]),  # floor((i + 0.5) * 2.25)
+    (3, 1, True, False, [0]),  # align_corners with one output: scale in / out, round(0)
+])
+def test_resize_nearest_source_indices_by_hand(size_in: int, size_out: int, align: bool,
+                                               half: bool, expected: list[int]) -> None:
+    from export.codegen.ops_resize import nearest_sources
+
+    found = nearest_sources(size_in, size_out, align_corners=align, half_pixel_centers=half)
+    assert found == expected
+
+
+def test_resize_nearest_output_shape_checked_at_read_time(
+        op_models: dict[str, tuple[Path, frozenset[str]]]) -> None:
+    """The reader's shape rule: output [N, height, width, C] with (height, width) the size."""
+    from dataclasses import replace
+
+    from export.op_shapes import operator_problem
+
+    graph = read_tflite(op_models["resize_nearest_up_frac"][0])
+    op = next(op for op in graph.operators if op.op == "RESIZE_NEAREST_NEIGHBOR")
+    assert operator_problem(graph, op) is None
+    tensors = list(graph.tensors)
+    tensors[op.outputs[0]] = replace(tensors[op.outputs[0]], shape=(1, 8, 12, 1))
+    problem = operator_problem(replace(graph, tensors=tuple(tensors)), op)
+    assert problem == (f"output tensor {op.outputs[0]} [1, 8, 12, 1] should have shape "
+                       "[1, 8, 11, 1] (input resized to [8, 11])")

@@ -166,6 +166,12 @@ void fe_conv2d(const fe_conv_params *p, const int8_t *input, const int8_t *filte
                                p->out_h * p->out_w * p->out_c));
     return;
   }
+  if (p->filter_h * p->filter_w * p->in_c <= CG_MAX_K && cg_plan_ok(p, bias)) {
+    cg_call g;
+    cg_call_init(&g, p, filter, bias);
+    cg_conv_im2col(&g, input, output);
+    return;
+  }
 #endif
 #if defined(FE_DOT2X2)
   const int32_t disjoint = fe_disjoint(input, p->in_h * p->in_w * p->in_c, output,

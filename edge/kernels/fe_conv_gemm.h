@@ -40,9 +40,9 @@ FE_INLINE int32_t cg_rq(int32_t s, int32_t m, int32_t shift, int32_t zp2) {
 }
 
 /* 1 when cg_rq is exact for every channel: multiplier >= 0, shift -23..-1, and
- * |bias| + taps * 128 * 127 < 2^30 (input offset 0, weights in -127..127 as TFLite's). */
+ * |bias| + taps * 255 * 128 < 2^30 (|x + input offset| <= 255, |w| <= 128). */
 static int cg_plan_ok(const fe_conv_params *p, const int32_t *bias) {
-  const int64_t taps = (int64_t)p->filter_h * p->filter_w * p->in_c * 128 * 128;
+  const int64_t taps = (int64_t)p->filter_h * p->filter_w * p->in_c * 255 * 128;
   int32_t c;
   for (c = 0; c < p->out_c; ++c) {
     const int64_t b = bias != NULL ? bias[c] : 0;
@@ -69,11 +69,51 @@ FE_INLINE uint32_t cg_pack4(int32_t v0, int32_t v1, int32_t v2, int32_t v3, uint
   return (uint32_t)__sel((uint8x4_t)v, (uint8x4_t)hi4);
 }
 
+/* fe_dot2x2_s8 with the input offset added while widening (SXTAB16: no extra instruction):
+ * input rows x, x + xs against weight rows w, w + ws, n each; adds {x.w, x.(w+ws), (x+xs).w,
+ * (x+xs).(w+ws)} to acc, every input element taken as x + off. */
+static inline void cg_dot2x2(const int8_t *x, int32_t xs, const int8_t *w, int32_t ws, int32_t n,
+                             int32_t off, int32_t acc[4]) {
+  const int16x2_t off2 = fe_dup16(off);
+  int32_t s00 = acc[0], s01 = acc[1], s10 = acc[2], s11 = acc[3];
+  const int8_t *end = x + (n & ~3);
+  int32_t k;
+  for (; x < end; x += 4, w += 4) {
+    const uint32_t a = fe_ld4(w);
+    const uint32_t b = fe_ld4(w + ws);
+    const int16x2_t ae = __sxtb16((int8x4_t)a), ao = fe_sxtb16_odd(a);
+    const int16x2_t be = __sxtb16((int8x4_t)b), bo = fe_sxtb16_odd(b);
+    uint32_t xv = fe_ld4(x);
+    int16x2_t xe = __sxtab16(off2, (int8x4_t)xv);
+    int16x2_t xo = __sxtab16(off2, (int8x4_t)((xv >> 8) | (xv << 24)));
+    s00 = __smlad(xo, ao, __smlad(xe, ae, s00));
+    s01 = __smlad(xo, bo, __smlad(xe, be, s01));
+    xv = fe_ld4(x + xs);
+    xe = __sxtab16(off2, (int8x4_t)xv);
+    xo = __sxtab16(off2, (int8x4_t)((xv >> 8) | (xv << 24)));
+    s10 = __smlad(xo, ao, __smlad(xe, ae, s10));
+    s11 = __smlad(xo, bo, __smlad(xe, be, s11));
+  }
+  for (k = 0; k < (n & 3); ++k) {
+    const int32_t x0 = (int32_t)x[k] + off, x1 = (int32_t)x[xs + k] + off;
+    s00 += x0 * w[k];
+    s01 += x0 * w[ws + k];
+    s10 += x1 * w[k];
+    s11 += x1 * w[ws + k];
+  }
+  acc[0] = s00;
+  acc[1] = s01;
+  acc[2] = s10;
+  acc[3] = s11;
+}
+
 /* What every pixel pair of one call shares. */
 typedef struct {
   const fe_conv_params *p;
   const int8_t *filter;
   const int32_t *bias; /* or NULL */
+  int32_t k;           /* values per output: filter_h * filter_w * in_c */
+  int32_t x_off;       /* input offset */
   int32_t zp2;         /* 2 output_offset + 1 */
   uint32_t lo4, hi4;   /* act_min, act_max in each byte */
 } cg_call;
@@ -83,6 +123,8 @@ static void cg_call_init(cg_call *g, const fe_conv_params *p, const int8_t *filt
   g->p = p;
   g->filter = filter;
   g->bias = bias;
+  g->k = p->filter_h * p->filter_w * p->in_c;
+  g->x_off = p->input_offset;
   g->zp2 = 2 * p->output_offset + 1;
   g->lo4 = (uint8_t)p->act_min * 0x01010101u;
   g->hi4 = (uint8_t)p->act_max * 0x01010101u;
@@ -105,7 +147,7 @@ FE_INLINE int8_t cg_one(const cg_call *g, int32_t s, int32_t c) {
  * next quads, so callers make sure out .. out + 2 out_c lies off the input still to be read. */
 static void cg_pair(const cg_call *g, const int8_t *x, int32_t xs, int8_t *out) {
   const fe_conv_params *p = g->p;
-  const int32_t n = p->in_c;
+  const int32_t n = g->k;
   const int32_t oc_n = p->out_c;
   const int8_t *w = g->filter;
   int32_t c = 0;
@@ -120,8 +162,8 @@ static void cg_pair(const cg_call *g, const int8_t *x, int32_t xs, int8_t *out) 
     } else {
       a[0] = a[1] = a[2] = a[3] = b[0] = b[1] = b[2] = b[3] = 0;
     }
-    fe_dot2x2_s8(x, xs, w, n, n, a);
-    fe_dot2x2_s8(x, xs, w + 2 * n, n, n, b);
+    cg_dot2x2(x, xs, w, n, n, g->x_off, a);
+    cg_dot2x2(x, xs, w + 2 * n, n, n, g->x_off, b);
     {
       const int32_t *m = p->multiplier + c;
       const int32_t *sh = p->shift + c;
@@ -136,8 +178,8 @@ static void cg_pair(const cg_call *g, const int8_t *x, int32_t xs, int8_t *out) 
     }
   }
   for (; c < oc_n; ++c, w += n) {
-    const int32_t s0 = fe_dot1_s8(x, w, n, 0);
-    const int32_t s1 = fe_dot1_s8(x + xs, w, n, 0);
+    const int32_t s0 = fe_dot1_s8(x, w, n, g->x_off);
+    const int32_t s1 = fe_dot1_s8(x + xs, w, n, g->x_off);
     out[c] = cg_one(g, s0, c);
     out[oc_n + c] = cg_one(g, s1, c);
   }
@@ -146,19 +188,19 @@ static void cg_pair(const cg_call *g, const int8_t *x, int32_t xs, int8_t *out) 
 /* One output pixel at x (the odd last one, or one a pair may not overwrite). */
 static void cg_single(const cg_call *g, const int8_t *x, int8_t *out) {
   const fe_conv_params *p = g->p;
-  const int32_t n = p->in_c;
+  const int32_t n = g->k;
   const int8_t *w = g->filter;
   int32_t c = 0;
   for (; c + 4 <= p->out_c; c += 4, w += 4 * n) {
     int32_t a[4] = {0, 0, 0, 0};
-    fe_dot4_s8(x, w, n, n, 0, a);
+    fe_dot4_s8(x, w, n, n, g->x_off, a);
     out[c] = cg_one(g, a[0], c);
     out[c + 1] = cg_one(g, a[1], c + 1);
     out[c + 2] = cg_one(g, a[2], c + 2);
     out[c + 3] = cg_one(g, a[3], c + 3);
   }
   for (; c < p->out_c; ++c, w += n) {
-    out[c] = cg_one(g, fe_dot1_s8(x, w, n, 0), c);
+    out[c] = cg_one(g, fe_dot1_s8(x, w, n, g->x_off), c);
   }
 }
 
@@ -178,6 +220,51 @@ static void cg_run(const cg_call *g, const int8_t *x, int32_t xs, int32_t count,
   }
   if (count == 1) {
     cg_single(g, x, out);
+  }
+}
+
+/* Largest filter_h * filter_w * in_c the im2col path takes: two rows of it on the stack. */
+#define CG_MAX_K 288
+
+/* Output pixel (oy, ox)'s window as one row of k values in filter order (OHWI's HWI), padded
+ * taps filled with -input_offset, which contributes (x + offset) * w = 0. */
+static void cg_im2col(const fe_conv_params *p, const int8_t *input, int32_t oy, int32_t ox,
+                      int8_t *row) {
+  const int32_t y0 = oy * p->stride_h - p->pad_h;
+  const int32_t x0 = ox * p->stride_w - p->pad_w;
+  const int8_t pad = (int8_t)-p->input_offset;
+  int32_t fy, fx;
+  for (fy = 0; fy < p->filter_h; ++fy) {
+    const int32_t iy = y0 + fy * p->dilation_h;
+    for (fx = 0; fx < p->filter_w; ++fx, row += p->in_c) {
+      const int32_t ix = x0 + fx * p->dilation_w;
+      if (iy < 0 || iy >= p->in_h || ix < 0 || ix >= p->in_w) {
+        memset(row, pad, (size_t)p->in_c);
+      } else {
+        memcpy(row, input + (iy * p->in_w + ix) * p->in_c, (size_t)p->in_c);
+      }
+    }
+  }
+}
+
+/* Any CONV_2D with k <= CG_MAX_K: each pair of output pixels in raster order gathered into two
+ * rows (all of the pair's reads before its writes, so slid outputs stay safe), then one
+ * cg_pair; an odd last pixel of a row through cg_single. */
+static void cg_conv_im2col(const cg_call *g, const int8_t *input, int8_t *output) {
+  const fe_conv_params *p = g->p;
+  int8_t rows[2 * CG_MAX_K];
+  int32_t oy, ox;
+  for (oy = 0; oy < p->out_h; ++oy) {
+    int8_t *out = output + oy * p->out_w * p->out_c;
+    for (ox = 0; ox + 2 <= p->out_w; ox += 2, out += 2 * p->out_c) {
+      cg_im2col(p, input, oy, ox, rows);
+      cg_im2col(p, input, oy, ox + 1, rows + g->k);
+      cg_pair(g, rows, g->k, out);
+    }
+    if (ox < p->out_w) {
+      cg_im2col(p, input, oy, ox, rows);
+      cg_single(g, rows, out);
+    }
   }
 }
 

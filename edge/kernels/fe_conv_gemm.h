@@ -69,6 +69,14 @@ FE_INLINE uint32_t cg_pack4(int32_t v0, int32_t v1, int32_t v2, int32_t v3, uint
   return (uint32_t)__sel((uint8x4_t)v, (uint8x4_t)hi4);
 }
 
+/* SXTAB16 rd, a, v, ROR #8: bytes 1 and 3 of v sign-extended and added to a's halves (GCC
+ * does not fold the rotate itself) */
+static inline int16x2_t cg_sxtab16_odd(int16x2_t a, uint32_t v) {
+  int16x2_t r;
+  __asm__("sxtab16 %0, %1, %2, ror #8" : "=r"(r) : "r"(a), "r"(v));
+  return r;
+}
+
 /* fe_dot2x2_s8 with the input offset added while widening (SXTAB16: no extra instruction):
  * input rows x, x + xs against weight rows w, w + ws, n each; adds {x.w, x.(w+ws), (x+xs).w,
  * (x+xs).(w+ws)} to acc, every input element taken as x + off. */
@@ -85,12 +93,12 @@ static inline void cg_dot2x2(const int8_t *x, int32_t xs, const int8_t *w, int32
     const int16x2_t be = __sxtb16((int8x4_t)b), bo = fe_sxtb16_odd(b);
     uint32_t xv = fe_ld4(x);
     int16x2_t xe = __sxtab16(off2, (int8x4_t)xv);
-    int16x2_t xo = __sxtab16(off2, (int8x4_t)((xv >> 8) | (xv << 24)));
+    int16x2_t xo = cg_sxtab16_odd(off2, xv);
     s00 = __smlad(xo, ao, __smlad(xe, ae, s00));
     s01 = __smlad(xo, bo, __smlad(xe, be, s01));
     xv = fe_ld4(x + xs);
     xe = __sxtab16(off2, (int8x4_t)xv);
-    xo = __sxtab16(off2, (int8x4_t)((xv >> 8) | (xv << 24)));
+    xo = cg_sxtab16_odd(off2, xv);
     s10 = __smlad(xo, ao, __smlad(xe, ae, s10));
     s11 = __smlad(xo, bo, __smlad(xe, be, s11));
   }
@@ -233,9 +241,15 @@ static void cg_im2col(const fe_conv_params *p, const int8_t *input, int32_t oy, 
   const int32_t y0 = oy * p->stride_h - p->pad_h;
   const int32_t x0 = ox * p->stride_w - p->pad_w;
   const int8_t pad = (int8_t)-p->input_offset;
+  const int32_t span = p->filter_w * p->in_c;
   int32_t fy, fx;
   for (fy = 0; fy < p->filter_h; ++fy) {
     const int32_t iy = y0 + fy * p->dilation_h;
+    if (p->dilation_w == 1 && iy >= 0 && iy < p->in_h && x0 >= 0 && x0 + p->filter_w <= p->in_w) {
+      memcpy(row, input + (iy * p->in_w + x0) * p->in_c, (size_t)span); /* whole filter row */
+      row += span;
+      continue;
+    }
     for (fx = 0; fx < p->filter_w; ++fx, row += p->in_c) {
       const int32_t ix = x0 + fx * p->dilation_w;
       if (iy < 0 || iy >= p->in_h || ix < 0 || ix >= p->in_w) {

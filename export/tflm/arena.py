@@ -14,9 +14,10 @@ import contextlib
 import faulthandler
 import os
 import re
+import signal
 import sys
 import tempfile
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 
 from export.tflm import TflmError
@@ -62,12 +63,55 @@ def tflm_interpreter(model: bytes, arena_size: int | None = None):  # noqa: ANN2
         raise TflmError(f"tflite-micro refused the model: {e}") from e
 
 
-def measure_tflm_arena(model: bytes) -> TflmArena:
-    """TFLM's arena (total, head, tail) for ``model``, from ``print_allocations()``."""
+def _allocation_text(model: bytes) -> str:
+    """What ``print_allocations()`` writes for ``model`` (in the calling process)."""
     interp = tflm_interpreter(model)
     with capture_fd2() as text:
         interp.print_allocations()
-    found = dict((k, int(v)) for k, v in _LINE.findall("".join(text)))
+    return "".join(text)
+
+
+def _in_child(fn: Callable[[], str], what: str) -> str:
+    """``fn()`` run in a forked child, its text returned through a pipe.
+
+    The tflite-micro wheel aborts or crashes (SIGABRT, SIGSEGV) on a few models it should refuse
+    and on too-small arenas; in a child that is a :class:`TflmError` naming the signal, not the
+    end of the caller. A Python error in the child comes back as its message."""
+    read_fd, write_fd = os.pipe()
+    pid = os.fork()
+    if pid == 0:  # the child: write "ok\n" + text or "error\n" + message, never return
+        code = 0
+        try:
+            faulthandler.disable()  # a crash here is an answer, not a report
+            os.close(read_fd)
+            try:
+                payload = "ok\n" + fn()
+            except BaseException as e:  # noqa: BLE001 - reported to the parent as text
+                payload = f"error\n{type(e).__name__}: {e}"
+            with os.fdopen(write_fd, "wb") as out:
+                out.write(payload.encode("utf-8", "replace"))
+        except BaseException:  # noqa: BLE001 - the exit status says it failed
+            code = 1
+        finally:
+            os._exit(code)
+    os.close(write_fd)
+    with os.fdopen(read_fd, "rb") as inp:
+        data = inp.read().decode("utf-8", "replace")
+    _, status = os.waitpid(pid, 0)
+    if os.WIFSIGNALED(status):
+        raise TflmError(f"tflite-micro crashed ({signal.Signals(os.WTERMSIG(status)).name}) "
+                        f"while {what}")
+    head, _, body = data.partition("\n")
+    if head != "ok":
+        raise TflmError(f"tflite-micro failed while {what}: {body or 'no answer'}")
+    return body
+
+
+def measure_tflm_arena(model: bytes) -> TflmArena:
+    """TFLM's arena (total, head, tail) for ``model``, from ``print_allocations()``; measured in
+    a forked child, so a model that crashes the wheel is a :class:`TflmError`."""
+    text = _in_child(lambda: _allocation_text(model), "measuring its arena")
+    found = dict((k, int(v)) for k, v in _LINE.findall(text))
     if set(found) != {"total", "head", "tail"}:
         raise TflmError("tflite-micro print_allocations(): expected 'Arena allocation "
                         f"total/head/tail' lines, found {sorted(found)}")
@@ -75,26 +119,20 @@ def measure_tflm_arena(model: bytes) -> TflmArena:
 
 
 def _creates(model: bytes, arena_size: int) -> bool:
-    """True when tflite-micro creates an interpreter for ``model`` in ``arena_size`` bytes.
-
-    Tried in a forked child: for some models the wheel crashes (SIGSEGV) rather than failing
-    cleanly when the arena is too small, and a crash must not take the caller down."""
+    """True when tflite-micro creates an interpreter for ``model`` in ``arena_size`` bytes
+    (tried in a forked child: on some too-small arenas the wheel crashes instead of failing)."""
     from tflite_micro import runtime
 
-    pid = os.fork()
-    if pid == 0:  # the child: answer through the exit status, never return
-        code = 1
-        try:
-            faulthandler.disable()  # a crash here is an answer, not a report
-            with capture_fd2():
-                runtime.Interpreter.from_bytes(model, arena_size=arena_size)
-            code = 0
-        except BaseException:  # noqa: BLE001 - any failure means "does not fit"
-            code = 1
-        finally:
-            os._exit(code)
-    _, status = os.waitpid(pid, 0)
-    return os.waitstatus_to_exitcode(status) == 0
+    def create() -> str:
+        with capture_fd2():
+            runtime.Interpreter.from_bytes(model, arena_size=arena_size)
+        return ""
+
+    try:
+        _in_child(create, f"creating an interpreter in {arena_size} B")
+    except TflmError:
+        return False
+    return True
 
 
 def working_arena_bytes(model: bytes) -> int:

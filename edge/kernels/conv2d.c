@@ -146,6 +146,17 @@ static void conv_pointwise(const fe_conv_params *p, const int8_t *input, const i
   cg_call g;
   int32_t oy;
   cg_call_init(&g, p, filter, bias);
+  if (p->in_c <= CG_MAX_K) { /* inputs widened once per pair (fe_conv_gemm.h) */
+    if (p->stride_h == 1 && p->stride_w == 1) {
+      cg_run_wide(&g, input, p->in_c, p->out_h * p->out_w, output);
+      return;
+    }
+    for (oy = 0; oy < p->out_h; ++oy) {
+      cg_run_wide(&g, input + oy * p->stride_h * p->in_w * p->in_c, p->stride_w * p->in_c,
+                  p->out_w, output + oy * p->out_w * p->out_c);
+    }
+    return;
+  }
   if (p->stride_h == 1 && p->stride_w == 1) {
     cg_run(&g, input, p->in_c, p->out_h * p->out_w, output, disjoint);
     return;

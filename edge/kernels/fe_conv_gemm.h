@@ -231,8 +231,130 @@ static void cg_run(const cg_call *g, const int8_t *x, int32_t xs, int32_t count,
   }
 }
 
-/* Largest filter_h * filter_w * in_c the im2col path takes: two rows of it on the stack. */
-#define CG_MAX_K 288
+/* Largest filter_h * filter_w * in_c the widened paths take: a pair of widened rows (4 k bytes)
+ * plus one gathered int8 row (k bytes) on the stack. */
+#define CG_MAX_K 192
+
+/* A pair of output pixels' inputs widened once, the offset added: per group of 4 values
+ * {a even, a odd, b even, b odd} (int16 pairs as SXTAB16 gives them, bytes 0,2 and 1,3); a
+ * last partial group padded with zeros. */
+typedef struct {
+  uint32_t v[CG_MAX_K];
+} cg_wide;
+
+/* Pixel slot (0: a, 1: b) of wide from the k int8 values at src. */
+static void cg_widen(const int8_t *src, int32_t k, int16x2_t off, uint32_t *dst) {
+  int32_t i;
+  for (; k >= 4; k -= 4, src += 4, dst += 4) {
+    const uint32_t v = fe_ld4(src);
+    dst[0] = (uint32_t)__sxtab16(off, (int8x4_t)v);
+    dst[1] = (uint32_t)cg_sxtab16_odd(off, v);
+  }
+  if (k > 0) { /* pad bytes -offset: widened to 0 */
+    uint32_t v = (uint8_t)(-(int16_t)off) * 0x01010101u;
+    for (i = 0; i < k; ++i) {
+      v = (v & ~(0xFFu << (8 * i))) | ((uint32_t)(uint8_t)src[i] << (8 * i));
+    }
+    dst[0] = (uint32_t)__sxtab16(off, (int8x4_t)v);
+    dst[1] = (uint32_t)cg_sxtab16_odd(off, v);
+  }
+}
+
+/* Two words at p into A, B, p advanced by 8 (one LDRD). */
+#define CG_LDRD_POST(A, B, P) __asm__("ldrd %0, %1, [%2], #8" : "=r"(A), "=r"(B), "+r"(P) : \
+                                      "m"(*(const uint64_t *)(P)))
+
+/* 2x2 block on a widened pair: weight rows w, w + ws (k int8 each) against pixels a, b; adds
+ * {a.w, a.(w+ws), b.w, b.(w+ws)} to acc. Per 4 values: 2 LDRD, 2 LDR, 4 SXTB16, 8 SMLAD. */
+static void cg_dot2x2_wide(const uint32_t *x, const int8_t *w, int32_t ws, int32_t k,
+                           int32_t acc[4]) {
+  int32_t s00 = acc[0], s01 = acc[1], s10 = acc[2], s11 = acc[3];
+  const uint32_t *end = x + 4 * (k >> 2);
+  for (; x < end; w += 4) {
+    uint32_t ae, ao, be, bo;
+    uint32_t wv = fe_ld4(w);
+    int16x2_t we = __sxtb16((int8x4_t)wv), wo = fe_sxtb16_odd(wv);
+    CG_LDRD_POST(ae, ao, x);
+    CG_LDRD_POST(be, bo, x);
+    s00 = __smlad((int16x2_t)ao, wo, __smlad((int16x2_t)ae, we, s00));
+    s10 = __smlad((int16x2_t)bo, wo, __smlad((int16x2_t)be, we, s10));
+    wv = fe_ld4(w + ws);
+    we = __sxtb16((int8x4_t)wv);
+    wo = fe_sxtb16_odd(wv);
+    s01 = __smlad((int16x2_t)ao, wo, __smlad((int16x2_t)ae, we, s01));
+    s11 = __smlad((int16x2_t)bo, wo, __smlad((int16x2_t)be, we, s11));
+  }
+  if (k & 3) { /* the padded group: weights past k taken as 0 */
+    uint32_t wa = 0, wb = 0;
+    int32_t i;
+    for (i = 0; i < (k & 3); ++i) {
+      wa |= (uint32_t)(uint8_t)w[i] << (8 * i);
+      wb |= (uint32_t)(uint8_t)w[ws + i] << (8 * i);
+    }
+    s00 = __smlad((int16x2_t)x[1], fe_sxtb16_odd(wa), __smlad((int16x2_t)x[0], __sxtb16((int8x4_t)wa), s00));
+    s10 = __smlad((int16x2_t)x[3], fe_sxtb16_odd(wa), __smlad((int16x2_t)x[2], __sxtb16((int8x4_t)wa), s10));
+    s01 = __smlad((int16x2_t)x[1], fe_sxtb16_odd(wb), __smlad((int16x2_t)x[0], __sxtb16((int8x4_t)wb), s01));
+    s11 = __smlad((int16x2_t)x[3], fe_sxtb16_odd(wb), __smlad((int16x2_t)x[2], __sxtb16((int8x4_t)wb), s11));
+  }
+  acc[0] = s00;
+  acc[1] = s01;
+  acc[2] = s10;
+  acc[3] = s11;
+}
+
+/* All output channels of a widened pair into out and out + out_c (all reads done before). */
+static void cg_pair_wide(const cg_call *g, const cg_wide *x, int8_t *out) {
+  const fe_conv_params *p = g->p;
+  const int32_t n = g->k;
+  const int32_t oc_n = p->out_c;
+  const int8_t *w = g->filter;
+  int32_t c = 0;
+  for (; c + 2 <= oc_n; c += 2, w += 2 * n) {
+    int32_t a[4] = {0, 0, 0, 0};
+    if (g->bias != NULL) {
+      a[0] = a[2] = g->bias[c];
+      a[1] = a[3] = g->bias[c + 1];
+    }
+    cg_dot2x2_wide(x->v, w, n, n, a);
+    {
+      const int32_t *m = p->multiplier + c;
+      const int32_t *sh = p->shift + c;
+      int32_t v0 = cg_rq(a[0], m[0], sh[0], g->zp2), v1 = cg_rq(a[1], m[1], sh[1], g->zp2);
+      int32_t v2 = cg_rq(a[2], m[0], sh[0], g->zp2), v3 = cg_rq(a[3], m[1], sh[1], g->zp2);
+      v0 = v0 < p->act_min ? p->act_min : (v0 > p->act_max ? p->act_max : v0);
+      v1 = v1 < p->act_min ? p->act_min : (v1 > p->act_max ? p->act_max : v1);
+      v2 = v2 < p->act_min ? p->act_min : (v2 > p->act_max ? p->act_max : v2);
+      v3 = v3 < p->act_min ? p->act_min : (v3 > p->act_max ? p->act_max : v3);
+      out[c] = (int8_t)v0;
+      out[c + 1] = (int8_t)v1;
+      out[oc_n + c] = (int8_t)v2;
+      out[oc_n + c + 1] = (int8_t)v3;
+    }
+  }
+  if (c < oc_n) {
+    int32_t a[4] = {0, 0, 0, 0};
+    cg_dot2x2_wide(x->v, w, 0, n, a); /* the last row twice */
+    out[c] = cg_one(g, a[0], c);
+    out[oc_n + c] = cg_one(g, a[2], c);
+  }
+}
+
+/* Pointwise (1x1, no padding) over widened pairs: `count` pixels in raster order, inputs xs
+ * bytes apart, both of a pair's inputs widened before its writes; an odd last pixel alone. */
+static void cg_run_wide(const cg_call *g, const int8_t *x, int32_t xs, int32_t count,
+                        int8_t *out) {
+  const int16x2_t off = fe_dup16(g->x_off);
+  const int32_t oc_n = g->p->out_c;
+  cg_wide wide;
+  for (; count >= 2; count -= 2, x += 2 * xs, out += 2 * oc_n) {
+    cg_widen(x, g->k, off, wide.v);
+    cg_widen(x + xs, g->k, off, wide.v + 2);
+    cg_pair_wide(g, &wide, out);
+  }
+  if (count == 1) {
+    cg_single(g, x, out);
+  }
+}
 
 /* Output pixel (oy, ox)'s window as one row of k values in filter order (OHWI's HWI), padded
  * taps filled with -input_offset, which contributes (x + offset) * w = 0. */
@@ -261,23 +383,27 @@ static void cg_im2col(const fe_conv_params *p, const int8_t *input, int32_t oy, 
   }
 }
 
-/* Any CONV_2D with k <= CG_MAX_K: each pair of output pixels in raster order gathered into two
- * rows (all of the pair's reads before its writes, so slid outputs stay safe), then one
- * cg_pair; an odd last pixel of a row through cg_single. */
+/* Any CONV_2D with k <= CG_MAX_K: each pair of output pixels in raster order gathered (one
+ * int8 row at a time) and widened, all of the pair's reads before its writes (slid outputs
+ * stay safe), then cg_pair_wide; an odd last pixel of a row through cg_single. */
 static void cg_conv_im2col(const cg_call *g, const int8_t *input, int8_t *output) {
   const fe_conv_params *p = g->p;
-  int8_t rows[2 * CG_MAX_K];
+  const int16x2_t off = fe_dup16(g->x_off);
+  int8_t row[CG_MAX_K];
+  cg_wide wide;
   int32_t oy, ox;
   for (oy = 0; oy < p->out_h; ++oy) {
     int8_t *out = output + oy * p->out_w * p->out_c;
     for (ox = 0; ox + 2 <= p->out_w; ox += 2, out += 2 * p->out_c) {
-      cg_im2col(p, input, oy, ox, rows);
-      cg_im2col(p, input, oy, ox + 1, rows + g->k);
-      cg_pair(g, rows, g->k, out);
+      cg_im2col(p, input, oy, ox, row);
+      cg_widen(row, g->k, off, wide.v);
+      cg_im2col(p, input, oy, ox + 1, row);
+      cg_widen(row, g->k, off, wide.v + 2);
+      cg_pair_wide(g, &wide, out);
     }
     if (ox < p->out_w) {
-      cg_im2col(p, input, oy, ox, rows);
-      cg_single(g, rows, out);
+      cg_im2col(p, input, oy, ox, row);
+      cg_single(g, row, out);
     }
   }
 }

@@ -498,7 +498,7 @@ static int dw_cases(void) {
  * -23..-1 and outside (generic path), narrow activations, no bias, slid outputs ---- */
 #define PW_H 5
 #define PW_W 7
-#define PW_IC 40
+#define PW_IC 200
 #define PW_OC 37
 
 static int8_t pw_in[PW_H * PW_W * PW_IC], pw_w[PW_OC * PW_IC];
@@ -579,7 +579,7 @@ static int pw_check(int32_t stride, int32_t in_c, int32_t out_c, int32_t mode, i
 
 static int pw_cases(void) {
   static const int32_t chans[][2] = {{40, 37}, {16, 16}, {17, 12}, {8, 36}, {33, 5},
-                                     {4, 8}, {3, 4}, {24, 3}, {1, 9}, {12, 20}};
+                                     {4, 8}, {3, 4}, {24, 3}, {1, 9}, {12, 20}, {200, 6}, {193, 9}};
   int bad = 0;
   int32_t c, stride, mode, slide;
   for (c = 0; c < (int32_t)(sizeof chans / sizeof chans[0]); ++c) {

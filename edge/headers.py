@@ -1,7 +1,7 @@
 """Every C header shared between Python and the firmware, generated from its Python source.
 
 ``fe_vocab.h`` comes from :func:`edge.vocab.c_header`, ``fe_protocol.h`` from
-:func:`firmware_bridge.protocol.spec.c_header`, ``fe_skeleton.h`` from :mod:`edge.skeleton` and
+:func:`edge.protocol_spec.c_header`, ``fe_skeleton.h`` from :mod:`edge.skeleton` and
 ``fe_midi_rules.h`` (the token -> MIDI constants the DIN output shares with
 :class:`edge.midi.stream.TokenToMidi`) from :mod:`edge.midi.stream`, both rendered here. Builds write them into their own output folder (:func:`write_headers`), never
 into the source tree, so the C side can never drift from Python.
@@ -87,7 +87,7 @@ def skeleton_c_header() -> str:
 
 
 def _protocol_c_header() -> str:
-    from firmware_bridge.protocol import spec
+    from edge import protocol_spec as spec
 
     return spec.c_header()
 

@@ -23,6 +23,7 @@ FINGERS: tuple[str, ...] = ("Thumb", "Index", "Middle", "Ring", "Pinky")
 N_BODY = 25
 N_HAND = 20
 N_JOINTS = N_BODY + 2 * N_HAND  # 65
+N_CHANNELS = 3  # per joint: x, y, confidence
 NECK = 1
 R_WRIST = 4
 L_WRIST = 7

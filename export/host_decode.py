@@ -65,12 +65,12 @@ def check_pair(cfg: ModelConfig, encoder: Session, step: Session) -> None:
 def quantize_keypoints(spec: IOTensor, window: np.ndarray) -> np.ndarray:
     """The encoder's int8 input ``[1,W,65,3]`` for a float window ``[W,65,3]``, frame by frame.
 
-    Each frame goes through :func:`firmware_bridge.sources.quantize_frame` — the function the
+    Each frame goes through :func:`edge.quantize.quantize_frame` — the function the
     host uses to stream frames to the board — so the reference and the device see the same
     bytes (float32 division, ties away from zero, as TFLite's QUANTIZE), ties included. A
     float input (scale 0) gets the float32 values unchanged.
     """
-    from firmware_bridge.sources.quantize import quantize_frame
+    from edge.quantize import quantize_frame
 
     frames = np.asarray(window, np.float32)
     if not spec.quantized:  # a float session (the Keras reference) takes the reals as they are

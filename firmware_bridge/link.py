@@ -29,11 +29,11 @@ from collections.abc import Callable, Iterator
 import numpy as np
 import serial
 
+from edge.protocol_spec import PROTOCOL_VERSION, ErrorCode
 from edge.vocab import vocab_hash
 from firmware_bridge.errors import BridgeError, ProtocolError
 from firmware_bridge.protocol import messages as m
 from firmware_bridge.protocol.framing import Frame, FrameFault, FrameReader
-from firmware_bridge.protocol.spec import PROTOCOL_VERSION, ErrorCode
 
 
 class DisconnectedError(BridgeError):

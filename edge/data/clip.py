@@ -36,9 +36,8 @@ import numpy as np
 
 from edge import vocab
 from edge.errors import FoleyEdgeError
-from edge.skeleton import N_JOINTS
+from edge.skeleton import N_CHANNELS, N_JOINTS
 
-N_CHANNELS = 3
 MAX_FIELD_BYTES = 256 << 20
 """Largest field :func:`load_clip` reads (256 MiB: keypoints of 3 hours at 30 fps)."""
 

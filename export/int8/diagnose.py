@@ -72,7 +72,7 @@ def _feed_name(detail_name: str, feeds: dict[str, np.ndarray]) -> str:
 def _run(it: Any, feeds: dict[str, np.ndarray], *, quantize: bool) -> dict[str, np.ndarray]:
     """Every float or dequantized int8 tensor of one invocation, by (first) name; int8 inputs
     are quantized with TFLite QUANTIZE's rounding (ties away from zero)."""
-    from firmware_bridge.sources.quantize import round_half_away
+    from edge.quantize import round_half_away
 
     for d in it.get_input_details():
         x = np.asarray(feeds[_feed_name(d["name"], feeds)])

@@ -46,10 +46,10 @@ class IOTensor:
 
         ``clamp(round(float32(x) / float32(scale)) + zero_point)`` with ``round`` half away
         from zero — the rounding is :func:`firmware_bridge.sources.round_half_away`, the one
-        the board path's :func:`firmware_bridge.sources.quantize_frame` uses (keypoint frames
+        the board path's :func:`edge.quantize.quantize_frame` uses (keypoint frames
         go through ``quantize_frame`` itself, see :func:`export.host_decode.quantize_keypoints`).
         """
-        from firmware_bridge.sources.quantize import round_half_away
+        from edge.quantize import round_half_away
 
         if not self.quantized:
             return np.asarray(x).astype(self.dtype)

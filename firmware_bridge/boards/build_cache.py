@@ -28,6 +28,7 @@ from firmware_bridge.tflm.library import Progress
 REPO_ROOT = FIRMWARE_DIR.parents[1]
 SOURCE_TREES = (
     "edge/firmware", "edge/kernels", "edge/headers.py", "edge/vocab.py", "edge/skeleton.py",
+    "edge/protocol_spec.py",
     "edge/midi", "edge/model", "export", "firmware_bridge/build.py",
     "firmware_bridge/boards", "firmware_bridge/protocol", "firmware_bridge/tflm",
 )  # fmt: skip

@@ -16,8 +16,8 @@ from dataclasses import dataclass
 import mido
 
 from edge.midi.stream import TokenToMidi
+from edge.protocol_spec import EVENTS_FLAG_LAST
 from firmware_bridge.protocol import messages as m
-from firmware_bridge.protocol.spec import EVENTS_FLAG_LAST
 
 
 @dataclass(frozen=True)

@@ -11,9 +11,9 @@ import struct
 from collections.abc import Iterator
 from dataclasses import dataclass
 
+from edge import protocol_spec as spec
+from edge.protocol_spec import ErrorCode, MsgType
 from firmware_bridge.errors import ProtocolError
-from firmware_bridge.protocol import spec
-from firmware_bridge.protocol.spec import ErrorCode, MsgType
 
 
 def _crc_table() -> tuple[int, ...]:

@@ -15,10 +15,10 @@ from typing import ClassVar
 
 import numpy as np
 
+from edge import protocol_spec as spec
+from edge.protocol_spec import ErrorCode, MsgType
 from firmware_bridge.errors import ProtocolError
-from firmware_bridge.protocol import spec
 from firmware_bridge.protocol.framing import Frame, encode_frame
-from firmware_bridge.protocol.spec import ErrorCode, MsgType
 
 
 class MessageError(ProtocolError):

@@ -19,12 +19,12 @@ from pathlib import Path
 
 import numpy as np
 
+from edge import protocol_spec as spec
 from edge.data.clip import write_atomic
+from edge.protocol_spec import ErrorCode, MsgType
 from edge.vocab import vocab_hash
 from firmware_bridge.protocol import messages as m
-from firmware_bridge.protocol import spec
 from firmware_bridge.protocol.framing import cobs_encode, crc16, encode_frame
-from firmware_bridge.protocol.spec import ErrorCode, MsgType
 
 
 def _hello(fw: str = "0.1.0", board: str = "qemu-m7") -> m.Hello:

@@ -24,11 +24,9 @@ from types import TracebackType
 
 import numpy as np
 
-from edge.skeleton import N_JOINTS
+from edge.skeleton import N_CHANNELS, N_JOINTS
 from firmware_bridge.errors import SourceError
 from firmware_bridge.playout import Clock, MonotonicClock
-
-N_CHANNELS = 3  # x, y, confidence
 
 
 @dataclass(frozen=True)

@@ -8,13 +8,13 @@ from pathlib import Path
 
 import pytest
 
+from edge import protocol_spec as spec
 from edge import skeleton, vocab
 from edge.headers import render_headers, skeleton_c_header, write_headers
 from firmware_bridge.boards import BOARDS, DEFAULT_BOARD, get_board
 from firmware_bridge.boards.pyocd_flash import flash_elf
 from firmware_bridge.boards.qemu import QemuBoard, qemu_command
 from firmware_bridge.errors import BoardError
-from firmware_bridge.protocol import spec
 from foley_edge.cli import main
 
 

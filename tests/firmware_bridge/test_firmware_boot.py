@@ -9,13 +9,13 @@ from pathlib import Path
 
 import pytest
 
+from edge import protocol_spec as spec
 from edge import vocab
 from firmware_bridge.boards import get_board
 from firmware_bridge.boards.console import BoardConsole
 from firmware_bridge.boards.qemu import QemuBoard
 from firmware_bridge.build import BuildResult, build_firmware
 from firmware_bridge.protocol import messages as m
-from firmware_bridge.protocol import spec
 
 pytestmark = pytest.mark.firmware
 QEMU_BOARDS = ("qemu-m4", "qemu-m7", "qemu-m55")

@@ -15,13 +15,13 @@ import mido
 import numpy as np
 import pytest
 
+from edge import protocol_spec as spec
 from edge import vocab
 from firmware_bridge.boards import get_board
 from firmware_bridge.boards.console import BoardConsole
 from firmware_bridge.boards.qemu import QemuBoard
 from firmware_bridge.build import build_firmware
 from firmware_bridge.protocol import messages as m
-from firmware_bridge.protocol import spec
 
 pytestmark = pytest.mark.firmware
 HOP, CONTEXT, ZERO_POINT = 2, 3, -5

@@ -17,12 +17,12 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from edge import protocol_spec as spec
 from firmware_bridge.boards import get_board
 from firmware_bridge.boards.console import BoardConsole
 from firmware_bridge.boards.qemu import QemuBoard
 from firmware_bridge.build import build_firmware
 from firmware_bridge.protocol import messages as m
-from firmware_bridge.protocol import spec
 from firmware_bridge.protocol.framing import Frame, FrameReader, encode_frame
 
 pytestmark = pytest.mark.firmware

@@ -10,10 +10,10 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from edge.protocol_spec import ErrorCode
 from firmware_bridge.errors import BridgeError, ProtocolError
 from firmware_bridge.link import DeviceLink, DisconnectedError
 from firmware_bridge.protocol import messages as m
-from firmware_bridge.protocol.spec import ErrorCode
 
 
 def _load_harness():

@@ -7,10 +7,11 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from edge import protocol_spec as spec
+from edge.protocol_spec import ErrorCode, MsgType
 from edge.vocab import vocab_hash
 from firmware_bridge.errors import BridgeError, ProtocolError
 from firmware_bridge.protocol import messages as m
-from firmware_bridge.protocol import spec
 from firmware_bridge.protocol.framing import (
     Frame,
     FrameFault,
@@ -21,7 +22,6 @@ from firmware_bridge.protocol.framing import (
     encode_frame,
     parse_frame,
 )
-from firmware_bridge.protocol.spec import ErrorCode, MsgType
 from firmware_bridge.protocol.vectors import sample_messages
 
 

@@ -10,9 +10,9 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from edge.protocol_spec import MAX_PAYLOAD, MsgType
 from firmware_bridge.protocol import vectors
 from firmware_bridge.protocol.framing import Frame, FrameReader, crc16, encode_frame
-from firmware_bridge.protocol.spec import MAX_PAYLOAD, MsgType
 
 
 def _load_harness():

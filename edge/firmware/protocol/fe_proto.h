@@ -1,8 +1,8 @@
 /* fe_proto.h: the foley-edge serial protocol, C99, allocation-free.
  *
  * The numbers (version, message types, error codes, payload layouts, limits) live in the
- * GENERATED header fe_protocol.h, written from firmware_bridge/protocol/spec.py by
- * `firmware_bridge.protocol.spec.c_header()`; this file and fe_proto.c are the hand-written
+ * GENERATED header fe_protocol.h, written from edge/protocol_spec.py by
+ * `edge.protocol_spec.c_header()`; this file and fe_proto.c are the hand-written
  * mechanics over them. Python (firmware_bridge/protocol) and C agree byte for byte on the shared
  * vectors in tests/fixtures/protocol_vectors.json.
  *

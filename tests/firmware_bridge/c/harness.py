@@ -12,8 +12,8 @@ import shutil
 import subprocess
 from pathlib import Path
 
-from firmware_bridge.protocol import spec
-from firmware_bridge.protocol.spec import MsgType
+from edge import protocol_spec as spec
+from edge.protocol_spec import MsgType
 
 REPO = Path(__file__).resolve().parents[3]
 PROTO_DIR = REPO / "edge" / "firmware" / "protocol"

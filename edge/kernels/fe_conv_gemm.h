@@ -302,34 +302,52 @@ static void cg_dot2x2_wide(const uint32_t *x, const int8_t *w, int32_t ws, int32
   acc[3] = s11;
 }
 
-/* All output channels of a widened pair into out and out + out_c (all reads done before). */
+/* Channels c, c + 1 of a widened pair: sums (bias added here) into a[4] as cg_dot2x2_wide
+ * orders them. */
+FE_INLINE void cg_sums2(const cg_call *g, const cg_wide *x, const int8_t *w, int32_t c,
+                        int32_t a[4]) {
+  if (g->bias != NULL) {
+    a[0] = a[2] = g->bias[c];
+    a[1] = a[3] = g->bias[c + 1];
+  } else {
+    a[0] = a[1] = a[2] = a[3] = 0;
+  }
+  cg_dot2x2_wide(x->v, w, g->k, g->k, a);
+}
+
+/* All output channels of a widened pair into out and out + out_c (all reads done before):
+ * channel quads as two 2x2 blocks and one packed word per pixel, then a pair, then one. */
 static void cg_pair_wide(const cg_call *g, const cg_wide *x, int8_t *out) {
   const fe_conv_params *p = g->p;
   const int32_t n = g->k;
   const int32_t oc_n = p->out_c;
   const int8_t *w = g->filter;
   int32_t c = 0;
-  for (; c + 2 <= oc_n; c += 2, w += 2 * n) {
-    int32_t a[4] = {0, 0, 0, 0};
-    if (g->bias != NULL) {
-      a[0] = a[2] = g->bias[c];
-      a[1] = a[3] = g->bias[c + 1];
-    }
-    cg_dot2x2_wide(x->v, w, n, n, a);
-    {
-      const int32_t *m = p->multiplier + c;
-      const int32_t *sh = p->shift + c;
-      int32_t v0 = cg_rq(a[0], m[0], sh[0], g->zp2), v1 = cg_rq(a[1], m[1], sh[1], g->zp2);
-      int32_t v2 = cg_rq(a[2], m[0], sh[0], g->zp2), v3 = cg_rq(a[3], m[1], sh[1], g->zp2);
-      v0 = v0 < p->act_min ? p->act_min : (v0 > p->act_max ? p->act_max : v0);
-      v1 = v1 < p->act_min ? p->act_min : (v1 > p->act_max ? p->act_max : v1);
-      v2 = v2 < p->act_min ? p->act_min : (v2 > p->act_max ? p->act_max : v2);
-      v3 = v3 < p->act_min ? p->act_min : (v3 > p->act_max ? p->act_max : v3);
-      out[c] = (int8_t)v0;
-      out[c + 1] = (int8_t)v1;
-      out[oc_n + c] = (int8_t)v2;
-      out[oc_n + c + 1] = (int8_t)v3;
-    }
+  for (; c + 4 <= oc_n; c += 4, w += 4 * n) {
+    const int32_t *m = p->multiplier + c;
+    const int32_t *sh = p->shift + c;
+    int32_t a[4], b[4];
+    uint32_t v;
+    cg_sums2(g, x, w, c, a);
+    cg_sums2(g, x, w + 2 * n, c + 2, b);
+    v = cg_pack4(cg_rq(a[0], m[0], sh[0], g->zp2), cg_rq(a[1], m[1], sh[1], g->zp2),
+                 cg_rq(b[0], m[2], sh[2], g->zp2), cg_rq(b[1], m[3], sh[3], g->zp2), g->lo4,
+                 g->hi4);
+    memcpy(out + c, &v, 4);
+    v = cg_pack4(cg_rq(a[2], m[0], sh[0], g->zp2), cg_rq(a[3], m[1], sh[1], g->zp2),
+                 cg_rq(b[2], m[2], sh[2], g->zp2), cg_rq(b[3], m[3], sh[3], g->zp2), g->lo4,
+                 g->hi4);
+    memcpy(out + oc_n + c, &v, 4);
+  }
+  if (c + 2 <= oc_n) {
+    int32_t a[4];
+    cg_sums2(g, x, w, c, a);
+    out[c] = cg_one(g, a[0] - (g->bias != NULL ? g->bias[c] : 0), c);
+    out[c + 1] = cg_one(g, a[1] - (g->bias != NULL ? g->bias[c + 1] : 0), c + 1);
+    out[oc_n + c] = cg_one(g, a[2] - (g->bias != NULL ? g->bias[c] : 0), c);
+    out[oc_n + c + 1] = cg_one(g, a[3] - (g->bias != NULL ? g->bias[c + 1] : 0), c + 1);
+    c += 2;
+    w += 2 * n;
   }
   if (c < oc_n) {
     int32_t a[4] = {0, 0, 0, 0};

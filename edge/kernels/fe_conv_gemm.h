@@ -266,7 +266,7 @@ static void cg_widen(const int8_t *src, int32_t k, int16x2_t off, uint32_t *dst)
 
 /* 2x2 block on a widened pair: weight rows w, w + ws (k int8 each) against pixels a, b; adds
  * {a.w, a.(w+ws), b.w, b.(w+ws)} to acc. Per 4 values: 2 LDRD, 2 LDR, 4 SXTB16, 8 SMLAD. */
-static void cg_dot2x2_wide(const uint32_t *x, const int8_t *w, int32_t ws, int32_t k,
+FE_INLINE void cg_dot2x2_wide(const uint32_t *x, const int8_t *w, int32_t ws, int32_t k,
                            int32_t acc[4]) {
   int32_t s00 = acc[0], s01 = acc[1], s10 = acc[2], s11 = acc[3];
   const uint32_t *end = x + 4 * (k >> 2);

@@ -7,7 +7,9 @@
  * (fe_dot2x2_s8), when the pair's outputs cannot land on input bytes still to be read (pairs
  * leave raster order, which the planner's slides assume; see fe_disjoint). Padded taps are skipped (they contribute (zp + input_offset) * w = 0); when
  * no tap ever falls outside the input the code generator folds the input offset into the bias
- * and passes input_offset 0. */
+ * and passes input_offset 0. On DSP cores, calls whose requantization fits the SMMULR form
+ * (shifts -23..-1) go to the GEMM family of fe_conv_gemm.h instead: 1x1 without padding as
+ * pointwise, other windows with k <= 192 through im2col rows; the rest stay here. */
 #include "fe_conv_gemm.h"
 #include "fe_dot.h"
 #include "fe_internal.h"

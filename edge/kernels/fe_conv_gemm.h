@@ -1,7 +1,15 @@
-/* CONV_2D's pointwise family on Cortex-M DSP (conv2d.c drives it): a 1x1 convolution without
- * padding or input offset is a GEMM, output pixel p = W (out_c x in_c) . x_p + bias. Included
- * by conv2d.c only, and only with FE_KERNELS_ACLE.
+/* CONV_2D's GEMM family on Cortex-M DSP (conv2d.c drives it): output pixel p = W (out_c x k) .
+ * x_p + bias, where x_p is the pixel's input (1x1 without padding: pointwise) or its window
+ * gathered into one row of k = filter_h * filter_w * in_c values (im2col, padded taps =
+ * -input_offset). Included by conv2d.c only, and only with FE_KERNELS_ACLE.
  *
+ * - cg_widen / cg_wide: the two pixels of a pair widened once to int16 pairs with the input
+ *   offset added (SXTAB16), interleaved {a even, a odd, b even, b odd} per 4 values, k <= 192
+ *   (768 B of stack); cg_dot2x2_wide then needs per 16 MACs 2 LDRD + 2 LDR + 4 SXTB16 +
+ *   8 SMLAD (19 instructions with the loop step, no spills). cg_pair_wide: all channels of a
+ *   pair by quads, one packed word per pixel and quad. cg_run_wide (pointwise) and
+ *   cg_conv_im2col (any window) read both pixels before writing either, so slid outputs stay
+ *   safe without checks.
  * - cg_rq: TFLite's per-channel requantization (two roundings) as SMMULR, two adds, one
  *   shift and one SSAT per output, exact for shifts -23..-1, multipliers >= 0 and sums
  *   |s| < 2^30: q = SRDHM(s, m) = SMMULR(2 s, m); out = (q + k - [q < 0]) >> r with r = -shift
@@ -9,9 +17,10 @@
  *   every channel of a call is in that range (otherwise the generic path runs).
  * - cg_pack4: four outputs of one pixel as one word, clamped to the activation range four
  *   bytes at once (SSUB8 + SEL), one store.
- * - cg_pair: two output pixels x all output channels. Channel quads: two fe_dot2x2_s8 (each
- *   input and weight word widened once, used twice), sums started at the bias, one packed
- *   word per pixel; a tail of 1..3 channels goes one pair of channels / one channel at a time.
+ * - cg_pair / cg_run: pointwise with in_c > 192, reading the input in place: channel quads as
+ *   two cg_dot2x2 (fe_dot2x2_s8 with the offset by SXTAB16), sums started at the bias, one
+ *   packed word per pixel; pairs only where fe_disjoint / fe_below allow. cg_single: one
+ *   pixel (fe_dot4_s8), raster order.
  */
 #ifndef FE_CONV_GEMM_H
 #define FE_CONV_GEMM_H
@@ -138,16 +147,16 @@ static void cg_call_init(cg_call *g, const fe_conv_params *p, const int8_t *filt
   g->hi4 = (uint8_t)p->act_max * 0x01010101u;
 }
 
+/* Channel c's output from sum s (bias included), clamped. */
+FE_INLINE int8_t cg_out(const cg_call *g, int32_t s, int32_t c) {
+  const fe_conv_params *p = g->p;
+  const int32_t v = cg_rq(s, p->multiplier[c], p->shift[c], g->zp2);
+  return (int8_t)(v < p->act_min ? p->act_min : (v > p->act_max ? p->act_max : v));
+}
+
 /* Channel c's output from sum s (bias not yet added), clamped. */
 FE_INLINE int8_t cg_one(const cg_call *g, int32_t s, int32_t c) {
-  const fe_conv_params *p = g->p;
-  int32_t v;
-  if (g->bias != NULL) {
-    s += g->bias[c];
-  }
-  v = cg_rq(s, p->multiplier[c], p->shift[c], g->zp2);
-  v = v < p->act_min ? p->act_min : v;
-  return (int8_t)(v > p->act_max ? p->act_max : v);
+  return cg_out(g, g->bias != NULL ? s + g->bias[c] : s, c);
 }
 
 /* Output pixels at x and x + xs (input, in_c bytes each) into out and out + out_c. Each
@@ -342,10 +351,10 @@ static void cg_pair_wide(const cg_call *g, const cg_wide *x, int8_t *out) {
   if (c + 2 <= oc_n) {
     int32_t a[4];
     cg_sums2(g, x, w, c, a);
-    out[c] = cg_one(g, a[0] - (g->bias != NULL ? g->bias[c] : 0), c);
-    out[c + 1] = cg_one(g, a[1] - (g->bias != NULL ? g->bias[c + 1] : 0), c + 1);
-    out[oc_n + c] = cg_one(g, a[2] - (g->bias != NULL ? g->bias[c] : 0), c);
-    out[oc_n + c + 1] = cg_one(g, a[3] - (g->bias != NULL ? g->bias[c + 1] : 0), c + 1);
+    out[c] = cg_out(g, a[0], c);
+    out[c + 1] = cg_out(g, a[1], c + 1);
+    out[oc_n + c] = cg_out(g, a[2], c);
+    out[oc_n + c + 1] = cg_out(g, a[3], c + 1);
     c += 2;
     w += 2 * n;
   }

@@ -1,7 +1,7 @@
 """`foley-edge bench MODEL.tflite ... --board B`: any int8 model a user brings, side by side with
 TFLite Micro + CMSIS-NN on the board (issue #15). Two tiny models made here from stock Keras
-layers: one we compile, one we cannot (RESIZE_NEAREST_NEIGHBOR has no kernel of ours yet): its
-error is reported and the peer's row is still there."""
+layers: one we compile, one we cannot (RESIZE_BILINEAR has no kernel of ours yet): its error is
+reported and the peer's row is still there."""
 
 from __future__ import annotations
 
@@ -53,7 +53,7 @@ def test_bench_user_models_on_qemu_m7(tmp_path: Path) -> None:
     net = _int8(tf.keras.Model(inp, layers.Dense(5)(x)), (12, 12, 4), tmp_path / "dwnet.tflite")
     y = inp2 = tf.keras.Input((6, 6, 3))
     y = layers.Conv2D(4, 3, padding="same")(y)
-    y = layers.Resizing(12, 12, interpolation="nearest")(y)
+    y = layers.Resizing(12, 12, interpolation="bilinear")(y)
     up = _int8(tf.keras.Model(inp2, y), (6, 6, 3), tmp_path / "upnet.tflite")
 
     out = tmp_path / "bench"
@@ -66,7 +66,7 @@ def test_bench_user_models_on_qemu_m7(tmp_path: Path) -> None:
     for r in rows.values():
         assert r["board"] == "qemu-m7"
         assert r["instructions"] > 0 and r["sram_bytes"] > 0 and r["flash_bytes"] > 0
-    assert any("upnet" in u["what"] and "RESIZE_NEAREST_NEIGHBOR" in u["reason"]
+    assert any("upnet" in u["what"] and "RESIZE_BILINEAR" in u["reason"]
                for u in res["unavailable"])
     peer = next(p for p in res["peer"] if p["model"] == "dwnet")
     assert {o["op"] for o in peer["ops"]} >= {"DEPTHWISE_CONV_2D", "CONV_2D", "MEAN"}

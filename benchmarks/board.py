@@ -65,6 +65,25 @@ def qemu_argv(board: Any, elf: Path, uart_file: Path) -> list[str]:
             "-serial", "null"]
 
 
+def boot(board: Any, elf: Path, folder: Path, what: str) -> str:
+    """Boot ``elf`` on emulated ``board`` until it exits; what it printed on the host UART.
+
+    :class:`BenchError` naming ``what`` when QEMU runs past :data:`QEMU_TIMEOUT_S` or exits
+    non-zero (with the end of its stderr and of the UART text)."""
+    uart = folder / "uart0.txt"
+    try:
+        proc = subprocess.run(qemu_argv(board, elf, uart), capture_output=True, text=True,
+                              timeout=QEMU_TIMEOUT_S, check=False)  # fmt: skip
+    except subprocess.TimeoutExpired:
+        raise BenchError(f"{what} on {board.name}: QEMU still running after "
+                         f"{QEMU_TIMEOUT_S} s") from None
+    text = uart.read_text(errors="replace") if uart.exists() else ""
+    if proc.returncode != 0:
+        raise BenchError(f"{what} on {board.name}: QEMU exited with {proc.returncode}: "
+                         f"{proc.stderr.strip()[-500:]} {text[-200:]!r}")
+    return text
+
+
 def parse_output(text: str, n_ops: int) -> tuple[int, list[int], int]:
     """(probe cost, per-mark-interval counts, status) from the bench main's lines."""
     cal, status, ops = None, None, {}
@@ -88,18 +107,7 @@ def run_on_board(gen: Generated, model: str, board: Any, *, portable: bool = Fal
     with tempfile.TemporaryDirectory(prefix="foley-bench-") as tmp:
         folder = Path(work) if work is not None else Path(tmp)
         image = build_image(gen, board, folder, portable=portable)
-        uart = folder / "uart0.txt"
-        argv = qemu_argv(board, image.elf, uart)
-        try:
-            proc = subprocess.run(argv, capture_output=True, text=True, timeout=QEMU_TIMEOUT_S,
-                                  check=False)
-        except subprocess.TimeoutExpired:
-            raise BenchError(f"{model} on {board.name}: QEMU still running after "
-                             f"{QEMU_TIMEOUT_S} s") from None
-        text = uart.read_text(errors="replace") if uart.exists() else ""
-        if proc.returncode != 0:
-            raise BenchError(f"{model} on {board.name}: QEMU exited with {proc.returncode}: "
-                             f"{proc.stderr.strip()[-500:]} {text[-200:]!r}")
+        text = boot(board, image.elf, folder, model)
         cal, counts, status = parse_output(text, image.ops)
     if status != 0:
         raise BenchError(f"{model} on {board.name}: invoke returned -{status}, expected 0")

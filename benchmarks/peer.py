@@ -25,7 +25,6 @@ bench main). The stack is not counted for the peer (ours counts its bound): in i
 from __future__ import annotations
 
 import re
-import subprocess
 import tempfile
 from dataclasses import dataclass
 from pathlib import Path
@@ -34,7 +33,7 @@ from typing import Any
 import numpy as np
 
 from benchmarks import BenchError
-from benchmarks.board import QEMU_TIMEOUT_S, OpCount, qemu_argv
+from benchmarks.board import OpCount, boot
 from benchmarks.toolchain import TEMPLATES, run_tool, section_sizes, tool
 
 RUNTIME = "tflm-cmsis-nn"
@@ -220,17 +219,7 @@ def run_peer_on_board(model: bytes, name: str, board: Any, *, persistent: tuple[
     with tempfile.TemporaryDirectory(prefix="foley-peer-") as tmp:
         folder = Path(work) if work is not None else Path(tmp)
         elf, srcs, _ = build_peer_image(model, board, folder, persistent=persistent, inputs=inputs)
-        uart = folder / "uart0.txt"
-        try:
-            proc = subprocess.run(qemu_argv(board, elf, uart), capture_output=True, text=True,
-                                  timeout=QEMU_TIMEOUT_S, check=False)  # fmt: skip
-        except subprocess.TimeoutExpired:
-            raise BenchError(f"{name} (TFLM) on {board.name}: QEMU still running after "
-                             f"{QEMU_TIMEOUT_S} s") from None
-        text = uart.read_text(errors="replace") if uart.exists() else ""
-        if proc.returncode != 0:
-            raise BenchError(f"{name} (TFLM) on {board.name}: QEMU exited with "
-                             f"{proc.returncode}: {proc.stderr.strip()[-500:]} {text[-200:]!r}")
+        text = boot(board, elf, folder, f"{name} (TFLM)")
         graph = read_tflite(srcs.planned_model, compiler_ops=False)
         found = parse_peer_output(text, len(graph.operators), len(graph.outputs))
         size = section_sizes(elf)

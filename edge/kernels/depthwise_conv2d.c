@@ -246,7 +246,7 @@ static DW_NOINLINE void dw_raster_pixel(const dw_raster_ctx *r, const int8_t *in
     } else {
       dw_window4(x + q, w + q, fy1 - fy0, fx1 - fx0, ch, x_row, p->filter_w * ch, r->off, s);
     }
-    v = dw_pack4(dw_rq_shift(s[0], m[0], sh[0], r->zp2), dw_rq_shift(s[1], m[1], sh[1], r->zp2),
+    v = fe_pack4_clamp(dw_rq_shift(s[0], m[0], sh[0], r->zp2), dw_rq_shift(s[1], m[1], sh[1], r->zp2),
                  dw_rq_shift(s[2], m[2], sh[2], r->zp2), dw_rq_shift(s[3], m[3], sh[3], r->zp2),
                  r->act_min4, r->act_max4);
     if (q == c) {

@@ -15,7 +15,7 @@
  *   |s| < 2^30: q = SRDHM(s, m) = SMMULR(2 s, m); out = (q + k - [q < 0]) >> r with r = -shift
  *   and the output zero point folded into k = (2 zp + 1) 2^(r - 1). cg_plan_ok says whether
  *   every channel of a call is in that range (otherwise the generic path runs).
- * - cg_pack4: four outputs of one pixel as one word, clamped to the activation range four
+ * - fe_pack4_clamp (fe_dot.h): four outputs of one pixel as one word, clamped to the activation range four
  *   bytes at once (SSUB8 + SEL), one store.
  * - cg_pair / cg_run: pointwise with in_c > 192, reading the input in place: channel quads as
  *   two cg_dot2x2 (fe_dot2x2_s8 with the offset by SXTAB16), sums started at the bias, one
@@ -61,21 +61,6 @@ static int cg_plan_ok(const fe_conv_params *p, const int32_t *bias) {
     }
   }
   return 1;
-}
-
-/* byte LSB / 8 of V = the low byte of B */
-#define CG_BFI8(V, B, LSB) __asm__("bfi %0, %1, #" #LSB ", #8" : "+r"(V) : "r"(B))
-
-FE_INLINE uint32_t cg_pack4(int32_t v0, int32_t v1, int32_t v2, int32_t v3, uint32_t lo4,
-                            uint32_t hi4) {
-  uint32_t v = (uint32_t)v0;
-  CG_BFI8(v, v1, 8);
-  CG_BFI8(v, v2, 16);
-  CG_BFI8(v, v3, 24);
-  (void)__ssub8((int8x4_t)v, (int8x4_t)lo4);
-  v = (uint32_t)__sel((uint8x4_t)v, (uint8x4_t)lo4);
-  (void)__ssub8((int8x4_t)hi4, (int8x4_t)v);
-  return (uint32_t)__sel((uint8x4_t)v, (uint8x4_t)hi4);
 }
 
 /* SXTAB16 rd, a, v, ROR #8: bytes 1 and 3 of v sign-extended and added to a's halves (GCC
@@ -184,11 +169,11 @@ static void cg_pair(const cg_call *g, const int8_t *x, int32_t xs, int8_t *out) 
     {
       const int32_t *m = p->multiplier + c;
       const int32_t *sh = p->shift + c;
-      v = cg_pack4(cg_rq(a[0], m[0], sh[0], g->zp2), cg_rq(a[1], m[1], sh[1], g->zp2),
+      v = fe_pack4_clamp(cg_rq(a[0], m[0], sh[0], g->zp2), cg_rq(a[1], m[1], sh[1], g->zp2),
                    cg_rq(b[0], m[2], sh[2], g->zp2), cg_rq(b[1], m[3], sh[3], g->zp2), g->lo4,
                    g->hi4);
       memcpy(out + c, &v, 4);
-      v = cg_pack4(cg_rq(a[2], m[0], sh[0], g->zp2), cg_rq(a[3], m[1], sh[1], g->zp2),
+      v = fe_pack4_clamp(cg_rq(a[2], m[0], sh[0], g->zp2), cg_rq(a[3], m[1], sh[1], g->zp2),
                    cg_rq(b[2], m[2], sh[2], g->zp2), cg_rq(b[3], m[3], sh[3], g->zp2), g->lo4,
                    g->hi4);
       memcpy(out + oc_n + c, &v, 4);
@@ -339,11 +324,11 @@ static void cg_pair_wide(const cg_call *g, const cg_wide *x, int8_t *out) {
     uint32_t v;
     cg_sums2(g, x, w, c, a);
     cg_sums2(g, x, w + 2 * n, c + 2, b);
-    v = cg_pack4(cg_rq(a[0], m[0], sh[0], g->zp2), cg_rq(a[1], m[1], sh[1], g->zp2),
+    v = fe_pack4_clamp(cg_rq(a[0], m[0], sh[0], g->zp2), cg_rq(a[1], m[1], sh[1], g->zp2),
                  cg_rq(b[0], m[2], sh[2], g->zp2), cg_rq(b[1], m[3], sh[3], g->zp2), g->lo4,
                  g->hi4);
     memcpy(out + c, &v, 4);
-    v = cg_pack4(cg_rq(a[2], m[0], sh[0], g->zp2), cg_rq(a[3], m[1], sh[1], g->zp2),
+    v = fe_pack4_clamp(cg_rq(a[2], m[0], sh[0], g->zp2), cg_rq(a[3], m[1], sh[1], g->zp2),
                  cg_rq(b[2], m[2], sh[2], g->zp2), cg_rq(b[3], m[3], sh[3], g->zp2), g->lo4,
                  g->hi4);
     memcpy(out + oc_n + c, &v, 4);

@@ -55,6 +55,24 @@ static inline int16x2_t fe_dup16(int32_t v) {
   return (int16x2_t)(((uint32_t)v & 0xFFFFu) | ((uint32_t)v << 16));
 }
 
+/* byte LSB / 8 of V = the low byte of B (one BFI) */
+#define FE_BFI8(V, B, LSB) __asm__("bfi %0, %1, #" #LSB ", #8" : "+r"(V) : "r"(B))
+
+/* Four outputs (each already in int8 range) as one little-endian word, clamped to
+ * [lo, hi] (each repeated in the four bytes of lo4, hi4) by SSUB8 + SEL: the packed store
+ * shared by the depthwise and convolution DSP paths. */
+static inline __attribute__((always_inline)) uint32_t fe_pack4_clamp(
+    int32_t v0, int32_t v1, int32_t v2, int32_t v3, uint32_t lo4, uint32_t hi4) {
+  uint32_t v = (uint32_t)v0;
+  FE_BFI8(v, v1, 8);
+  FE_BFI8(v, v2, 16);
+  FE_BFI8(v, v3, 24);
+  (void)__ssub8((int8x4_t)v, (int8x4_t)lo4);
+  v = (uint32_t)__sel((uint8x4_t)v, (uint8x4_t)lo4);
+  (void)__ssub8((int8x4_t)hi4, (int8x4_t)v);
+  return (uint32_t)__sel((uint8x4_t)v, (uint8x4_t)hi4);
+}
+
 /* One row of fe_dot4_s8's loop: weight word at P widened and multiplied into S. */
 #define FE_DOT4_ROW(S, P)                                                  \
   do {                                                                     \

@@ -11,7 +11,7 @@
  *   (dw_window4_3x3 widens the weights as it goes); dw_window4, any window row by row. Taps
  *   are one pixel apart (dilation_w 1).
  * - dw_rq: TFLite's per-channel requantization (double rounding) as one SMMULR, two adds, one
- *   shift and one SSAT per output; dw_pack4 packs four outputs into one word and clamps them to
+ *   shift and one SSAT per output; fe_pack4_clamp (fe_dot.h) packs four outputs into one word and clamps them to
  *   the activation range four bytes at once (SSUB8 + SEL).
  * - dw_pass: one quad over the whole output plane, row by row (dw_pass_row), its
  *   requantization and, for 3x3 filters, its widened weights unpacked once: interior pixels of
@@ -61,7 +61,6 @@ static inline int32_t dw_smmulr(int32_t a, int32_t b) {
 }
 
 /* byte LSB / 8 of V = the low byte of B (BFI) */
-#define DW_BFI8(V, B, LSB) __asm__("bfi %0, %1, #" #LSB ", #8" : "+r"(V) : "r"(B))
 
 /* Makes pointer P look computed from S (no code): the next loads through P stay after S's
  * last update, so GCC's scheduler cannot hoist all of a window's loads ahead of its
@@ -201,24 +200,11 @@ FE_INLINE int32_t dw_rq_shift(int32_t s, int32_t m, int32_t shift, int32_t zp2) 
   return dw_rq_apply(s, m, (int32_t)((uint32_t)zp2 << ~shift), -shift);
 }
 
-/* Four outputs (each already in int8 range) as one little-endian word, clamped to
- * [act_min, act_max] (both repeated in each byte of act_min4, act_max4). */
-FE_INLINE uint32_t dw_pack4(int32_t v0, int32_t v1, int32_t v2, int32_t v3, uint32_t act_min4,
-                            uint32_t act_max4) {
-  uint32_t v = (uint32_t)v0;
-  DW_BFI8(v, v1, 8);
-  DW_BFI8(v, v2, 16);
-  DW_BFI8(v, v3, 24);
-  (void)__ssub8((int8x4_t)v, (int8x4_t)act_min4);
-  v = (uint32_t)__sel((uint8x4_t)v, (uint8x4_t)act_min4);
-  (void)__ssub8((int8x4_t)act_max4, (int8x4_t)v);
-  return (uint32_t)__sel((uint8x4_t)v, (uint8x4_t)act_max4);
-}
 
 /* The four outputs of a quad from its sums and unpacked requantization. */
 FE_INLINE uint32_t dw_quad_word(const dw_rq rq[4], uint32_t act_min4, uint32_t act_max4,
                                 int32_t s0, int32_t s1, int32_t s2, int32_t s3) {
-  return dw_pack4(dw_rq_apply(s0, rq[0].m, rq[0].k, rq[0].r),
+  return fe_pack4_clamp(dw_rq_apply(s0, rq[0].m, rq[0].k, rq[0].r),
                   dw_rq_apply(s1, rq[1].m, rq[1].k, rq[1].r),
                   dw_rq_apply(s2, rq[2].m, rq[2].k, rq[2].r),
                   dw_rq_apply(s3, rq[3].m, rq[3].k, rq[3].r), act_min4, act_max4);

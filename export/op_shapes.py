@@ -57,6 +57,16 @@ def _axis(axis: int, rank: int, what: str = "axis") -> int | str:
     return axis % rank
 
 
+def _one_axis(t: Tensor, rank: int) -> int | str:
+    """The single axis a constant operand ``t`` names, resolved into 0..rank-1, or the problem."""
+    values = _ints(t, "axis")
+    if isinstance(values, str):
+        return values
+    if len(values) != 1:
+        return f"axis {values} should be one value"
+    return _axis(values[0], rank)
+
+
 def _expect(out: Tensor, shape: Sequence[int], why: str) -> str | None:
     if tuple(out.shape) != tuple(shape):
         return f"output {_shape(out)} should have shape {list(shape)} ({why})"
@@ -326,12 +336,8 @@ def _unpack(graph: Graph, ins: Sequence[Tensor], outs: Sequence[Tensor], op: Ope
 
 
 def _split(graph: Graph, ins: Sequence[Tensor], outs: Sequence[Tensor], op: Operator) -> str | None:
-    axis_v, x = _ints(ins[0], "axis"), ins[1]
-    if isinstance(axis_v, str):
-        return axis_v
-    if len(axis_v) != 1:
-        return f"axis {axis_v} should be one value"
-    axis = _axis(axis_v[0], len(x.shape))
+    x = ins[1]
+    axis = _one_axis(ins[0], len(x.shape))
     if isinstance(axis, str):
         return axis
     n = len(outs)
@@ -344,12 +350,7 @@ def _split(graph: Graph, ins: Sequence[Tensor], outs: Sequence[Tensor], op: Oper
 
 def _arg_max(graph: Graph, ins: Sequence[Tensor], outs: Sequence[Tensor], op: Operator) -> str | None:
     x = ins[0]
-    axis_v = _ints(ins[1], "axis")
-    if isinstance(axis_v, str):
-        return axis_v
-    if len(axis_v) != 1:
-        return f"axis {axis_v} should be one value"
-    axis = _axis(axis_v[0], len(x.shape))
+    axis = _one_axis(ins[1], len(x.shape))
     if isinstance(axis, str):
         return axis
     if outs[0].dtype not in ("int32", "int64"):

@@ -1,7 +1,16 @@
 """The boards the firmware builds for: CPU flags, QEMU machine, memory budgets, UART addresses.
 
-One :class:`Board` per name accepted by ``--board``. The emulated boards use the STM32F746
-budgets (1 MB flash, 320 KB SRAM) so what links for QEMU fits the real reference board.
+One :class:`Board` per name accepted by ``--board``. Two board classes, each a real board and
+emulated twins linked under the real board's budgets, so what links for QEMU fits the real one:
+
+* STM32F746 class (Cortex-M7, 216 MHz, 1 MB flash, 320 KB SRAM): ``stm32f746-disco``, twins
+  ``qemu-m7`` (same core), ``qemu-m4`` and ``qemu-m55`` (other cores, same budgets).
+* STM32F411 class (Cortex-M4F, 100 MHz, 512 KB flash, 128 KB SRAM, the NUCLEO-F411RE):
+  ``nucleo-f411re``, twin ``qemu-f411`` (QEMU's Cortex-M4F machine under the F411's limits).
+
+Each board also states its real-time requirement: the model must keep up with live decoding at
+:data:`RTF_LIMIT` of the real chip's clock (``target_hz``), with the bench's arithmetic (one
+encoder hop per second of music plus 85 decoder tokens per second; instructions as cycles).
 Addresses and clocks are those of ``edge/firmware/boards/<dir>/board_config.h`` (QEMU boards)
 or ``board.c`` (real boards); this table mirrors them for size reports and launchers.
 """
@@ -19,6 +28,12 @@ FIRMWARE_DIR = Path(__file__).resolve().parents[2] / "edge" / "firmware"
 KIB = 1024
 STM32F746_FLASH = 1024 * KIB
 STM32F746_SRAM = 320 * KIB
+STM32F746_HZ = 216_000_000
+STM32F411_FLASH = 512 * KIB
+STM32F411_SRAM = 128 * KIB
+STM32F411_HZ = 100_000_000
+RTF_LIMIT = 0.5
+"""Real-time requirement: compute seconds per second of music at the board's real clock."""
 DEFAULT_BOARD = "qemu-m7"
 
 
@@ -40,6 +55,9 @@ class Board:
     din_uart: int  # base address of the UART carrying DIN MIDI
     cpu_hz: int  # core clock: what turns a cycle count into time
     counts_instructions: bool  # True: STATS counts executed instructions (QEMU -icount)
+    target_hz: int = STM32F746_HZ  # clock of the real chip whose budgets it has (RTF estimates)
+    twin: str | None = None  # real boards: the emulated board with the same core and budgets
+    rtf_limit: float = RTF_LIMIT  # real-time factor the model must stay at or below
 
     @property
     def emulated(self) -> bool:
@@ -57,6 +75,7 @@ _M7 = ("-mcpu=cortex-m7", "-mthumb", "-mfloat-abi=hard", "-mfpu=fpv5-d16")
 _M55 = ("-mcpu=cortex-m55", "-mthumb", "-mfloat-abi=hard")
 _CMSDK = ("common/board_cmsdk.c",)
 _STACK = 16 * KIB
+_STACK_F411 = 8 * KIB
 
 BOARDS: dict[str, Board] = {
     b.name: b
@@ -72,8 +91,15 @@ BOARDS: dict[str, Board] = {
               True),
         Board("stm32f746-disco", "stm32f746_disco", "Cortex-M7", _M7,
               ("boards/stm32f746_disco/board.c",), None, "stm32f746nghx",
-              STM32F746_FLASH, STM32F746_SRAM, _STACK, 0x40011000, 0x40011400, 216_000_000,
-              False),
+              STM32F746_FLASH, STM32F746_SRAM, _STACK, 0x40011000, 0x40011400, STM32F746_HZ,
+              False, twin="qemu-m7"),
+        Board("qemu-f411", "qemu_f411", "Cortex-M4F", _M4, _CMSDK, "mps2-an386", None,
+              STM32F411_FLASH, STM32F411_SRAM, _STACK_F411, 0x40004000, 0x40005000, 25_000_000,
+              True, target_hz=STM32F411_HZ),
+        Board("nucleo-f411re", "nucleo_f411re", "Cortex-M4F", _M4,
+              ("boards/nucleo_f411re/board.c",), None, "stm32f411retx",
+              STM32F411_FLASH, STM32F411_SRAM, _STACK_F411, 0x40004400, 0x40011000, STM32F411_HZ,
+              False, target_hz=STM32F411_HZ, twin="qemu-f411"),
     )
 }  # fmt: skip
 """Every board by command-line name."""
@@ -86,3 +112,12 @@ def get_board(name: str) -> Board:
     except KeyError:
         known = ", ".join(sorted(BOARDS))
         raise BoardError(f"unknown board {name!r}: expected one of {known}") from None
+
+
+def emulated_twin(board: Board) -> Board:
+    """The emulated board that stands for ``board``: itself when emulated, else its twin."""
+    if board.emulated:
+        return board
+    if board.twin is None:
+        raise BoardError(f"board {board.name!r} has no emulated twin")
+    return get_board(board.twin)

@@ -14,18 +14,33 @@ from edge.headers import render_headers, skeleton_c_header, write_headers
 from firmware_bridge.boards import BOARDS, DEFAULT_BOARD, get_board
 from firmware_bridge.boards.pyocd_flash import flash_elf
 from firmware_bridge.boards.qemu import QemuBoard, qemu_command
+from firmware_bridge.boards.registry import emulated_twin
 from firmware_bridge.errors import BoardError
 from foley_edge.cli import main
 
 
 def test_registry_names_and_budgets() -> None:
-    assert set(BOARDS) == {"qemu-m4", "qemu-m7", "qemu-m55", "stm32f746-disco"}
+    assert set(BOARDS) == {"qemu-m4", "qemu-m7", "qemu-m55", "stm32f746-disco", "qemu-f411",
+                           "nucleo-f411re"}
     assert DEFAULT_BOARD == "qemu-m7"
     machines = {b.name: b.qemu_machine for b in BOARDS.values()}
-    assert machines["qemu-m4"] == "mps2-an386" and machines["qemu-m55"] == "mps3-an547"
+    assert machines["qemu-m4"] == machines["qemu-f411"] == "mps2-an386"
+    assert machines["qemu-m55"] == "mps3-an547"
+    f411 = {"qemu-f411", "nucleo-f411re"}
     for b in BOARDS.values():
-        assert (b.flash_budget, b.sram_budget) == (1024 * 1024, 320 * 1024)
+        budget = (512 * 1024, 128 * 1024, 100_000_000) if b.name in f411 \
+            else (1024 * 1024, 320 * 1024, 216_000_000)
+        assert (b.flash_budget, b.sram_budget, b.target_hz) == budget
+        assert b.rtf_limit == 0.5
         assert (b.board_dir / "linker.ld").is_file() and (b.board_dir / "memory.ld").is_file()
+
+
+def test_every_real_board_has_an_emulated_twin_with_its_core_and_budgets() -> None:
+    for b in BOARDS.values():
+        twin = emulated_twin(b)
+        assert twin.emulated and (twin.name == b.name) == b.emulated
+        assert (twin.cpu_flags, twin.flash_budget, twin.sram_budget, twin.target_hz) == \
+            (b.cpu_flags, b.flash_budget, b.sram_budget, b.target_hz)
 
 
 def test_memory_scripts_cap_at_the_budget() -> None:
@@ -49,7 +64,7 @@ def test_board_config_addresses_match_the_registry() -> None:
 
 
 def test_unknown_board_lists_the_known_ones() -> None:
-    with pytest.raises(BoardError, match="unknown board 'qemu-m3': expected one of qemu-m4"):
+    with pytest.raises(BoardError, match="unknown board 'qemu-m3': expected one of nucleo-f411re, qemu-f411, qemu-m4"):
         get_board("qemu-m3")
 
 

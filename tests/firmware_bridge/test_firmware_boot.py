@@ -18,7 +18,7 @@ from firmware_bridge.build import BuildResult, build_firmware
 from firmware_bridge.protocol import messages as m
 
 pytestmark = pytest.mark.firmware
-QEMU_BOARDS = ("qemu-m4", "qemu-m7", "qemu-m55")
+QEMU_BOARDS = ("qemu-m4", "qemu-m7", "qemu-m55", "qemu-f411")
 
 EXIT_MODEL_C = """
 #include "board.h"

@@ -74,6 +74,9 @@ typedef struct {
   int32_t filter_h, filter_w;
   int32_t stride_h, stride_w;
   int32_t dilation_h, dilation_w;
+  /* padding before the first row / column: SAME's, or any explicit pads (a folded PAD,
+   * export/planner/fold_pad.py); the padding after is whatever out_h / out_w imply (every
+   * tap outside the input is skipped: a tap on the zero point adds nothing) */
   int32_t pad_h, pad_w;
   int32_t depth_multiplier; /* depthwise only */
   int32_t input_offset;

@@ -10,7 +10,7 @@ from export.codegen.context import OpContext, Rendered, padded
 from export.codegen.quant import activation_range, quant_of, quantize_multiplier, scale_zp
 from export.ir import Tensor
 from export.planner.aliasing import contiguous_strides, matrix_layout, transposed_strides
-from export.planner.overlap import same_pad
+from export.planner.overlap import PADS_OPTION, window_pad
 
 
 def _channel_multipliers(inp: Tensor, w: Tensor, out: Tensor, n: int, where: str
@@ -137,11 +137,28 @@ def _window_fields(ctx: OpContext, in_hw: tuple[int, int], out_hw: tuple[int, in
     o = ctx.op.options
     sh, sw = int(o.get("stride_h", 1)), int(o.get("stride_w", 1))
     dh, dw = int(o.get("dilation_h_factor", 1)), int(o.get("dilation_w_factor", 1))
-    pad = str(o.get("padding", "VALID"))
+    if PADS_OPTION in o:
+        _check_explicit_pads(ctx, in_hw, out_hw, filt_hw, (sh, sw), (dh, dw))
     return {"stride_h": sh, "stride_w": sw, "dilation_h": dh, "dilation_w": dw,
-            "pad_h": int(o["fe_pad_h"]) if "fe_pad_h" in o
-            else same_pad(pad, sh, dh, in_hw[0], filt_hw[0], out_hw[0]),
-            "pad_w": same_pad(pad, sw, dw, in_hw[1], filt_hw[1], out_hw[1])}
+            "pad_h": window_pad(o, "h", in_hw[0], filt_hw[0], out_hw[0]),
+            "pad_w": window_pad(o, "w", in_hw[1], filt_hw[1], out_hw[1])}
+
+
+def _check_explicit_pads(ctx: OpContext, in_hw: tuple[int, int], out_hw: tuple[int, int],
+                         filt_hw: tuple[int, int], stride: tuple[int, int],
+                         dilation: tuple[int, int]) -> None:
+    """A folded PAD's (top, bottom, left, right) must give the output size as VALID over the
+    padded input does (rows only where a band's ``fe_pad_h`` does not replace them)."""
+    from export.codegen import CodegenError
+
+    top, bottom, left, right = (int(v) for v in ctx.op.options[PADS_OPTION])
+    axes = [(1, left, right)] if "fe_pad_h" in ctx.op.options else [(0, top, bottom), (1, left, right)]
+    for axis, before, after in axes:
+        span = (filt_hw[axis] - 1) * dilation[axis] + 1
+        want = (in_hw[axis] + before + after - span) // stride[axis] + 1
+        if want != out_hw[axis]:
+            raise CodegenError(f"{ctx.where}: explicit pads {before}, {after} on {'HW'[axis]} "
+                               f"give output size {want}, found {out_hw[axis]}")
 
 
 def _taps_inside(f: dict[str, int]) -> bool:

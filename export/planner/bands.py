@@ -41,9 +41,10 @@ from types import MappingProxyType
 import numpy as np
 
 from export.ir import Graph, IRError, Operator, Tensor
+from export.planner.fold_pad import FoldedPad, fold_pads
 from export.planner.lifetimes import compute_lifetimes, lower_bound
 from export.planner.memory import plan_memory
-from export.planner.overlap import same_pad
+from export.planner.overlap import window_pad
 from export.planner.plan import MemoryPlan
 from export.slices import SLICE_OPS, slice_bounds
 
@@ -112,7 +113,7 @@ def _window(graph: Graph, op: Operator, src: Tensor, dst: Tensor) -> _Rule | Non
             return None
     s, d = int(o.get("stride_h", 1)), int(o.get("dilation_h_factor", 1))
     span = (filt - 1) * d + 1
-    pad = same_pad(str(o.get("padding", "VALID")), s, d, _rows(src), filt, _rows(dst))
+    pad = window_pad(o, "h", _rows(src), filt, _rows(dst))
     return _Rule("window", (0,), stride=s, span=span, pad=pad)
 
 
@@ -587,16 +588,30 @@ def _estimate(graph: Graph, persistent: Sequence[int]) -> int:
 
 
 def plan_model(graph: Graph, *, persistent: Sequence[int] = (), bands: str | int = "auto",
-               min_gain: float = 0.10, keep: int = 2,
+               min_gain: float = 0.10, keep: int = 2, fold_pad: bool = True,
                **kw: object) -> tuple[Graph, MemoryPlan, Banding | None]:
     """Plan ``graph`` for the generated C: ``(graph to generate, its plan, the banding used)``.
 
-    ``bands``: ``"auto"`` (band rewrites of :data:`BAND_COUNTS` bands, the best kept when it
-    lowers the arena by at least ``min_gain``), ``"off"``, or a band count (the best cut with
-    that many bands, kept when it lowers the arena at all). ``kw`` goes to :func:`plan_memory`
-    for the graph as it is; a banded graph is planned in its own order (the bands' order, which
-    is what banding is for: an order search over hundreds of operators is beam-pruned anyway).
+    First every PAD that folds into the convolution reading it goes (``fold_pad``:
+    :func:`export.planner.fold_pad.fold_pads`; the plan notes each). ``bands``: ``"auto"``
+    (band rewrites of :data:`BAND_COUNTS` bands, the best kept when it lowers the arena by at
+    least ``min_gain``), ``"off"``, or a band count (the best cut with that many bands, kept
+    when it lowers the arena at all). ``kw`` goes to :func:`plan_memory` for the graph as it
+    is; a banded graph is planned in its own order (the bands' order, which is what banding is
+    for: an order search over hundreds of operators is beam-pruned anyway).
     """
+    folded: tuple[FoldedPad, ...] = ()
+    if fold_pad:
+        graph, folded = fold_pads(graph)
+    g2, plan, info = _plan_bands(graph, persistent=persistent, bands=bands, min_gain=min_gain,
+                                 keep=keep, **kw)
+    notes = tuple(f.note() for f in folded)
+    return g2, dataclasses.replace(plan, notes=(*plan.notes, *notes)) if notes else plan, info
+
+
+def _plan_bands(graph: Graph, *, persistent: Sequence[int], bands: str | int, min_gain: float,
+                keep: int, **kw: object) -> tuple[Graph, MemoryPlan, Banding | None]:
+    """:func:`plan_model` after the PAD folding: the graph as it is or its best band rewrite."""
     base = plan_memory(graph, persistent=persistent, **kw)  # type: ignore[arg-type]
     if bands == "off":
         return graph, base, None

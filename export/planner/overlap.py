@@ -34,6 +34,7 @@ DEPTHWISE_CONV_2D never gets shift 0 (equal offsets select the in-place kernel).
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping, Sequence
+from typing import Any
 
 import numpy as np
 
@@ -88,11 +89,29 @@ def _fully_connected(graph: Graph, op: Operator, src: Tensor, dst: Tensor) -> np
 
 
 def same_pad(padding: str, stride: int, dilation: int, in_size: int, filt: int, out_size: int) -> int:
-    """TFLite's ComputePadding: SAME padding before the first element (0 for VALID); the code
-    generator, the access model and the band rewrite all use this one."""
+    """TFLite's ComputePadding: SAME padding before the first element (0 for VALID)."""
     if padding != "SAME":
         return 0
     return max(0, int(((out_size - 1) * stride + (filt - 1) * dilation + 1 - in_size) / 2))
+
+
+PADS_OPTION = "fe_pads"
+"""Window operator option a folded PAD leaves (:mod:`export.planner.fold_pad`): explicit
+(top, bottom, left, right) padding, read with ``padding`` VALID."""
+
+
+def window_pad(o: Mapping[str, Any], axis: str, in_size: int, filt: int, out_size: int) -> int:
+    """Padding before the first row (``axis`` "h") or column ("w") of a window operator: a
+    band's ``fe_pad_h`` (rows above its first input row), a folded PAD's ``fe_pads``, else
+    TFLite's SAME / VALID (:func:`same_pad`). The padding after is implied: the kernels clip
+    every tap to the input and take the output size from the output tensor. The code
+    generator, the access model and the band rewrite all use this one."""
+    if axis == "h" and "fe_pad_h" in o:
+        return int(o["fe_pad_h"])
+    if PADS_OPTION in o:
+        return int(o[PADS_OPTION][0 if axis == "h" else 2])
+    stride, dil = int(o.get(f"stride_{axis}", 1)), int(o.get(f"dilation_{axis}_factor", 1))
+    return same_pad(str(o.get("padding", "VALID")), stride, dil, in_size, filt, out_size)
 
 
 def _first_tap(out_n: int, in_n: int, stride: int, pad: int, filt: int, dil: int) -> np.ndarray:
@@ -114,10 +133,8 @@ def _windowed(src: Tensor, dst: Tensor, o: dict, filt: tuple[int, int], *,
     _, oh, ow, oc = dst.shape
     sh, sw = int(o.get("stride_h", 1)), int(o.get("stride_w", 1))
     dh, dw = int(o.get("dilation_h_factor", 1)), int(o.get("dilation_w_factor", 1))
-    pad = str(o.get("padding", "VALID"))
-    pad_h = int(o["fe_pad_h"]) if "fe_pad_h" in o else same_pad(pad, sh, dh, ih, filt[0], oh)
-    ys = _first_tap(oh, ih, sh, pad_h, filt[0], dh)
-    xs = _first_tap(ow, iw, sw, same_pad(pad, sw, dw, iw, filt[1], ow), filt[1], dw)
+    ys = _first_tap(oh, ih, sh, window_pad(o, "h", ih, filt[0], oh), filt[0], dh)
+    xs = _first_tap(ow, iw, sw, window_pad(o, "w", iw, filt[1], ow), filt[1], dw)
     pix = np.where((ys[:, None] < _BIG) & (xs[None, :] < _BIG),
                    (ys[:, None] * iw + xs[None, :]) * ic, _BIG)
     if channel_reads == "all":

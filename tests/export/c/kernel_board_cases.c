@@ -2,9 +2,11 @@
  * where the core has DSP: 2x2 and 4x1 blocking, pixel pairs, depthwise quads, tails) against
  * naive int32 loops on random int8 data from a fixed LCG. FC: batches 1..5, depths 1..7, input
  * lengths 1..70, input offsets 0 and -3. CONV_2D: 3x3 / 3x1 / 1x3 / 1x1 filters, strides 1-2,
- * padding 0-1, dilation 1-2, 1..8 input and 1..5 output channels, input offsets 0 and 4.
+ * padding 0-1, dilation 1-2, 1..8 input and 1..5 output channels, input offsets 0 and 4;
+ * explicit asymmetric pads (top, bottom, left, right: a folded PAD) up to the filter's span - 1.
  * DEPTHWISE_CONV_2D (multiplier 1): 3x3 / 5x5 / 7x7 / 2x3 / 1x1 / 3x1 / 5x3 filters, strides
- * 1-2, VALID and SAME padding, dilation 1-2 (both axes, or H only), 1..13 channels, with the
+ * 1-2, VALID and SAME padding, explicit asymmetric pads (3x3 / 5x5 / 7x7 / 5x3),
+ * dilation 1-2 (both axes, or H only), 1..13 channels, with the
  * output disjoint from the input, slid below it by the planner's smallest safe shift, a few
  * bytes more or whole pixels more, and in place (rings in the scratch, on the stack, or
  * neither); shifts -23..-1 plus channels outside the DSP requantization's range (shift 0 / +1 /
@@ -88,7 +90,7 @@ static int check(int32_t batches, int32_t depth, int32_t n, int32_t x_off) {
 #define MAX_F 3
 
 static int8_t cin[CIN_H * CIN_W * MAX_C], cw[MAX_O * MAX_F * MAX_F * MAX_C];
-static int8_t cout[CIN_H * CIN_W * MAX_O];
+static int8_t cout[(CIN_H + 2) * (CIN_W + 2) * MAX_O]; /* explicit pads up to 2 per side */
 
 static int8_t conv_reference(const fe_conv_params *p, int32_t oy, int32_t ox, int32_t oc) {
   int32_t acc = bias[oc];
@@ -112,8 +114,9 @@ static int8_t conv_reference(const fe_conv_params *p, int32_t oy, int32_t ox, in
  * generic (window-run) path instead of im2col / pointwise. */
 static int conv_generic;
 
-static int conv_check(int32_t fh, int32_t fw, int32_t stride, int32_t pad, int32_t dil,
-                      int32_t in_c, int32_t out_c, int32_t x_off) {
+/* pads: top, bottom, left, right (a folded PAD's explicit padding; SAME-like when equal) */
+static int conv_check(int32_t fh, int32_t fw, int32_t stride, const int32_t pads[4],
+                      int32_t dil, int32_t in_c, int32_t out_c, int32_t x_off) {
   fe_conv_params p = {0};
   int32_t i, oy, ox, oc, bad = 0;
   p.in_h = CIN_H;
@@ -125,10 +128,10 @@ static int conv_check(int32_t fh, int32_t fw, int32_t stride, int32_t pad, int32
   p.stride_w = stride;
   p.dilation_h = dil;
   p.dilation_w = dil;
-  p.pad_h = pad;
-  p.pad_w = pad;
-  p.out_h = (CIN_H + 2 * pad - dil * (fh - 1) - 1) / stride + 1;
-  p.out_w = (CIN_W + 2 * pad - dil * (fw - 1) - 1) / stride + 1;
+  p.pad_h = pads[0];
+  p.pad_w = pads[2];
+  p.out_h = (CIN_H + pads[0] + pads[1] - dil * (fh - 1) - 1) / stride + 1;
+  p.out_w = (CIN_W + pads[2] + pads[3] - dil * (fw - 1) - 1) / stride + 1;
   p.out_c = out_c;
   p.depth_multiplier = 1;
   p.input_offset = x_off;
@@ -170,16 +173,52 @@ static int conv_cases(void) {
   for (s = 0; s < 4; ++s) {
     for (stride = 1; stride <= 2; ++stride) {
       for (pad = 0; pad <= 1; ++pad) {
+        const int32_t pads[4] = {pad, pad, pad, pad};
         for (dil = 1; dil <= 2; ++dil) {
           for (in_c = 1; in_c <= MAX_C; in_c += 3) {
             for (out_c = 1; out_c <= 5; out_c += 2) {
-              bad += conv_check(shapes[s][0], shapes[s][1], stride, pad, dil, in_c, out_c, 0);
-              bad += conv_check(shapes[s][0], shapes[s][1], stride, pad, dil, in_c, out_c, 4);
+              bad += conv_check(shapes[s][0], shapes[s][1], stride, pads, dil, in_c, out_c, 0);
+              bad += conv_check(shapes[s][0], shapes[s][1], stride, pads, dil, in_c, out_c, 4);
             }
           }
         }
       }
     }
+  }
+  return bad;
+}
+
+/* Explicit asymmetric pads (top, bottom, left, right: a folded PAD), each at most the filter's
+ * span - 1 along its axis, on every path: im2col, pointwise (1x1: no pads), window runs. */
+static const int32_t asym_pads[5][4] = {{1, 2, 0, 1}, {2, 0, 1, 2}, {0, 1, 2, 1}, {2, 2, 0, 0},
+                                        {0, 0, 1, 0}};
+
+static int conv_pad_cases(void) {
+  static const int32_t shapes[3][2] = {{3, 3}, {3, 1}, {1, 3}};
+  int bad = 0;
+  int32_t s, k, stride, in_c, out_c;
+  for (conv_generic = 0; conv_generic <= 1; ++conv_generic)
+  for (s = 0; s < 3; ++s) {
+    for (k = 0; k < 5; ++k) {
+      const int32_t *pd = asym_pads[k];
+      if (pd[0] >= shapes[s][0] || pd[1] >= shapes[s][0] || pd[2] >= shapes[s][1] ||
+          pd[3] >= shapes[s][1]) {
+        continue;
+      }
+      for (stride = 1; stride <= 2; ++stride) {
+        for (in_c = 1; in_c <= MAX_C; in_c += 3) {
+          for (out_c = 1; out_c <= 5; out_c += 4) {
+            bad += conv_check(shapes[s][0], shapes[s][1], stride, pd, 1, in_c, out_c, 0);
+            bad += conv_check(shapes[s][0], shapes[s][1], stride, pd, 1, in_c, out_c, 4);
+          }
+        }
+      }
+    }
+  }
+  { /* 1x1 with pads after the last row / column: the pointwise family must refuse it */
+    static const int32_t after[4] = {0, 1, 0, 1};
+    conv_generic = 0;
+    bad += conv_check(1, 1, 1, after, 1, 5, 3, 0);
   }
   return bad;
 }
@@ -425,11 +464,12 @@ static int dw_run(const fe_conv_params *p, const int32_t *bias, int place, int32
   return bad;
 }
 
+static int dw_fill_run(fe_conv_params *pp, int32_t odd, int inplace);
+
 /* One shape, random data; `odd` puts channels outside the DSP requantization's range. */
 static int dw_check(int32_t h, int32_t w, int32_t ch, int32_t fh, int32_t fw, int32_t stride,
                     int32_t dil, int32_t same, int32_t odd) {
   fe_conv_params p = {0};
-  int32_t i, bad = 0;
   p.in_h = h;
   p.in_w = w;
   p.in_c = ch;
@@ -443,6 +483,37 @@ static int dw_check(int32_t h, int32_t w, int32_t ch, int32_t fh, int32_t fw, in
   p.out_h = dw_out_size(h, fh, stride, p.dilation_h, same, &p.pad_h);
   p.out_w = dw_out_size(w, fw, stride, p.dilation_w, same, &p.pad_w);
   if (p.out_h <= 0 || p.out_w <= 0) return 0;
+  return dw_fill_run(&p, odd, 1);
+}
+
+/* Explicit pads (top, bottom, left, right: a folded PAD), dilation 1; in place only where the
+ * output plane is no larger than the input's (the in-place kernel's contract). */
+static int dw_check_pads(int32_t h, int32_t w, int32_t ch, int32_t fh, int32_t fw,
+                         int32_t stride, const int32_t pads[4], int32_t odd) {
+  fe_conv_params p = {0};
+  p.in_h = h;
+  p.in_w = w;
+  p.in_c = ch;
+  p.out_c = ch;
+  p.filter_h = fh;
+  p.filter_w = fw;
+  p.stride_h = stride;
+  p.stride_w = stride;
+  p.dilation_h = 1;
+  p.dilation_w = 1;
+  p.pad_h = pads[0];
+  p.pad_w = pads[2];
+  p.out_h = (h + pads[0] + pads[1] - fh) / stride + 1;
+  p.out_w = (w + pads[2] + pads[3] - fw) / stride + 1;
+  return dw_fill_run(&p, odd, p.out_h * p.out_w <= h * w);
+}
+
+/* Random data and requantization for the shape in *pp (`odd` as dw_check's), then every
+ * placement of the output (in place when `inplace`). */
+static int dw_fill_run(fe_conv_params *pp, int32_t odd, int inplace) {
+  fe_conv_params p = *pp;
+  const int32_t h = p.in_h, w = p.in_w, ch = p.in_c, fh = p.filter_h, fw = p.filter_w;
+  int32_t i, bad = 0;
   p.depth_multiplier = 1;
   p.input_offset = (odd & 4) ? -5 : 128;
   p.output_offset = (odd & 4) ? 9 : -128;
@@ -466,12 +537,37 @@ static int dw_check(int32_t h, int32_t w, int32_t ch, int32_t fh, int32_t fw, in
     if (ch > 2) dw_bias[2] = (1 << 30) - 3;
   }
   for (i = 0; i < 3; ++i) {
-    bad += dw_run(&p, (odd & 8) ? NULL : dw_bias, i, 0);
+    if (i != DW_INPLACE || inplace) bad += dw_run(&p, (odd & 8) ? NULL : dw_bias, i, 0);
   }
   bad += dw_run(&p, dw_bias, DW_SLIDE, 3);
   bad += dw_run(&p, dw_bias, DW_SLIDE_PIXELS, 0);
-  bad += dw_run(&p, dw_bias, DW_INPLACE, 1);
+  if (inplace) bad += dw_run(&p, dw_bias, DW_INPLACE, 1);
   if (bad != 0) semihost_write0("depthwise mismatch\n");
+  return bad;
+}
+
+/* Explicit asymmetric pads (asym_pads, and 7x7 / 5x5 pads up to 3) on 3x3 / 5x5 / 7x7 / 5x3
+ * filters, strides 1-2, channels 4..12 (quads, tails) and 3 (portable only). */
+static int dw_pad_cases(void) {
+  static const int32_t filters[4][2] = {{3, 3}, {5, 5}, {7, 7}, {5, 3}};
+  static const int32_t wide[3][4] = {{3, 1, 2, 3}, {0, 3, 3, 0}, {1, 3, 0, 2}};
+  int bad = 0;
+  int32_t f, k, stride, ch;
+  for (f = 0; f < 4; ++f) {
+    for (k = 0; k < 8; ++k) {
+      const int32_t *pd = k < 5 ? asym_pads[k] : wide[k - 5];
+      if (pd[0] >= filters[f][0] || pd[1] >= filters[f][0] || pd[2] >= filters[f][1] ||
+          pd[3] >= filters[f][1]) {
+        continue;
+      }
+      for (stride = 1; stride <= 2; ++stride) {
+        for (ch = 3; ch <= 12; ch += 4) {
+          bad += dw_check_pads(7, 8, ch, filters[f][0], filters[f][1], stride, pd,
+                               (ch + f + k + stride) & 15);
+        }
+      }
+    }
+  }
   return bad;
 }
 
@@ -500,7 +596,7 @@ static int dw_cases(void) {
   bad += dw_check(3, 3, 12, 7, 7, 1, 1, 1, 0);
   bad += dw_check(3, 3, 12, 3, 3, 1, 1, 1, 6);
   bad += dw_check(10, 10, 4, 3, 3, 2, 1, 0, 0);
-  return bad;
+  return bad + dw_pad_cases();
 }
 
 /* ---- CONV_2D pointwise (1x1, the GEMM family): many channels, quad tails, strides, shifts
@@ -616,6 +712,7 @@ int main(void) {
     }
   }
   bad += conv_cases();
+  bad += conv_pad_cases();
   bad += requant_cases();
   bad += slide_cases();
   bad += dw_cases();

@@ -160,3 +160,31 @@ def test_keras_zero_padding_folds_bit_exact_vs_tflm(keras_pads: Path) -> None:
         for k, (ours, theirs) in enumerate(zip(host.run(samples), ref, strict=True)):
             for j, (a, b) in enumerate(zip(ours, theirs, strict=True)):
                 assert a.tobytes() == b.tobytes(), (flags, k, j, int(np.count_nonzero(a != b)))
+
+
+def test_banded_folded_graph_bit_exact_vs_tflm(keras_pads: Path) -> None:
+    """Band streaming over folded convolutions: a band's ``fe_pad_h`` replaces the top pad,
+    ``fe_pads`` still gives the left one (mcunetv2-large plans this way)."""
+    from export.backends import run_model_many
+    from export.host_runner import build_host
+    from export.planner.bands import band_graph, segment_ends
+    from export.planner.memory import plan_memory
+    from export.planner.verify import verify_plan
+    from export.tflite_reader import read_tflite
+
+    folded, _ = fold_pads(read_tflite(keras_pads))
+    cuts = segment_ends(folded)
+    assert cuts
+    rng = np.random.default_rng(6)
+    samples = [[rng.integers(-128, 128, (1, 9, 11, 8), dtype=np.int8)] for _ in range(6)]
+    ref = run_model_many(keras_pads, samples, "tflm")
+    for cut in cuts:
+        for bands in (2, 3):
+            banded, _ = band_graph(folded, cut, bands)
+            assert any("fe_pad_h" in op.options and PADS_OPTION in op.options
+                       for op in banded.operators)
+            plan = plan_memory(banded, strategy="model")
+            verify_plan(banded, plan)
+            for k, (o, r) in enumerate(zip(build_host(banded, plan).run(samples), ref, strict=True)):
+                for a, b in zip(o, r, strict=True):
+                    assert a.tobytes() == b.tobytes(), (cut, bands, k)

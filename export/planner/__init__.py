@@ -1,7 +1,9 @@
 """The memory planner: execution order, tensor lifetimes, aliasing and arena offsets.
 
 ``plan_memory(graph) -> MemoryPlan`` (:mod:`export.planner.memory`) and the independent check
-``verify_plan(graph, plan)`` (:mod:`export.planner.verify`).
+``verify_plan(graph, plan)`` (:mod:`export.planner.verify`). ``plan_model``
+(:mod:`export.planner.bands`) is what the generated C is planned with: PADs folded into their
+convolutions first (:mod:`export.planner.fold_pad`), then band streaming where it pays.
 """
 
 from __future__ import annotations

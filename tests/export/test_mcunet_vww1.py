@@ -35,9 +35,8 @@ def test_every_pad_folds_and_the_peak_drops() -> None:
     assert sum(op.op == "PAD" for op in graph.operators) == 4
     assert not any(op.op == "PAD" for op in folded.operators)
     assert sum(n.startswith("PAD folded") for n in plan.notes) == 4
-    assert plan.arena_bytes < TINYENGINE_LAYER_BY_LAYER
-    _, unfolded, _ = plan_model(graph, fold_pad=False)
-    assert unfolded.arena_bytes == 161_472
+    _, unfolded, _ = plan_model(graph, fold_pad=False)  # 161,472 B at 5ee526f
+    assert unfolded.arena_bytes > TINYENGINE_LAYER_BY_LAYER > plan.arena_bytes
 
 
 def test_folded_convolutions_match_tflm(tmp_path: Path,

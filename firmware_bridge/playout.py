@@ -47,6 +47,7 @@ import itertools
 import math
 import threading
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from types import TracebackType
 from typing import TYPE_CHECKING, Protocol, runtime_checkable
@@ -129,17 +130,24 @@ class _Queued:
     seq: int
     msg: mido.Message = field(compare=False)
     device_time_s: float = field(compare=False, default=0.0)
+    tag: object = field(compare=False, default=None)
+
+
+OnPlay = Callable[[float, mido.Message, object], None]
+"""Called after each event is handed to the sink: ``(device_time_s, msg, tag)``."""
 
 
 class PlayoutScheduler:
     """Plays ``(device_time_s, msg)`` events on a sink at ``t0 + device_time_s + latency_s``."""
 
-    def __init__(self, sink: MidiSink, *, latency_s: float, clock: Clock | None = None) -> None:
+    def __init__(self, sink: MidiSink, *, latency_s: float, clock: Clock | None = None,
+                 on_play: OnPlay | None = None) -> None:
         if not (math.isfinite(latency_s) and latency_s >= 0):
             raise BridgeError(f"playout latency must be a finite number >= 0 s, found {latency_s}")
         self.sink = sink  # where events go
         self.latency_s = float(latency_s)  # fixed delay added to every device timestamp
         self.clock: Clock = clock if clock is not None else MonotonicClock()
+        self.on_play = on_play  # told of every event handed to the sink (latency measurement)
         self._t0: float | None = None
         self._queue: list[_Queued] = []
         self._seq = itertools.count()
@@ -166,8 +174,22 @@ class PlayoutScheduler:
             raise BridgeError("playout: call start() before submitting or timing events")
         return self._t0 + device_time_s + self.latency_s
 
-    def submit(self, device_time_s: float, msg: mido.Message) -> None:
-        """Queue one event; play it now if it is already due (counted as late when overdue)."""
+    def raise_latency(self, latency_s: float) -> None:
+        """Raise the playout latency to ``latency_s`` (never lowers it).
+
+        Events already queued keep their due times; later ones play ``latency_s`` after their
+        device time. Only raising keeps every later event due after every earlier one, so a
+        hop's note-offs still come before the next hop's note-ons (no note is cut or held).
+        """
+        if not math.isfinite(latency_s):
+            raise BridgeError(f"playout latency must be finite, found {latency_s}")
+        with self._lock:
+            self.latency_s = max(self.latency_s, float(latency_s))
+
+    def submit(self, device_time_s: float, msg: mido.Message, *, tag: object = None) -> None:
+        """Queue one event; play it now if it is already due (counted as late when overdue).
+
+        ``tag`` comes back to ``on_play`` with the event (e.g. which hop made it)."""
         if not math.isfinite(device_time_s):
             raise BridgeError(f"playout: device time must be finite, found {device_time_s}")
         with self._lock:
@@ -178,9 +200,10 @@ class PlayoutScheduler:
             self._min_margin = min(self._min_margin, due - arrival)
             if due < arrival:
                 self._late += 1
-                self._play(due, msg, arrival, device_time_s)
+                self._play(due, msg, arrival, device_time_s, tag)
             else:
-                heapq.heappush(self._queue, _Queued(due, next(self._seq), msg, device_time_s))
+                heapq.heappush(self._queue,
+                               _Queued(due, next(self._seq), msg, device_time_s, tag))
                 self.play_due()
 
     def play_due(self) -> int:
@@ -190,7 +213,7 @@ class PlayoutScheduler:
             now = self.clock.now()
             while self._queue and self._queue[0].due <= now:
                 item = heapq.heappop(self._queue)
-                self._play(item.due, item.msg, now, item.device_time_s)
+                self._play(item.due, item.msg, now, item.device_time_s, item.tag)
                 n += 1
         return n
 
@@ -249,9 +272,12 @@ class PlayoutScheduler:
     ) -> None:
         self.stop()
 
-    def _play(self, due: float, msg: mido.Message, now: float, device_time_s: float) -> None:
+    def _play(self, due: float, msg: mido.Message, now: float, device_time_s: float,
+              tag: object) -> None:
         self.sink.send(msg, at_s=device_time_s)  # recording sinks write it at its own time
         lag = max(0.0, now - due)
         self._played += 1
         self._lag_sum += lag
         self._lag_max = max(self._lag_max, lag)
+        if self.on_play is not None:
+            self.on_play(device_time_s, msg, tag)

@@ -19,6 +19,11 @@ from pathlib import Path
 import numpy as np
 
 from firmware_bridge.errors import BridgeError
+from firmware_bridge.player.budget import (
+    motion_to_sound,
+    motion_to_sound_dict,
+    motion_to_sound_lines,
+)
 from firmware_bridge.player.stream import StreamProgress, StreamResult
 from firmware_bridge.playout import Clock
 from firmware_bridge.sources import ClipSource, Frame
@@ -108,8 +113,41 @@ class StatusLine:
             sys.stderr.write("\n")
 
 
+def parse_latency(text: str) -> float | None:
+    """``play --latency``: 'auto' (None) or a fixed playout latency in seconds (>= 0)."""
+    if text.strip().lower() == "auto":
+        return None
+    try:
+        value = float(text)
+    except ValueError:
+        raise BridgeError(f"--latency: expected 'auto' or seconds >= 0, found {text!r}") from None
+    if not (math.isfinite(value) and value >= 0):
+        raise BridgeError(f"--latency: expected 'auto' or seconds >= 0, found {value}")
+    return value
+
+
+def play_json(res: StreamResult) -> dict[str, object]:
+    """``play --json``: the stream's counters, device counts, answer times and motion-to-sound."""
+    s, p, hello = res.stats, res.progress, res.hello
+    lat = sorted(p.latencies_s)
+    return {
+        "device": {"board": hello.board, "firmware": hello.fw_version,
+                   "model_hash": f"0x{hello.model_hash:08X}", "fps": hello.fps, "hop": hello.hop},
+        "stream": {"frames": p.frames_sent, "hops": p.hops, "tokens": p.events,
+                   "resets": p.resets, "late_events": p.late, "errors": list(p.errors),
+                   "real_time": res.real_time},
+        "encoder_instr_per_hop": s.enc_instr_total / s.enc_runs if s.enc_runs else None,
+        "decoder_instr_per_step": s.dec_instr_total / s.dec_tokens if s.dec_tokens else None,
+        "answer_s": {"median": lat[len(lat) // 2] if lat else None,
+                     "max": lat[-1] if lat else None, "per_hop": p.latencies_s},
+        "answer_delays_s": list(res.answer_delays_s),
+        "motion_to_sound": motion_to_sound_dict(motion_to_sound(res)),
+    }  # fmt: skip
+
+
 def summary(res: StreamResult) -> str:
-    """The end-of-stream report: model, tokens, device instructions, host latency."""
+    """The end-of-stream report: model, tokens, device instructions, host latency, and
+    motion-to-sound latency with its budget."""
     s, p = res.stats, res.progress
     enc = s.enc_instr_total / s.enc_runs if s.enc_runs else 0.0
     dec = s.dec_instr_total / s.dec_tokens if s.dec_tokens else 0.0
@@ -123,5 +161,6 @@ def summary(res: StreamResult) -> str:
         f"decoder    {dec:,.0f} instructions per step ({s.dec_tokens} steps)",
         f"latency    frame sent -> events received: {med}",
         f"playout    {p.late} MIDI events late (played on arrival instead of on time)",
+        *motion_to_sound_lines(motion_to_sound(res)),
         *(f"error      {e}" for e in p.errors),
     ])

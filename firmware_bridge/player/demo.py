@@ -11,7 +11,8 @@
    :func:`firmware_bridge.player.play` and one pass feeds both ``demo.mid`` and ``demo.wav``
    (:class:`TeeSink`; FluidSynth renders the .wav at close);
 4. picture and numbers: ``demo.png`` (skeleton, ground-truth and board piano rolls),
-   ``report.json`` (:class:`firmware_bridge.player.report.BoardNumbers` + the model used).
+   ``report.json`` (:class:`firmware_bridge.player.report.BoardNumbers`, the motion-to-sound
+   latency and its budget, :mod:`firmware_bridge.player.budget`, and the model used).
 
 No training and no network: everything comes from the checkout and the system packages.
 """
@@ -28,6 +29,7 @@ from firmware_bridge.boards.build_cache import cached_build
 from firmware_bridge.boards.default_model import DEFAULT_CACHE, DEMO_CLIP, DefaultModel
 from firmware_bridge.boards.registry import DEFAULT_BOARD, get_board
 from firmware_bridge.build import BuildResult
+from firmware_bridge.player.budget import motion_to_sound, motion_to_sound_dict
 from firmware_bridge.player.cli import frame_source
 from firmware_bridge.player.picture import save_demo_png
 from firmware_bridge.player.report import BoardNumbers, board_numbers
@@ -49,7 +51,7 @@ class DemoSettings:
     clip: Path = DEMO_CLIP  # keypoint clip to stream
     cache: Path = DEFAULT_CACHE  # model exports and firmware builds, keyed by content
     pace: bool = True  # stream at the clip's frame rate (False: as fast as the board goes)
-    latency_s: float | None = None  # playout latency (None: one hop + PLAYOUT_MARGIN_S)
+    latency_s: float | None = None  # playout latency (None: 'auto', one hop + AutoMargin)
     wav: bool = True  # also render demo.wav (FluidSynth)
     runtime: str = "c"  # what runs the model on the board: "c" (generated) or "tflm" (the peer)
 
@@ -95,6 +97,7 @@ def _report_json(res: DemoResult, metrics: dict[str, object]) -> bytes:
                   "export": str(res.model.export_dir), "metrics": metrics},
         "firmware": {"elf": str(res.build.elf), "reused_cached_build": res.build_reused},
         "numbers": asdict(res.numbers),
+        "motion_to_sound": motion_to_sound_dict(motion_to_sound(res.stream), per_note=False),
         "files": {k: str(v) for k, v in res.files.items()},
     }  # fmt: skip
     return (json.dumps(doc, indent=1) + "\n").encode()

@@ -29,6 +29,7 @@ class Hop:
     start_s: float  # hop start on the clip's clock (seconds)
     tokens: tuple[int, ...]  # the tokens, in order (no SOS/EOS)
     received_s: float  # host clock when its last EVENTS part arrived
+    first_frame: int = 0  # clip index of the hop's first frame (base + index * hop)
 
 
 def hop_messages(tokens: tuple[int, ...], start_s: float) -> list[tuple[float, mido.Message]]:
@@ -63,5 +64,5 @@ class HopAssembler:
         if not msg.flags & EVENTS_FLAG_LAST:
             return None
         tokens = tuple(self._parts.pop(msg.hop_index))
-        start = (self.base_frame + msg.hop_index * self.hop_frames) / self.fps
-        return Hop(self.session, msg.hop_index, start, tokens, received_s)
+        first = self.base_frame + msg.hop_index * self.hop_frames
+        return Hop(self.session, msg.hop_index, first / self.fps, tokens, received_s, first)

@@ -13,7 +13,10 @@ and derives:
   the clock gives in one second. It assumes one instruction per cycle (Cortex-M7 dual issue
   can beat it, flash wait states and cache misses can lose to it); < 1 keeps up with real time;
 * host-measured end-to-end latency: per hop, frame that completes the hop sent -> its last
-  EVENTS part received (median and max). On QEMU this is emulation speed, not board speed.
+  EVENTS part received (median and max). On QEMU this is emulation speed, not board speed;
+* motion-to-sound latency per note-on (:mod:`firmware_bridge.player.budget`): median and 95th
+  percentile measured on the host clock (real-time streams only) and estimated for the
+  STM32F746 at 216 MHz from the counts, the link's baud and the hop.
 """
 
 from __future__ import annotations
@@ -21,6 +24,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from firmware_bridge.build import SizeReport
+from firmware_bridge.player.budget import motion_to_sound
 from firmware_bridge.player.stream import StreamResult
 
 CLOCK_HZ = 216e6  # STM32F746 (Cortex-M7) core clock
@@ -52,6 +56,13 @@ class BoardNumbers:
     hops: int  # hops received
     tokens: int  # tokens received
     late_events: int = 0  # MIDI events the playout got after their due time (played at once)
+    motion_median_s: float | None = None  # motion-to-sound, median over note-ons (host clock)
+    motion_p95_s: float | None = None  # the same, 95th percentile (None: unpaced, not measured)
+    motion_notes: int = 0  # note-ons timed
+    motion_est_median_s: float | None = None  # motion-to-sound estimated for the F746 at 216 MHz
+    motion_est_p95_s: float | None = None  # the same estimate, 95th percentile
+    playout_latency_s: float = 0.0  # playout latency at the end: one hop + the margin
+    margin_auto: bool = False  # the margin was 'auto' (from the measured answer delays)
 
 
 def real_time_factor(enc_per_hop: float, dec_per_token: float, hops_per_s: float, *,
@@ -78,8 +89,20 @@ def board_numbers(size: SizeReport, res: StreamResult, *, clock_hz: float = CLOC
         clock_hz=clock_hz, tokens_per_s=tokens_per_s,
         latency_median_s=lat[len(lat) // 2] if lat else None,
         latency_max_s=lat[-1] if lat else None,
-        hops=p.hops, tokens=p.events, late_events=p.late,
+        hops=p.hops, tokens=p.events, late_events=p.late, **_motion_fields(res, clock_hz),
     )  # fmt: skip
+
+
+def _motion_fields(res: StreamResult, clock_hz: float) -> dict[str, object]:
+    mts = motion_to_sound(res, clock_hz=clock_hz)
+    meas, est = mts.measured, mts.estimated
+    return {
+        "motion_median_s": meas.median_s if meas else None,
+        "motion_p95_s": meas.p95_s if meas else None,
+        "motion_notes": est.notes, "motion_est_median_s": est.median_s,
+        "motion_est_p95_s": est.p95_s, "playout_latency_s": mts.playout_latency_s,
+        "margin_auto": mts.margin_auto,
+    }  # fmt: skip
 
 
 def size_lines(n: BoardNumbers) -> list[str]:
@@ -105,6 +128,10 @@ def latency_lines(n: BoardNumbers) -> list[str]:
     """The latency report: device instructions, real-time factor, host latency."""
     mhz = n.clock_hz / 1e6
     verdict = "keeps up with real time" if n.rtf < 1 else "SLOWER than real time"
+    measured = _motion(n.motion_median_s, n.motion_p95_s, "measured (host clock)",
+                       "not measured (unpaced: no real time)")
+    estimated = _motion(n.motion_est_median_s, n.motion_est_p95_s,
+                        f"estimated for the STM32F746 at {mhz:.0f} MHz", "no estimate")
     return [
         f"encoder    {n.encoder_instr_per_hop:14,.0f} instructions per hop "
         f"({n.encoder_instr_per_hop / n.clock_hz * 1e3:.1f} ms at {mhz:.0f} MHz)",
@@ -114,5 +141,13 @@ def latency_lines(n: BoardNumbers) -> list[str]:
         f"{n.hops_per_s:.2f} hops/s (1 instruction/cycle): {verdict}",
         f"latency    {_ms(n.latency_median_s)} median, {_ms(n.latency_max_s)} max over "
         f"{n.hops} hops (host-measured, frame sent -> events received, emulated board)",
-        f"playout    {n.late_events} MIDI events late (played on arrival instead of on time)",
+        f"playout    {n.late_events} MIDI events late (played on arrival instead of on time), "
+        f"latency {_ms(n.playout_latency_s)} ({'auto' if n.margin_auto else 'fixed'} margin)",
+        f"motion->sound  {measured}; {estimated}; over {n.motion_notes} note-ons",
     ]
+
+
+def _motion(median: float | None, p95: float | None, basis: str, missing: str) -> str:
+    if median is None or p95 is None:
+        return missing
+    return f"median {_ms(median)}, p95 {_ms(p95)} {basis}"

@@ -3,9 +3,13 @@
 :func:`play` opens the sink (``open_sink``), boots the emulated board in QEMU when no URL is
 given (the firmware image from ``build_firmware``), opens the link, handshakes, checks the
 model hash when one is expected, streams the frames (:func:`firmware_bridge.player.stream`)
-and returns the result. Ctrl-C and SIGTERM become ``KeyboardInterrupt``
-(``interrupt_on_termination``); on any exit the playout scheduler and the sink panic, so no
-note is left on, and QEMU is stopped.
+and returns the result. The playout latency is one hop (a hop's events describe the music of
+its frames, so they exist only once its last frame was sent and the board decoded it) plus a
+margin: 'auto' by default (:class:`firmware_bridge.player.latency.AutoMargin`, raised from the
+board's measured answer delays), or a fixed total latency (``PlaySettings.latency_s``; below
+one hop, most of every hop plays late, ons and offs bunched together). Ctrl-C and SIGTERM
+become ``KeyboardInterrupt`` (``interrupt_on_termination``); on any exit the playout scheduler
+and the sink panic, so no note is left on, and QEMU is stopped.
 """
 
 from __future__ import annotations
@@ -19,17 +23,12 @@ from firmware_bridge.boards.qemu import QemuBoard
 from firmware_bridge.boards.registry import Board
 from firmware_bridge.errors import BridgeError
 from firmware_bridge.link import DeviceLink
+from firmware_bridge.player.latency import AutoMargin
 from firmware_bridge.player.stream import StreamProgress, StreamResult, stream
 from firmware_bridge.playout import Clock, MonotonicClock, PlayoutScheduler, VirtualClock
 from firmware_bridge.sinks import MidiSink, open_sink
 from firmware_bridge.sinks.signals import interrupt_on_termination
 from firmware_bridge.sources import Frame
-
-PLAYOUT_MARGIN_S = 0.5
-"""Playout latency beyond one hop (the default): a hop's events describe the music of its
-frames, so they exist only once its last frame was sent and the board has decoded it (the
-emulated M7 answers in ~0.23 s, a 216 MHz board in ~0.35 s at 64 tokens). A latency below one
-hop plays most of every hop late, ons and offs bunched together."""
 
 LINK_TIMEOUT_S = 60.0  # a hop of a big model takes seconds of emulated time
 
@@ -50,7 +49,7 @@ class PlaySettings:
     """How the session plays."""
 
     pace: bool = True  # frames at their real rate (False: as fast as possible)
-    latency_s: float | None = None  # fixed playout latency (None: one hop + PLAYOUT_MARGIN_S)
+    latency_s: float | None = None  # fixed playout latency (None: 'auto', one hop + AutoMargin)
     expect_model_hash: int | None = None  # refuse a device announcing another model
 
 
@@ -91,19 +90,19 @@ def play(frames: Iterable[Frame] | Callable[[Clock, float], Iterable[Frame]],
         out = sink
     else:
         out = sink(clock)
-    latency = settings.latency_s if settings.latency_s is not None else PLAYOUT_MARGIN_S
+    margin = AutoMargin() if settings.latency_s is None else None
     with interrupt_on_termination(), out, \
-            PlayoutScheduler(out, latency_s=latency, clock=clock) as playout, \
+            PlayoutScheduler(out, latency_s=settings.latency_s or 0.0, clock=clock) as playout, \
             _device(target) as (url, board), DeviceLink(url, timeout=LINK_TIMEOUT_S) as link:
         if on_boot is not None:
             on_boot(board)
         link.handshake()
         _check_model(link, settings)
-        if settings.latency_s is None and link.hello is not None and link.hello.fps > 0:
-            playout.latency_s = link.hello.hop / link.hello.fps + PLAYOUT_MARGIN_S
+        if margin is not None and link.hello is not None and link.hello.fps > 0:
+            playout.raise_latency(link.hello.hop / link.hello.fps)  # + the margin, per hop
         fps = link.hello.fps if link.hello else 0.0
         if callable(frames):
             factory = frames
             return stream(link, lambda clock: factory(clock, fps), playout,
-                          on_status=on_status)
-        return stream(link, frames, playout, on_status=on_status)
+                          on_status=on_status, margin=margin)
+        return stream(link, frames, playout, on_status=on_status, margin=margin)

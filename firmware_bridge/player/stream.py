@@ -18,7 +18,10 @@ Whatever ends the loop (the end, an error, Ctrl-C), the caller's ``with`` on the
 the sink panics the sink: no note is left on.
 
 Latency is measured on the host: for hop ``k`` the time from sending the frame that completes
-it to receiving its last EVENTS part.
+it to receiving its last EVENTS part; and per note-on, motion to sound (:class:`NoteTiming`:
+its onset frame sent -> handed to the sink). With an :class:`AutoMargin` (``play``'s default)
+each hop's answer delay raises the playout latency, before the hop's events are queued, to one
+hop plus the margin the delays seen so far call for.
 """
 
 from __future__ import annotations
@@ -27,10 +30,13 @@ import time
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 
+import mido
+
 from firmware_bridge.errors import BridgeError
 from firmware_bridge.link import DeviceLink, DisconnectedError
 from firmware_bridge.player.hops import Hop, HopAssembler, hop_messages
-from firmware_bridge.playout import Clock, PlayoutScheduler
+from firmware_bridge.player.latency import AutoMargin, NoteTiming, onset_frame
+from firmware_bridge.playout import Clock, PlayoutScheduler, VirtualClock
 from firmware_bridge.protocol import messages as m
 from firmware_bridge.sources import Frame, quantize_frame
 
@@ -62,7 +68,12 @@ class StreamResult:
     hops: tuple[Hop, ...]  # every hop received, in order
     stats: m.Stats  # the device's STATS at the end
     progress: StreamProgress  # the counters at the end
-    playout_latency_s: float = 0.0  # the fixed latency events were played with
+    playout_latency_s: float = 0.0  # the latency events were played with (the last, if raised)
+    notes: tuple[NoteTiming, ...] = ()  # every note-on handed to the sink, with its timing
+    margin_auto: bool = False  # the margin was 'auto' (raised from the answer delays)
+    answer_delays_s: tuple[float, ...] = ()  # per hop: arrival - hop end, playout clock (auto)
+    link_url: str = ""  # the device link's URL (socket:// and loop:// have no baud rate)
+    real_time: bool = False  # played on a real clock (paced), not a virtual one
 
     @property
     def tokens(self) -> tuple[tuple[int, ...], ...]:
@@ -74,8 +85,9 @@ class _Streamer:
     """State of one :func:`stream` call (kept small: one method per step of the loop)."""
 
     def __init__(self, link: DeviceLink, playout: PlayoutScheduler,
-                 on_status: Callable[[StreamProgress], None] | None) -> None:
-        self.link, self.playout, self.on_status = link, playout, on_status
+                 on_status: Callable[[StreamProgress], None] | None,
+                 margin: AutoMargin | None) -> None:
+        self.link, self.playout, self.on_status, self.margin = link, playout, on_status, margin
         hello = link.hello
         if hello is None:
             raise BridgeError("stream: handshake first (no HELLO from the device)")
@@ -86,8 +98,13 @@ class _Streamer:
         self.sent_at: dict[int, float] = {}  # clip frame index -> host time sent
         self.session_frames = 0  # frames sent in the current device session
         self.next_frame = 0  # clip index of the frame after the last one sent
+        self.notes: list[NoteTiming] = []  # note-ons handed to the sink, with their timing
+        playout.on_play = self._on_play
 
     def send(self, frame: Frame) -> None:
+        if self.progress.frames_sent == 0 and self.hello.fps > 0:
+            # the first frame anchors the timeline: frame i happens at t0 + i / fps
+            self.playout.start(self.playout.now() - frame.index / self.hello.fps)
         q = quantize_frame(frame.keypoints, self.hello.input_scale, self.hello.input_zero_point)
         try:
             self.link.send_keypoints(frame.index, q)
@@ -131,11 +148,35 @@ class _Streamer:
         self.hops.append(hop)
         self.progress.hops += 1
         self.progress.events += len(hop.tokens)
-        last = self.asm.base_frame + (hop.index + 1) * self.hello.hop - 1
+        last = hop.first_frame + self.hello.hop - 1
         if last in self.sent_at:
             self.progress.latencies_s.append(hop.received_s - self.sent_at[last])
+        if self.margin is not None:
+            self._raise_margin(hop, self.margin)
         for t, msg in hop_messages(hop.tokens, hop.start_s):
-            self.playout.submit(t, msg)
+            self.playout.submit(t, msg, tag=len(self.hops) - 1)
+
+    def _raise_margin(self, hop: Hop, margin: AutoMargin) -> None:
+        """Auto margin: this hop's answer delay on the playout clock may raise the latency."""
+        hop_s = self.hello.hop / self.hello.fps
+        now = self.playout.now()
+        t0 = self.playout.t0 if self.playout.t0 is not None else now
+        self.playout.raise_latency(hop_s + margin.observe(now - t0 - (hop.start_s + hop_s)))
+
+    def _on_play(self, device_time_s: float, msg: mido.Message, tag: object) -> None:
+        """The playout handed ``msg`` to the sink: time a note-on (tag: its hop's position)."""
+        if msg.type != "note_on" or msg.velocity == 0 or not isinstance(tag, int):
+            return
+        hop = self.hops[tag]
+        j = onset_frame(device_time_s, self.hello.fps, hop.first_frame, self.hello.hop)
+        last = hop.first_frame + self.hello.hop - 1
+        if last not in self.sent_at:
+            return  # sent in another way (a restart): no timing to give
+        t0 = self.playout.t0 if self.playout.t0 is not None else 0.0
+        self.notes.append(NoteTiming(
+            hop=tag, note=msg.note, time_s=device_time_s, frame=j, hop_frame=j - hop.first_frame,
+            frame_at_s=t0 + j / self.hello.fps, hop_sent_s=self.sent_at[last],
+            received_s=hop.received_s, handed_s=time.monotonic()))  # fmt: skip
 
     def _restart(self, next_frame: int) -> None:
         self.playout.stop()  # panic: notes of the lost session must not hang
@@ -203,13 +244,14 @@ class _PollingClock:
 def stream(link: DeviceLink, frames: Iterable[Frame] | Callable[[Clock], Iterable[Frame]],
            playout: PlayoutScheduler, *,
            on_status: Callable[[StreamProgress], None] | None = None,
-           finish_timeout_s: float = 120.0) -> StreamResult:
+           finish_timeout_s: float = 120.0, margin: AutoMargin | None = None) -> StreamResult:
     """Send ``frames`` over ``link`` and play the events through ``playout`` (module doc).
 
     ``frames`` may be a function of a clock: a paced source sleeping on it keeps reading the
-    link (:class:`_PollingClock`).
+    link (:class:`_PollingClock`). ``margin``: raise the playout latency from the answer delays
+    (None: keep ``playout.latency_s``).
     """
-    s = _Streamer(link, playout, on_status)
+    s = _Streamer(link, playout, on_status, margin)
     if playout.t0 is None:
         playout.start()
     source = frames(_PollingClock(s)) if callable(frames) else frames
@@ -218,4 +260,7 @@ def stream(link: DeviceLink, frames: Iterable[Frame] | Callable[[Clock], Iterabl
     stats = s.finish(s.next_frame, finish_timeout_s)
     playout.drain()
     s.sync_playout()
-    return StreamResult(link.hello or s.hello, tuple(s.hops), stats, s.progress, playout.latency_s)
+    return StreamResult(link.hello or s.hello, tuple(s.hops), stats, s.progress, playout.latency_s,
+                        notes=tuple(s.notes), margin_auto=margin is not None,
+                        answer_delays_s=tuple(margin.needs) if margin is not None else (),
+                        link_url=link.url, real_time=not isinstance(playout.clock, VirtualClock))

@@ -8,7 +8,10 @@ made on the fly into out/cache, see :mod:`firmware_bridge.boards.default_model`)
 checks the HELLO handshake and keeps it running (``--check``: handshake, PING, then stop).
 ``play`` streams a clip (or a video) to a board booted here or given by ``--port`` and plays
 the events on ``--midi-out`` (:mod:`firmware_bridge.player`; the build is reused when
-no input changed, :mod:`firmware_bridge.boards.build_cache`).
+no input changed, :mod:`firmware_bridge.boards.build_cache`), then reports the motion-to-sound
+latency per note-on, measured and estimated for 216 MHz (:mod:`firmware_bridge.player.budget`;
+``--json``: the figures as JSON on stdout); ``--latency`` is 'auto' (one hop + a margin from the
+measured answer delays) or a fixed playout latency in seconds.
 """
 
 from __future__ import annotations
@@ -16,6 +19,10 @@ from __future__ import annotations
 import argparse
 import time
 from pathlib import Path
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from firmware_bridge.player import PlayTarget
 
 DEFAULT_OUT = Path("out") / "firmware"
 
@@ -55,11 +62,26 @@ def register(sub: argparse._SubParsersAction) -> None:
                    help="PORTNAME, din:URL, FILE.mid or FILE.wav")
     _model_args(p)
     p.add_argument("--no-pace", action="store_true", help="stream as fast as possible")
-    p.add_argument("--latency", type=float, default=None,
-                   help="playout latency in s (default: one hop + 0.5 s; below one hop, most "
-                        "events play late)")
+    p.add_argument("--latency", type=_latency, default=None, metavar="auto|SECONDS",
+                   help="playout latency: 'auto' (default: one hop + a margin raised from the "
+                        "board's measured answer delays: their 95th percentile + a small safety) or a "
+                        "fixed latency in s (below one hop, most events play late)")
+    p.add_argument("--json", action="store_true",
+                   help="print the run's figures (motion-to-sound latency median, p95, budget, "
+                        "the 216 MHz estimate) as JSON on stdout; the report goes to stderr")
     p.add_argument("--out", type=Path, default=None, help=f"build folder, default {DEFAULT_OUT}/BOARD")
     p.set_defaults(func=_play)
+
+
+def _latency(text: str) -> float | None:
+    """``--latency``: 'auto' (None) or seconds."""
+    from firmware_bridge.errors import BridgeError
+    from firmware_bridge.player.cli import parse_latency
+
+    try:
+        return parse_latency(text)
+    except BridgeError as e:
+        raise argparse.ArgumentTypeError(str(e)) from None
 
 
 def _model_args(p: argparse.ArgumentParser) -> None:
@@ -185,22 +207,16 @@ def _boot_qemu(board, elf: Path, *, check: bool) -> int:  # type: ignore[no-unty
 
 
 def _play(args: argparse.Namespace) -> int:
-    from firmware_bridge.boards.build_cache import cached_build
-    from firmware_bridge.boards.registry import DEFAULT_BOARD, get_board
-    from firmware_bridge.player import PlaySettings, PlayTarget, play
-    from firmware_bridge.player.cli import StatusLine, frame_source, summary
+    import contextlib
+    import json
+    import sys
 
-    if args.port is not None:
-        target = PlayTarget(url=args.port)
-    else:
-        args.board = args.board or DEFAULT_BOARD
-        result, reused = cached_build(args.board, model_dir=resolve_model(args),
-                                      out_dir=_out_dir(args), runtime=args.runtime,
-                                      progress=library_progress())
-        print_size(result)
-        if reused:
-            print("           (reused: no input of this build changed)")
-        target = PlayTarget(board=get_board(args.board), elf=result.elf, din="none")
+    from firmware_bridge.player import PlaySettings, play
+    from firmware_bridge.player.cli import StatusLine, frame_source, play_json, summary
+
+    report = sys.stderr if args.json else sys.stdout  # --json: stdout holds the JSON alone
+    with contextlib.redirect_stdout(report):
+        target = _play_target(args)
     settings = PlaySettings(pace=not args.no_pace, latency_s=args.latency)
     status = StatusLine(paced=settings.pace)
     try:
@@ -208,9 +224,29 @@ def _play(args: argparse.Namespace) -> int:
                    target, settings, on_status=status.update)
     finally:
         status.close()
-    print(summary(res))
-    print(f"wrote      {args.midi_out}")
+    print(summary(res), file=report)
+    print(f"wrote      {args.midi_out}", file=report)
+    if args.json:
+        print(json.dumps(play_json(res), indent=1))
     return 0
+
+
+def _play_target(args: argparse.Namespace) -> PlayTarget:
+    """The device ``play`` streams to: ``--port``, or the board built (or reused) and booted."""
+    from firmware_bridge.boards.build_cache import cached_build
+    from firmware_bridge.boards.registry import DEFAULT_BOARD, get_board
+    from firmware_bridge.player import PlayTarget
+
+    if args.port is not None:
+        return PlayTarget(url=args.port)
+    args.board = args.board or DEFAULT_BOARD
+    result, reused = cached_build(args.board, model_dir=resolve_model(args),
+                                  out_dir=_out_dir(args), runtime=args.runtime,
+                                  progress=library_progress())
+    print_size(result)
+    if reused:
+        print("           (reused: no input of this build changed)")
+    return PlayTarget(board=get_board(args.board), elf=result.elf, din="none")
 
 
 def _video_or_camera(args: argparse.Namespace) -> Path | None:

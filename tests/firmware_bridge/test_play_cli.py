@@ -125,6 +125,39 @@ def test_play_cli_keypoints_writes_the_boards_music(model: DefaultModel, cache: 
         k == "note_off" for k, _, _ in notes)  # every note that starts also ends
 
 
+def test_play_json_times_every_note_on_of_a_real_time_run(model: DefaultModel, cache: Path,
+                                                          tmp_path: Path,
+                                                          capsys: pytest.CaptureFixture[str]) -> None:
+    """`play --json` paced (issue #20 part 3): motion-to-sound for every note-on the sink got,
+    measured and estimated, each note's budget summing to its latency (2 hops of the clip)."""
+    from edge.data.clip import Clip, load_clip, save_clip
+
+    hop = _hop_frames(model.export_dir)
+    clip = load_clip(DEMO_CLIP)
+    short = save_clip(Clip(clip.keypoints[:2 * hop], clip.fps), tmp_path / "short.npz")
+    out = tmp_path / "short.mid"
+    capsys.readouterr()
+    rc = cli_main(["play", "--board", "qemu-m7", "--keypoints", str(short), "--midi-out",
+                   str(out), "--json", "--model", str(model.export_dir),
+                   "--out", str(cache / "firmware-qemu-m7")])
+    assert rc == 0
+    doc = json.loads(capsys.readouterr().out)  # stdout holds the JSON alone
+    mts = doc["motion_to_sound"]
+    assert doc["stream"]["real_time"] and doc["stream"]["hops"] == 2 and mts["margin"] == "auto"
+    assert len(doc["answer_delays_s"]) == 2 and mts["playout_latency_s"] >= mts["hop_s"]
+    ons = sum(k == "note_on" for k, _, _ in _notes(out))
+    assert ons > 0 and mts["measured"]["notes"] == mts["estimated"]["notes"] == ons
+    for basis in ("measured", "estimated"):
+        fig = mts[basis]
+        assert fig["median_s"] <= fig["p95_s"]
+        for note in fig["per_note_s"]:
+            parts = [note[k] for k in ("hop_wait_s", "encoder_s", "decoder_s", "serial_s",
+                                       "playout_s")]
+            assert sum(parts) == pytest.approx(note["total_s"])
+            assert min(parts[1:]) >= 0.0
+    assert all(n["serial_s"] == 0.0 for n in mts["measured"]["per_note_s"])  # QEMU: a socket
+
+
 def test_recorded_mid_is_on_the_performance_timeline(model: DefaultModel, cache: Path,
                                                      tmp_path: Path, reference_midi) -> None:  # noqa: ANN001
     """`play --midi-out X.mid` writes the board's notes at the time of the frames that made

@@ -77,6 +77,15 @@ class BuildError(BoardError):
     """The firmware does not compile, link, or fit the board's budget."""
 
 
+class BudgetError(BuildError):
+    """The firmware links only without the board's limits: what it would need."""
+
+    def __init__(self, message: str, *, flash_bytes: int, sram_bytes: int) -> None:
+        super().__init__(message)
+        self.flash_bytes = flash_bytes  # flash the image needs
+        self.sram_bytes = sram_bytes  # static SRAM + the board's stack reserve it needs
+
+
 @dataclass(frozen=True)
 class SizeReport:
     """What a firmware image uses of its board's memory (the content of size.json)."""
@@ -279,7 +288,8 @@ def _link(board: Board, objs: list[Path], out_dir: Path) -> Path:
             f"{sram - board.sram_budget} B (needs {sram} B, stack reserve {board.stack_size} B "
             f"included); largest users: {_top_users(objs, 'RAM')}"
         )
-    raise BuildError("firmware does not fit: " + " | ".join(parts or [proc.stderr.strip()]))
+    raise BudgetError("firmware does not fit: " + " | ".join(parts or [proc.stderr.strip()]),
+                      flash_bytes=flash, sram_bytes=sram)
 
 
 def _section_sizes(elf: Path) -> dict[str, int]:

@@ -25,6 +25,7 @@ COMMAND_MODULES: tuple[str, ...] = (
     "foley_edge.commands.board",
     "foley_edge.commands.bench",
     "foley_edge.commands.demo",
+    "foley_edge.commands.search",
 )
 
 

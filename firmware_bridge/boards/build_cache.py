@@ -43,7 +43,8 @@ def _tree_files(root: Path, rel: str) -> list[Path]:
     return sorted(p for p in path.rglob("*") if p.suffix in SOURCE_SUFFIXES and p.is_file())
 
 
-def _compiler_version() -> str:
+def compiler_version() -> str:
+    """First line of `arm-none-eabi-gcc --version` (part of every build key)."""
     try:
         done = subprocess.run([GCC, "--version"], capture_output=True, text=True, check=False)
     except OSError:
@@ -63,7 +64,7 @@ def build_key(board: Board, model_dir: Path | None, defines: tuple[str, ...] = (
 
     add("board", board.name.encode())
     add("defines", "\0".join(defines).encode())
-    add("compiler", _compiler_version().encode())
+    add("compiler", compiler_version().encode())
     add("fw_version", FW_VERSION.encode())
     add("runtime", runtime.encode())
     if runtime == "tflm":

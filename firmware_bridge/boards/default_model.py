@@ -24,6 +24,7 @@ import os
 import shutil
 from dataclasses import dataclass, replace
 from pathlib import Path
+from typing import Any
 
 from edge.assets import DEMO_CLIP
 
@@ -58,7 +59,7 @@ def _digest(paths: list[Path]) -> str:
     return h.hexdigest()[:12]
 
 
-def _demo_dataset(root: Path) -> Path:
+def demo_dataset(root: Path) -> Path:
     """The demo clip as a one-clip dataset (train/val/test) for calibration."""
     from edge.data.clip import load_clip
     from edge.data.dataset import write_dataset
@@ -72,7 +73,9 @@ def _demo_dataset(root: Path) -> Path:
     return root
 
 
-def _export(run: Path, out: Path, data: Path, *, waive_targets: bool) -> None:
+def export_pair(run: Path, out: Path, data: Path, *, waive_targets: bool) -> None:
+    """Export the run folder ``run`` into ``out`` (int8 pair; small calibration and checks),
+    written to ``out.tmp`` and renamed; ``waive_targets`` keeps a pair that missed a target."""
     from export.int8.checks import Targets
     from export.int8.errors import TargetError
     from export.int8.pipeline import ExportSettings, export_run
@@ -108,30 +111,32 @@ def export_status(export: Path) -> str:
     return f" — int8 export MISSED its targets ({fails}; see {export / 'report.md'})"
 
 
-def _untrained_key() -> str:
-    """12 hex of SHA-256 over StudentConfig()'s fields and the seed (the stand-in's identity)."""
+def untrained_key(cfg: Any = None) -> str:
+    """12 hex of SHA-256 over ``cfg``'s fields (default ``StudentConfig()``), the seed and the
+    export pipeline's version: the identity of an untrained stand-in."""
     import json
 
     from edge.model.config import StudentConfig, config_to_dict
     from export.int8.pipeline import PIPELINE_VERSION
 
-    text = json.dumps({"model": config_to_dict(StudentConfig()), "seed": UNTRAINED_SEED,
+    text = json.dumps({"model": config_to_dict(cfg or StudentConfig()), "seed": UNTRAINED_SEED,
                        "pipeline": PIPELINE_VERSION}, sort_keys=True)
     return hashlib.sha256(text.encode()).hexdigest()[:12]
 
 
-def _untrained_run(root: Path, key: str) -> Path:
-    """A run folder of a seeded, untrained StudentConfig() (no training step)."""
+def untrained_run(root: Path, cfg: Any = None) -> Path:
+    """A run folder of seeded, untrained weights of ``cfg`` (default ``StudentConfig()``) under
+    ``root``, named by :func:`untrained_key`; made on first use (no training step)."""
     import keras
 
     from edge.model.build import build_models
     from edge.model.config import StudentConfig, config_to_dict
     from edge.train.run import CONFIG, save_weights, write_json
 
-    run = root / f"untrained-student-run-{key}"
+    cfg = cfg or StudentConfig()
+    run = root / f"untrained-student-run-{untrained_key(cfg)}"
     if not (run / "model.weights.h5").exists():
         keras.utils.set_random_seed(UNTRAINED_SEED)
-        cfg = StudentConfig()
         tmp = run.with_name(run.name + ".tmp")
         shutil.rmtree(tmp, ignore_errors=True)
         save_weights(build_models(cfg), tmp)
@@ -157,14 +162,13 @@ def default_export(cache: str | os.PathLike[str] = DEFAULT_CACHE) -> DefaultMode
         if not is_export_folder(out):
             data = read_run_config(run)[1].get("data")
             if not data or not Path(data).is_dir():
-                data = _demo_dataset(cache / "demo-data")
-            _export(run, out, Path(data), waive_targets=False)
+                data = demo_dataset(cache / "demo-data")
+            export_pair(run, out, Path(data), waive_targets=False)
         return DefaultModel(out, f"shipped student ({run}), int8 export {out}"
                             f"{export_status(out)}", True, run)
-    key = _untrained_key()
-    out = cache / f"untrained-student-{key}"
+    out = cache / f"untrained-student-{untrained_key()}"
     if not is_export_folder(out):
-        _export(_untrained_run(cache, key), out, _demo_dataset(cache / "demo-data"),
-                waive_targets=True)
+        export_pair(untrained_run(cache), out, demo_dataset(cache / "demo-data"),
+                    waive_targets=True)
     return DefaultModel(out, "UNTRAINED student stand-in (seeded StudentConfig weights; the "
                         f"shipped student is not in this checkout yet), int8 export {out}", False)

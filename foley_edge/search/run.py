@@ -32,7 +32,7 @@ from firmware_bridge.boards.registry import Board, emulated_twin
 from foley_edge.search import SearchError
 from foley_edge.search.cost import Cost, measure_cost
 from foley_edge.search.predict import Prediction, Predictor, fit_predictor
-from foley_edge.search.space import SearchSpace, candidates, config_key, features
+from foley_edge.search.space import SearchSpace, candidates, config_key, describe, features
 from foley_edge.search.train import Trained, brief_settings, train_candidate
 from foley_edge.search.trials import LocalEngine, TrialEngine
 
@@ -149,8 +149,13 @@ def pick_finalists(configs: Sequence[StudentConfig], predictor: Predictor, board
 def _measure(s: SearchSettings, configs: Sequence[StudentConfig],
              progress: Progress) -> list[Cost]:
     items = [(c, s.board, s.cache) for c in configs]
-    labels = [f"measured {config_key(c)}" for c in configs]
-    return s.engine.map(measure_cost, items, labels, progress)
+    labels = [f"measured {describe(c)}" for c in configs]
+    costs = s.engine.map(measure_cost, items, labels, progress)
+    for c in costs:
+        verdict = "fits" if c.fits else "over " + ", ".join(c.over)
+        progress(f"  {c.label}: RTF {c.realtime_factor:.3f}, flash {c.flash_bytes / 1024:.0f} "
+                 f"KiB, SRAM {c.sram_bytes / 1024:.0f} KiB: {verdict}")
+    return costs
 
 
 def _measure_phase(s: SearchSettings, configs: list[StudentConfig], clock: _Clock,
@@ -173,14 +178,22 @@ def _measure_phase(s: SearchSettings, configs: list[StudentConfig], clock: _Cloc
 def _trial_phase(s: SearchSettings, fitting: list[Cost], clock: _Clock,
                  progress: Progress) -> dict[str, Trained]:
     ranked = sorted(fitting, key=lambda c: features(c.config()).params, reverse=True)
-    n = s.trained if not clock.past(0.5) else 1
+    n = s.trained if not clock.past(0.65) else 1
     chosen = ranked[:max(1, n)]
     settings = brief_settings(s.train, s.brief_epochs)
     items = [(c.key, c.model, str(s.teacher), str(s.data), str(s.out / "trials" / c.key),
               settings, "val", s.eval_clips) for c in chosen]
-    trained = s.engine.map(train_candidate, items, [f"trained {c.key}" for c in chosen],
+    trained = s.engine.map(train_candidate, items, [f"trained {c.label}" for c in chosen],
                            progress)
+    for t in trained:
+        progress(f"  {costs_label(fitting, t.key)}: val onset F1 {t.onset_f1:.3f} after "
+                 f"{t.epochs} epochs ({t.train_seconds:.0f} s)")
     return {t.key: t for t in trained}
+
+
+def costs_label(costs: Sequence[Cost], key: str) -> str:
+    """The label of the cost with config key ``key``."""
+    return next(c.label for c in costs if c.key == key)
 
 
 def _final_epochs(s: SearchSettings, trials: dict[str, Trained], clock: _Clock) -> int:
@@ -211,7 +224,8 @@ def run_search(s: SearchSettings, progress: Progress) -> SearchState:
     final = train_candidate(best.key, costs[best.key].model, str(s.teacher), str(s.data),
                             str(s.out / "winner" / "run"), brief_settings(s.train, epochs),
                             "test", s.eval_clips, init=best.run)
-    progress(f"fine-tuned {best.key} for {epochs} epochs: test onset F1 {final.onset_f1:.3f}")
+    progress(f"fine-tuned {costs[best.key].label} for {epochs} epochs: test onset F1 "
+             f"{final.onset_f1:.3f}")
     timings["final_s"] = round(clock.elapsed() - timings["measure_s"] - timings["trials_s"], 1)
     return SearchState(tuple(configs), costs, predictions, trials, best.key, final, timings)
 

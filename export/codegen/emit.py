@@ -41,6 +41,7 @@ RENDERERS: Mapping[str, RenderFn] = {
     "TRANSPOSE": d.render_transpose, "CONCATENATION": d.render_concatenation,
     "PACK": d.render_pack, "STRIDED_SLICE": d.render_strided_slice, "SLICE": d.render_slice,
     "PAD": d.render_pad, "PADV2": d.render_pad, "GATHER": d.render_gather,
+    "DYNAMIC_UPDATE_SLICE": d.render_dynamic_update_slice,
     "RESIZE_NEAREST_NEIGHBOR": r.render_resize_nearest,
     "SPLIT": d.render_split, "UNPACK": d.render_unpack, "SUM": e.render_sum,
     "RELU": a.render_relu, "RELU6": a.render_relu6, "LEAKY_RELU": a.render_leaky_relu,

@@ -1,6 +1,6 @@
 """Render functions of data-movement operators, all one strided copy (``fe_copy_nd``) or a
 few: RESHAPE/SQUEEZE/EXPAND_DIMS (views), TRANSPOSE, CONCATENATION, PACK, STRIDED_SLICE,
-SLICE, PAD/PADV2, and GATHER."""
+SLICE, PAD/PADV2, DYNAMIC_UPDATE_SLICE and GATHER."""
 
 from __future__ import annotations
 
@@ -159,6 +159,30 @@ def render_pad(ctx: OpContext) -> Rendered:
     body = (f"fe_fill_s8({ctx.ptr(dst)}, {dst.num_elements}, (int8_t){value});",
             _copy_call(ctx, ctx.name("p"), src, dst))
     return Rendered((c_struct("fe_copy_params", ctx.name("p"), fields),), body)
+
+
+def render_dynamic_update_slice(ctx: OpContext) -> Rendered:
+    """DYNAMIC_UPDATE_SLICE with constant start indices (clamped as TFLite does): the update
+    copied into its box of the output; the operand copied first unless the plan runs the op in
+    place (a patch's tile stored into the cut, :mod:`export.planner.patches`)."""
+    src, update, dst = ctx.need(0), ctx.need(1), ctx.out()
+    _same_quant(ctx, src, dst)
+    _same_quant(ctx, update, dst)
+    start = [int(v) for v in np.asarray(ctx.const(2)).reshape(-1)]
+    if len(start) != len(dst.shape) or len(update.shape) != len(dst.shape):
+        from export.codegen import CodegenError
+
+        raise CodegenError(f"{ctx.where}: start indices {start} and update shape {update.shape} "
+                           f"must match the output's rank {len(dst.shape)}")
+    start = [min(max(s, 0), n - u) for s, n, u in zip(start, dst.shape, update.shape, strict=True)]
+    out_st = strides(list(dst.shape))
+    fields = _copy_fields(list(update.shape), strides(list(update.shape)), out_st, in_start=0,
+                          out_start=sum(s * k for s, k in zip(start, out_st, strict=True)),
+                          elem_bytes=DTYPE_BYTES[dst.dtype])
+    body = [_copy_call(ctx, ctx.name("p"), update, dst)]
+    if ctx.storage[src.index] != ctx.storage[dst.index]:
+        body.insert(0, f"memmove({ctx.ptr(dst)}, {ctx.ptr(src, const=True)}, {src.nbytes}u);")
+    return Rendered((c_struct("fe_copy_params", ctx.name("p"), fields),), tuple(body))
 
 
 def render_gather(ctx: OpContext) -> Rendered:

@@ -45,7 +45,8 @@ STRIDED_VIEW_OPS: frozenset[str] = frozenset({"TRANSPOSE"})
 
 INPLACE_OPS: frozenset[str] = frozenset(
     {"QUANTIZE", "LOGISTIC", "TANH", "RELU", "RELU6", "LEAKY_RELU", "HARD_SWISH", "SOFTMAX",
-     "ADD", "SUB", "MUL", "SQUARED_DIFFERENCE", "MAXIMUM", "MINIMUM", "DEPTHWISE_CONV_2D"}
+     "ADD", "SUB", "MUL", "SQUARED_DIFFERENCE", "MAXIMUM", "MINIMUM", "DEPTHWISE_CONV_2D",
+     "DYNAMIC_UPDATE_SLICE"}
 )
 """Operators whose output may take input 0's storage (see :func:`can_run_inplace`)."""
 

@@ -47,7 +47,9 @@ class DefaultModel:
     @property
     def label(self) -> str:
         """A few words for titles: which model this is."""
-        return "shipped student" if self.trained else "UNTRAINED student stand-in"
+        if not self.trained:
+            return "UNTRAINED student stand-in"
+        return f"shipped {self.run.name}" if self.run is not None else "shipped student"
 
 
 def _digest(paths: list[Path]) -> str:
@@ -146,29 +148,32 @@ def untrained_run(root: Path, cfg: Any = None) -> Path:
     return run
 
 
-def default_export(cache: str | os.PathLike[str] = DEFAULT_CACHE) -> DefaultModel:
-    """The default model's export folder, exporting it into ``cache`` on first use."""
+def default_export(cache: str | os.PathLike[str] = DEFAULT_CACHE,
+                   student: str = "student") -> DefaultModel:
+    """The export folder of the shipped ``student`` (a board class's, see
+    :attr:`firmware_bridge.boards.registry.Board.student`), exporting it into ``cache`` on first
+    use; the untrained stand-in when that student is not in this checkout."""
     from edge.model.shipped import ShippedModelError, shipped_run
     from edge.train.run import read_run_config
     from firmware_bridge.boards.model_sources import is_export_folder
 
     cache = Path(cache).resolve()
     try:
-        run = shipped_run("student")
+        run = shipped_run(student)
     except ShippedModelError:
         run = None
     if run is not None:
-        out = cache / f"student-{_digest([run / 'config.json', run / 'model.weights.h5'])}"
+        out = cache / f"{student}-{_digest([run / 'config.json', run / 'model.weights.h5'])}"
         if not is_export_folder(out):
             data = read_run_config(run)[1].get("data")
             if not data or not Path(data).is_dir():
                 data = demo_dataset(cache / "demo-data")
             export_pair(run, out, Path(data), waive_targets=False)
-        return DefaultModel(out, f"shipped student ({run}), int8 export {out}"
+        return DefaultModel(out, f"shipped {student} ({run}), int8 export {out}"
                             f"{export_status(out)}", True, run)
     out = cache / f"untrained-student-{untrained_key()}"
     if not is_export_folder(out):
         export_pair(untrained_run(cache), out, demo_dataset(cache / "demo-data"),
                     waive_targets=True)
     return DefaultModel(out, "UNTRAINED student stand-in (seeded StudentConfig weights; the "
-                        f"shipped student is not in this checkout yet), int8 export {out}", False)
+                        f"shipped {student} is not in this checkout yet), int8 export {out}", False)

@@ -112,8 +112,8 @@ def run_demo(settings: DemoSettings, *, on_step: Callable[[str, str], None] | No
     out = settings.out.resolve()
     out.mkdir(parents=True, exist_ok=True)
     clip = load_clip(settings.clip)  # fail on a bad clip before any slow step
-    step("model", "int8 export of the default model (cached after the first run)")
-    model = default_export(settings.cache)
+    step("model", "int8 export of the board class's shipped student (cached after the first run)")
+    model = default_export(settings.cache, get_board(settings.board).student)
     runtime = "" if settings.runtime == "c" else f"-{settings.runtime}"
     step("firmware", f"firmware for {settings.board}"
          + (" (TFLite Micro + CMSIS-NN)" if runtime else ""))

@@ -115,14 +115,17 @@ def library_progress():  # type: ignore[no-untyped-def]
 
 
 def resolve_model(args: argparse.Namespace) -> Path | None:
-    """The model folder a build uses: --model, None for --no-model, else the default model."""
+    """The model folder a build uses: --model, None for --no-model, else the shipped student
+    of the board's class (the STM32F746 class's when no board is named)."""
     if getattr(args, "no_model", False):
         return None
     if args.model is not None:
         return args.model
     from firmware_bridge.boards.default_model import default_export
+    from firmware_bridge.boards.registry import get_board
 
-    model = default_export()
+    board = getattr(args, "board", None)
+    model = default_export(student=get_board(board).student if board else "student")
     print(f"model      {model.description}")
     return model.export_dir
 

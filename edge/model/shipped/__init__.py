@@ -21,15 +21,24 @@ class ShippedModelError(FoleyEdgeError, FileNotFoundError):
     """The shipped checkpoint is not in this checkout."""
 
 
+STUDENTS: dict[str, str] = {
+    "student": "python -m foley_edge.ship --data DATA --work WORK",
+    "student-f411": "foley-edge search --board nucleo-f411re --data DATA --out DIR",
+}
+"""Shipped students by folder name (one per board class) -> the command that produces it."""
+
+
 def shipped_run(kind: str = "student") -> Path:
-    """The run folder of the shipped ``student`` (or the teacher's config/metrics folder)."""
-    if kind not in ("student", "teacher"):
-        raise ShippedModelError(f"kind must be 'student' or 'teacher', found {kind!r}")
+    """The run folder of a shipped student (``student``: STM32F746 class, ``student-f411``:
+    STM32F411 class) or the teacher's config/metrics folder (``teacher``)."""
+    recipes = {**STUDENTS, "teacher": STUDENTS["student"]}
+    if kind not in recipes:
+        raise ShippedModelError(f"kind must be one of {', '.join(recipes)}, found {kind!r}")
     run = SHIPPED_DIR / kind
     needed = "config.json" if kind == "teacher" else "model.weights.h5"
     if not (run / needed).exists():
         raise ShippedModelError(
-            f"{run}: no shipped {kind} ({needed} missing); produce it with "
-            "`python -m foley_edge.ship --data DATA --work WORK` (see edge/model/shipped/README.md)"
+            f"{run}: no shipped {kind} ({needed} missing); produce it with `{recipes[kind]}` "
+            "(see edge/model/shipped/README.md)"
         )
     return run

@@ -2,8 +2,12 @@
 
 ::
 
-    foley-edge search --board nucleo-f411re --data D --out DIR [--budget-minutes 150]
+    foley-edge search --board nucleo-f411re --out DIR [--data D] [--budget-minutes 150]
                       [--teacher RUN] [--space default|tiny] [--engine local|ray]
+
+Without ``--data`` the shipped student's dataset recipe is performed once into
+``out/cache/synth-50-seed0`` (50 music21 corpus pieces, seed 0: about 2 minutes on a fresh
+machine).
 
 Phases, result files and budget rules: :mod:`foley_edge.search.run` and
 :mod:`foley_edge.search.result`.
@@ -21,6 +25,8 @@ from edge.errors import FoleyEdgeError
 
 DEFAULT_COST_CACHE = Path.home() / ".cache" / "foley-edge" / "search"
 """Measured candidate costs, by board and configuration."""
+DEFAULT_DATA = Path("out") / "cache" / "synth-50-seed0"
+"""The dataset a search uses when none is named: the shipped student's recipe."""
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -32,7 +38,8 @@ def register(sub: argparse._SubParsersAction) -> None:
                        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--board", required=True, choices=sorted(BOARDS),
                    help="board whose flash, SRAM and real-time budgets apply")
-    p.add_argument("--data", type=Path, required=True, help="dataset folder (foley-edge data synth)")
+    p.add_argument("--data", type=Path, default=None,
+                   help=f"dataset folder (default: {DEFAULT_DATA}, performed on first use)")
     p.add_argument("--out", type=Path, required=True, help="result folder")
     p.add_argument("--teacher", type=Path, default=None,
                    help="run folder to distil from (default: the shipped student)")
@@ -59,6 +66,23 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.set_defaults(func=run)
 
 
+def _data(data: Path | None) -> Path:
+    """``data``, or the default dataset, performed now when it is not there yet."""
+    if data is not None:
+        return data
+    if not (DEFAULT_DATA / "manifest.json").is_file():
+        from edge.data.synth.build import build_synth_dataset, pieces_from_corpus
+        from edge.data.synth.params import PerformerParams
+
+        print(f"performing the default dataset into {DEFAULT_DATA} (50 corpus pieces, seed 0)",
+              file=sys.stderr)
+        pieces = pieces_from_corpus(50, seed=0, progress=True)
+        build_synth_dataset(DEFAULT_DATA, pieces, instrument="piano", seed=0,
+                            params=PerformerParams(), source="music21-corpus", workers=2,
+                            progress=True)
+    return DEFAULT_DATA
+
+
 def _teacher(args: argparse.Namespace) -> Path:
     if args.teacher is not None:
         return args.teacher
@@ -81,12 +105,13 @@ def settings(args: argparse.Namespace):  # type: ignore[no-untyped-def] # Search
                                  f"found {getattr(args, name)}")
     if args.budget_minutes <= 0:
         raise FoleyEdgeError(f"--budget-minutes must be > 0, found {args.budget_minutes}")
-    if not (args.data / "manifest.json").is_file():
-        raise FoleyEdgeError(f"{args.data}: not a dataset folder (expected manifest.json from "
+    data = _data(args.data)
+    if not (data / "manifest.json").is_file():
+        raise FoleyEdgeError(f"{data}: not a dataset folder (expected manifest.json from "
                              "'foley-edge data synth')")
     train = TrainSettings(batch_size=args.batch_size, warmup=args.warmup, seed=args.seed)
     return SearchSettings(
-        board=get_board(args.board), data=args.data.resolve(), teacher=_teacher(args).resolve(),
+        board=get_board(args.board), data=data.resolve(), teacher=_teacher(args).resolve(),
         out=args.out.resolve(), space=SPACES[args.space], cache=args.cache.resolve(),
         train=train, budget_minutes=args.budget_minutes, seeds=args.seeds,
         finalists=args.finalists, trained=args.trained, brief_epochs=args.brief_epochs,

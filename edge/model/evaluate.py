@@ -63,6 +63,26 @@ def note_f1(ref: NoteArrays, est: NoteArrays, *, offsets: bool) -> float:
     return float(f1)
 
 
+def score_notes(ref: NoteArrays, est: NoteArrays) -> dict[str, float | int]:
+    """Note counts, onset F1 with pitch (as :func:`note_f1`) and onset-only F1 (any pitch) of
+    ``est`` against ``ref``, with precision and recall, mir_eval at 50 ms."""
+    from mir_eval.transcription import onset_precision_recall_f1, precision_recall_f1_overlap
+
+    out: dict[str, float | int] = {"ref_notes": len(ref.pitches), "est_notes": len(est.pitches)}
+    if len(ref.pitches) == 0 or len(est.pitches) == 0:
+        same = float(len(ref.pitches) == len(est.pitches))
+        return out | {k: same for k in ("precision", "recall", "onset_f1", "onset_only_f1")}
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        p, r, f1, _ = precision_recall_f1_overlap(
+            ref.intervals, ref.pitches_hz, est.intervals, est.pitches_hz,
+            onset_tolerance=ONSET_TOLERANCE_S, offset_ratio=None)
+        _, _, f1_onset = onset_precision_recall_f1(ref.intervals, est.intervals,
+                                                   onset_tolerance=ONSET_TOLERANCE_S)
+    return out | {"precision": float(p), "recall": float(r), "onset_f1": float(f1),
+                  "onset_only_f1": float(f1_onset)}
+
+
 def pitch_class_distance(ref: NoteArrays, est: NoteArrays) -> float:
     """L1 distance of the normalised pitch-class histograms (2.0 when one side has no notes)."""
     if len(ref.pitches) == 0 or len(est.pitches) == 0:

@@ -1,4 +1,5 @@
-"""foley-edge midi encode|decode|show: MIDI file <-> event tokens, listings, piano rolls."""
+"""foley-edge midi encode|decode|show|score: MIDI file <-> event tokens, listings, piano rolls,
+and a recording scored against a reference (onset F1 with pitch, onset-only F1)."""
 
 from __future__ import annotations
 
@@ -34,6 +35,17 @@ def register(sub: argparse._SubParsersAction) -> None:
     show.add_argument("--plot", type=Path, default=None, help="also draw a piano roll PNG here")
     show.add_argument("--limit", type=int, default=200, help="list at most this many tokens")
     show.set_defaults(func=_show)
+
+    score = msub.add_parser("score", help="notes of a .mid against a reference: onset F1 with "
+                                          "pitch and onset-only (mir_eval, 50 ms)")
+    score.add_argument("input", type=Path, help="the .mid to score (e.g. play --midi-out X.mid)")
+    score.add_argument("--ref", type=Path, required=True,
+                       help="reference: a .mid, or a clip .npz (its own MIDI)")
+    score.add_argument("--until", type=float, default=None,
+                       help="score notes with onsets before this time (s); default: the clip's "
+                            "length for a clip, else everything")
+    score.add_argument("--json", action="store_true", help="print the figures as JSON")
+    score.set_defaults(func=_score)
 
 
 def _encode(args: argparse.Namespace) -> int:
@@ -103,4 +115,47 @@ def _show(args: argparse.Namespace) -> int:
     if args.plot is not None:
         plot_piano_roll(notes, args.plot, title=f"{args.input.name}: {len(notes)} notes")
         print(f"wrote {args.plot}")
+    return 0
+
+
+def _reference(path: Path) -> tuple[object, float | None]:
+    """(PrettyMIDI, length in s or None) of a reference .mid or clip .npz."""
+    import pretty_midi
+
+    from edge.midi import MidiError
+
+    if path.suffix == ".npz":
+        from edge.data.clip import load_clip
+
+        clip = load_clip(path)
+        return pretty_midi.PrettyMIDI(io.BytesIO(clip.midi)), len(clip.keypoints) / clip.fps
+    try:
+        return pretty_midi.PrettyMIDI(str(path)), None
+    except (OSError, ValueError, EOFError, IndexError, KeyError) as e:
+        raise MidiError(f"{path}: not a readable MIDI file ({e})") from e
+
+
+def _score(args: argparse.Namespace) -> int:
+    import json
+
+    import pretty_midi
+
+    from edge.midi import MidiError
+    from edge.model.evaluate import note_arrays, score_notes
+
+    ref, length = _reference(args.ref)
+    until = args.until if args.until is not None else length
+    try:
+        est = pretty_midi.PrettyMIDI(str(args.input))
+    except (OSError, ValueError, EOFError, IndexError, KeyError) as e:
+        raise MidiError(f"{args.input}: not a readable MIDI file ({e})") from e
+    figures = score_notes(note_arrays(ref, until), note_arrays(est, until))
+    if args.json:
+        print(json.dumps(figures | {"until_s": until}, indent=1))
+        return 0
+    span = "all notes" if until is None else f"onsets before {until:.2f} s"
+    print(f"{args.input} vs {args.ref} ({span}): {figures['est_notes']} notes vs "
+          f"{figures['ref_notes']}; onset F1 with pitch {figures['onset_f1']:.3f} (precision "
+          f"{figures['precision']:.3f}, recall {figures['recall']:.3f}), onset-only F1 "
+          f"{figures['onset_only_f1']:.3f}")
     return 0

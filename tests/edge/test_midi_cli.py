@@ -56,3 +56,36 @@ def test_bad_input_exits_2_with_a_message(tmp_path, capsys, args: list[str], mes
     err = capsys.readouterr().err
     assert message in err and "foley-edge midi: error:" in err
     assert not (tmp_path / "x.npy").exists() and not (tmp_path / "x.mid").exists()
+
+
+def _notes(path: Path, notes: list[tuple[float, int]]) -> Path:
+    pm = pretty_midi.PrettyMIDI()
+    inst = pretty_midi.Instrument(program=0)
+    inst.notes += [pretty_midi.Note(90, p, t, t + 0.3) for t, p in notes]
+    pm.instruments.append(inst)
+    pm.write(str(path))
+    return path
+
+
+def test_score_counts_pitch_and_onset_matches_by_hand(tmp_path, capsys) -> None:
+    import json
+
+    ref = _notes(tmp_path / "ref.mid", [(0.0, 60), (0.5, 62), (1.0, 64), (1.5, 65)])
+    est = _notes(tmp_path / "est.mid", [(0.01, 60), (0.52, 62), (1.0, 70), (1.5, 71), (3.0, 60)])
+    assert main(["midi", "score", str(est), "--ref", str(ref), "--json"]) == 0
+    got = json.loads(capsys.readouterr().out)
+    # pitch and onset: 2 of 5 estimated, 2 of 4 reference; onset only: 4 of 5, 4 of 4
+    assert got["onset_f1"] == pytest.approx(2 * 0.4 * 0.5 / 0.9)
+    assert got["onset_only_f1"] == pytest.approx(2 * 0.8 * 1.0 / 1.8)
+    assert main(["midi", "score", str(est), "--ref", str(ref), "--until", "2"]) == 0
+    line = capsys.readouterr().out
+    assert "4 notes vs 4" in line and "onset F1 with pitch 0.500" in line
+    assert "onset-only F1 1.000" in line
+
+
+def test_score_names_an_unreadable_file(tmp_path, capsys) -> None:
+    bad = tmp_path / "bad.mid"
+    bad.write_bytes(b"not midi")
+    ref = _notes(tmp_path / "ref.mid", [(0.0, 60)])
+    assert main(["midi", "score", str(bad), "--ref", str(ref)]) == 2
+    assert f"{bad}: not a readable MIDI file" in capsys.readouterr().err

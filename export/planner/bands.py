@@ -45,6 +45,8 @@ from export.planner.fold_pad import FoldedPad, fold_pads
 from export.planner.lifetimes import compute_lifetimes, lower_bound
 from export.planner.memory import plan_memory
 from export.planner.overlap import window_pad
+from export.planner.patches import GRIDS, Patching, plan_patches
+from export.planner.peak import peak_note
 from export.planner.plan import MemoryPlan
 from export.slices import SLICE_OPS, slice_bounds
 
@@ -588,25 +590,57 @@ def _estimate(graph: Graph, persistent: Sequence[int]) -> int:
 
 
 def plan_model(graph: Graph, *, persistent: Sequence[int] = (), bands: str | int = "auto",
-               min_gain: float = 0.10, keep: int = 2, fold_pad: bool = True,
-               **kw: object) -> tuple[Graph, MemoryPlan, Banding | None]:
-    """Plan ``graph`` for the generated C: ``(graph to generate, its plan, the banding used)``.
+               patches: str | int = "auto", min_gain: float = 0.10, keep: int = 2,
+               fold_pad: bool = True,
+               **kw: object) -> tuple[Graph, MemoryPlan, Banding | Patching | None]:
+    """Plan ``graph`` for the generated C: ``(graph to generate, its plan, the banding or
+    patching used)``.
 
     First every PAD that folds into the convolution reading it goes (``fold_pad``:
     :func:`export.planner.fold_pad.fold_pads`; the plan notes each). ``bands``: ``"auto"``
     (band rewrites of :data:`BAND_COUNTS` bands, the best kept when it lowers the arena by at
-    least ``min_gain``), ``"off"``, or a band count (the best cut with that many bands, kept
-    when it lowers the arena at all). ``kw`` goes to :func:`plan_memory` for the graph as it
-    is; a banded graph is planned in its own order (the bands' order, which is what banding is
-    for: an order search over hundreds of operators is beam-pruned anyway).
+    least ``min_gain``), ``"off"`` (no rewrite at all, patches neither), or a band count (the
+    best cut with that many bands, kept when it lowers the arena at all). ``patches``
+    (:mod:`export.planner.patches`, with ``bands="auto"`` only): ``"auto"`` (n x n tiles,
+    kept when they plan below the bands' choice, or below the graph as it is by ``min_gain``),
+    ``"off"``, or tiles per side (kept when lower at all). ``kw`` goes to :func:`plan_memory`
+    for the graph as it is; a rewritten graph is planned in its own order (the bands' or
+    tiles' order, which is what the rewrite is for: an order search over hundreds of operators
+    is beam-pruned anyway). The last note says which tensors are live at the peak.
     """
     folded: tuple[FoldedPad, ...] = ()
     if fold_pad:
         graph, folded = fold_pads(graph)
     g2, plan, info = _plan_bands(graph, persistent=persistent, bands=bands, min_gain=min_gain,
                                  keep=keep, **kw)
-    notes = tuple(f.note() for f in folded)
-    return g2, dataclasses.replace(plan, notes=(*plan.notes, *notes)) if notes else plan, info
+    if bands == "auto" and patches != "off":
+        g2, plan, info = _plan_patches(graph, (g2, plan, info), persistent=persistent,
+                                       patches=patches, min_gain=min_gain, keep=keep, **kw)
+    notes = [f.note() for f in folded]
+    if (peak := peak_note(g2, plan)) is not None:
+        notes.append(peak)
+    return g2, dataclasses.replace(plan, notes=(*plan.notes, *notes)), info
+
+
+def _plan_patches(graph: Graph, chosen: tuple[Graph, MemoryPlan, Banding | None], *,
+                  persistent: Sequence[int], patches: str | int, min_gain: float, keep: int,
+                  **kw: object) -> tuple[Graph, MemoryPlan, Banding | Patching | None]:
+    """``chosen`` (the bands' choice) or the best patch rewrite, whichever plans lower."""
+    if isinstance(patches, str) and patches != "auto":
+        raise IRError(f"patches must be 'auto', 'off' or tiles per side, found '{patches}'")
+    grids = GRIDS if patches == "auto" else (int(patches),)
+    found = plan_patches(graph, persistent=persistent, grids=grids, keep=keep, **kw)
+    if found is None:
+        return chosen
+    _, plan, info = chosen
+    need = plan.arena_bytes * (1 - (min_gain if info is None and patches == "auto" else 0.0))
+    if found[1].arena_bytes >= plan.arena_bytes or found[1].arena_bytes > need:
+        return chosen
+    g2, p2, patching = found
+    base = plan.arena_bytes if info is None else _plan_bands(
+        graph, persistent=persistent, bands="off", min_gain=min_gain, keep=keep, **kw)[1].arena_bytes
+    note = patching.note(graph, len(g2.operators), base)
+    return g2, dataclasses.replace(p2, notes=(*p2.notes, note)), patching
 
 
 def _plan_bands(graph: Graph, *, persistent: Sequence[int], bands: str | int, min_gain: float,

@@ -3,7 +3,8 @@
 ``plan_memory(graph) -> MemoryPlan`` (:mod:`export.planner.memory`) and the independent check
 ``verify_plan(graph, plan)`` (:mod:`export.planner.verify`). ``plan_model``
 (:mod:`export.planner.bands`) is what the generated C is planned with: PADs folded into their
-convolutions first (:mod:`export.planner.fold_pad`), then band streaming where it pays.
+convolutions first (:mod:`export.planner.fold_pad`), then band streaming or 2-D patches
+(:mod:`export.planner.patches`) where they pay.
 """
 
 from __future__ import annotations

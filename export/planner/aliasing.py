@@ -19,6 +19,8 @@ The rule both the planner and the kernels honour:
   the op is elementwise on int8 (or a unary op of equal size), input 0 has exactly the output's
   shape and byte size, input 0 dies at this op (no later reader, not a graph output) and is not
   a graph input, constant or variable. Their kernels read each element before writing it.
+  DYNAMIC_UPDATE_SLICE (a patch's tile stored into the cut, :mod:`export.planner.patches`)
+  writes only its update's box over the operand's bytes, which are already the output's.
 - DEPTHWISE_CONV_2D with depth multiplier 1 (:data:`SHRINKING_INPLACE_OPS`) may run in place
   TinyEngine-style when its int8 output is no larger than its input: the kernel computes one
   channel at a time into a scratch buffer of out_h x out_w bytes, then writes it back over the

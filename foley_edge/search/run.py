@@ -5,7 +5,8 @@
 2. **Predict and shrink** (TinyNAS-style): a predictor fitted to those measurements ranks every
    candidate; those predicted to fit (with a margin) are kept, the largest by parameters (one
    per encoder-width / decoder-width / depth family, for diversity) become finalists and are
-   measured for real. Only measured costs decide whether a candidate fits.
+   measured for real, two at a time with the predictor refitted in between, until ``finalists``
+   of them fit (at most twice that many measured). Only measured costs decide what fits.
 3. **Short trials**: the ``trained`` largest measured candidates that fit are distilled from the
    teacher for ``brief_epochs`` and scored on held-out clips of the validation split.
 4. **Fine-tune the winner** (the best validation onset F1 with pitch) from its trial's weights
@@ -160,16 +161,21 @@ def _measure(s: SearchSettings, configs: Sequence[StudentConfig],
 
 def _measure_phase(s: SearchSettings, configs: list[StudentConfig], clock: _Clock,
                    progress: Progress) -> tuple[dict[str, Cost], dict[str, Prediction]]:
+    """Seeds, then finalists in small batches (the predictor refitted after each) until
+    ``finalists`` of them fit, twice that many were measured, or 35 % of the budget is gone."""
     costs = {c.key: c for c in _measure(s, seed_configs(configs, s.seeds), progress)}
     predictor = fit_predictor(list(costs.values()))
     step = 2 if isinstance(s.engine, LocalEngine) else s.finalists
-    wanted = s.finalists
-    while wanted > 0 and not clock.past(0.35):
-        batch = pick_finalists(configs, predictor, s.board, set(costs), min(step, wanted))
+    fitting = measured = 0
+    while fitting < s.finalists and measured < 2 * s.finalists and not clock.past(0.35):
+        batch = pick_finalists(configs, predictor, s.board, set(costs),
+                               min(step, s.finalists - fitting))
         if not batch:
             break
-        costs.update((c.key, c) for c in _measure(s, batch, progress))
-        wanted -= len(batch)
+        found = _measure(s, batch, progress)
+        costs.update((c.key, c) for c in found)
+        fitting += sum(c.fits for c in found)
+        measured += len(found)
         predictor = fit_predictor(list(costs.values()))
     predictions = {config_key(c): predictor.predict(c, s.board) for c in configs}
     return costs, predictions

@@ -4,8 +4,10 @@
  * straight from the KV cache). The innermost stored dimension is always contiguous.
  * The int32 sum is order-independent, so no transposed copy (and no scratch) is needed, and
  * sum_k (a + ao)(b + bo) = sum_k (a + ao) b + bo * sum_k (a + ao): the rhs offset costs one
- * multiply per output, the row sum one pass per lhs row. */
+ * multiply per output, the row sum one pass per lhs row. On Helium cores (FE_KERNELS_MVE) the
+ * rows of a non-transposed lhs go to fe_gemm_mve.h. */
 #include "fe_dot.h"
+#include "fe_gemm_mve.h"
 #include "fe_internal.h"
 
 static int32_t strided_dot(const int8_t *a, int32_t sa, const int8_t *b, int32_t sb, int32_t n,
@@ -123,6 +125,14 @@ static void matmul_one(const fe_bmm_params *p, const int8_t *lhs, const int8_t *
   int32_t j;
   if (!p->adj_x) {
     for (i = 0; i < p->rows; ++i) {
+#if FE_KERNELS_MVE
+      if (p->adj_y) {
+        fe_mve_bmm_rows(p, lhs + i * p->lhs_row_stride, rhs, out + i * p->cols);
+      } else {
+        fe_mve_bmm_cols(p, lhs + i * p->lhs_row_stride, rhs, out + i * p->cols);
+      }
+      continue;
+#endif
       if (p->adj_y) {
         row_times_rows(p, lhs + i * p->lhs_row_stride, rhs, out + i * p->cols);
       } else {

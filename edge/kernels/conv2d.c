@@ -9,9 +9,12 @@
  * no tap ever falls outside the input the code generator folds the input offset into the bias
  * and passes input_offset 0. On DSP cores, calls whose requantization fits the SMMULR form
  * (shifts -23..-1) go to the GEMM family of fe_conv_gemm.h instead: 1x1 without padding as
- * pointwise, other windows with k <= 192 through im2col rows; the rest stay here. */
+ * pointwise, other windows with k <= 192 through im2col rows; the rest stay here. On Helium
+ * cores (FE_KERNELS_MVE) fe_gemm_mve.h takes pointwise calls and windows up to FE_MVE_MAX_K
+ * values first. */
 #include "fe_conv_gemm.h"
 #include "fe_dot.h"
+#include "fe_gemm_mve.h"
 #include "fe_internal.h"
 
 /* first and one-past-last filter tap whose input coordinate start + tap * dilation is inside
@@ -174,6 +177,12 @@ static void conv_pointwise(const fe_conv_params *p, const int8_t *input, const i
 
 void fe_conv2d(const fe_conv_params *p, const int8_t *input, const int8_t *filter,
                const int32_t *bias, int8_t *output) {
+#if FE_KERNELS_MVE
+  if (fe_mve_conv2d_ok(p)) {
+    fe_mve_conv2d(p, input, filter, bias, output);
+    return;
+  }
+#endif
 #if FE_KERNELS_ACLE
   if (pointwise_ok(p, bias)) {
     conv_pointwise(p, input, filter, bias, output,

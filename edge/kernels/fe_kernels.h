@@ -10,6 +10,9 @@
  * ACLE SIMD intrinsics __sxtb16/__smlad; results are identical to the portable C path.
  * Define FE_KERNELS_PORTABLE (e.g. -DFE_KERNELS_PORTABLE) to force the portable C path even
  * where __ARM_FEATURE_DSP is defined (to compare both on the same board).
+ * On cores with Helium (__ARM_FEATURE_MVE: Cortex-M55) FULLY_CONNECTED, BATCH_MATMUL and CONV_2D
+ * take the MVE paths of fe_gemm_mve.h instead (same results); FE_KERNELS_PORTABLE turns them
+ * off too.
  */
 #ifndef FE_KERNELS_H
 #define FE_KERNELS_H
@@ -19,6 +22,14 @@
 #define FE_KERNELS_ACLE 1
 #else
 #define FE_KERNELS_ACLE 0
+#endif
+
+/* 1 when FULLY_CONNECTED, BATCH_MATMUL and CONV_2D use the Helium (MVE) paths of
+ * fe_gemm_mve.h (Cortex-M55: integer MVE), 0 otherwise. The other kernels keep the DSP path. */
+#if defined(__ARM_FEATURE_MVE) && (__ARM_FEATURE_MVE & 1) && !defined(FE_KERNELS_PORTABLE)
+#define FE_KERNELS_MVE 1
+#else
+#define FE_KERNELS_MVE 0
 #endif
 
 #include <stddef.h>

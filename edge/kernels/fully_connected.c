@@ -6,8 +6,10 @@
  * the planner's slides assume; see fe_disjoint). The code
  * generator usually folds the input offset into the bias (bias' = bias + input_offset *
  * sum_k w[o][k], exact in int32) and passes input_offset 0. Parameters are read into locals
- * once: an int8 output store may alias the params struct. */
+ * once: an int8 output store may alias the params struct. On Helium cores (FE_KERNELS_MVE)
+ * symmetric weights go to fe_gemm_mve.h instead. */
 #include "fe_dot.h"
+#include "fe_gemm_mve.h"
 #include "fe_internal.h"
 
 typedef struct {
@@ -133,6 +135,12 @@ void fe_fully_connected(const fe_fc_params *p, const int8_t *input, const int8_t
   fc_consts k;
   int32_t b = 0;
   int32_t o;
+#if FE_KERNELS_MVE
+  if (w_off == 0) {
+    fe_mve_fully_connected(p, input, weights, bias, output);
+    return;
+  }
+#endif
   k.mult = p->multiplier;
   k.shift = p->shift;
   k.bias = bias;

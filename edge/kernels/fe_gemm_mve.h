@@ -1,0 +1,192 @@
+/* The Helium (MVE, Cortex-M55) GEMM family: FULLY_CONNECTED, BATCH_MATMUL and CONV_2D as
+ * int8 matrix products over fe_dot_mve.h's micro-kernels, with TFLite's requantization four
+ * outputs at a time (fe_mve_requant4). Each operator's .c file calls its driver from its
+ * dispatch when FE_KERNELS_MVE is 1; without it this header defines nothing.
+ *
+ * - fe_mve_fully_connected: every input row against the weight rows four output features
+ *   at a time (fe_mve_dot4, each input vector loaded once for four rows), sums started at the
+ *   bias, one vector requantization and one narrowing store per four features (a predicated
+ *   one for the last 1-3, whose sums come from fe_mve_dot1). Weights with a zero point
+ *   (filter_offset != 0) stay on the generic path.
+ * - fe_mve_bmm_rows (rhs stored [j][k]: adj_y): the columns as rows of a weight matrix, as
+ *   FULLY_CONNECTED, the lhs offset inside the dot and the rhs offset as rhs_offset * the lhs
+ *   row's sum (one bias per row). fe_mve_bmm_cols (rhs stored [k][j]): 16 columns per pass
+ *   (fe_mve_cols16), requantized as four vectors.
+ * - fe_mve_conv2d: output pixels in raster order; a 1x1 window without padding reads its
+ *   input pixel in place, any other window is gathered into one row of k = filter_h *
+ *   filter_w * in_c values (fe_im2col, padded taps = -input_offset, which contributes 0) when
+ *   k <= FE_MVE_MAX_K; then all output channels four at a time as FULLY_CONNECTED. Every read
+ *   of a pixel comes before its writes, and pixels are written in raster order, so outputs the
+ *   planner slid over the input stay safe. Larger windows take the DSP / portable paths.
+ */
+#ifndef FE_GEMM_MVE_H
+#define FE_GEMM_MVE_H
+
+#include <stdint.h>
+
+#include "fe_dot_mve.h"
+#include "fe_internal.h"
+
+#if FE_KERNELS_MVE
+
+/* Largest im2col row (filter_h * filter_w * in_c) fe_mve_conv2d gathers on the stack. */
+#define FE_MVE_MAX_K 576
+
+/* Requantization of four consecutive outputs from per-output (per_channel) or one shared
+ * multiplier and shift, starting at output o. */
+FE_INLINE fe_mve_rq fe_mve_rq_at(const int32_t *mult, const int32_t *shift, int32_t per_channel,
+                                 int32_t o, mve_pred16_t p) {
+  if (per_channel) {
+    return fe_mve_rq_make(vldrwq_z_s32(mult + o, p), vldrwq_z_s32(shift + o, p));
+  }
+  return fe_mve_rq_make(vdupq_n_s32(mult[0]), vdupq_n_s32(shift[0]));
+}
+
+/* What one row of outputs (features / channels / columns) needs besides its sums. */
+typedef struct {
+  const int32_t *mult;  /* per output, or one when per_channel == 0 */
+  const int32_t *shift;
+  const int32_t *bias;  /* per output, or NULL */
+  int32_t per_channel;
+  int32_t out_offset, lo, hi;
+} fe_mve_out;
+
+/* depth outputs out[o] = requant(bias0 + bias[o] + sum_k (x[k] + x_off) * w[o * ws + k]), k < n. */
+static inline void fe_mve_gemv(const fe_mve_out *q, const int8_t *x, const int8_t *w, int32_t n,
+                               int32_t ws, int32_t depth, int32_t x_off, int32_t bias0,
+                               int8_t *out) {
+  int32_t o;
+  for (o = 0; o < depth; o += 4, w += 4 * ws) {
+    const int32_t rows = depth - o < 4 ? depth - o : 4;
+    const mve_pred16_t p = vctp32q((uint32_t)rows);
+    int32_t s[4] = {bias0, bias0, bias0, bias0};
+    fe_mve_rq rq;
+    int32x4_t v;
+    int32_t r;
+    if (rows == 4) {
+      fe_mve_dot4(x, w, ws, n, x_off, s);
+    } else {
+      for (r = 0; r < rows; ++r) {
+        s[r] += fe_mve_dot1(x, w + r * ws, n, x_off);
+      }
+    }
+    v = fe_mve_vec4(s);
+    if (q->bias != NULL) {
+      v = vaddq_s32(v, vldrwq_z_s32(q->bias + o, p));
+    }
+    rq = fe_mve_rq_at(q->mult, q->shift, q->per_channel, o, p);
+    v = fe_mve_requant4(v, &rq, q->out_offset, q->lo, q->hi);
+    vstrbq_p_s32(out + o, v, p);
+  }
+}
+
+/* FULLY_CONNECTED with symmetric weights (filter_offset 0). */
+static inline void fe_mve_fully_connected(const fe_fc_params *p, const int8_t *input,
+                                          const int8_t *weights, const int32_t *bias,
+                                          int8_t *output) {
+  const int32_t n = p->accum_depth;
+  const int32_t depth = p->output_depth;
+  const int32_t batches = p->batches;
+  const int32_t x_off = p->input_offset;
+  fe_mve_out q;
+  int32_t b;
+  q.mult = p->multiplier;
+  q.shift = p->shift;
+  q.bias = bias;
+  q.per_channel = p->per_channel;
+  q.out_offset = p->output_offset;
+  q.lo = p->act_min;
+  q.hi = p->act_max;
+  for (b = 0; b < batches; ++b) {
+    fe_mve_gemv(&q, input + b * n, weights, n, n, depth, x_off, 0, output + b * depth);
+  }
+}
+
+/* sum_k (a[k] + a_off), k < n */
+FE_INLINE int32_t fe_mve_row_sum(const int8_t *a, int32_t n, int32_t a_off) {
+  int32_t s = n * a_off;
+  for (; n > 0; n -= 16, a += 16) {
+    s = vaddvaq_p_s8(s, vldrbq_z_s8(a, vctp8q((uint32_t)n)), vctp8q((uint32_t)n));
+  }
+  return s;
+}
+
+/* BATCH_MATMUL, one lhs row a against rhs stored [j][k] (adj_y). */
+static inline void fe_mve_bmm_rows(const fe_bmm_params *p, const int8_t *a, const int8_t *rhs,
+                                   int8_t *out) {
+  const int32_t shift = p->shift;
+  fe_mve_out q;
+  q.mult = &p->multiplier;
+  q.shift = &shift;
+  q.bias = NULL;
+  q.per_channel = 0;
+  q.out_offset = p->output_offset;
+  q.lo = -128;
+  q.hi = 127;
+  fe_mve_gemv(&q, a, rhs, p->depth, p->rhs_row_stride, p->cols, p->lhs_offset,
+              p->rhs_offset * fe_mve_row_sum(a, p->depth, p->lhs_offset), out);
+}
+
+/* BATCH_MATMUL, one lhs row a against rhs stored [k][j]: 16 columns per pass. */
+static inline void fe_mve_bmm_cols(const fe_bmm_params *p, const int8_t *a, const int8_t *rhs,
+                                   int8_t *out) {
+  const int32_t bias = p->rhs_offset * fe_mve_row_sum(a, p->depth, p->lhs_offset);
+  const fe_mve_rq rq = fe_mve_rq_make(vdupq_n_s32(p->multiplier), vdupq_n_s32(p->shift));
+  const int32_t c = p->cols;
+  int32_t j, r;
+  for (j = 0; j < c; j += 16) {
+    const int32_t cols = c - j < 16 ? c - j : 16;
+    int32x4_t acc[4];
+    for (r = 0; r < 4; ++r) {
+      acc[r] = vdupq_n_s32(bias);
+    }
+    fe_mve_cols16(a, p->lhs_offset, rhs + j, p->rhs_row_stride, p->depth, cols, acc);
+    for (r = 0; r < 4 && 4 * r < cols; ++r) {
+      const int32x4_t v = fe_mve_requant4(acc[r], &rq, p->output_offset, -128, 127);
+      vstrbq_p_s32(out + j + 4 * r, v, vctp32q((uint32_t)(cols - 4 * r)));
+    }
+  }
+}
+
+/* 1 when fe_mve_conv2d takes the call: a 1x1 window without padding whose pixels all lie in
+ * the input, or a window of at most FE_MVE_MAX_K values. */
+static inline int fe_mve_conv2d_ok(const fe_conv_params *p) {
+  return (p->filter_h == 1 && p->filter_w == 1 && p->pad_h == 0 && p->pad_w == 0 &&
+          (p->out_h - 1) * p->stride_h < p->in_h && (p->out_w - 1) * p->stride_w < p->in_w) ||
+         p->filter_h * p->filter_w * p->in_c <= FE_MVE_MAX_K;
+}
+
+/* CONV_2D (per-channel) on the calls fe_mve_conv2d_ok accepts. */
+static inline void fe_mve_conv2d(const fe_conv_params *p, const int8_t *input,
+                                 const int8_t *filter, const int32_t *bias, int8_t *output) {
+  const int32_t k = p->filter_h * p->filter_w * p->in_c;
+  const int pointwise = p->filter_h == 1 && p->filter_w == 1 && p->pad_h == 0 && p->pad_w == 0 &&
+                        (p->out_h - 1) * p->stride_h < p->in_h &&
+                        (p->out_w - 1) * p->stride_w < p->in_w;
+  int8_t row[FE_MVE_MAX_K];
+  fe_mve_out q;
+  int32_t oy, ox;
+  q.mult = p->multiplier;
+  q.shift = p->shift;
+  q.bias = bias;
+  q.per_channel = 1;
+  q.out_offset = p->output_offset;
+  q.lo = p->act_min;
+  q.hi = p->act_max;
+  for (oy = 0; oy < p->out_h; ++oy) {
+    int8_t *out = output + oy * p->out_w * p->out_c;
+    for (ox = 0; ox < p->out_w; ++ox, out += p->out_c) {
+      const int8_t *x = row;
+      if (pointwise) {
+        x = input + (oy * p->stride_h * p->in_w + ox * p->stride_w) * p->in_c;
+      } else {
+        fe_im2col(p, input, oy, ox, row);
+      }
+      fe_mve_gemv(&q, x, filter, k, k, p->out_c, p->input_offset, 0, out);
+    }
+  }
+}
+
+#endif /* FE_KERNELS_MVE */
+
+#endif /* FE_GEMM_MVE_H */

@@ -5,7 +5,9 @@
  * fields read in the loop would be reloaded after every output byte). Per row: an input that
  * is broadcast along the row is rescaled once; inputs of equal scale (multiplier 2^30, shift
  * 0) skip the rescale, which is then exact: srdhm((x + zp) << s, 2^30) = (x + zp) << (s - 1)
- * because (x + zp) << s is even. */
+ * because (x + zp) << s is even. On Helium cores (FE_KERNELS_MVE) rows whose inputs are
+ * contiguous or broadcast go to fe_eltwise_mve.h, four outputs per step. */
+#include "fe_eltwise_mve.h"
 #include "fe_internal.h"
 
 typedef struct {
@@ -67,5 +69,18 @@ void fe_add(const fe_add_params *p, const int8_t *in1, const int8_t *in2, int8_t
   k.exact = p->input1_multiplier == ((int32_t)1 << 30) && p->input1_shift == 0 &&
             p->input2_multiplier == ((int32_t)1 << 30) && p->input2_shift == 0 &&
             p->left_shift > 0;
+#if FE_KERNELS_MVE
+  {
+    const fe_mve_add_k mk = fe_mve_add_make(p);
+    FE_BCAST_ROWS(&p->shape, {
+      if ((st1_ | st2_) == 1) {
+        fe_mve_add_row(&mk, in1 + i1_, st1_, in2 + i2_, st2_, output + o_, n_);
+      } else {
+        add_row(&k, in1 + i1_, st1_, in2 + i2_, st2_, output + o_, n_);
+      }
+    });
+    return;
+  }
+#endif
   FE_BCAST_ROWS(&p->shape, { add_row(&k, in1 + i1_, st1_, in2 + i2_, st2_, output + o_, n_); });
 }

@@ -8,7 +8,8 @@
  *   the portable loop's). The last n % 16 lanes by tail-predicated loads (VCTP.8 + VLDRB
  *   zeroing the inactive lanes, which are never read from memory). An input offset o is the
  *   term o * sum(w), as VMLADAVA of a vector of o and the same weight vector (one more per
- *   row; o = 128, outside int8, as 64 + 64). fe_mve_dot1: one row.
+ *   row; o = 128, outside int8, as 64 + 64). fe_mve_dot1: one row. fe_mve_dot2x3: two inputs
+ *   against three rows (each loaded vector used two or three times), no offset.
  * - fe_mve_cols16: sum_k a_k * b[k][j] for 16 neighbouring columns j (BATCH_MATMUL's rhs
  *   stored [k][j]): per k four widening loads (VLDRB.S32) and four VMLA.S32 by the scalar a_k
  *   into four int32x4 sums; a tail of fewer columns by predicated loads.
@@ -117,6 +118,52 @@ static inline void fe_mve_dot4(const int8_t *x, const int8_t *w, int32_t ws, int
 #undef FE_MVE_OFF1
 #undef FE_MVE_OFF2
 
+/* One 16-lane step of two inputs against three rows, loads by LD(pointer). */
+#define FE_MVE_DOT2X3_STEP(LD)            \
+  do {                                    \
+    const int8x16_t xa_ = LD(x0);         \
+    const int8x16_t xb_ = LD(x1);         \
+    const int8x16_t v0_ = LD(w0);         \
+    const int8x16_t v1_ = LD(w1);         \
+    const int8x16_t v2_ = LD(w2);         \
+    a0 = vmladavaq_s8(a0, xa_, v0_);      \
+    b0 = vmladavaq_s8(b0, xb_, v0_);      \
+    a1 = vmladavaq_s8(a1, xa_, v1_);      \
+    b1 = vmladavaq_s8(b1, xb_, v1_);      \
+    a2 = vmladavaq_s8(a2, xa_, v2_);      \
+    b2 = vmladavaq_s8(b2, xb_, v2_);      \
+  } while (0)
+
+/* Two inputs x0, x1 against three rows w0, w1, w2, n values each, no offset: sa[r] = x0.wr,
+ * sb[r] = x1.wr. Per 16 lanes five loads and six VMLADAVA (six sums, five pointers and the
+ * loop count fit the core registers). */
+static inline void fe_mve_dot2x3(const int8_t *x0, const int8_t *x1, const int8_t *w0,
+                                 const int8_t *w1, const int8_t *w2, int32_t n, int32_t sa[3],
+                                 int32_t sb[3]) {
+  int32_t a0 = 0, a1 = 0, a2 = 0, b0 = 0, b1 = 0, b2 = 0;
+  int32_t steps;
+  for (steps = n >> 4; steps > 0; --steps) {
+    FE_MVE_DOT2X3_STEP(FE_MVE_LD);
+    x0 += 16;
+    x1 += 16;
+    w0 += 16;
+    w1 += 16;
+    w2 += 16;
+  }
+  if ((n & 15) != 0) {
+    const mve_pred16_t tail_ = vctp8q((uint32_t)(n & 15));
+    FE_MVE_DOT2X3_STEP(FE_MVE_LDZ);
+  }
+  sa[0] = a0;
+  sa[1] = a1;
+  sa[2] = a2;
+  sb[0] = b0;
+  sb[1] = b1;
+  sb[2] = b2;
+}
+
+#undef FE_MVE_DOT2X3_STEP
+
 /* sum_k (x[k] + x_off) * w[k], k < n (predicated steps: one row of a tail). */
 static inline int32_t fe_mve_dot1(const int8_t *x, const int8_t *w, int32_t n, int32_t x_off) {
   const fe_mve_off o = fe_mve_off_make(x_off);
@@ -188,12 +235,18 @@ FE_INLINE fe_mve_rq fe_mve_rq_make(int32x4_t mult, int32x4_t shift) {
   return q;
 }
 
+/* Lanes of x times their multipliers and 2^shift: TFLite's MultiplyByQuantizedMultiplier
+ * (double rounding), exactly. */
+FE_INLINE int32x4_t fe_mve_mbqm4(int32x4_t x, const fe_mve_rq *q) {
+  int32x4_t v = vqrdmulhq_s32(vshlq_s32(x, q->left), q->mult);
+  v = vqaddq_s32(v, vshrq_n_s32(vandq_s32(v, q->right), 31));
+  return vrshlq_s32(v, q->right);
+}
+
 /* Lanes of acc requantized (TFLite's double rounding), plus out_offset, clamped to [lo, hi]. */
 FE_INLINE int32x4_t fe_mve_requant4(int32x4_t acc, const fe_mve_rq *q, int32_t out_offset,
                                     int32_t lo, int32_t hi) {
-  int32x4_t v = vqrdmulhq_s32(vshlq_s32(acc, q->left), q->mult);
-  v = vqaddq_s32(v, vshrq_n_s32(vandq_s32(v, q->right), 31));
-  v = vaddq_n_s32(vrshlq_s32(v, q->right), out_offset);
+  const int32x4_t v = vaddq_n_s32(fe_mve_mbqm4(acc, q), out_offset);
   return vminq_s32(vmaxq_s32(v, vdupq_n_s32(lo)), vdupq_n_s32(hi));
 }
 

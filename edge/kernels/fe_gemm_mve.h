@@ -23,6 +23,7 @@
 #define FE_GEMM_MVE_H
 
 #include <stdint.h>
+#include <string.h>
 
 #include "fe_dot_mve.h"
 #include "fe_internal.h"
@@ -80,6 +81,40 @@ static inline void fe_mve_gemv(const fe_mve_out *q, const int8_t *x, const int8_
   }
 }
 
+/* Output features a two-row pass sums before requantizing them (four blocks of three). */
+#define FE_MVE_CHUNK 12
+
+/* Two input rows x0, x1 (n values each, no input offset) against depth weight rows ws apart:
+ * out0[o], out1[o]. Blocks of three features (fe_mve_dot2x3; a short last block repeats its
+ * first row), requantized a chunk of FE_MVE_CHUNK at a time, so both rows' outputs of a chunk
+ * are written before the next chunk reads the rows again. */
+static inline void fe_mve_gemv2(const fe_mve_out *q, const int8_t *x0, const int8_t *x1,
+                                const int8_t *w, int32_t n, int32_t ws, int32_t depth,
+                                int8_t *out0, int8_t *out1) {
+  int32_t o0, j;
+  for (o0 = 0; o0 < depth; o0 += FE_MVE_CHUNK) {
+    const int32_t chunk = depth - o0 < FE_MVE_CHUNK ? depth - o0 : FE_MVE_CHUNK;
+    int32_t s0[FE_MVE_CHUNK], s1[FE_MVE_CHUNK];
+    for (j = 0; j < chunk; j += 3) {
+      const int8_t *wa = w + (o0 + j) * ws;
+      fe_mve_dot2x3(x0, x1, wa, j + 1 < chunk ? wa + ws : wa, j + 2 < chunk ? wa + 2 * ws : wa,
+                    n, s0 + j, s1 + j);
+    }
+    for (j = 0; j < chunk; j += 4) {
+      const mve_pred16_t p = vctp32q((uint32_t)(chunk - j));
+      const fe_mve_rq rq = fe_mve_rq_at(q->mult, q->shift, q->per_channel, o0 + j, p);
+      int32x4_t v0 = vld1q_s32(s0 + j), v1 = vld1q_s32(s1 + j);
+      if (q->bias != NULL) {
+        const int32x4_t b = vldrwq_z_s32(q->bias + o0 + j, p);
+        v0 = vaddq_s32(v0, b);
+        v1 = vaddq_s32(v1, b);
+      }
+      vstrbq_p_s32(out0 + o0 + j, fe_mve_requant4(v0, &rq, q->out_offset, q->lo, q->hi), p);
+      vstrbq_p_s32(out1 + o0 + j, fe_mve_requant4(v1, &rq, q->out_offset, q->lo, q->hi), p);
+    }
+  }
+}
+
 /* FULLY_CONNECTED with symmetric weights (filter_offset 0). */
 static inline void fe_mve_fully_connected(const fe_fc_params *p, const int8_t *input,
                                           const int8_t *weights, const int32_t *bias,
@@ -97,7 +132,21 @@ static inline void fe_mve_fully_connected(const fe_fc_params *p, const int8_t *i
   q.out_offset = p->output_offset;
   q.lo = p->act_min;
   q.hi = p->act_max;
-  for (b = 0; b < batches; ++b) {
+  b = 0;
+  if (x_off == 0) {
+    const int disjoint = fe_disjoint(input, batches * n, output, batches * depth);
+    while (b + 2 <= batches) { /* a pair writes row b + 1's outputs while row b is read */
+      if (disjoint || fe_below(output + b * depth, 2 * depth, input + b * n)) {
+        fe_mve_gemv2(&q, input + b * n, input + (b + 1) * n, weights, n, n, depth,
+                     output + b * depth, output + (b + 1) * depth);
+        b += 2;
+      } else {
+        fe_mve_gemv(&q, input + b * n, weights, n, n, depth, 0, 0, output + b * depth);
+        b += 1;
+      }
+    }
+  }
+  for (; b < batches; ++b) {
     fe_mve_gemv(&q, input + b * n, weights, n, n, depth, x_off, 0, output + b * depth);
   }
 }
@@ -148,24 +197,53 @@ static inline void fe_mve_bmm_cols(const fe_bmm_params *p, const int8_t *a, cons
   }
 }
 
-/* 1 when fe_mve_conv2d takes the call: a 1x1 window without padding whose pixels all lie in
- * the input, or a window of at most FE_MVE_MAX_K values. */
-static inline int fe_mve_conv2d_ok(const fe_conv_params *p) {
-  return (p->filter_h == 1 && p->filter_w == 1 && p->pad_h == 0 && p->pad_w == 0 &&
-          (p->out_h - 1) * p->stride_h < p->in_h && (p->out_w - 1) * p->stride_w < p->in_w) ||
-         p->filter_h * p->filter_w * p->in_c <= FE_MVE_MAX_K;
+/* 1 when output pixels of p are 1x1 windows read in place: no padding, all inside the input. */
+static inline int fe_mve_pointwise(const fe_conv_params *p) {
+  return p->filter_h == 1 && p->filter_w == 1 && p->pad_h == 0 && p->pad_w == 0 &&
+         (p->out_h - 1) * p->stride_h < p->in_h && (p->out_w - 1) * p->stride_w < p->in_w;
 }
 
-/* CONV_2D (per-channel) on the calls fe_mve_conv2d_ok accepts. */
+/* 1 when fe_mve_conv2d takes the call: pointwise, or a window of at most FE_MVE_MAX_K values. */
+static inline int fe_mve_conv2d_ok(const fe_conv_params *p) {
+  return fe_mve_pointwise(p) || p->filter_h * p->filter_w * p->in_c <= FE_MVE_MAX_K;
+}
+
+/* Output pixel pix's k input values: in place (pointwise) or gathered into row. */
+FE_INLINE const int8_t *fe_mve_pixel(const fe_conv_params *p, const int8_t *input, int32_t pix,
+                                     int in_place, int8_t *row) {
+  const int32_t oy = pix / p->out_w, ox = pix - oy * p->out_w;
+  const int8_t *x = input + (oy * p->stride_h * p->in_w + ox * p->stride_w) * p->in_c;
+  if (in_place) {
+    return x;
+  }
+  if (fe_mve_pointwise(p)) {
+    memcpy(row, x, (size_t)p->in_c);
+  } else {
+    fe_im2col(p, input, oy, ox, row);
+  }
+  return row;
+}
+
+/* Largest out_c whose folded input offset fe_mve_conv2d keeps on the stack. */
+#define FE_MVE_MAX_OC 256
+
+/* CONV_2D (per-channel) on the calls fe_mve_conv2d_ok accepts. With an input offset o and at
+ * most FE_MVE_MAX_OC channels, o * sum(w[c]) is folded into the bias once per call (padded
+ * taps hold -o, so every pixel's row has all k values); pixels then go in pairs through
+ * fe_mve_gemv2: both rows gathered first, or read in place when the pair's outputs cannot
+ * reach input still to be read (fe_disjoint / fe_below), otherwise one at a time. */
 static inline void fe_mve_conv2d(const fe_conv_params *p, const int8_t *input,
                                  const int8_t *filter, const int32_t *bias, int8_t *output) {
   const int32_t k = p->filter_h * p->filter_w * p->in_c;
-  const int pointwise = p->filter_h == 1 && p->filter_w == 1 && p->pad_h == 0 && p->pad_w == 0 &&
-                        (p->out_h - 1) * p->stride_h < p->in_h &&
-                        (p->out_w - 1) * p->stride_w < p->in_w;
-  int8_t row[FE_MVE_MAX_K];
+  const int32_t pixels = p->out_h * p->out_w;
+  const int32_t oc_n = p->out_c;
+  const int pointwise = fe_mve_pointwise(p);
+  const int disjoint = fe_disjoint(input, p->in_h * p->in_w * p->in_c, output, pixels * oc_n);
+  int32_t x_off = p->input_offset;
+  int8_t rows[2][FE_MVE_MAX_K];
+  int32_t folded[FE_MVE_MAX_OC];
   fe_mve_out q;
-  int32_t oy, ox;
+  int32_t pix = 0, c;
   q.mult = p->multiplier;
   q.shift = p->shift;
   q.bias = bias;
@@ -173,17 +251,33 @@ static inline void fe_mve_conv2d(const fe_conv_params *p, const int8_t *input,
   q.out_offset = p->output_offset;
   q.lo = p->act_min;
   q.hi = p->act_max;
-  for (oy = 0; oy < p->out_h; ++oy) {
-    int8_t *out = output + oy * p->out_w * p->out_c;
-    for (ox = 0; ox < p->out_w; ++ox, out += p->out_c) {
-      const int8_t *x = row;
-      if (pointwise) {
-        x = input + (oy * p->stride_h * p->in_w + ox * p->stride_w) * p->in_c;
-      } else {
-        fe_im2col(p, input, oy, ox, row);
-      }
-      fe_mve_gemv(&q, x, filter, k, k, p->out_c, p->input_offset, 0, out);
+  if (x_off != 0 && oc_n <= FE_MVE_MAX_OC) {
+    for (c = 0; c < oc_n; ++c) {
+      folded[c] = (bias != NULL ? bias[c] : 0) + x_off * fe_mve_row_sum(filter + c * k, k, 0);
     }
+    q.bias = folded;
+    x_off = 0;
+  }
+  if (x_off == 0) {
+    for (; pix + 2 <= pixels; pix += 2) {
+      int8_t *out = output + pix * oc_n;
+      const int in_place =
+          pointwise && (disjoint || fe_below(out, 2 * oc_n, fe_mve_pixel(p, input, pix, 1, NULL)));
+      const int8_t *x0;
+      if (!in_place && k > FE_MVE_MAX_K) { /* too long to gather: one pixel at a time */
+        fe_mve_gemv(&q, fe_mve_pixel(p, input, pix, 1, NULL), filter, k, k, oc_n, 0, 0, out);
+        fe_mve_gemv(&q, fe_mve_pixel(p, input, pix + 1, 1, NULL), filter, k, k, oc_n, 0, 0,
+                    out + oc_n);
+        continue;
+      }
+      x0 = fe_mve_pixel(p, input, pix, in_place, rows[0]);
+      fe_mve_gemv2(&q, x0, fe_mve_pixel(p, input, pix + 1, in_place, rows[1]), filter, k, k,
+                   oc_n, out, out + oc_n);
+    }
+  }
+  for (; pix < pixels; ++pix) {
+    fe_mve_gemv(&q, fe_mve_pixel(p, input, pix, pointwise, rows[0]), filter, k, k, oc_n, x_off,
+                0, output + pix * oc_n);
   }
 }
 

@@ -1,5 +1,7 @@
 /* MUL int8 with broadcast, as TFLite's reference integer kernel. Parameters are unpacked into
- * locals once; an input broadcast along a row is read once per row. */
+ * locals once; an input broadcast along a row is read once per row. On Helium cores
+ * (FE_KERNELS_MVE) rows whose inputs are contiguous or broadcast go to fe_eltwise_mve.h. */
+#include "fe_eltwise_mve.h"
 #include "fe_internal.h"
 
 typedef struct {
@@ -39,5 +41,18 @@ void fe_mul(const fe_mul_params *p, const int8_t *in1, const int8_t *in2, int8_t
   k.lo = p->act_min;
   k.hi = p->act_max;
   k.out = fe_rq_make(p->output_multiplier, (int)p->output_shift);
+#if FE_KERNELS_MVE
+  {
+    const fe_mve_mul_k mk = fe_mve_mul_make(p);
+    FE_BCAST_ROWS(&p->shape, {
+      if ((st1_ | st2_) == 1) {
+        fe_mve_mul_row(&mk, in1 + i1_, st1_, in2 + i2_, st2_, output + o_, n_);
+      } else {
+        mul_row(&k, in1 + i1_, st1_, in2 + i2_, st2_, output + o_, n_);
+      }
+    });
+    return;
+  }
+#endif
   FE_BCAST_ROWS(&p->shape, { mul_row(&k, in1 + i1_, st1_, in2 + i2_, st2_, output + o_, n_); });
 }

@@ -8,8 +8,9 @@ pairs, their tails) and fe_depthwise_conv2d / fe_depthwise_conv2d_inplace (quad 
 order under a slid output, in-place rings, tails and fallbacks) with naive loops; QEMU's exit
 status is the image's mismatch count (0 or 1). On qemu-m55 (Cortex-M55) FULLY_CONNECTED and
 CONV_2D take the Helium (MVE) paths; ``c/kernel_board_gemm_cases.c`` adds FULLY_CONNECTED,
-BATCH_MATMUL and CONV_2D cases aimed at them (16-lane tails, offset 128, im2col limits) and runs
-on qemu-m55, qemu-m55 with -DFE_KERNELS_PORTABLE and qemu-m7.
+BATCH_MATMUL and CONV_2D cases aimed at them (16-lane tails, offset 128, im2col limits, slid
+pointwise outputs) and ``c/kernel_board_eltwise_cases.c`` ADD / SUB / MUL rows (4-lane tails,
+broadcasts, in place); both run on qemu-m55, qemu-m55 with -DFE_KERNELS_PORTABLE and qemu-m7.
 """
 
 from __future__ import annotations
@@ -24,6 +25,7 @@ from export.codegen import KERNEL_DIR
 
 CASES = Path(__file__).resolve().parent / "c" / "kernel_board_cases.c"
 GEMM_CASES = Path(__file__).resolve().parent / "c" / "kernel_board_gemm_cases.c"
+ELTWISE_CASES = Path(__file__).resolve().parent / "c" / "kernel_board_eltwise_cases.c"
 
 pytestmark = pytest.mark.skipif(
     shutil.which("arm-none-eabi-gcc") is None or shutil.which("qemu-system-arm") is None,
@@ -38,7 +40,7 @@ def _image(board_name: str, tmp: Path, *, portable: bool, cases: Path = CASES) -
     common = FIRMWARE_DIR / "common"
     srcs = [common / "startup.c", common / "semihost.c", *(FIRMWARE_DIR / s for s in board.sources),
             cases, *(KERNEL_DIR / f"{k}.c" for k in ("fully_connected", "conv2d", "depthwise_conv2d",
-                                                     "dot", "batch_matmul"))]
+                                                     "dot", "batch_matmul", "add", "mul"))]
     flags = ["-std=c99", "-O2", "-Wall", "-Wextra", "-Werror", "-ffunction-sections",
              *(["-DFE_KERNELS_PORTABLE"] if portable else [])]
     elf = tmp / f"{board_name}-{cases.stem}.elf"
@@ -71,9 +73,11 @@ def test_fc_conv_depthwise_simd_equal_naive_on_board(tmp_path: Path, board_name:
 
 @pytest.mark.parametrize(("board_name", "portable"), [("qemu-m55", False), ("qemu-m55", True),
                                                       ("qemu-m7", False)])
-def test_gemm_family_equal_naive_on_board(tmp_path: Path, board_name: str, portable: bool) -> None:
-    out = _run(board_name, _image(board_name, tmp_path, portable=portable, cases=GEMM_CASES))
-    assert "gemm board cases: all equal" in out, out[-400:]
+@pytest.mark.parametrize(("cases", "family"), [(GEMM_CASES, "gemm"), (ELTWISE_CASES, "eltwise")])
+def test_mve_families_equal_naive_on_board(tmp_path: Path, board_name: str, portable: bool,
+                                           cases: Path, family: str) -> None:
+    out = _run(board_name, _image(board_name, tmp_path, portable=portable, cases=cases))
+    assert f"{family} board cases: all equal" in out, out[-400:]
 
 
 @pytest.mark.parametrize("defines", [(), ("-DFE_KERNELS_PORTABLE",)])

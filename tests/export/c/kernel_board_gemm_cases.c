@@ -12,7 +12,8 @@
  *   batch;
  * - CONV_2D: 3x3 SAME with input offsets 128 and -127 (padded taps hold the zero point), windows
  *   of exactly 576 values (the largest the Helium im2col row takes) and 585 (the next path),
- *   1x1 with 600 input channels (pointwise read in place), stride 2.
+ *   1x1 with 600 input channels (pointwise read in place), stride 2; pointwise outputs slid
+ *   below their input (590 channels: beyond the gathered rows; 40 and 8: gathered pairs).
  * main returns the number of mismatching outputs (0: QEMU exits 0). */
 #include <stdint.h>
 
@@ -33,7 +34,7 @@ static int8_t next_s8(void) {
 #define CIN_H 5
 #define CIN_W 6
 
-static int8_t x[CIN_H * CIN_W * MAX_N], w[MAX_DEPTH * MAX_N], got[512];
+static int8_t x[CIN_H * CIN_W * MAX_N + 64], w[MAX_DEPTH * MAX_N], got[512];
 static int32_t bias[16], mult[16], shift[16];
 
 static int8_t requant(int32_t acc, int32_t m, int32_t s, int32_t zp, int32_t lo, int32_t hi) {
@@ -205,6 +206,52 @@ static int conv_check(int32_t f, int32_t stride, int32_t pad, int32_t in_c, int3
   return bad;
 }
 
+/* Pointwise with the output slid below its input in one buffer (the planner's slides): the
+ * input `extra` bytes above the smallest shift raster order allows, so pixel pairs read in
+ * place only where their writes stay below the input still to be read. */
+static int8_t pristine[CIN_H * CIN_W * MAX_N];
+
+static int pw_slide_check(int32_t in_c, int32_t out_c, int32_t extra) {
+  fe_conv_params p = {0};
+  int32_t i, pix, oc, ic, base = 0, bad = 0;
+  int8_t *in;
+  p.in_h = p.out_h = CIN_H;
+  p.in_w = p.out_w = CIN_W;
+  p.in_c = in_c;
+  p.out_c = out_c;
+  p.filter_h = p.filter_w = 1;
+  p.stride_h = p.stride_w = 1;
+  p.dilation_h = p.dilation_w = 1;
+  p.depth_multiplier = 1;
+  p.output_offset = 2;
+  p.multiplier = mult;
+  p.shift = shift;
+  p.act_min = -128;
+  p.act_max = 127;
+  for (pix = 0; pix < CIN_H * CIN_W; ++pix) {
+    if ((pix + 1) * out_c - pix * in_c > base) base = (pix + 1) * out_c - pix * in_c;
+  }
+  for (i = 0; i < CIN_H * CIN_W * in_c; ++i) pristine[i] = next_s8();
+  for (i = 0; i < out_c * in_c; ++i) w[i] = next_s8();
+  for (oc = 0; oc < out_c; ++oc) {
+    bias[oc] = (int32_t)next_s8() * 53;
+    mult[oc] = (int32_t)(0x40000000u + ((uint32_t)(uint8_t)next_s8() << 22));
+    shift[oc] = -13 - (oc & 3);
+  }
+  in = x + base + extra;
+  for (i = 0; i < CIN_H * CIN_W * in_c; ++i) in[i] = pristine[i];
+  fe_conv2d(&p, in, w, bias, x);
+  for (pix = 0; pix < CIN_H * CIN_W; ++pix) {
+    for (oc = 0; oc < out_c; ++oc) {
+      int32_t acc = bias[oc];
+      for (ic = 0; ic < in_c; ++ic) acc += (int32_t)pristine[pix * in_c + ic] * w[oc * in_c + ic];
+      bad += x[pix * out_c + oc] != requant(acc, mult[oc], shift[oc], 2, -128, 127);
+    }
+  }
+  if (bad != 0) semihost_write0("pointwise slide mismatch\n");
+  return bad;
+}
+
 static int conv_cases(void) {
   int bad = 0;
   bad += conv_check(3, 1, 1, 5, 7, 128);
@@ -213,6 +260,10 @@ static int conv_cases(void) {
   bad += conv_check(3, 1, 0, 65, 5, 7);   /* k = 585 */
   bad += conv_check(1, 2, 0, 600, 6, 0);
   bad += conv_check(1, 1, 0, 33, 9, -3);
+  bad += pw_slide_check(590, 7, 0);
+  bad += pw_slide_check(590, 7, 5);
+  bad += pw_slide_check(40, 9, 0);
+  bad += pw_slide_check(8, 8, 3);
   return bad;
 }
 

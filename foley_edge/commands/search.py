@@ -63,6 +63,9 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--cache", type=Path, default=DEFAULT_COST_CACHE,
                    help=f"cost cache (default {DEFAULT_COST_CACHE})")
     p.add_argument("--json", action="store_true", help="print search.json on stdout")
+    p.add_argument("--ship", action="store_true",
+                   help="copy the winner into edge/model/shipped/<the board's student>/ (what "
+                        "build, play and demo use for that board class)")
     p.set_defaults(func=run)
 
 
@@ -121,7 +124,7 @@ def settings(args: argparse.Namespace):  # type: ignore[no-untyped-def] # Search
 
 def run(args: argparse.Namespace) -> int:
     """Search, write the result folder, print where it is and what won."""
-    from foley_edge.search.result import clear_result, finish
+    from foley_edge.search.result import clear_result, finish, ship_winner
     from foley_edge.search.run import run_search
 
     s = settings(args)
@@ -136,6 +139,8 @@ def run(args: argparse.Namespace) -> int:
     state = run_search(s, progress)
     progress("exporting the winner and building its firmware")
     summary = finish(s, state)
+    if args.ship:
+        progress(f"shipped the winner into {ship_winner(s, summary)}")
     if args.json:
         print(json.dumps(summary, indent=1, default=str))
     w = summary["winner"]

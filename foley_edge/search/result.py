@@ -123,3 +123,27 @@ def clear_result(out: Path) -> None:
         (out / name).unlink(missing_ok=True)
     for folder in ("winner", "trials"):
         shutil.rmtree(out / folder, ignore_errors=True)
+
+
+SHIPPED_FILES = ("config.json", "model.weights.h5", "metrics.json", "curves.png", "eval_test.json")
+"""What a shipped student folder holds (as edge/model/shipped/student/)."""
+
+
+def ship_winner(s: SearchSettings, summary: dict[str, Any]) -> Path:
+    """Copy the winner's run files, the table and the plot into
+    ``edge/model/shipped/<board.student>/`` (replacing what was there); returns the folder."""
+    from edge.model.shipped import SHIPPED_DIR
+
+    dest = SHIPPED_DIR / s.board.student
+    tmp = dest.with_name(dest.name + ".tmp")
+    shutil.rmtree(tmp, ignore_errors=True)
+    tmp.mkdir(parents=True)
+    run = s.out / "winner" / "run"
+    for name in SHIPPED_FILES:
+        shutil.copy2(run / name, tmp / name)
+    shutil.copy2(s.out / "candidates.md", tmp / "search_candidates.md")
+    shutil.copy2(s.out / "pareto.png", tmp / "search_pareto.png")
+    _json(tmp / "search.json", summary)
+    shutil.rmtree(dest, ignore_errors=True)
+    tmp.replace(dest)
+    return dest

@@ -4,7 +4,7 @@ The recipe is `foley-edge distill`'s (:func:`edge.train.api.distill_student`: so
 the teacher + ground-truth cross-entropy, the same windows and augmentation), for the number of
 epochs the search can afford; the score is `foley-edge evaluate`'s onset F1 with pitch (mir_eval,
 50 ms onsets, greedy decoding) on the first ``clips`` clips of a split the candidate never
-trained on.
+trained on (written beside the run as ``eval_<split>.json``, as `foley-edge evaluate --json`).
 """
 
 from __future__ import annotations
@@ -38,6 +38,7 @@ def train_candidate(key: str, model: dict[str, Any], teacher: str, data: str, ou
     from edge.model.config import StudentConfig, config_from_dict
     from edge.model.evaluate import evaluate_run
     from edge.train.api import distill_student
+    from edge.train.run import write_json
 
     cfg = config_from_dict(model, f"candidate {key}")
     assert isinstance(cfg, StudentConfig)
@@ -45,6 +46,7 @@ def train_candidate(key: str, model: dict[str, Any], teacher: str, data: str, ou
     distill_student(teacher, data, out, settings, cfg, progress=False, init=init)
     seconds = time.monotonic() - start
     m = evaluate_run(Path(out), data, split, max_clips=clips)
+    write_json(Path(out) / f"eval_{split}.json", m)
     return Trained(key, out, settings.epochs, round(seconds, 1), split, float(m["onset_f1"]),
                    float(m["token_accuracy"]), m.get("motion_sensitivity"))
 

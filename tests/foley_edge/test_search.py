@@ -145,10 +145,11 @@ def tiny(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path]:
 
 
 def test_search_picks_only_what_fits_and_the_winner_plays_on_the_twin(
-        tiny: tuple[Path, Path], tmp_path: Path) -> None:
+        tiny: tuple[Path, Path], tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    import edge.model.shipped
     from edge.train.loop import TrainSettings
     from foley_edge.search.cost import measure_cost
-    from foley_edge.search.result import finish
+    from foley_edge.search.result import SHIPPED_FILES, finish, ship_winner
     from foley_edge.search.run import SearchSettings, base_config, run_search
 
     teacher, data = tiny
@@ -184,3 +185,8 @@ def test_search_picks_only_what_fits_and_the_winner_plays_on_the_twin(
                "--out", str(tmp_path / "fw")])
     assert rc == 0 and mid.stat().st_size > 0
     assert np.isfinite(summary["winner"]["final"]["onset_f1"])
+    monkeypatch.setattr(edge.model.shipped, "SHIPPED_DIR", tmp_path / "shipped")
+    shipped = ship_winner(s, summary)
+    assert shipped == tmp_path / "shipped" / "student-f411"
+    assert all((shipped / f).is_file() for f in SHIPPED_FILES)
+    assert json.loads((shipped / "eval_test.json").read_text())["split"] == "test"

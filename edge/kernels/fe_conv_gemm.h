@@ -1,7 +1,7 @@
 /* CONV_2D's GEMM family on Cortex-M DSP (conv2d.c drives it): output pixel p = W (out_c x k) .
  * x_p + bias, where x_p is the pixel's input (1x1 without padding: pointwise) or its window
- * gathered into one row of k = filter_h * filter_w * in_c values (fe_im2col of fe_internal.h,
- * padded taps = -input_offset). Included by conv2d.c only, and only with FE_KERNELS_ACLE.
+ * gathered into one row of k = filter_h * filter_w * in_c values (im2col, padded taps =
+ * -input_offset). Included by conv2d.c only, and only with FE_KERNELS_ACLE.
  *
  * - cg_widen / cg_wide: the two pixels of a pair widened once to int16 pairs with the input
  *   offset added (SXTAB16), interleaved {a even, a odd, b even, b odd} per 4 values, k <= 192
@@ -368,6 +368,33 @@ static void cg_run_wide(const cg_call *g, const int8_t *x, int32_t xs, int32_t c
   }
 }
 
+/* Output pixel (oy, ox)'s window as one row of k values in filter order (OHWI's HWI), padded
+ * taps filled with -input_offset, which contributes (x + offset) * w = 0. */
+static void cg_im2col(const fe_conv_params *p, const int8_t *input, int32_t oy, int32_t ox,
+                      int8_t *row) {
+  const int32_t y0 = oy * p->stride_h - p->pad_h;
+  const int32_t x0 = ox * p->stride_w - p->pad_w;
+  const int8_t pad = (int8_t)-p->input_offset;
+  const int32_t span = p->filter_w * p->in_c;
+  int32_t fy, fx;
+  for (fy = 0; fy < p->filter_h; ++fy) {
+    const int32_t iy = y0 + fy * p->dilation_h;
+    if (p->dilation_w == 1 && iy >= 0 && iy < p->in_h && x0 >= 0 && x0 + p->filter_w <= p->in_w) {
+      memcpy(row, input + (iy * p->in_w + x0) * p->in_c, (size_t)span); /* whole filter row */
+      row += span;
+      continue;
+    }
+    for (fx = 0; fx < p->filter_w; ++fx, row += p->in_c) {
+      const int32_t ix = x0 + fx * p->dilation_w;
+      if (iy < 0 || iy >= p->in_h || ix < 0 || ix >= p->in_w) {
+        memset(row, pad, (size_t)p->in_c);
+      } else {
+        memcpy(row, input + (iy * p->in_w + ix) * p->in_c, (size_t)p->in_c);
+      }
+    }
+  }
+}
+
 /* Any CONV_2D with k <= CG_MAX_K: each pair of output pixels in raster order gathered (one
  * int8 row at a time) and widened, all of the pair's reads before its writes (slid outputs
  * stay safe), then cg_pair_wide; an odd last pixel of a row through cg_single. */
@@ -380,14 +407,14 @@ static void cg_conv_im2col(const cg_call *g, const int8_t *input, int8_t *output
   for (oy = 0; oy < p->out_h; ++oy) {
     int8_t *out = output + oy * p->out_w * p->out_c;
     for (ox = 0; ox + 2 <= p->out_w; ox += 2, out += 2 * p->out_c) {
-      fe_im2col(p, input, oy, ox, row);
+      cg_im2col(p, input, oy, ox, row);
       cg_widen(row, g->k, off, wide.v);
-      fe_im2col(p, input, oy, ox + 1, row);
+      cg_im2col(p, input, oy, ox + 1, row);
       cg_widen(row, g->k, off, wide.v + 2);
       cg_pair_wide(g, &wide, out);
     }
     if (ox < p->out_w) {
-      fe_im2col(p, input, oy, ox, row);
+      cg_im2col(p, input, oy, ox, row);
       cg_single(g, row, out);
     }
   }

@@ -3,27 +3,26 @@
  * outputs at a time (fe_mve_requant4). Each operator's .c file calls its driver from its
  * dispatch when FE_KERNELS_MVE is 1; without it this header defines nothing.
  *
- * - fe_mve_fully_connected: every input row against the weight rows four output features
- *   at a time (fe_mve_dot4, each input vector loaded once for four rows), sums started at the
- *   bias, one vector requantization and one narrowing store per four features (a predicated
- *   one for the last 1-3, whose sums come from fe_mve_dot1). Weights with a zero point
- *   (filter_offset != 0) stay on the generic path.
+ * - fe_mve_fully_connected: pairs of input rows against blocks of three weight rows
+ *   (fe_mve_gemv2 over fe_mve_dot2x3) when there is no input offset and the pair's writes
+ *   cannot reach input still to be read; otherwise one row against four weight rows at a time
+ *   (fe_mve_gemv over fe_mve_dot4, each input vector loaded once for four rows), one vector
+ *   requantization and one narrowing store per four features (predicated for the last 1-3).
+ *   Weights with a zero point (filter_offset != 0) stay on the generic path.
  * - fe_mve_bmm_rows (rhs stored [j][k]: adj_y): the columns as rows of a weight matrix, as
  *   FULLY_CONNECTED, the lhs offset inside the dot and the rhs offset as rhs_offset * the lhs
  *   row's sum (one bias per row). fe_mve_bmm_cols (rhs stored [k][j]): 16 columns per pass
  *   (fe_mve_cols16), requantized as four vectors.
- * - fe_mve_conv2d: output pixels in raster order; a 1x1 window without padding reads its
- *   input pixel in place, any other window is gathered into one row of k = filter_h *
- *   filter_w * in_c values (fe_im2col, padded taps = -input_offset, which contributes 0) when
- *   k <= FE_MVE_MAX_K; then all output channels four at a time as FULLY_CONNECTED. Every read
- *   of a pixel comes before its writes, and pixels are written in raster order, so outputs the
- *   planner slid over the input stay safe. Larger windows take the DSP / portable paths.
+ * - fe_mve_conv2d: a 1x1 window without padding reads its input pixel in place, any other
+ *   window is gathered into one row of k = filter_h * filter_w * in_c values (fe_mve_im2col:
+ *   vector copies, padded taps = -input_offset, which contributes 0) when k <= FE_MVE_MAX_K;
+ *   an input offset is folded into the bias once per call; then pixel pairs as
+ *   FULLY_CONNECTED's row pairs. Larger windows take the DSP / portable paths.
  */
 #ifndef FE_GEMM_MVE_H
 #define FE_GEMM_MVE_H
 
 #include <stdint.h>
-#include <string.h>
 
 #include "fe_dot_mve.h"
 #include "fe_internal.h"
@@ -208,6 +207,53 @@ static inline int fe_mve_conv2d_ok(const fe_conv_params *p) {
   return fe_mve_pointwise(p) || p->filter_h * p->filter_w * p->in_c <= FE_MVE_MAX_K;
 }
 
+/* n bytes from src to dst, 16 per step (predicated): a short copy costs a few instructions
+ * instead of a library call. */
+FE_INLINE void fe_mve_copy(int8_t *dst, const int8_t *src, int32_t n) {
+  for (; n > 0; n -= 16, dst += 16, src += 16) {
+    const mve_pred16_t p = vctp8q((uint32_t)n);
+    vstrbq_p_s8(dst, vldrbq_z_s8(src, p), p);
+  }
+}
+
+/* n bytes of v at dst. */
+FE_INLINE void fe_mve_fill(int8_t *dst, int8_t v, int32_t n) {
+  const int8x16_t fill = vdupq_n_s8(v);
+  for (; n > 0; n -= 16, dst += 16) {
+    vstrbq_p_s8(dst, fill, vctp8q((uint32_t)n));
+  }
+}
+
+/* Output pixel (oy, ox)'s window as one row of k values in filter order (OHWI's HWI), padded
+ * taps filled with -input_offset, which contributes (x + offset) * w = 0 (fe_conv_gemm.h's
+ * cg_im2col with vector copies). */
+static inline void fe_mve_im2col(const fe_conv_params *p, const int8_t *input, int32_t oy,
+                                 int32_t ox, int8_t *row) {
+  const int32_t y0 = oy * p->stride_h - p->pad_h;
+  const int32_t x0 = ox * p->stride_w - p->pad_w;
+  const int8_t pad = (int8_t)-p->input_offset;
+  const int32_t c = p->in_c;
+  const int32_t span = p->filter_w * c;
+  int32_t fy, fx;
+  for (fy = 0; fy < p->filter_h; ++fy, row += span) {
+    const int32_t iy = y0 + fy * p->dilation_h;
+    if (iy < 0 || iy >= p->in_h) {
+      fe_mve_fill(row, pad, span);
+    } else if (p->dilation_w == 1 && x0 >= 0 && x0 + p->filter_w <= p->in_w) {
+      fe_mve_copy(row, input + (iy * p->in_w + x0) * c, span); /* whole filter row */
+    } else {
+      for (fx = 0; fx < p->filter_w; ++fx) {
+        const int32_t ix = x0 + fx * p->dilation_w;
+        if (ix >= 0 && ix < p->in_w) {
+          fe_mve_copy(row + fx * c, input + (iy * p->in_w + ix) * c, c);
+        } else {
+          fe_mve_fill(row + fx * c, pad, c);
+        }
+      }
+    }
+  }
+}
+
 /* Output pixel pix's k input values: in place (pointwise) or gathered into row. */
 FE_INLINE const int8_t *fe_mve_pixel(const fe_conv_params *p, const int8_t *input, int32_t pix,
                                      int in_place, int8_t *row) {
@@ -217,9 +263,9 @@ FE_INLINE const int8_t *fe_mve_pixel(const fe_conv_params *p, const int8_t *inpu
     return x;
   }
   if (fe_mve_pointwise(p)) {
-    memcpy(row, x, (size_t)p->in_c);
+    fe_mve_copy(row, x, p->in_c);
   } else {
-    fe_im2col(p, input, oy, ox, row);
+    fe_mve_im2col(p, input, oy, ox, row);
   }
   return row;
 }

@@ -3,7 +3,6 @@
 #define FE_INTERNAL_H
 
 #include <stdint.h>
-#include <string.h>
 
 #include "fe_fixedpoint.h"
 #include "fe_kernels.h"
@@ -24,39 +23,6 @@ static inline int fe_disjoint(const void *a, int32_t na, const void *b, int32_t 
  * from `in` up is still to be read). */
 static inline int fe_below(const void *out, int32_t n, const void *in) {
   return (uintptr_t)out + (uintptr_t)n <= (uintptr_t)in;
-}
-
-/* Output pixel (oy, ox)'s window as one row of k values in filter order (OHWI's HWI), padded
- * taps filled with -input_offset, which contributes (x + offset) * w = 0. CONV_2D's
- * GEMM paths (fe_conv_gemm.h, fe_gemm_mve.h) share it; out of line, as one copy per file. */
-#if defined(__GNUC__)
-#define FE_OUT_OF_LINE __attribute__((noinline, unused))
-#else
-#define FE_OUT_OF_LINE
-#endif
-static FE_OUT_OF_LINE void fe_im2col(const fe_conv_params *p, const int8_t *input,
-                                     int32_t oy, int32_t ox, int8_t *row) {
-  const int32_t y0 = oy * p->stride_h - p->pad_h;
-  const int32_t x0 = ox * p->stride_w - p->pad_w;
-  const int8_t pad = (int8_t)-p->input_offset;
-  const int32_t span = p->filter_w * p->in_c;
-  int32_t fy, fx;
-  for (fy = 0; fy < p->filter_h; ++fy) {
-    const int32_t iy = y0 + fy * p->dilation_h;
-    if (p->dilation_w == 1 && iy >= 0 && iy < p->in_h && x0 >= 0 && x0 + p->filter_w <= p->in_w) {
-      memcpy(row, input + (iy * p->in_w + x0) * p->in_c, (size_t)span); /* whole filter row */
-      row += span;
-      continue;
-    }
-    for (fx = 0; fx < p->filter_w; ++fx, row += p->in_c) {
-      const int32_t ix = x0 + fx * p->dilation_w;
-      if (iy < 0 || iy >= p->in_h || ix < 0 || ix >= p->in_w) {
-        memset(row, pad, (size_t)p->in_c);
-      } else {
-        memcpy(row, input + (iy * p->in_w + ix) * p->in_c, (size_t)p->in_c);
-      }
-    }
-  }
 }
 
 /* Visit every output element of a 6-D broadcast in row-major order; BODY sees the output

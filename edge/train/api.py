@@ -30,12 +30,14 @@ def load_windows(data: str | os.PathLike[str], split: str, cfg: ModelConfig, str
 def _run(
     cfg: ModelConfig, data: str | os.PathLike[str], out: str | os.PathLike[str], s: TrainSettings,
     *, resume: bool, progress: bool, teacher_run: str | None = None,
-    init: str | os.PathLike[str] | None = None,
+    init: str | os.PathLike[str] | None = None, inherit: str | os.PathLike[str] | None = None,
 ) -> dict[str, Any]:
     out = Path(out)
     if init is not None and resume:
         raise TrainError("--init and --resume exclude each other (resume continues RUN's own "
                          "checkpoint)")
+    if init is not None and inherit is not None:
+        raise TrainError("--init and --inherit exclude each other (init copies every weight)")
     stride = s.stride or max(1, cfg.hop_frames // SHIPPING_STRIDE_DIVISOR)
     train = load_windows(data, "train", cfg, stride)
     try:
@@ -46,6 +48,8 @@ def _run(
             "teacher": teacher_run, "train_windows": len(train), "truncated_hops": train.truncated}
     if init is not None:
         meta["init"] = str(init)
+    if inherit is not None:
+        meta["inherit"] = str(inherit)
     if is_chief() or not (out / CONFIG).exists():
         write_json(out / CONFIG, meta)
     teacher = None
@@ -59,6 +63,8 @@ def _run(
         model_holder["models"] = build_models(cfg)
         if init is not None:
             copy_weights_by_name(load_run(init)[1].train, model_holder["models"].train, str(init))
+        if inherit is not None and not resume:
+            inherit_weights(load_run(inherit)[1].train, model_holder["models"].train)
         return model_holder["models"].train
 
     _, history = fit(build, train, val, s, out, d_model=cfg.d_model, teacher=teacher,
@@ -88,6 +94,30 @@ def copy_weights_by_name(src: Any, dst: Any, where: str) -> None:
         w.assign(s.numpy())
 
 
+def inherit_weights(src: Any, dst: Any) -> dict[str, int]:
+    """Start ``dst`` from a larger model's weights, as HAT's sub-networks inherit a
+    super-network's: every weight of ``dst`` whose path exists in ``src`` takes ``src``'s value
+    when the shapes are equal, or its leading block (``src[:a, :b, ...]``) when ``dst`` is
+    smaller along every axis; other weights keep their fresh initialisation. Returns the counts
+    {"copied", "sliced", "fresh"}. An initialisation, not a compression: slices of concatenated
+    or per-head layouts are not the smaller model's function, training adapts them."""
+    by_path = {w.path: w for w in src.weights}
+    counts = {"copied": 0, "sliced": 0, "fresh": 0}
+    for w in dst.weights:
+        s = by_path.get(w.path)
+        want, have = tuple(w.shape), None if s is None else tuple(s.shape)
+        if have == want:
+            w.assign(s.numpy())  # type: ignore[union-attr]
+            counts["copied"] += 1
+        elif have is not None and len(have) == len(want) and all(
+                a <= b for a, b in zip(want, have, strict=True)):
+            w.assign(s.numpy()[tuple(slice(0, a) for a in want)])  # type: ignore[union-attr]
+            counts["sliced"] += 1
+        else:
+            counts["fresh"] += 1
+    return counts
+
+
 def train_teacher(
     data: str | os.PathLike[str], out: str | os.PathLike[str], s: TrainSettings | None = None,
     cfg: TeacherConfig | None = None, *, resume: bool = False, progress: bool = True,
@@ -102,8 +132,10 @@ def distill_student(
     teacher_run: str | os.PathLike[str], data: str | os.PathLike[str], out: str | os.PathLike[str],
     s: TrainSettings | None = None, cfg: StudentConfig | None = None, *, resume: bool = False,
     progress: bool = True, init: str | os.PathLike[str] | None = None,
+    inherit: str | os.PathLike[str] | None = None,
 ) -> dict[str, Any]:
-    """Distill a student from the teacher run's soft targets (+ ground-truth CE) into ``out``."""
+    """Distill a student from the teacher run's soft targets (+ ground-truth CE) into ``out``;
+    ``inherit``: start from that run's weights where they fit (:func:`inherit_weights`)."""
     tcfg, _ = load_run(teacher_run)  # fails early on a bad teacher folder
     cfg = cfg or StudentConfig(window_frames=tcfg.window_frames, hop_frames=tcfg.hop_frames,
                                fps=tcfg.fps, max_tokens=tcfg.max_tokens)
@@ -114,4 +146,4 @@ def distill_student(
                 f"and sequences), found {getattr(cfg, name)}"
             )
     return _run(cfg, data, out, s or TrainSettings(), resume=resume, progress=progress,
-                teacher_run=str(teacher_run), init=init)
+                teacher_run=str(teacher_run), init=init, inherit=inherit)

@@ -104,7 +104,7 @@ def _distill(args: argparse.Namespace) -> int:
     base = {k: getattr(tcfg, k) for k in ("window_frames", "hop_frames", "fps", "max_tokens")}
     m = distill_student(args.teacher, args.data, args.out, _settings(args),
                         _model_config("student", args.set, base), resume=args.resume,
-                        progress=not args.quiet, init=args.init)
+                        progress=not args.quiet, init=args.init, inherit=args.inherit)
     print(f"student run written to {args.out}: final val {json.dumps(m['final_val'])}")
     return 0
 
@@ -145,6 +145,9 @@ def register(sub: argparse._SubParsersAction) -> None:
     _common(p)
     p.add_argument("--temperature", type=float, default=2.0, help="softening of both logits")
     p.add_argument("--kd-weight", type=float, default=0.7, help="weight of KD vs ground-truth CE")
+    p.add_argument("--inherit", metavar="RUN", default=None,
+                   help="start from a larger RUN's weights where they fit (equal shapes copied, "
+                        "smaller ones take the leading block, HAT-style); the rest fresh")
     p.set_defaults(func=_distill)
 
     p = sub.add_parser("evaluate", help="token accuracy, onset F1, pitch classes, motion sensitivity")

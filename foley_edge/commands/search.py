@@ -62,6 +62,8 @@ def register(sub: argparse._SubParsersAction) -> None:
                    help="Ray cluster to join ('auto', 'ray://host:10001'); default: start one")
     p.add_argument("--cache", type=Path, default=DEFAULT_COST_CACHE,
                    help=f"cost cache (default {DEFAULT_COST_CACHE})")
+    p.add_argument("--no-inherit", action="store_true",
+                   help="trials start from fresh weights (default: the teacher's where they fit)")
     p.add_argument("--json", action="store_true", help="print search.json on stdout")
     p.add_argument("--ship", action="store_true",
                    help="copy the winner into edge/model/shipped/<the board's student>/ (what "
@@ -118,7 +120,7 @@ def settings(args: argparse.Namespace):  # type: ignore[no-untyped-def] # Search
         out=args.out.resolve(), space=SPACES[args.space], cache=args.cache.resolve(),
         train=train, budget_minutes=args.budget_minutes, seeds=args.seeds,
         finalists=args.finalists, trained=args.trained, brief_epochs=args.brief_epochs,
-        final_epochs=args.final_epochs, eval_clips=args.eval_clips,
+        final_epochs=args.final_epochs, eval_clips=args.eval_clips, inherit=not args.no_inherit,
         engine=make_engine(args.engine, args.ray_address))
 
 

@@ -8,8 +8,10 @@
    measured for real, two at a time with the predictor refitted in between, until ``finalists``
    of them fit (at most twice that many measured). Only measured costs decide what fits.
 3. **Short trials**: the ``trained`` largest measured candidates that fit are distilled from the
-   teacher for ``brief_epochs`` and scored on held-out clips of the validation split.
-4. **Fine-tune the winner** (the best validation onset F1 with pitch) from its trial's weights
+   teacher for ``brief_epochs``, starting from the teacher's weights where they fit (HAT-style
+   inheritance), and scored on held-out clips of the validation split.
+4. **Fine-tune the winner** (the best validation onset F1 with pitch; ties, to two decimals,
+   go to the better token accuracy, then the cheaper candidate) from its trial's weights
    for as many epochs as the remaining budget allows (at most ``final_epochs``), then score it
    on the test split.
 5. **Export and build**: the int8 export of the winner and its firmware for the board's emulated
@@ -64,6 +66,7 @@ class SearchSettings:
     brief_epochs: int = 2  # epochs of a phase 3 trial
     final_epochs: int = 12  # most epochs of the fine-tuning
     eval_clips: int = 6  # held-out clips per score
+    inherit: bool = True  # trials start from the teacher's weights where they fit
     engine: TrialEngine = field(default_factory=LocalEngine)  # where trials run
 
 
@@ -187,8 +190,9 @@ def _trial_phase(s: SearchSettings, fitting: list[Cost], clock: _Clock,
     n = s.trained if not clock.past(0.65) else 1
     chosen = ranked[:max(1, n)]
     settings = brief_settings(s.train, s.brief_epochs)
+    inherit = str(s.teacher) if s.inherit else None
     items = [(c.key, c.model, str(s.teacher), str(s.data), str(s.out / "trials" / c.key),
-              settings, "val", s.eval_clips) for c in chosen]
+              settings, "val", s.eval_clips, None, inherit) for c in chosen]
     trained = s.engine.map(train_candidate, items, [f"trained {c.label}" for c in chosen],
                            progress)
     for t in trained:
@@ -200,6 +204,12 @@ def _trial_phase(s: SearchSettings, fitting: list[Cost], clock: _Clock,
 def costs_label(costs: Sequence[Cost], key: str) -> str:
     """The label of the cost with config key ``key``."""
     return next(c.label for c in costs if c.key == key)
+
+
+def _rank(t: Trained, cost: Cost) -> tuple[float, float, float]:
+    """Onset F1 with pitch to two decimals (finer differences are noise on a few clips), then
+    token accuracy, then the cheaper candidate."""
+    return round(t.onset_f1, 2), round(t.token_accuracy, 3), -cost.realtime_factor
 
 
 def _final_epochs(s: SearchSettings, trials: dict[str, Trained], clock: _Clock) -> int:
@@ -225,7 +235,7 @@ def run_search(s: SearchSettings, progress: Progress) -> SearchState:
                           f"{smallest.label}, is over its {', '.join(smallest.over)} budget")
     trials = _trial_phase(s, fitting, clock, progress)
     timings["trials_s"] = round(clock.elapsed() - timings["measure_s"], 1)
-    best = max(trials.values(), key=lambda t: (t.onset_f1, -costs[t.key].realtime_factor))
+    best = max(trials.values(), key=lambda t: _rank(t, costs[t.key]))
     epochs = _final_epochs(s, trials, clock)
     final = train_candidate(best.key, costs[best.key].model, str(s.teacher), str(s.data),
                             str(s.out / "winner" / "run"), brief_settings(s.train, epochs),

@@ -122,11 +122,11 @@ def seed_configs(configs: Sequence[StudentConfig], n: int) -> list[StudentConfig
     return [ranked[i] for i in picks]
 
 
-def may_fit(p: Prediction, board: Board) -> bool:
-    """True when ``p`` is within :data:`MARGIN` of every budget of ``board``."""
-    return (p.realtime_factor <= board.rtf_limit * MARGIN
-            and p.flash_bytes <= board.flash_budget * MARGIN
-            and p.sram_bytes <= board.sram_budget * MARGIN)
+def may_fit(p: Prediction, board: Board, margin: float = MARGIN) -> bool:
+    """True when ``p`` is within ``margin`` of every budget of ``board``."""
+    return (p.realtime_factor <= board.rtf_limit * margin
+            and p.flash_bytes <= board.flash_budget * margin
+            and p.sram_bytes <= board.sram_budget * margin)
 
 
 def _family(cfg: StudentConfig) -> tuple[object, ...]:
@@ -135,13 +135,14 @@ def _family(cfg: StudentConfig) -> tuple[object, ...]:
 
 def pick_finalists(configs: Sequence[StudentConfig], predictor: Predictor, board: Board,
                    measured: set[str], n: int) -> list[StudentConfig]:
-    """The ``n`` largest (parameters) unmeasured candidates that may fit, one per family."""
-    hopeful = [c for c in configs if config_key(c) not in measured
-               and may_fit(predictor.predict(c, board), board)]
-    hopeful.sort(key=lambda c: features(c).params, reverse=True)
+    """The ``n`` largest (parameters) unmeasured candidates that may fit, one per family;
+    those predicted to fit outright come before those only within the margin."""
+    scored = [(c, predictor.predict(c, board)) for c in configs if config_key(c) not in measured]
+    hopeful = [(c, may_fit(p, board, 1.0)) for c, p in scored if may_fit(p, board)]
+    hopeful.sort(key=lambda cp: (cp[1], features(cp[0]).params), reverse=True)
     out: list[StudentConfig] = []
     families: set[tuple[object, ...]] = set()
-    for c in hopeful:
+    for c, _ in hopeful:
         if len(out) == n:
             break
         if _family(c) not in families:

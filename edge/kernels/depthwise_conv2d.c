@@ -16,7 +16,11 @@
  *   - raster order (pixel by pixel, each pixel's quads in turn, requantization per output)
  *     for the planner's other slides (export/planner/overlap.py), whose safety rests on it.
  *   Channels no quad can take (dw_rq's range) fall back to the portable loops.
+ * - Helium (FE_KERNELS_MVE, Cortex-M55; multiplier 1, not in place, at least FE_MVE_DW_MIN_C
+ *   channels): fe_dw_mve.h, the portable pixel loop with 16 channels per step as int32 lanes;
+ *   fewer channels stay on the DSP quads, which are faster there.
  */
+#include "fe_dw_mve.h"
 #include "fe_dw_quad.h"
 #include "fe_internal.h"
 
@@ -339,6 +343,12 @@ void fe_depthwise_conv2d(const fe_conv_params *p, const int8_t *input, const int
   int32_t oy, ox, ic, m;
   if (p->depth_multiplier == 1) {
     int32_t c = 0;
+#if FE_KERNELS_MVE
+    if (p->in_c >= FE_MVE_DW_MIN_C) {
+      fe_mve_depthwise(p, input, filter, bias, output);
+      return;
+    }
+#endif
 #if FE_KERNELS_ACLE
     if (p->dilation_w == 1 && p->in_c >= 4) {
       c = dw_dsp_out(p, input, filter, bias, output);

@@ -6,7 +6,8 @@
  * explicit asymmetric pads (top, bottom, left, right: a folded PAD) up to the filter's span - 1.
  * DEPTHWISE_CONV_2D (multiplier 1): 3x3 / 5x5 / 7x7 / 2x3 / 1x1 / 3x1 / 5x3 filters, strides
  * 1-2, VALID and SAME padding, explicit asymmetric pads (3x3 / 5x5 / 7x7 / 5x3),
- * dilation 1-2 (both axes, or H only), 1..13 channels, with the
+ * dilation 1-2 (both axes, or H only), 1..13 channels (and 16, 20, 32, 35: Helium's 16-channel
+ * blocks), with the
  * output disjoint from the input, slid below it by the planner's smallest safe shift, a few
  * bytes more or whole pixels more, and in place (rings in the scratch, on the stack, or
  * neither); shifts -23..-1 plus channels outside the DSP requantization's range (shift 0 / +1 /
@@ -371,7 +372,7 @@ static int slide_cases(void) {
 }
 
 /* ---- DEPTHWISE_CONV_2D, multiplier 1 ---- */
-#define DW_MAX_C 13
+#define DW_MAX_C 40
 #define DW_MAX_IN 1800
 
 static int8_t dw_in[DW_MAX_IN], dw_w[49 * DW_MAX_C];
@@ -579,7 +580,7 @@ static int dw_cases(void) {
     for (stride = 1; stride <= 2; ++stride) {
       for (same = 0; same <= 1; ++same) {
         for (dil = 1; dil <= 2; ++dil) {
-          for (ch = 1; ch <= DW_MAX_C; ch += 3) {
+          for (ch = 1; ch <= 13; ch += 3) {
             bad += dw_check(9, 11, ch, filters[f][0], filters[f][1], stride, dil, same,
                             (ch + f + stride) & 15);
           }
@@ -596,6 +597,11 @@ static int dw_cases(void) {
   bad += dw_check(3, 3, 12, 7, 7, 1, 1, 1, 0);
   bad += dw_check(3, 3, 12, 3, 3, 1, 1, 1, 6);
   bad += dw_check(10, 10, 4, 3, 3, 2, 1, 0, 0);
+  /* 16 channels and more (Helium's 16-channel blocks, whole and partial) */
+  bad += dw_check(9, 11, 16, 3, 3, 1, 1, 1, 0);
+  bad += dw_check(7, 8, 20, 3, 3, 2, 2, 0, 4);
+  bad += dw_check(5, 6, 35, 5, 3, 1, 1, 1, 6);
+  bad += dw_check(6, 6, 32, 3, 3, 1, 1, 1, 1);
   return bad + dw_pad_cases();
 }
 

@@ -45,8 +45,8 @@
   do {                                                                                    \
     int32_t fy_, fx_;                                                                     \
     for (fy_ = w->fy0; fy_ < w->fy1; ++fy_) {                                             \
-      const int8_t *x_ =                                                                  \
-          input + ((w->y0 + fy_ * p->dilation_h) * p->in_w + w->x0 + w->fx0 * p->dilation_w) * ch + c0; \
+      const int32_t iy_ = w->y0 + fy_ * p->dilation_h;                                    \
+      const int8_t *x_ = input + (iy_ * p->in_w + w->x0 + w->fx0 * p->dilation_w) * ch + c0; \
       const int8_t *w_ = filter + (fy_ * p->filter_w + w->fx0) * ch + c0;                 \
       for (fx_ = w->fx0; fx_ < w->fx1; ++fx_, x_ += xs, w_ += ch) {                      \
         TAP;                                                                              \

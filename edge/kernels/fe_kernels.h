@@ -11,8 +11,9 @@
  * Define FE_KERNELS_PORTABLE (e.g. -DFE_KERNELS_PORTABLE) to force the portable C path even
  * where __ARM_FEATURE_DSP is defined (to compare both on the same board).
  * On cores with Helium (__ARM_FEATURE_MVE: Cortex-M55) FULLY_CONNECTED, BATCH_MATMUL and CONV_2D
- * take the MVE paths of fe_gemm_mve.h instead (same results); FE_KERNELS_PORTABLE turns them
- * off too.
+ * take the MVE paths of fe_gemm_mve.h instead, ADD / SUB / MUL those of fe_eltwise_mve.h and
+ * DEPTHWISE_CONV_2D (16 channels or more) that of fe_dw_mve.h (same results);
+ * FE_KERNELS_PORTABLE turns them off too.
  */
 #ifndef FE_KERNELS_H
 #define FE_KERNELS_H
@@ -24,8 +25,9 @@
 #define FE_KERNELS_ACLE 0
 #endif
 
-/* 1 when FULLY_CONNECTED, BATCH_MATMUL and CONV_2D use the Helium (MVE) paths of
- * fe_gemm_mve.h (Cortex-M55: integer MVE), 0 otherwise. The other kernels keep the DSP path. */
+/* 1 when the Helium (MVE) paths are compiled (Cortex-M55: integer MVE), 0 otherwise: GEMM
+ * (fe_gemm_mve.h), elementwise (fe_eltwise_mve.h), depthwise (fe_dw_mve.h); each operator's
+ * dispatch tests it once per call. The other kernels keep the DSP path. */
 #if defined(__ARM_FEATURE_MVE) && (__ARM_FEATURE_MVE & 1) && !defined(FE_KERNELS_PORTABLE)
 #define FE_KERNELS_MVE 1
 #else

@@ -6,8 +6,8 @@ image (firmware startup + semihosting exit + the kernels + ``c/kernel_board_case
 QEMU and compares fe_fully_connected and fe_conv2d (2x2 and 4x1 blocked SMLAD loops, pixel
 pairs, their tails) and fe_depthwise_conv2d / fe_depthwise_conv2d_inplace (quad passes, raster
 order under a slid output, in-place rings, tails and fallbacks) with naive loops; QEMU's exit
-status is the image's mismatch count (0 or 1). On qemu-m55 (Cortex-M55) FULLY_CONNECTED and
-CONV_2D take the Helium (MVE) paths; ``c/kernel_board_gemm_cases.c`` adds FULLY_CONNECTED,
+status is the image's mismatch count (0 or 1). On qemu-m55 (Cortex-M55) FULLY_CONNECTED,
+CONV_2D and DEPTHWISE_CONV_2D with 16 channels or more take the Helium (MVE) paths; ``c/kernel_board_gemm_cases.c`` adds FULLY_CONNECTED,
 BATCH_MATMUL and CONV_2D cases aimed at them (16-lane tails, offset 128, im2col limits, slid
 pointwise outputs) and ``c/kernel_board_eltwise_cases.c`` ADD / SUB / MUL rows (4-lane tails,
 broadcasts, in place); both run on qemu-m55, qemu-m55 with -DFE_KERNELS_PORTABLE and qemu-m7.

@@ -59,7 +59,8 @@ static int fc_check(int32_t batches, int32_t depth, int32_t n, int32_t x_off, in
   for (i = 0; i < depth * n; ++i) w[i] = next_s8();
   for (o = 0; o < depth; ++o) {
     bias[o] = (int32_t)next_s8() * 301;
-    mult[o] = (o % 3 == 1) ? 0x7FFFFFFF : (int32_t)(0x40000000u + ((uint32_t)(uint8_t)next_s8() << 22));
+    mult[o] = (o % 3 == 1) ? 0x7FFFFFFF
+                           : (int32_t)(0x40000000u + ((uint32_t)(uint8_t)next_s8() << 22));
     shift[o] = (n > 200 ? -12 : -9) + (o % 5) - (o == 4 ? 19 : 0) + (o == 6 ? 11 : 0);
   }
   if (mode == 3) shift[0] = (n & 1) ? -31 : 2;

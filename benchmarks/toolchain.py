@@ -198,7 +198,8 @@ def model_size(gen: Generated, board: Any, work: Path, *, portable: bool = False
                     _kernel_flags(portable))
     p = gen.prefix
     keep = [f"-Wl,--undefined={p}_{f}" for f in ("init", "input", "output", "input_bytes",
-                                                  "output_bytes", "reset_state")]
+                                                  "output_bytes", "reset_state", "set_input",
+                                                  "set_output")]
     elf = work / "model_only.elf"
     run_tool([tool("arm-none-eabi-gcc"), *board.cpu_flags, "-nostartfiles", "--specs=nano.specs",
               "--specs=nosys.specs", "-Wl,--gc-sections", f"-Wl,-e,{p}_invoke", *keep,

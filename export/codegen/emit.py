@@ -1,8 +1,9 @@
 """``emit_c(graph, plan, *, prefix)``: the whole model as ``{prefix}.c`` and ``{prefix}.h``.
 
 Steps: (1) give every tensor a storage expression from the plan (arena offset, persistent
-offset, a const array for weights, aliases resolved to their root); (2) render each operator
-in plan order with its render function; (3) fill the two Jinja2 templates.
+offset, a const array for weights, aliases resolved to their root, or the pointer the caller
+passed for a caller tensor: ``{prefix}_set_input`` / ``{prefix}_set_output``); (2) render each
+operator in plan order with its render function; (3) fill the two Jinja2 templates.
 """
 
 from __future__ import annotations
@@ -67,6 +68,7 @@ class _Io:
     zero_point: int  # zero point (0 when unquantized)
     index: int = -1  # tensor index
     cname: str = "NULL"  # the name as a C string literal
+    caller: bool = False  # read from / written to the caller's buffer (ptr is then NULL)
 
 
 def _identifier(prefix: str) -> str:
@@ -88,6 +90,9 @@ def _storage(graph: Graph, plan: MemoryPlan, p: str) -> dict[int, str]:
             out[t.index] = f"({p}_arena + {plan.tensor_offsets[t.index]})"
         elif t.index in plan.persistent_offsets:
             out[t.index] = f"({p}_persistent + {plan.persistent_offsets[t.index]})"
+    for t in plan.caller_tensors:
+        out[t] = (f"{p}_caller_in[{graph.inputs.index(t)}]" if t in graph.inputs
+                  else f"{p}_caller_out[{graph.outputs.index(t)}]")
     for t in plan.aliases:
         root, seen = t, {t}
         while root not in out and root in plan.aliases and plan.aliases[root] not in seen:
@@ -126,16 +131,34 @@ def _constant_decl(t: Tensor, name: str) -> str:
                    per_row=16 if t.dtype in ("int8", "uint8", "bool") else 8)
 
 
-def _io(graph: Graph, idx: tuple[int, ...], storage: Mapping[int, str]) -> list[_Io]:
+def _io(graph: Graph, idx: tuple[int, ...], storage: Mapping[int, str],
+        caller: tuple[int, ...] = ()) -> list[_Io]:
     items = []
     for i in idx:
         t = graph.tensors[i]
         q = t.quant
         items.append(_Io(name=t.name, dtype=t.dtype, shape=t.shape, nbytes=t.nbytes,
-                         ptr=f"(uint8_t *){storage[i]}",
+                         ptr="NULL" if i in caller else f"(uint8_t *){storage[i]}",
                          scale=float_literal(q.scale[0]) if q else "0.0f",
-                         zero_point=int(q.zero_point[0]) if q else 0))
+                         zero_point=int(q.zero_point[0]) if q else 0, caller=i in caller))
     return items
+
+
+def _caller_checks(graph: Graph, plan: MemoryPlan, p: str) -> list[str]:
+    """Statements at the top of ``invoke``: a caller buffer not given fails its operator."""
+    from export.codegen import CodegenError
+
+    prod, cons = graph.producers(), graph.consumers()
+    lines = []
+    for t in plan.caller_tensors:
+        if t in graph.inputs:
+            k, where = min(cons[t], key=plan.order.index), f"{p}_caller_in[{graph.inputs.index(t)}]"
+        elif t in prod:
+            k, where = prod[t], f"{p}_caller_out[{graph.outputs.index(t)}]"
+        else:
+            raise CodegenError(f"{graph.name}: caller tensor {t} is neither read nor made")
+        lines.append(f"if ({where} == NULL) {{ return -{k + 1}; }}")
+    return lines
 
 
 def _states(graph: Graph, plan: MemoryPlan, storage: Mapping[int, str]) -> list[_Io]:
@@ -213,8 +236,10 @@ def emit_c(graph: Graph, plan: MemoryPlan, *, prefix: str = "model") -> dict[str
            "arena_bytes": plan.arena_bytes, "persistent_bytes": plan.persistent_bytes,
            "arena_len": max(1, plan.arena_bytes), "persistent_len": max(1, plan.persistent_bytes),
            "alignment": plan.alignment, "constants": constants, "decls": decls, "steps": steps,
-           "inputs": _io(graph, graph.inputs, storage),
-           "outputs": _io(graph, graph.outputs, storage), "variables": variables,
+           "inputs": _io(graph, graph.inputs, storage, plan.caller_tensors),
+           "outputs": _io(graph, graph.outputs, storage, plan.caller_tensors),
+           "variables": variables, "caller_checks": _caller_checks(graph, plan, p),
+           "caller_bytes": sum(-(-graph.tensors[t].nbytes // 16) * 16 for t in plan.caller_tensors),
            "states": states,
            "input_states": [next((k for k, s in enumerate(states) if s.index == i), -1)
                             for i in graph.inputs]}

@@ -41,6 +41,7 @@ from types import MappingProxyType
 import numpy as np
 
 from export.ir import Graph, IRError, Operator, Tensor
+from export.planner.caller_io import caller_note, caller_tensors
 from export.planner.fold_pad import FoldedPad, fold_pads
 from export.planner.lifetimes import compute_lifetimes, lower_bound
 from export.planner.memory import plan_memory
@@ -582,16 +583,18 @@ def segment_ends(graph: Graph) -> list[int]:
     return list(dict.fromkeys([*ends, *(t for t, _ in small)]))
 
 
-def _estimate(graph: Graph, persistent: Sequence[int]) -> int:
-    """Model-order lower bound of ``graph`` (cheap: no order search, no placement)."""
+def _estimate(graph: Graph, persistent: Sequence[int], *, caller_io: bool = False) -> int:
+    """Model-order lower bound of ``graph`` (cheap: no order search, no placement; caller
+    tensors left out with ``caller_io``)."""
     order = tuple(op.index for op in graph.operators)
-    lt = compute_lifetimes(graph, order, persistent=persistent)
+    outside = (*persistent, *(caller_tensors(graph) if caller_io else ()))
+    lt = compute_lifetimes(graph, order, persistent=outside)
     return lower_bound(lt.intervals, len(order), lt.slides)
 
 
 def plan_model(graph: Graph, *, persistent: Sequence[int] = (), bands: str | int = "auto",
                patches: str | int = "auto", min_gain: float = 0.10, keep: int = 2,
-               fold_pad: bool = True,
+               fold_pad: bool = True, caller_io: bool = True,
                **kw: object) -> tuple[Graph, MemoryPlan, Banding | Patching | None]:
     """Plan ``graph`` for the generated C: ``(graph to generate, its plan, the banding or
     patching used)``.
@@ -606,9 +609,13 @@ def plan_model(graph: Graph, *, persistent: Sequence[int] = (), bands: str | int
     ``"off"``, or tiles per side (kept when lower at all). ``kw`` goes to :func:`plan_memory`
     for the graph as it is; a rewritten graph is planned in its own order (the bands' or
     tiles' order, which is what the rewrite is for: an order search over hundreds of operators
-    is beam-pruned anyway). The last note says which tensors are live at the peak.
+    is beam-pruned anyway). ``caller_io`` (:mod:`export.planner.caller_io`): a float input
+    only a QUANTIZE reads and a float output only a DEQUANTIZE makes stay in the caller's
+    buffers, out of the arena (each noted). The last note says which tensors are live at the
+    peak.
     """
     folded: tuple[FoldedPad, ...] = ()
+    kw["caller_io"] = caller_io
     if fold_pad:
         graph, folded = fold_pads(graph)
     g2, plan, info = _plan_bands(graph, persistent=persistent, bands=bands, min_gain=min_gain,
@@ -616,7 +623,9 @@ def plan_model(graph: Graph, *, persistent: Sequence[int] = (), bands: str | int
     if bands == "auto" and patches != "off":
         g2, plan, info = _plan_patches(graph, (g2, plan, info), persistent=persistent,
                                        patches=patches, min_gain=min_gain, keep=keep, **kw)
-    notes = [f.note() for f in folded]
+    notes = [f.note() for f in folded] + [
+        caller_note(g2, t) for t in sorted(plan.caller_tensors, key=lambda t: (
+            t not in g2.inputs, (g2.inputs if t in g2.inputs else g2.outputs).index(t)))]
     if (peak := peak_note(g2, plan)) is not None:
         notes.append(peak)
     return g2, dataclasses.replace(plan, notes=(*plan.notes, *notes)), info
@@ -659,7 +668,8 @@ def _plan_bands(graph: Graph, *, persistent: Sequence[int], bands: str | int, mi
                 g2, info = band_graph(graph, cut, n)
             except IRError:  # too few input rows for n bands, rows it cannot stream
                 continue
-            scored.append((_estimate(g2, persistent), n, cut, g2, info))
+            scored.append((_estimate(g2, persistent, caller_io=bool(kw.get("caller_io"))), n,
+                           cut, g2, info))
     scored.sort(key=lambda x: (x[0], x[1]))
     best = (graph, base, None)
     opts = {k: v for k, v in kw.items() if k != "strategy"}

@@ -18,6 +18,9 @@ Steps:
    in their own area; views of them share their offsets. A concatenation onto a persistent
    cache (the decoder step's ``concat(cache, new_row)``, :func:`grown_concats`) gets a
    persistent block of its own with the cache at its front (``grown=False`` turns this off).
+5. With ``caller_io=True`` the float inputs only a QUANTIZE reads and the float outputs only a
+   DEQUANTIZE writes (:func:`export.planner.caller_io.caller_tensors`) are in neither area:
+   the generated C uses the caller's buffers (``MemoryPlan.caller_tensors``).
 
 Strategies: ``"auto"`` (both candidates), ``"model"`` (the model's order only), ``"search"``.
 """
@@ -31,6 +34,7 @@ from types import MappingProxyType
 from export.ir import Graph
 from export.planner import PlanError
 from export.planner.aliasing import alias_offsets, alias_roots, grown_concats
+from export.planner.caller_io import caller_tensors
 from export.planner.lifetimes import (
     Lifetimes,
     align_up,
@@ -75,7 +79,8 @@ class _Candidate:
 def _candidates(graph: Graph, order: tuple[int, ...], persistent: Sequence[int],
                 alignment: int, notes: tuple[str, ...], *, slides: bool = True,
                 inplace_depthwise: bool | None = None, strided: bool = True,
-                slice_views: bool = True) -> list[_Candidate]:
+                slice_views: bool = True, caller: frozenset[int] = frozenset()
+                ) -> list[_Candidate]:
     """Plans for one fixed order: with or without in-place depthwise (its output keeps the
     input's larger storage, which can raise a later step's live bytes), with or without
     slides (the placement heuristics may do worse with them; the caller keeps the best). The
@@ -90,7 +95,7 @@ def _candidates(graph: Graph, order: tuple[int, ...], persistent: Sequence[int],
             placement, peak = assign_offsets(lt.intervals, len(order), alignment, rules=rules,
                                              bound=bound)
             out.append(_Candidate(_assemble(graph, order, lt, placement, peak, bound, alignment,
-                                            notes), lt, rules))
+                                            notes, caller), lt, rules))
     return out
 
 
@@ -99,9 +104,11 @@ def _rules(lt: Lifetimes) -> dict[tuple[tuple[str, int], tuple[str, int]], int]:
 
 
 def _assemble(graph: Graph, order: tuple[int, ...], lt: Lifetimes, placement: Placement,
-              peak: int, bound: int, alignment: int, notes: tuple[str, ...]) -> MemoryPlan:
-    """The full plan for one order, lifetimes and placement."""
-    pers, pers_bytes = _persistent_offsets(graph, lt.persistent, alignment)
+              peak: int, bound: int, alignment: int, notes: tuple[str, ...],
+              caller: frozenset[int] = frozenset()) -> MemoryPlan:
+    """The full plan for one order, lifetimes and placement (``caller``: tensors planned
+    outside both areas, which ``lt`` counts as persistent)."""
+    pers, pers_bytes = _persistent_offsets(graph, lt.persistent - caller, alignment)
     offsets: dict[int, int] = {}
     buffers: dict[int, Buffer] = {}
     scratch: dict[int, Buffer] = {}
@@ -130,6 +137,7 @@ def _assemble(graph: Graph, order: tuple[int, ...], lt: Lifetimes, placement: Pl
         alignment=alignment,
         notes=notes,
         buffers=MappingProxyType(buffers),
+        caller_tensors=tuple(sorted(caller)),
     )
 
 
@@ -154,7 +162,7 @@ def _refine(graph: Graph, cands: list[_Candidate], best: MemoryPlan, attempts: i
         peak = peak_of(c.lt.intervals, found)
         if peak < best.arena_bytes:
             best = _assemble(graph, p.order, c.lt, found, peak, p.lower_bound_bytes, p.alignment,
-                             (*p.notes, "offsets: exact (MILP)"))
+                             (*p.notes, "offsets: exact (MILP)"), frozenset(p.caller_tensors))
     return best
 
 
@@ -172,11 +180,13 @@ def _slice_policies(graph: Graph, persistent: Sequence[int], strided: bool) -> t
 
 def _policy_candidates(graph: Graph, persistent: Sequence[int], strategy: str, alignment: int,
                        max_states: int, slides: bool, inplace_depthwise: bool | None,
-                       strided: bool, views: bool,
-                       model_order: tuple[int, ...]) -> list[_Candidate]:
-    """The candidates of one slice-view policy: the model's order and the searched orders."""
+                       strided: bool, views: bool, model_order: tuple[int, ...],
+                       caller: frozenset[int]) -> list[_Candidate]:
+    """The candidates of one slice-view policy: the model's order and the searched orders
+    (``persistent`` holds ``caller`` too: neither is in the arena)."""
     tag = "" if views else ", slices copied"
-    kw = {"inplace_depthwise": inplace_depthwise, "strided": strided, "slice_views": views}
+    kw = {"inplace_depthwise": inplace_depthwise, "strided": strided, "slice_views": views,
+          "caller": caller}
     cands: list[_Candidate] = []
     if strategy in ("auto", "model"):
         cands += _candidates(graph, model_order, persistent, alignment, (f"order: model{tag}",),
@@ -203,13 +213,15 @@ def plan_memory(graph: Graph, *, strategy: str = "auto", persistent: Sequence[in
                 alignment: int = 16, max_states: int = 200_000,
                 exact_attempts: int = 1, slides: bool = True,
                 inplace_depthwise: bool | None = None, grown: bool = True,
-                strided_views: bool = True) -> MemoryPlan:
+                strided_views: bool = True, caller_io: bool = False) -> MemoryPlan:
     """Plan execution order and memory of ``graph`` (see the module docstring); ``slides=False``
     keeps every output apart from its input (the plan of before partial overlaps);
     ``inplace_depthwise`` forces TinyEngine's in-place depthwise on (True) or off (False) where
     it applies instead of keeping the better of both (None); ``strided_views=False`` keeps
     every TRANSPOSE and slice a copy, as TFLite Micro runs them (see
-    :func:`export.planner.aliasing.can_strided_view` and ``can_slice_view``)."""
+    :func:`export.planner.aliasing.can_strided_view` and ``can_slice_view``); ``caller_io``
+    leaves float inputs read only by QUANTIZE and float outputs made only by DEQUANTIZE in the
+    caller's buffers (step 5)."""
     if strategy not in STRATEGIES:
         raise PlanError(f"unknown strategy '{strategy}' (expected one of {', '.join(STRATEGIES)})")
     if alignment <= 0 or alignment & (alignment - 1):
@@ -218,12 +230,14 @@ def plan_memory(graph: Graph, *, strategy: str = "auto", persistent: Sequence[in
         if not 0 <= t < len(graph.tensors):
             raise PlanError(f"persistent tensor {t} is outside range 0 to {len(graph.tensors) - 1}")
     grows = grown_concats(graph, persistent_set(graph, persistent)) if grown else {}
+    caller = frozenset(caller_tensors(graph) if caller_io else ()) - frozenset(persistent)
     persistent = (*persistent, *sorted(grows))
+    outside = (*persistent, *sorted(caller))  # (the lifetimes and the order search leave both out)
     model_order = tuple(op.index for op in graph.operators)
     cands: list[_Candidate] = []
-    for views in _slice_policies(graph, persistent, strided_views):
-        cands += _policy_candidates(graph, persistent, strategy, alignment, max_states, slides,
-                                    inplace_depthwise, strided_views, views, model_order)
+    for views in _slice_policies(graph, outside, strided_views):
+        cands += _policy_candidates(graph, outside, strategy, alignment, max_states, slides,
+                                    inplace_depthwise, strided_views, views, model_order, caller)
 
     def rank(p: MemoryPlan) -> tuple[int, int, bool]:
         return p.arena_bytes, p.lower_bound_bytes, p.order != model_order

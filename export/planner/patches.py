@@ -42,6 +42,7 @@ from types import MappingProxyType
 import numpy as np
 
 from export.ir import Graph, IRError, Operator, Tensor
+from export.planner.caller_io import caller_tensors
 from export.planner.lifetimes import compute_lifetimes, lower_bound
 from export.planner.memory import plan_memory
 from export.planner.overlap import PADS_OPTION, window_pad
@@ -391,9 +392,11 @@ def patch_cuts(graph: Graph) -> list[int]:
     return out
 
 
-def _estimate(graph: Graph, persistent: Sequence[int]) -> int:
+def _estimate(graph: Graph, persistent: Sequence[int], *, caller_io: bool = False) -> int:
+    """Model-order lower bound of ``graph`` (caller tensors left out with ``caller_io``)."""
     order = tuple(op.index for op in graph.operators)
-    lt = compute_lifetimes(graph, order, persistent=persistent)
+    outside = (*persistent, *(caller_tensors(graph) if caller_io else ()))
+    lt = compute_lifetimes(graph, order, persistent=outside)
     return lower_bound(lt.intervals, len(order), lt.slides)
 
 
@@ -408,7 +411,8 @@ def plan_patches(graph: Graph, *, persistent: Sequence[int] = (), grids: Sequenc
                 g2, info = patch_graph(graph, cut, n)
             except IRError:
                 continue
-            scored.append((_estimate(g2, persistent), info.recompute, n, cut, g2, info))
+            scored.append((_estimate(g2, persistent, caller_io=bool(kw.get("caller_io"))),
+                           info.recompute, n, cut, g2, info))
     scored.sort(key=lambda x: x[:3])
     opts = {k: v for k, v in kw.items() if k != "strategy"}
     best: tuple[Graph, MemoryPlan, Patching] | None = None

@@ -38,6 +38,7 @@ class MemoryPlan:
     grown: Mapping[int, int] = field(default_factory=lambda: MappingProxyType({}))  # persistent CONCATENATION output -> its input 0 (a persistent cache), which is the front of the output's block: the concat writes only the other inputs
     live_bytes_bound: int = 0  # max over the schedule of the bytes live at once, no overlap allowed (the classic certificate; slides can beat it)
     buffers: Mapping[int, Buffer] = field(default_factory=lambda: MappingProxyType({}))  # tensor index -> its buffer (lifetime in schedule positions)
+    caller_tensors: tuple[int, ...] = ()  # float graph inputs/outputs read from / written to the caller's buffers, in neither area (export.planner.caller_io)
 
     @property
     def state_tensors(self) -> tuple[int, ...]:

@@ -15,7 +15,9 @@ intermediate results:
    at least :func:`export.planner.overlap.min_shift` bytes below it (the rule the kernels'
    access order makes safe; any lesser shift is rejected as unsafe); no two persistent
    tensors overlap.
-5. ``lower_bound_bytes`` equals the max over steps of live bytes minus the slide allowance of
+5. Every caller tensor (``caller_tensors``, in neither area) is one that
+   :func:`export.planner.caller_io.caller_tensors` allows, and has no offset and no alias.
+6. ``lower_bound_bytes`` equals the max over steps of live bytes minus the slide allowance of
    the step, and ``arena_bytes`` is at least that.
 
 Complexity O(n^2) in the number of buffers. Raises :class:`PlanError` at the first violation.
@@ -38,6 +40,7 @@ from export.planner.aliasing import (
     grows_in_place,
     inplace_shapes_ok,
 )
+from export.planner.caller_io import caller_tensors
 from export.planner.lifetimes import Interval, align_up, live_bytes, persistent_set
 from export.planner.overlap import allowance_for, slide_pairs
 from export.planner.plan import MemoryPlan
@@ -242,16 +245,32 @@ def _check_grown(graph: Graph, plan: MemoryPlan, pers: frozenset[int]) -> None:
                             f"{plan.persistent_offsets.get(out)})")
 
 
+def _check_caller(graph: Graph, plan: MemoryPlan) -> frozenset[int]:
+    """The plan's caller tensors, each allowed by the rule and in no area; returns them."""
+    allowed = set(caller_tensors(graph))
+    for t in plan.caller_tensors:
+        name = f"tensor {t} '{graph.tensors[t].name}'" if 0 <= t < len(graph.tensors) else f"tensor {t}"
+        if t not in allowed:
+            raise PlanError(f"{name} is planned in the caller's buffer: expected a float32 "
+                            "graph input read only by QUANTIZE to int8, or a float32 graph "
+                            f"output made only by DEQUANTIZE (allowed: {sorted(allowed)})")
+        if t in plan.tensor_offsets or t in plan.persistent_offsets or t in plan.aliases \
+                or t in plan.aliases.values():
+            raise PlanError(f"{name} is in the caller's buffer: expected no offset and no alias")
+    return frozenset(plan.caller_tensors)
+
+
 def verify_plan(graph: Graph, plan: MemoryPlan) -> None:
     """Raise :class:`PlanError` unless ``plan`` is a valid plan of ``graph``."""
     _check_order(graph, plan)
     pers = persistent_set(graph, ()) | frozenset(
         t for t in plan.persistent_offsets if t not in plan.aliases)
+    caller = _check_caller(graph, plan)
     _check_grown(graph, plan, pers)
     roots = _check_aliases(graph, plan, pers)
     shift = alias_offsets(graph, plan.aliases)  # byte offset of each alias inside its root
-    items = _intervals(graph, plan, roots, shift, pers)
-    slides = _slides(graph, plan, roots, shift, pers)
+    items = _intervals(graph, plan, roots, shift, pers | caller)
+    slides = _slides(graph, plan, roots, shift, pers | caller)
     _check_overlaps(items, plan, slides)
     _check_persistent(graph, plan, pers - frozenset(plan.grown.values()))  # fronts: checked above
     live = _bound(items, plan, slides)

@@ -28,6 +28,10 @@ def register(sub: argparse._SubParsersAction) -> None:
                    help="stream the leading row-wise segment (a GCN encoder's blocks, a CNN's "
                         "first stages) N bands of rows at a time; auto: where it lowers the "
                         "arena by 10%% or more (default: auto; see foley-edge plan)")
+    c.add_argument("--patches", default="auto", metavar="auto|off|N",
+                   help="run a CNN's leading stage one NxN spatial tile at a time (2-D patches); "
+                        "auto: where it plans below the bands' choice (default: auto; see "
+                        "foley-edge plan)")
     c.add_argument("--kernels", action="store_true",
                    help="also copy the int8 kernel library sources into --out")
     c.set_defaults(func=run_codegen)
@@ -49,11 +53,12 @@ def run_codegen(args: argparse.Namespace) -> int:
     from export.planner.persistent import resolve_persistent
     from export.planner.verify import verify_plan
     from export.tflite_reader import read_tflite
-    from foley_edge.commands.plan import parse_bands
+    from foley_edge.commands.plan import parse_bands, parse_patches
 
     source = read_tflite(args.model)
     graph, plan, banding = plan_model(source, persistent=resolve_persistent(source, args.persistent),
-                                      bands=parse_bands(args.bands))
+                                      bands=parse_bands(args.bands),
+                                      patches=parse_patches(args.patches))
     verify_plan(graph, plan)
     files = emit_c(graph, plan, prefix=args.prefix)
     if args.kernels:
@@ -61,11 +66,15 @@ def run_codegen(args: argparse.Namespace) -> int:
     for name, text in files.items():
         write_atomic(args.out / name, text.encode())
     flash = sum(t.nbytes for t in source.tensors if t.is_constant)
-    bands = f" ({banding.bands} bands: {len(graph.operators)} calls)" if banding else ""
+    kind = "tiles" if getattr(banding, "grid", None) else "bands"
+    bands = f" ({banding.bands} {kind}: {len(graph.operators)} calls)" if banding else ""
     print(f"{args.model}: {len(source.operators)} operators{bands} -> "
           f"{', '.join(sorted(files)[:2])}{' + kernels' if args.kernels else ''} in {args.out}")
+    caller = sum(graph.tensors[t].nbytes for t in plan.caller_tensors)
+    p = args.prefix.rstrip("_")
+    extra = f", caller's buffers {caller} B ({p}_set_input / _set_output)" if caller else ""
     print(f"arena {plan.arena_bytes} B, persistent {plan.persistent_bytes} B, "
-          f"constants {flash} B")
+          f"constants {flash} B{extra}")
     return 0
 
 

@@ -23,6 +23,10 @@ def register(sub: argparse._SubParsersAction) -> None:
                    help="stream the leading row-wise segment N bands of rows at a time, as the "
                         "generated C runs it (auto: where it lowers the arena by 10%% or more; "
                         "the schedule and tensors are then the banded graph's)")
+    p.add_argument("--patches", default="auto", metavar="auto|off|N",
+                   help="run a CNN's leading stage one NxN spatial tile at a time (MCUNetV2 "
+                        "2-D patches, halos recomputed) as the generated C runs it (auto: 2x2, "
+                        "3x3 or 4x4 where it plans below the bands' choice; needs --bands auto)")
     p.add_argument("--no-tflm", action="store_true", help="skip measuring TFLM's arena")
     p.add_argument("--planned", type=Path, metavar="TFLITE",
                    help="write the model with our plan as OfflineMemoryAllocation metadata")
@@ -42,23 +46,57 @@ def parse_bands(spec: str) -> str | int:
     raise PlanError(f"--bands {spec!r}: expected auto, off or a band count of at least 2")
 
 
+def parse_patches(spec: str) -> str | int:
+    """``--patches``: "auto", "off" or tiles per side (at least 2)."""
+    from export.planner import PlanError
+
+    if spec in ("auto", "off"):
+        return spec
+    if spec.isdigit() and int(spec) >= 2:
+        return int(spec)
+    raise PlanError(f"--patches {spec!r}: expected auto, off or tiles per side of at least 2")
+
+
+def _area(plan: Any, t: int) -> str:
+    if t in plan.tensor_offsets:
+        return "arena"
+    return "persistent" if t in plan.persistent_offsets else "caller"
+
+
+def _rewrite(rewrite: Any) -> tuple[dict[str, Any] | None, dict[str, Any] | None]:
+    """The JSON ``banding`` and ``patching`` entries of ``plan_model``'s rewrite."""
+    from export.planner.patches import Patching
+
+    if rewrite is None:
+        return None, None
+    if isinstance(rewrite, Patching):
+        return None, {
+            "grid": list(rewrite.grid), "tiles": rewrite.bands, "cut_tensor": rewrite.cut,
+            "segment_operators": len(rewrite.segment), "recompute": round(rewrite.recompute, 4),
+            "macs_computed": rewrite.macs_computed, "macs_original": rewrite.macs_original,
+            "pixels_computed": rewrite.rows_computed, "pixels_original": rewrite.rows_original,
+            "copied_bytes": rewrite.copied_bytes}
+    return {"bands": rewrite.bands, "cut_tensor": rewrite.cut,
+            "segment_operators": len(rewrite.segment),
+            "rows_computed_over_original": round(rewrite.rows_computed
+                                                 / max(1, rewrite.rows_original), 4),
+            "copied_bytes": rewrite.copied_bytes}, None
+
+
 def _report(graph: Any, plan: Any, tflm: Any, tflm_planned: Any,
             banding: Any = None) -> dict[str, Any]:
-    """The JSON document of a plan."""
+    """The JSON document of a plan (``banding``: plan_model's band or patch rewrite)."""
     tensors = []
-    for t in sorted({*plan.tensor_offsets, *plan.persistent_offsets}):
+    for t in sorted({*plan.tensor_offsets, *plan.persistent_offsets, *plan.caller_tensors}):
         b = plan.buffers.get(t)
         tensors.append({
             "index": t, "name": graph.tensors[t].name, "bytes": graph.tensors[t].nbytes,
-            "area": "arena" if t in plan.tensor_offsets else "persistent",
+            "area": _area(plan, t),
             "offset": plan.tensor_offsets.get(t, plan.persistent_offsets.get(t)),
             "first_step": b.first_op if b else None, "last_step": b.last_op if b else None,
             "alias_of": plan.aliases.get(t),
         })
-    bands = None if banding is None else {
-        "bands": banding.bands, "cut_tensor": banding.cut, "segment_operators": len(banding.segment),
-        "rows_computed_over_original": round(banding.rows_computed / max(1, banding.rows_original), 4),
-        "copied_bytes": banding.copied_bytes}
+    bands, patches = _rewrite(banding)
     ours = plan.arena_bytes + plan.persistent_bytes
     return {
         "model": graph.name,
@@ -80,14 +118,24 @@ def _report(graph: Any, plan: Any, tflm: Any, tflm_planned: Any,
         "scratch": [{"operator": k, "offset": b.offset, "bytes": b.size} for k, b in plan.scratch.items()],
         "notes": list(plan.notes),
         "banding": bands,
+        "patching": patches,
+        "caller_tensors": [{"index": t, "name": graph.tensors[t].name,
+                            "dtype": graph.tensors[t].dtype, "bytes": graph.tensors[t].nbytes,
+                            "input": graph.inputs.index(t) if t in graph.inputs else None,
+                            "output": graph.outputs.index(t) if t in graph.outputs else None}
+                           for t in plan.caller_tensors],
     }
 
 
 def _print_summary(doc: dict[str, Any]) -> None:
     tflm = doc["tflm_arena_bytes"]
-    bands = doc.get("banding")
+    bands, patches = doc.get("banding"), doc.get("patching")
     streamed = (f" (the model's first {bands['segment_operators']} streamed in {bands['bands']} "
                 "bands of time steps)") if bands else ""
+    if patches:
+        gh, gw = patches["grid"]
+        streamed = (f" (the model's first {patches['segment_operators']} operators run in "
+                    f"{gh}x{gw} tiles (recompute {100 * patches['recompute']:.1f} %))")
     print(f"{doc['model']}: {len(doc['schedule'])} operators{streamed}")
     print(f"  planned peak      {doc['peak_bytes']:>10,} B")
     print(f"  max live bytes    {doc['live_bytes_bound']:>10,} B   "
@@ -95,10 +143,15 @@ def _print_summary(doc: dict[str, Any]) -> None:
     print(f"  lower bound       {doc['lower_bound_bytes']:>10,} B   "
           f"(peak / bound = {doc['peak_over_lower_bound']:.3f}; live bytes less allowed overlaps)")
     print(f"  persistent area   {doc['persistent_bytes']:>10,} B")
+    if doc["caller_tensors"]:
+        caller = sum(t["bytes"] for t in doc["caller_tensors"])
+        print(f"  caller's buffers  {caller:>10,} B   (float inputs / outputs, not in the arena)")
     if tflm is not None:
         print(f"  TFLM arena        {tflm:>10,} B   (head {doc['tflm_arena_head_bytes']:,} + "
               f"tail {doc['tflm_arena_tail_bytes']:,})")
-        print(f"  ours / TFLM       {doc['ours_over_tflm']:>10.3f}")
+        print(f"  ours / TFLM       {doc['ours_over_tflm']:>10.3f}"
+              + ("   (our caller's buffers not counted; TFLM's arena holds its inputs and "
+                 "outputs)" if doc["caller_tensors"] else ""))
     for note in doc["notes"]:
         print(f"  note: {note}")
 
@@ -115,7 +168,8 @@ def run(args: argparse.Namespace) -> int:
     graph = read_tflite(data if data is not None else args.model)
     ours, plan, banding = plan_model(graph, strategy=args.strategy,
                                      persistent=resolve_persistent(graph, args.persistent),
-                                     bands=parse_bands(args.bands))
+                                     bands=parse_bands(args.bands),
+                                     patches=parse_patches(args.patches))
     verify_plan(ours, plan)
     tflm = tflm_planned = planned = None
     if not args.no_tflm or args.planned or args.tflm_bundle:

@@ -30,7 +30,7 @@ def test_every_pad_folds_and_the_peak_drops() -> None:
     from export.tflite_reader import read_tflite
 
     graph = read_tflite(MODEL)
-    folded, plan, _ = plan_model(graph)
+    folded, plan, _ = plan_model(graph, patches="off")  # (a patch stores its first tile by a PAD)
     verify_plan(folded, plan)
     assert sum(op.op == "PAD" for op in graph.operators) == 4
     assert not any(op.op == "PAD" for op in folded.operators)
@@ -73,36 +73,43 @@ TINYENGINE_PATCHES = 62_352
 """TinyEngine's peak on this model with 2x2 patches (MCUNetV2; shared/models/README.md)."""
 
 
-def _int8_input(graph: Any) -> Any:
-    """``graph`` without its first QUANTIZE: the int8 tensor is the input (TinyEngine's
-    measure; its caller quantizes)."""
-    import dataclasses
-
-    q = graph.operators[0]
-    assert q.op == "QUANTIZE" and q.inputs[0] in graph.inputs
-    ops = tuple(dataclasses.replace(op, index=i) for i, op in enumerate(graph.operators[1:]))
-    return dataclasses.replace(graph, operators=ops, inputs=(q.outputs[0],))
-
-
-def test_patches_plan_below_tinyengine_with_an_int8_input() -> None:
-    """With the float32 input (76,800 B, live at its QUANTIZE) the plan cannot go below it,
-    and the peak note says so; from the int8 input, as TinyEngine counts, 2-D patches plan the
-    leading stage under TinyEngine's own 2x2-patch peak."""
+def test_float_input_outside_the_arena_patched_below_tinyengine_and_exact() -> None:
+    """The float32 input (76,800 B) stays in the caller's buffer (QUANTIZE reads it there) and
+    the float32 output is written to the caller's buffer, so 2-D patches plan the whole model
+    under TinyEngine's own 2x2-patch peak (which counts from the int8 input); its generated C
+    equals tflite-micro on random inputs."""
+    from export.backends import run_model_many
+    from export.host_runner import build_host
     from export.planner.bands import plan_model
     from export.planner.patches import Patching
     from export.planner.verify import verify_plan
     from export.tflite_reader import read_tflite
 
     graph = read_tflite(MODEL)
-    g2, plan, info = plan_model(graph, patches=2)
+    g2, plan, info = plan_model(graph)
     verify_plan(g2, plan)
-    assert isinstance(info, Patching) and plan.arena_bytes == 80 * 80 * 3 * 4
-    assert "peak: most bytes live at step 0 (operator 0 QUANTIZE)" in plan.notes[-1]
-    assert "float32 (76800 B)" in plan.notes[-1]
-    g3, plan3, info3 = plan_model(_int8_input(graph))
-    verify_plan(g3, plan3)
-    assert isinstance(info3, Patching) and any(n.startswith("patches: ") for n in plan3.notes)
-    assert plan3.arena_bytes <= TINYENGINE_PATCHES and 0 < info3.recompute < 0.5
+    (inp,), (out,) = graph.inputs, graph.outputs
+    assert plan.caller_tensors == tuple(sorted((inp, out)))
+    assert inp not in plan.tensor_offsets and out not in plan.tensor_offsets
+    assert "input 0 (float32, 76,800 B) read from the caller's buffer by QUANTIZE, not in the " \
+           "arena" in plan.notes
+    assert "output 0 (float32, 8 B) written to the caller's buffer by DEQUANTIZE, not in the " \
+           "arena" in plan.notes
+    assert isinstance(info, Patching) and any(n.startswith("patches: ") for n in plan.notes)
+    assert plan.arena_bytes <= TINYENGINE_PATCHES and 0 < info.recompute < 0.5
+    samples = [[s] for s in _float_inputs(graph, 4, 3)]
+    ref = run_model_many(MODEL, samples, "tflm")
+    for k, (o, r) in enumerate(zip(build_host(g2, plan).run(samples), ref, strict=True)):
+        assert o[0].dtype == np.float32 and o[0].tobytes() == r[0].tobytes(), f"sample {k}"
+
+
+def _float_inputs(graph: Any, seed: int, n: int) -> list[np.ndarray]:
+    """``n`` random float32 inputs over the input QUANTIZE's int8 range."""
+    q = graph.tensors[graph.operators[0].outputs[0]].quant
+    assert q is not None
+    lo, hi = q.scale[0] * (-128 - q.zero_point[0]), q.scale[0] * (127 - q.zero_point[0])
+    rng = np.random.default_rng(seed)
+    return [rng.uniform(lo, hi, (1, 80, 80, 3)).astype(np.float32) for _ in range(n)]
 
 
 def test_patched_stage_matches_tflm(tmp_path: Path,
@@ -110,7 +117,8 @@ def test_patched_stage_matches_tflm(tmp_path: Path,
                                     ) -> None:
     """The patched graph's C equals tflite-micro at the cut (made a graph output) and the
     model's output: 2x2 tiles up to the first stride-2 depthwise (TinyEngine's split) and 4x4
-    up to the 20x20x16 projection, on random inputs."""
+    up to the 20x20x16 projection, on random inputs, the float input read from the caller's
+    buffer."""
     from export.backends import run_model_many
     from export.host_runner import build_host
     from export.planner.fold_pad import fold_pads
@@ -122,11 +130,7 @@ def test_patched_stage_matches_tflm(tmp_path: Path,
     cuts = {2: 113, 4: 121}  # tensors [1, 20, 20, 48] and [1, 20, 20, 16]
     graph = read_tflite(MODEL)
     assert [graph.tensors[t].shape for t in cuts.values()] == [(1, 20, 20, 48), (1, 20, 20, 16)]
-    q = graph.tensors[graph.operators[0].outputs[0]].quant
-    assert q is not None
-    lo, hi = q.scale[0] * (-128 - q.zero_point[0]), q.scale[0] * (127 - q.zero_point[0])
-    rng = np.random.default_rng(2)
-    samples = [[rng.uniform(lo, hi, (1, 80, 80, 3)).astype(np.float32)] for _ in range(3)]
+    samples = [[s] for s in _float_inputs(graph, 2, 3)]
     for n, cut in cuts.items():  # (one cut exposed at a time: an output inside a stage ends it)
         def expose(model: Any, cut: int = cut) -> None:
             model.subgraphs[0].outputs = np.array([cut, *graph.outputs], dtype=np.int32)
@@ -137,8 +141,9 @@ def test_patched_stage_matches_tflm(tmp_path: Path,
         folded, _ = fold_pads(read_tflite(path))
         patched, info = patch_graph(folded, cut, n)
         assert info.grid == (n, n) and info.recompute > 0
-        plan = plan_memory(patched, strategy="model")
+        plan = plan_memory(patched, strategy="model", caller_io=True)
         verify_plan(patched, plan)
+        assert patched.inputs[0] in plan.caller_tensors
         for k, (o, r) in enumerate(zip(build_host(patched, plan).run(samples), ref, strict=True)):
             for j, (a, b) in enumerate(zip(o, r, strict=True)):
                 assert a.shape == b.shape and a.tobytes() == b.tobytes(), (

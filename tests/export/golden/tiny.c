@@ -90,10 +90,13 @@ static const int32_t tiny_op1_exp[222] = {
 
 static const fe_softmax_params tiny_op1_p = {.outer = 1, .depth = 4, .exp_table = tiny_op1_exp, .table_size = 222};
 
+/* Inputs and outputs in the arena (NULL: in the caller's buffer, tiny_caller_in / _out). */
 static uint8_t *const tiny_inputs[1] = { (uint8_t *)(tiny_arena + 0) };
 static const size_t tiny_input_sizes[1] = { 8 };
 static uint8_t *const tiny_outputs[1] = { (uint8_t *)(tiny_arena + 0) };
 static const size_t tiny_output_sizes[1] = { 4 };
+static const uint8_t *tiny_caller_in[1];
+static uint8_t *tiny_caller_out[1];
 
 static uint8_t *const tiny_states[1] = { NULL };
 static const size_t tiny_state_sizes[1] = { 0 };
@@ -121,11 +124,37 @@ int tiny_invoke(void) {
 }
 
 int8_t *tiny_input(int i) {
-  return (i >= 0 && i < 1) ? (int8_t *)tiny_inputs[i] : NULL;
+  if (i < 0 || i >= 1) {
+    return NULL;
+  }
+  return tiny_inputs[i] != NULL ? (int8_t *)tiny_inputs[i] : (int8_t *)(uintptr_t)tiny_caller_in[i];
 }
 
 int8_t *tiny_output(int i) {
-  return (i >= 0 && i < 1) ? (int8_t *)tiny_outputs[i] : NULL;
+  if (i < 0 || i >= 1) {
+    return NULL;
+  }
+  return tiny_outputs[i] != NULL ? (int8_t *)tiny_outputs[i] : (int8_t *)tiny_caller_out[i];
+}
+
+int tiny_set_input(int i, const void *data) {
+  if (i < 0 || i >= 1 || data == NULL) {
+    return -1;
+  }
+  if (tiny_inputs[i] == NULL) {
+    tiny_caller_in[i] = (const uint8_t *)data;
+  } else {
+    memcpy(tiny_inputs[i], data, tiny_input_sizes[i]);
+  }
+  return 0;
+}
+
+int tiny_set_output(int i, void *data) {
+  if (i < 0 || i >= 1 || data == NULL || tiny_outputs[i] != NULL) {
+    return -1;
+  }
+  tiny_caller_out[i] = (uint8_t *)data;
+  return 0;
 }
 
 size_t tiny_input_bytes(int i) {

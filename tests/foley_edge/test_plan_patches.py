@@ -94,6 +94,7 @@ def test_infer_c_reads_and_writes_the_callers_buffers(cnn: Path, tmp_path: Path,
     assert "#define MODEL_INPUT0_FROM_CALLER 1" in header
     assert "#define MODEL_OUTPUT0_FROM_CALLER 1" in header
     assert "#define MODEL_CALLER_BYTES 12304u" in header
+    _check_missing_buffers_fail(tmp_path / "c")
     rng = np.random.default_rng(11)
     for k in range(3):
         x = tmp_path / f"x{k}.npy"
@@ -106,3 +107,34 @@ def test_infer_c_reads_and_writes_the_callers_buffers(cnn: Path, tmp_path: Path,
             outs.append(np.load(y))
         assert outs[0].dtype == np.float32 and outs[0].shape == (1, 3)
         assert outs[0].tobytes() == outs[1].tobytes(), f"sample {k}: {outs[0]} vs {outs[1]}"
+
+
+MAIN = r"""
+#include "model.h"
+static float x[32 * 32 * 3];
+static float y[3];
+int main(void) {
+  if (model_init() != 0 || model_input(0) != NULL || model_output(0) != NULL) return 1;
+  if (model_invoke() != -1) return 2; /* operator 0, the QUANTIZE, has no input */
+  if (model_set_input(0, x) != 0 || model_input(0) != (int8_t *)x) return 3;
+  if (model_invoke() >= 0) return 4; /* the DEQUANTIZE has no output buffer */
+  if (model_set_output(0, NULL) != -1 || model_set_output(1, y) != -1) return 5;
+  if (model_set_output(0, y) != 0 || model_output(0) != (int8_t *)y) return 6;
+  return model_invoke() == 0 ? 0 : 7;
+}
+"""
+
+
+def _check_missing_buffers_fail(folder: Path) -> None:
+    """The generated API: invoke fails while a caller buffer is missing, then runs."""
+    import subprocess
+
+    from export.codegen import KERNEL_DIR
+    from export.host_runner import HOST_CFLAGS, kernel_library
+
+    (folder / "main.c").write_text(MAIN)
+    exe = folder / "api"
+    subprocess.run(["gcc", *HOST_CFLAGS, f"-I{KERNEL_DIR}", f"-I{folder}", str(folder / "model.c"),
+                    str(folder / "main.c"), str(kernel_library()), "-lm", "-o", str(exe)],
+                   check=True)
+    assert subprocess.run([str(exe)], check=False).returncode == 0

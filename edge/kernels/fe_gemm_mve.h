@@ -51,6 +51,33 @@ typedef struct {
   int32_t out_offset, lo, hi;
 } fe_mve_out;
 
+/* Sums v0 (and v1 for a second row, when out1 is not NULL) of outputs o .. o + 3, of which
+ * `left` exist: bias added, requantized, stored at out0 + o (out1 + o). Whole groups load and
+ * store without predication; the last 1-3 outputs under VCTP.32. */
+FE_INLINE void fe_mve_out4(const fe_mve_out *q, int32x4_t v0, int32x4_t v1, int32_t o,
+                           int32_t left, int8_t *out0, int8_t *out1) {
+  if (left >= 4) {
+    const fe_mve_rq rq = q->per_channel
+                             ? fe_mve_rq_make(vld1q_s32(q->mult + o), vld1q_s32(q->shift + o))
+                             : fe_mve_rq_make(vdupq_n_s32(q->mult[0]), vdupq_n_s32(q->shift[0]));
+    const int32x4_t b = q->bias != NULL ? vld1q_s32(q->bias + o) : vdupq_n_s32(0);
+    vstrbq_s32(out0 + o, fe_mve_requant4(vaddq_s32(v0, b), &rq, q->out_offset, q->lo, q->hi));
+    if (out1 != NULL) {
+      vstrbq_s32(out1 + o, fe_mve_requant4(vaddq_s32(v1, b), &rq, q->out_offset, q->lo, q->hi));
+    }
+  } else {
+    const mve_pred16_t p = vctp32q((uint32_t)left);
+    const fe_mve_rq rq = fe_mve_rq_at(q->mult, q->shift, q->per_channel, o, p);
+    const int32x4_t b = q->bias != NULL ? vldrwq_z_s32(q->bias + o, p) : vdupq_n_s32(0);
+    vstrbq_p_s32(out0 + o, fe_mve_requant4(vaddq_s32(v0, b), &rq, q->out_offset, q->lo, q->hi),
+                 p);
+    if (out1 != NULL) {
+      vstrbq_p_s32(out1 + o,
+                   fe_mve_requant4(vaddq_s32(v1, b), &rq, q->out_offset, q->lo, q->hi), p);
+    }
+  }
+}
+
 /* depth outputs out[o] = requant(bias0 + bias[o] + sum_k (x[k] + x_off) * w[o * ws + k]), k < n. */
 static inline void fe_mve_gemv(const fe_mve_out *q, const int8_t *x, const int8_t *w, int32_t n,
                                int32_t ws, int32_t depth, int32_t x_off, int32_t bias0,
@@ -58,9 +85,7 @@ static inline void fe_mve_gemv(const fe_mve_out *q, const int8_t *x, const int8_
   int32_t o;
   for (o = 0; o < depth; o += 4, w += 4 * ws) {
     const int32_t rows = depth - o < 4 ? depth - o : 4;
-    const mve_pred16_t p = vctp32q((uint32_t)rows);
     int32_t s[4] = {bias0, bias0, bias0, bias0};
-    fe_mve_rq rq;
     int32x4_t v;
     int32_t r;
     if (rows == 4) {
@@ -71,12 +96,7 @@ static inline void fe_mve_gemv(const fe_mve_out *q, const int8_t *x, const int8_
       }
     }
     v = fe_mve_vec4(s);
-    if (q->bias != NULL) {
-      v = vaddq_s32(v, vldrwq_z_s32(q->bias + o, p));
-    }
-    rq = fe_mve_rq_at(q->mult, q->shift, q->per_channel, o, p);
-    v = fe_mve_requant4(v, &rq, q->out_offset, q->lo, q->hi);
-    vstrbq_p_s32(out + o, v, p);
+    fe_mve_out4(q, v, v, o, rows, out, NULL);
   }
 }
 
@@ -100,16 +120,7 @@ static inline void fe_mve_gemv2(const fe_mve_out *q, const int8_t *x0, const int
                     n, s0 + j, s1 + j);
     }
     for (j = 0; j < chunk; j += 4) {
-      const mve_pred16_t p = vctp32q((uint32_t)(chunk - j));
-      const fe_mve_rq rq = fe_mve_rq_at(q->mult, q->shift, q->per_channel, o0 + j, p);
-      int32x4_t v0 = vld1q_s32(s0 + j), v1 = vld1q_s32(s1 + j);
-      if (q->bias != NULL) {
-        const int32x4_t b = vldrwq_z_s32(q->bias + o0 + j, p);
-        v0 = vaddq_s32(v0, b);
-        v1 = vaddq_s32(v1, b);
-      }
-      vstrbq_p_s32(out0 + o0 + j, fe_mve_requant4(v0, &rq, q->out_offset, q->lo, q->hi), p);
-      vstrbq_p_s32(out1 + o0 + j, fe_mve_requant4(v1, &rq, q->out_offset, q->lo, q->hi), p);
+      fe_mve_out4(q, vld1q_s32(s0 + j), vld1q_s32(s1 + j), o0 + j, chunk - j, out0, out1);
     }
   }
 }
@@ -191,7 +202,11 @@ static inline void fe_mve_bmm_cols(const fe_bmm_params *p, const int8_t *a, cons
     fe_mve_cols16(a, p->lhs_offset, rhs + j, p->rhs_row_stride, p->depth, cols, acc);
     for (r = 0; r < 4 && 4 * r < cols; ++r) {
       const int32x4_t v = fe_mve_requant4(acc[r], &rq, p->output_offset, -128, 127);
-      vstrbq_p_s32(out + j + 4 * r, v, vctp32q((uint32_t)(cols - 4 * r)));
+      if (cols - 4 * r >= 4) {
+        vstrbq_s32(out + j + 4 * r, v);
+      } else {
+        vstrbq_p_s32(out + j + 4 * r, v, vctp32q((uint32_t)(cols - 4 * r)));
+      }
     }
   }
 }

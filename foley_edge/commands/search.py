@@ -64,6 +64,9 @@ def register(sub: argparse._SubParsersAction) -> None:
                    help=f"cost cache (default {DEFAULT_COST_CACHE})")
     p.add_argument("--no-inherit", action="store_true",
                    help="trials start from fresh weights (default: the teacher's where they fit)")
+    p.add_argument("--resume", action="store_true",
+                   help="finish a search whose trials and fine-tuning are in --out (e.g. one "
+                        "stopped during export): rebuild its state, run only the last phase")
     p.add_argument("--json", action="store_true", help="print search.json on stdout")
     p.add_argument("--ship", action="store_true",
                    help="copy the winner into edge/model/shipped/<the board's student>/ (what "
@@ -131,14 +134,22 @@ def run(args: argparse.Namespace) -> int:
 
     s = settings(args)
     s.out.mkdir(parents=True, exist_ok=True)
-    clear_result(s.out)
+    if not args.resume:
+        clear_result(s.out)
     start = time.monotonic()
 
     def progress(line: str) -> None:
         m, sec = divmod(int(time.monotonic() - start), 60)
         print(f"[search {m:3d}:{sec:02d}] {line}", file=sys.stderr, flush=True)
 
-    state = run_search(s, progress)
+    if args.resume:
+        from foley_edge.search.resume import resume_state
+
+        state = resume_state(s)
+        progress(f"resumed {s.out}: {len(state.costs)} measured, {len(state.trials)} trials, "
+                 f"winner {state.costs[state.winner].label}")
+    else:
+        state = run_search(s, progress)
     progress("exporting the winner and building its firmware")
     summary = finish(s, state)
     if args.ship:

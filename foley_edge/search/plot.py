@@ -53,7 +53,7 @@ def plot_pareto(rows: Sequence[dict[str, Any]], board: Board, path: Path, title:
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    fig, axes = plt.subplots(1, 2, figsize=(11, 4.2))
+    fig, axes = plt.subplots(1, 2, figsize=(11, 4.6))
     _panel(axes[0], rows, "mips", board.rtf_limit * board.target_hz / 1e6,
            f"million instructions per second of music (RTF {board.rtf_limit} at "
            f"{board.target_hz / 1e6:.0f} MHz = line)")
@@ -61,9 +61,10 @@ def plot_pareto(rows: Sequence[dict[str, Any]], board: Board, path: Path, title:
            "budget)")
     handles, labels = axes[0].get_legend_handles_labels()
     unique = dict(zip(labels, handles, strict=True))
-    axes[0].legend(unique.values(), unique.keys(), fontsize=8, loc="upper left")
+    fig.legend(unique.values(), unique.keys(), fontsize=8, loc="lower center",
+               ncol=len(unique))
     fig.suptitle(title)
-    fig.tight_layout()
+    fig.tight_layout(rect=(0, 0.07, 1, 1))
     tmp = path.with_suffix(".tmp.png")
     fig.savefig(tmp, dpi=110)
     plt.close(fig)

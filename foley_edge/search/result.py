@@ -129,6 +129,18 @@ SHIPPED_FILES = ("config.json", "model.weights.h5", "metrics.json", "curves.png"
 """What a shipped student folder holds (as edge/model/shipped/student/)."""
 
 
+def _relative_paths(cfg: dict[str, Any]) -> dict[str, Any]:
+    """A run config with its folder paths made relative to the working directory where they lie
+    under it (a shipped config names no machine's absolute paths)."""
+    here = Path.cwd().resolve()
+    out = dict(cfg)
+    for key in ("data", "teacher", "init", "inherit"):
+        value = out.get(key)
+        if isinstance(value, str) and Path(value).is_absolute() and Path(value).is_relative_to(here):
+            out[key] = Path(value).relative_to(here).as_posix()
+    return out
+
+
 def ship_winner(s: SearchSettings, summary: dict[str, Any]) -> Path:
     """Copy the winner's run files, the table and the plot into
     ``edge/model/shipped/<board.student>/`` (replacing what was there); returns the folder."""
@@ -141,6 +153,7 @@ def ship_winner(s: SearchSettings, summary: dict[str, Any]) -> Path:
     run = s.out / "winner" / "run"
     for name in SHIPPED_FILES:
         shutil.copy2(run / name, tmp / name)
+    _json(tmp / "config.json", _relative_paths(json.loads((run / "config.json").read_text())))
     shutil.copy2(s.out / "candidates.md", tmp / "search_candidates.md")
     shutil.copy2(s.out / "pareto.png", tmp / "search_pareto.png")
     _json(tmp / "search.json", summary)

@@ -122,3 +122,19 @@ def emulated_twin(board: Board) -> Board:
     if board.twin is None:
         raise BoardError(f"board {board.name!r} has no emulated twin")
     return get_board(board.twin)
+
+
+def real_board(board: Board) -> Board:
+    """The real board whose budgets and clock ``board`` has: itself when real, the real board
+    naming it as twin, else the real board of its class (same budgets and clock)."""
+    if not board.emulated:
+        return board
+    real = [b for b in BOARDS.values() if not b.emulated]
+    for b in real:
+        if b.twin == board.name:
+            return b
+    for b in real:
+        if (b.flash_budget, b.sram_budget, b.target_hz) == \
+                (board.flash_budget, board.sram_budget, board.target_hz):
+            return b
+    raise BoardError(f"board {board.name!r} stands for no real board")

@@ -194,11 +194,24 @@ def estimated(res: StreamResult, *, clock_hz: float = REFERENCE_CLOCK_HZ,
                           margin)
 
 
-def motion_to_sound(res: StreamResult, *,
-                    clock_hz: float = REFERENCE_CLOCK_HZ) -> MotionToSound:
-    """Both figures of a run (module doc), the estimate at ``clock_hz``."""
+def reference_board(name: str) -> tuple[str, float]:
+    """(real board, its clock) the estimate is for: the one whose budgets the board ``name``
+    (HELLO's) has, e.g. nucleo-f411re at 100 MHz for qemu-f411; the STM32F746 for names the
+    registry does not know."""
+    from firmware_bridge.boards.registry import BOARDS, real_board
+
+    if name not in BOARDS:
+        return REFERENCE_BOARD, REFERENCE_CLOCK_HZ
+    real = real_board(BOARDS[name])
+    return real.name, float(real.target_hz)
+
+
+def motion_to_sound(res: StreamResult) -> MotionToSound:
+    """Both figures of a run (module doc), the estimate for the real board the run's board
+    stands for (:func:`reference_board`)."""
     hop_s = res.hello.hop / res.hello.fps if res.hello.fps else 0.0
-    return MotionToSound(measured(res), estimated(res, clock_hz=clock_hz), hop_s,
+    board, clock_hz = reference_board(res.hello.board)
+    return MotionToSound(measured(res), estimated(res, clock_hz=clock_hz, board=board), hop_s,
                          res.playout_latency_s, res.margin_auto)
 
 

@@ -63,6 +63,7 @@ class BoardNumbers:
     motion_est_p95_s: float | None = None  # the same estimate, 95th percentile
     playout_latency_s: float = 0.0  # playout latency at the end: one hop + the margin
     margin_auto: bool = False  # the margin was 'auto' (from the measured answer delays)
+    estimate_board: str = "stm32f746-disco"  # the real board clock_hz and the estimate are for
 
 
 def real_time_factor(enc_per_hop: float, dec_per_token: float, hops_per_s: float, *,
@@ -71,9 +72,13 @@ def real_time_factor(enc_per_hop: float, dec_per_token: float, hops_per_s: float
     return (enc_per_hop * hops_per_s + dec_per_token * tokens_per_s) / clock_hz
 
 
-def board_numbers(size: SizeReport, res: StreamResult, *, clock_hz: float = CLOCK_HZ,
+def board_numbers(size: SizeReport, res: StreamResult, *,
                   tokens_per_s: float = TOKENS_PER_S) -> BoardNumbers:
-    """The :class:`BoardNumbers` of a build and a stream (module doc)."""
+    """The :class:`BoardNumbers` of a build and a stream (module doc), at the clock of the real
+    board the built board stands for (216 MHz STM32F746, 100 MHz STM32F411)."""
+    from firmware_bridge.player.budget import reference_board
+
+    real, clock_hz = reference_board(size.board)
     s, p, hello = res.stats, res.progress, res.hello
     enc = s.enc_instr_total / s.enc_runs if s.enc_runs else 0.0
     dec = s.dec_instr_total / s.dec_tokens if s.dec_tokens else 0.0
@@ -89,12 +94,13 @@ def board_numbers(size: SizeReport, res: StreamResult, *, clock_hz: float = CLOC
         clock_hz=clock_hz, tokens_per_s=tokens_per_s,
         latency_median_s=lat[len(lat) // 2] if lat else None,
         latency_max_s=lat[-1] if lat else None,
-        hops=p.hops, tokens=p.events, late_events=p.late, **_motion_fields(res, clock_hz),
+        hops=p.hops, tokens=p.events, late_events=p.late, **_motion_fields(res),
+        estimate_board=real,
     )  # fmt: skip
 
 
-def _motion_fields(res: StreamResult, clock_hz: float) -> dict[str, object]:
-    mts = motion_to_sound(res, clock_hz=clock_hz)
+def _motion_fields(res: StreamResult) -> dict[str, object]:
+    mts = motion_to_sound(res)
     meas, est = mts.measured, mts.estimated
     return {
         "motion_median_s": meas.median_s if meas else None,
@@ -131,7 +137,7 @@ def latency_lines(n: BoardNumbers) -> list[str]:
     measured = _motion(n.motion_median_s, n.motion_p95_s, "measured (host clock)",
                        "not measured (unpaced: no real time)")
     estimated = _motion(n.motion_est_median_s, n.motion_est_p95_s,
-                        f"estimated for the STM32F746 at {mhz:.0f} MHz", "no estimate")
+                        f"estimated for the {n.estimate_board} at {mhz:.0f} MHz", "no estimate")
     return [
         f"encoder    {n.encoder_instr_per_hop:14,.0f} instructions per hop "
         f"({n.encoder_instr_per_hop / n.clock_hz * 1e3:.1f} ms at {mhz:.0f} MHz)",

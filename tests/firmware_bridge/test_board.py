@@ -14,7 +14,7 @@ from edge.headers import render_headers, skeleton_c_header, write_headers
 from firmware_bridge.boards import BOARDS, DEFAULT_BOARD, get_board
 from firmware_bridge.boards.pyocd_flash import flash_elf
 from firmware_bridge.boards.qemu import QemuBoard, qemu_command
-from firmware_bridge.boards.registry import emulated_twin
+from firmware_bridge.boards.registry import emulated_twin, real_board
 from firmware_bridge.errors import BoardError
 from foley_edge.cli import main
 
@@ -33,6 +33,13 @@ def test_registry_names_and_budgets() -> None:
         assert (b.flash_budget, b.sram_budget, b.target_hz) == budget
         assert b.rtf_limit == 0.5
         assert (b.board_dir / "linker.ld").is_file() and (b.board_dir / "memory.ld").is_file()
+
+
+def test_every_emulated_board_stands_for_a_real_board_of_its_class() -> None:
+    real = {b.name: real_board(b).name for b in BOARDS.values()}
+    assert real == {"qemu-m4": "stm32f746-disco", "qemu-m7": "stm32f746-disco",
+                    "qemu-m55": "stm32f746-disco", "stm32f746-disco": "stm32f746-disco",
+                    "qemu-f411": "nucleo-f411re", "nucleo-f411re": "nucleo-f411re"}
 
 
 def test_every_real_board_has_an_emulated_twin_with_its_core_and_budgets() -> None:

@@ -166,6 +166,16 @@ def test_estimate_for_216_mhz_from_instruction_counts_by_hand() -> None:
     assert "stm32f746-disco at 216 MHz" in fig.basis
 
 
+def test_the_estimate_is_for_the_real_board_the_emulated_one_stands_for() -> None:
+    from dataclasses import replace
+
+    res = _result()
+    f411 = motion_to_sound(replace(res, hello=replace(res.hello, board="qemu-f411"))).estimated
+    assert "nucleo-f411re at 100 MHz" in f411.basis
+    assert f411.per_note[0].encoder_s == pytest.approx(E / 100e6)  # 0.216 s: 2.16x the F746's
+    assert "stm32f746-disco at 216 MHz" in motion_to_sound(res).estimated.basis
+
+
 def test_play_json_and_summary_carry_the_latency_figures() -> None:
     res = _result()
     doc = play_json(res)

@@ -25,6 +25,8 @@ from edge.errors import FoleyEdgeError
 
 DEFAULT_COST_CACHE = Path.home() / ".cache" / "foley-edge" / "search"
 """Measured candidate costs, by board and configuration."""
+SPACE_NAMES = ("default", "tiny")
+"""--space choices (foley_edge.search.space.SPACES, named here so --help imports nothing heavy)."""
 DEFAULT_DATA = Path("out") / "cache" / "synth-50-seed0"
 """The dataset a search uses when none is named: the shipped student's recipe."""
 
@@ -32,7 +34,6 @@ DEFAULT_DATA = Path("out") / "cache" / "synth-50-seed0"
 def register(sub: argparse._SubParsersAction) -> None:
     """Add ``search``."""
     from firmware_bridge.boards.registry import BOARDS
-    from foley_edge.search.space import SPACES
 
     p = sub.add_parser("search", help="hardware-aware student search under a board's budget",
                        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
@@ -43,7 +44,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--out", type=Path, required=True, help="result folder")
     p.add_argument("--teacher", type=Path, default=None,
                    help="run folder to distil from (default: the shipped student)")
-    p.add_argument("--space", choices=sorted(SPACES), default="default",
+    p.add_argument("--space", choices=SPACE_NAMES, default="default",
                    help="candidate space (default: 1,008 combinations; tiny: 2)")
     p.add_argument("--budget-minutes", type=float, default=150.0,
                    help="bound on the whole search (default 150)")

@@ -190,3 +190,10 @@ def test_search_picks_only_what_fits_and_the_winner_plays_on_the_twin(
     assert shipped == tmp_path / "shipped" / "student-f411"
     assert all((shipped / f).is_file() for f in SHIPPED_FILES)
     assert json.loads((shipped / "eval_test.json").read_text())["split"] == "test"
+
+
+def test_the_command_lines_space_names_are_the_spaces() -> None:
+    from foley_edge.commands.search import SPACE_NAMES
+    from foley_edge.search.space import SPACES
+
+    assert set(SPACE_NAMES) == set(SPACES)

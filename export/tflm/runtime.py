@@ -51,7 +51,8 @@ def _io_rows(graph: Graph, idx: tuple[int, ...]) -> list[dict[str, object]]:
         q = t.quant
         rows.append({"name": t.name, "dtype": t.dtype, "shape": t.shape, "nbytes": t.nbytes,
                      "scale": float_literal(q.scale[0]) if q else "0.0f",
-                     "zero_point": int(q.zero_point[0]) if q else 0})
+                     "zero_point": int(q.zero_point[0]) if q else 0,
+                     "caller": False})  # TFLite Micro keeps every input in its arena
     return rows
 
 
@@ -100,7 +101,7 @@ def tflm_model_sources(model: bytes, *, prefix: str, persistent: tuple[int, ...]
     states = _states(graph, persistent)
     files[f"{p}.h"] = environment().get_template("model.h.j2").render(
         p=p, P=p.upper(), source=f"{graph.name} (TFLite Micro)", arena_bytes=arena,
-        persistent_bytes=0, inputs=_io_rows(graph, graph.inputs),
+        persistent_bytes=0, caller_bytes=0, inputs=_io_rows(graph, graph.inputs),
         outputs=_io_rows(graph, graph.outputs), states=states)
     files[f"{p}_tflm.cc"] = render("tflm_model.cc.j2",
         p=p, P=p.upper(), source=graph.name, n_ops=len(ops), states=states)

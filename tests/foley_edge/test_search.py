@@ -197,3 +197,21 @@ def test_the_command_lines_space_names_are_the_spaces() -> None:
     from foley_edge.search.space import SPACES
 
     assert set(SPACE_NAMES) == set(SPACES)
+
+
+def test_the_shipped_f411_student_is_the_search_winner_and_links_on_its_twin(
+        tmp_path: Path) -> None:
+    from edge.model.config import load_config
+    from edge.model.shipped import shipped_run
+    from firmware_bridge.boards.default_model import default_export
+    from firmware_bridge.build import build_firmware
+
+    run = shipped_run("student-f411")
+    summary = json.loads((run / "search.json").read_text())
+    assert summary["board"] == "nucleo-f411re" and summary["winner"]["cost"]["over"] == []
+    assert summary["winner"]["cost"]["realtime_factor"] <= 0.5
+    assert config_key(load_config(run / "config.json")) == summary["winner"]["key"]
+    model = default_export(tmp_path / "cache", get_board("qemu-f411").student)
+    assert model.trained and model.run == run
+    size = build_firmware("qemu-f411", model_dir=model.export_dir, out_dir=tmp_path / "fw").size
+    assert size.flash_bytes <= 512 * 1024 and size.sram_bytes <= 128 * 1024

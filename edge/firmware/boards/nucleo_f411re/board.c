@@ -11,7 +11,7 @@
  */
 #include "board.h"
 #include "cortexm.h"
-#include "semihost.h"
+#include "board_stm32.h"
 
 #define RCC_BASE 0x40023800u
 #define RCC_CR FE_REG32(RCC_BASE + 0x00u)
@@ -23,11 +23,6 @@
 #define PWR_CR FE_REG32(0x40007000u)
 #define FLASH_ACR FE_REG32(0x40023C00u)
 
-#define GPIOA_BASE 0x40020000u
-#define GPIO_MODER(b) FE_REG32((b) + 0x00u)
-#define GPIO_OSPEEDR(b) FE_REG32((b) + 0x08u)
-#define GPIO_AFRL(b) FE_REG32((b) + 0x20u)
-#define GPIO_AFRH(b) FE_REG32((b) + 0x24u)
 
 /* STM32F4 USART (the F7's register map differs: ISR/RDR/TDR there, SR/DR here). */
 #define USART2_BASE 0x40004400u
@@ -52,17 +47,12 @@
 #define PLL_HZ 100000000u
 #define HOST_BAUD 115200u
 #define DIN_BAUD 31250u
-#define START_TIMEOUT 1000000u
-#define RX_RING 1024u /* power of two */
 
 const char board_name[] = "nucleo-f411re";
 const uint8_t board_counts_instructions = 0u;
 const uint32_t board_tick_hz = PLL_HZ;
 
 static uint32_t cpu_hz = HSI_HZ;
-static volatile uint8_t rx_ring[RX_RING];
-static volatile uint32_t rx_head; /* written by the interrupt */
-static uint32_t rx_tail;          /* read by the loop */
 
 void USART2_IRQHandler(void);
 
@@ -87,16 +77,6 @@ static void irq_dispatch(void)
     }
 }
 
-static int wait_set(volatile uint32_t *reg, uint32_t mask, uint32_t want)
-{
-    for (uint32_t i = 0; i < START_TIMEOUT; ++i) {
-        if ((*reg & mask) == want) {
-            return 1;
-        }
-    }
-    return 0;
-}
-
 /* 100 MHz from the 16 MHz HSI; returns the resulting SYSCLK. */
 static uint32_t clock_init(void)
 {
@@ -105,28 +85,16 @@ static uint32_t clock_init(void)
     /* PLLM 16 (1 MHz in), PLLN 400 (400 MHz VCO), PLLP /4 (code 1), PLLSRC HSI, PLLQ 8 */
     RCC_PLLCFGR = 16u | (400u << 6) | (1u << 16) | (0u << 22) | (8u << 24);
     RCC_CR |= 1u << 24; /* PLLON */
-    if (!wait_set(&RCC_CR, 1u << 25, 1u << 25)) {
+    if (!stm32_wait(&RCC_CR, 1u << 25, 1u << 25)) {
         return HSI_HZ;
     }
     FLASH_ACR = 3u | (1u << 8) | (1u << 9) | (1u << 10); /* 3 wait states, prefetch, I/D cache */
     RCC_CFGR = (RCC_CFGR & ~0xFCF0u) | (4u << 10);       /* AHB /1, APB1 /2, APB2 /1 */
     RCC_CFGR = (RCC_CFGR & ~3u) | 2u;                    /* SYSCLK = PLL */
-    if (!wait_set(&RCC_CFGR, 3u << 2, 2u << 2)) {
+    if (!stm32_wait(&RCC_CFGR, 3u << 2, 2u << 2)) {
         return HSI_HZ;
     }
     return PLL_HZ;
-}
-
-static void pin_af(uint32_t gpio, uint32_t pin, uint32_t af)
-{
-    GPIO_MODER(gpio) = (GPIO_MODER(gpio) & ~(3u << (2u * pin))) | (2u << (2u * pin));
-    GPIO_OSPEEDR(gpio) |= 3u << (2u * pin);
-    if (pin < 8u) {
-        GPIO_AFRL(gpio) = (GPIO_AFRL(gpio) & ~(0xFu << (4u * pin))) | (af << (4u * pin));
-    } else {
-        uint32_t s = 4u * (pin - 8u);
-        GPIO_AFRH(gpio) = (GPIO_AFRH(gpio) & ~(0xFu << s)) | (af << s);
-    }
 }
 
 static void usart_init(uint32_t base, uint32_t pclk, uint32_t baud, uint32_t extra)
@@ -144,14 +112,12 @@ void board_init(void)
     RCC_AHB1ENR |= 1u << 0;  /* GPIOA */
     RCC_APB1ENR |= 1u << 17; /* USART2 */
     RCC_APB2ENR |= 1u << 4;  /* USART1 */
-    pin_af(GPIOA_BASE, 2u, 7u);
-    pin_af(GPIOA_BASE, 3u, 7u);
-    pin_af(GPIOA_BASE, 9u, 7u);
+    stm32_pin_af(STM32_GPIOA_BASE, 2u, 7u);
+    stm32_pin_af(STM32_GPIOA_BASE, 3u, 7u);
+    stm32_pin_af(STM32_GPIOA_BASE, 9u, 7u);
     usart_init(USART2_BASE, apb1, HOST_BAUD, USART_CR1_RXNEIE);
     usart_init(USART1_BASE, cpu_hz, DIN_BAUD, 0u);
-    CORE_DEMCR |= 1u << 24; /* TRCENA */
-    DWT_CYCCNT = 0u;
-    DWT_CTRL |= 1u;
+    stm32_cycles_start();
     NVIC_ISER1 = 1u << (USART2_IRQN - 32u);
     fe_enable_irq();
 }
@@ -161,21 +127,8 @@ void USART2_IRQHandler(void)
     /* RXNE and ORE both clear by reading SR, then DR */
     while (USART_SR(USART2_BASE) & (USART_SR_RXNE | USART_SR_ORE)) {
         uint8_t b = (uint8_t)USART_DR(USART2_BASE);
-        if (rx_head - rx_tail < RX_RING) { /* full: drop; the protocol resyncs */
-            rx_ring[rx_head & (RX_RING - 1u)] = b;
-            ++rx_head;
-        }
+        stm32_rx_push(b);
     }
-}
-
-int board_host_getc(void)
-{
-    if (rx_tail == rx_head) {
-        return -1;
-    }
-    int b = rx_ring[rx_tail & (RX_RING - 1u)];
-    ++rx_tail;
-    return b;
 }
 
 static void usart_write(uint32_t base, const uint8_t *data, size_t n)
@@ -195,24 +148,4 @@ void board_host_write(const uint8_t *data, size_t n)
 void board_din_write(const uint8_t *data, size_t n)
 {
     usart_write(USART1_BASE, data, n);
-}
-
-uint32_t board_ticks(void)
-{
-    return DWT_CYCCNT;
-}
-
-uint32_t board_ticks_to_count(uint32_t dt)
-{
-    return dt; /* cycles */
-}
-
-void board_exit(int code)
-{
-    if (CORE_DHCSR & 1u) { /* a debugger handles semihosting */
-        semihost_exit(code);
-    }
-    SCB_AIRCR = SCB_AIRCR_RESET;
-    for (;;) {
-    }
 }

@@ -10,7 +10,7 @@
  */
 #include "board.h"
 #include "cortexm.h"
-#include "semihost.h"
+#include "board_stm32.h"
 
 #define RCC_BASE 0x40023800u
 #define RCC_CR FE_REG32(RCC_BASE + 0x00u)
@@ -23,12 +23,6 @@
 #define PWR_CSR1 FE_REG32(0x40007004u)
 #define FLASH_ACR FE_REG32(0x40023C00u)
 
-#define GPIOA_BASE 0x40020000u
-#define GPIOC_BASE 0x40020800u
-#define GPIO_MODER(b) FE_REG32((b) + 0x00u)
-#define GPIO_OSPEEDR(b) FE_REG32((b) + 0x08u)
-#define GPIO_AFRL(b) FE_REG32((b) + 0x20u)
-#define GPIO_AFRH(b) FE_REG32((b) + 0x24u)
 
 #define USART1_BASE 0x40011000u
 #define USART6_BASE 0x40011400u
@@ -56,17 +50,12 @@
 #define PLL_HZ 216000000u
 #define HOST_BAUD 115200u
 #define DIN_BAUD 31250u
-#define START_TIMEOUT 1000000u
-#define RX_RING 1024u /* power of two */
 
 const char board_name[] = "stm32f746-disco";
 const uint8_t board_counts_instructions = 0u;
 const uint32_t board_tick_hz = PLL_HZ;
 
 static uint32_t cpu_hz = HSI_HZ;
-static volatile uint8_t rx_ring[RX_RING];
-static volatile uint32_t rx_head; /* written by the interrupt */
-static uint32_t rx_tail;          /* read by the loop */
 
 void USART1_IRQHandler(void);
 
@@ -91,57 +80,35 @@ static void irq_dispatch(void)
     }
 }
 
-static int wait_set(volatile uint32_t *reg, uint32_t mask)
-{
-    for (uint32_t i = 0; i < START_TIMEOUT; ++i) {
-        if ((*reg & mask) == mask) {
-            return 1;
-        }
-    }
-    return 0;
-}
-
 /* 216 MHz from the 25 MHz HSE; returns the resulting SYSCLK. */
 static uint32_t clock_init(void)
 {
     RCC_APB1ENR |= 1u << 28;         /* PWR */
     PWR_CR1 |= 3u << 14;             /* voltage scale 1 */
     RCC_CR |= 1u << 16;              /* HSEON */
-    if (!wait_set(&RCC_CR, 1u << 17)) {
+    if (!stm32_wait(&RCC_CR, 1u << 17, 1u << 17)) {
         return HSI_HZ;
     }
     RCC_PLLCFGR = 25u | (432u << 6) | (0u << 16) | (1u << 22) | (9u << 24);
     RCC_CR |= 1u << 24;              /* PLLON */
-    if (!wait_set(&RCC_CR, 1u << 25)) {
+    if (!stm32_wait(&RCC_CR, 1u << 25, 1u << 25)) {
         return HSI_HZ;
     }
     PWR_CR1 |= 1u << 16;             /* over-drive on */
-    if (!wait_set(&PWR_CSR1, 1u << 16)) {
+    if (!stm32_wait(&PWR_CSR1, 1u << 16, 1u << 16)) {
         return HSI_HZ;
     }
     PWR_CR1 |= 1u << 17;             /* over-drive switch */
-    if (!wait_set(&PWR_CSR1, 1u << 17)) {
+    if (!stm32_wait(&PWR_CSR1, 1u << 17, 1u << 17)) {
         return HSI_HZ;
     }
     FLASH_ACR = 7u | (1u << 8) | (1u << 9); /* 7 wait states, prefetch, ART */
     RCC_CFGR = (RCC_CFGR & ~0xFCF3u) | (5u << 10) | (4u << 13); /* APB1 /4, APB2 /2 */
     RCC_CFGR = (RCC_CFGR & ~3u) | 2u;                            /* SYSCLK = PLL */
-    if (!wait_set(&RCC_CFGR, 2u << 2)) {
+    if (!stm32_wait(&RCC_CFGR, 2u << 2, 2u << 2)) {
         return HSI_HZ;
     }
     return PLL_HZ;
-}
-
-static void pin_af(uint32_t gpio, uint32_t pin, uint32_t af)
-{
-    GPIO_MODER(gpio) = (GPIO_MODER(gpio) & ~(3u << (2u * pin))) | (2u << (2u * pin));
-    GPIO_OSPEEDR(gpio) |= 3u << (2u * pin);
-    if (pin < 8u) {
-        GPIO_AFRL(gpio) = (GPIO_AFRL(gpio) & ~(0xFu << (4u * pin))) | (af << (4u * pin));
-    } else {
-        uint32_t s = 4u * (pin - 8u);
-        GPIO_AFRH(gpio) = (GPIO_AFRH(gpio) & ~(0xFu << s)) | (af << s);
-    }
 }
 
 static void usart_init(uint32_t base, uint32_t pclk, uint32_t baud, uint32_t extra)
@@ -161,15 +128,12 @@ void board_init(void)
     uint32_t apb2 = cpu_hz == PLL_HZ ? cpu_hz / 2u : cpu_hz;
     RCC_AHB1ENR |= (1u << 0) | (1u << 2); /* GPIOA, GPIOC */
     RCC_APB2ENR |= (1u << 4) | (1u << 5); /* USART1, USART6 */
-    pin_af(GPIOA_BASE, 9u, 7u);
-    pin_af(GPIOA_BASE, 10u, 7u);
-    pin_af(GPIOC_BASE, 6u, 8u);
+    stm32_pin_af(STM32_GPIOA_BASE, 9u, 7u);
+    stm32_pin_af(STM32_GPIOA_BASE, 10u, 7u);
+    stm32_pin_af(STM32_GPIOC_BASE, 6u, 8u);
     usart_init(USART1_BASE, apb2, HOST_BAUD, USART_CR1_RXNEIE);
     usart_init(USART6_BASE, apb2, DIN_BAUD, 0u);
-    CORE_DEMCR |= 1u << 24; /* TRCENA */
-    DWT_LAR = 0xC5ACCE55u;
-    DWT_CYCCNT = 0u;
-    DWT_CTRL |= 1u;
+    stm32_cycles_start();
     NVIC_ISER1 = 1u << (USART1_IRQN - 32u);
     fe_enable_irq();
 }
@@ -182,21 +146,8 @@ void USART1_IRQHandler(void)
     }
     while (USART_ISR(USART1_BASE) & USART_ISR_RXNE) {
         uint8_t b = (uint8_t)USART_RDR(USART1_BASE);
-        if (rx_head - rx_tail < RX_RING) { /* full: drop; the protocol resyncs */
-            rx_ring[rx_head & (RX_RING - 1u)] = b;
-            ++rx_head;
-        }
+        stm32_rx_push(b);
     }
-}
-
-int board_host_getc(void)
-{
-    if (rx_tail == rx_head) {
-        return -1;
-    }
-    int b = rx_ring[rx_tail & (RX_RING - 1u)];
-    ++rx_tail;
-    return b;
 }
 
 static void usart_write(uint32_t base, const uint8_t *data, size_t n)
@@ -216,24 +167,4 @@ void board_host_write(const uint8_t *data, size_t n)
 void board_din_write(const uint8_t *data, size_t n)
 {
     usart_write(USART6_BASE, data, n);
-}
-
-uint32_t board_ticks(void)
-{
-    return DWT_CYCCNT;
-}
-
-uint32_t board_ticks_to_count(uint32_t dt)
-{
-    return dt; /* cycles */
-}
-
-void board_exit(int code)
-{
-    if (CORE_DHCSR & 1u) { /* a debugger handles semihosting */
-        semihost_exit(code);
-    }
-    SCB_AIRCR = SCB_AIRCR_RESET;
-    for (;;) {
-    }
 }

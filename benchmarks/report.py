@@ -49,7 +49,8 @@ def _peer(res: BenchResults, command: str) -> list[str]:
     return [f"## {PEER_SECTION}", "",
             f"Measured by `{command}`: both runtimes compiled with arm-none-eabi-gcc -O2 for the "
             "board's core, booted in QEMU with -icount shift=7, one instruction per tick. Ours: "
-            "the generated C with the ACLE (DSP) kernels, one invoke; SRAM = the bench image's "
+            "the generated C with the DSP (ACLE) kernels on the M4/M7 and the Helium (MVE) ones on "
+            "the M55, one invoke; SRAM = the bench image's "
             ".data + .bss (arena, persistent area) + the stack bound; flash = the bench image. "
             "TFLite Micro + CMSIS-NN, built from the pinned sources (CMSIS-NN's Helium paths "
             "on the M55): the whole second Invoke(), interpreter included; SRAM = "
@@ -57,8 +58,9 @@ def _peer(res: BenchResults, command: str) -> list[str]:
             "counted); flash = its bench image (model, interpreter, the kernels it links). "
             "Ratios are ours / TFLM: below 1 is better. QEMU counts every instruction as one "
             "tick, a Helium (MVE) instruction too: a real Cortex-M55 spends about two cycles "
-            "on a 128-bit beat-wise vector instruction, so M55 ratios flatter Helium code (the "
-            "peer's) by up to ~2x against real cycles. '= wheel': the peer's outputs on the board "
+            "on a 128-bit beat-wise vector instruction, so M55 counts flatter Helium code (both "
+            "runtimes use it) by up to ~2x against real cycles. '= wheel': the peer's outputs on "
+            "the board "
             "compared in this run, byte for byte, with the tflite-micro wheel's on the same "
             "seeded inputs (ours are checked against it by the tests).", "",
             *_table(("model", "board", "ours instr.", "TFLM+CMSIS-NN instr.", "instr. ours / TFLM",

@@ -52,6 +52,9 @@ RENDERERS: Mapping[str, RenderFn] = {
 """Operator name -> render function: the ops the generated C supports."""
 
 SUPPORTED_OPS: frozenset[str] = frozenset(RENDERERS)
+PLANNER_OPS: frozenset[str] = frozenset({"DYNAMIC_UPDATE_SLICE"})
+"""Operators only the planner's rewrites emit (2-D patches store their tiles with them); the
+reader does not accept them from a file (no shape checks or tests against tflite-micro)."""
 """Operators the code generator (and the kernel library) supports."""
 
 

@@ -14,6 +14,7 @@ Hashing the whole trees over-approximates the inputs (a docstring edit rebuilds)
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import json
 import os
@@ -43,8 +44,10 @@ def _tree_files(root: Path, rel: str) -> list[Path]:
     return sorted(p for p in path.rglob("*") if p.suffix in SOURCE_SUFFIXES and p.is_file())
 
 
+@functools.cache
 def compiler_version() -> str:
-    """First line of `arm-none-eabi-gcc --version` (part of every build key)."""
+    """First line of `arm-none-eabi-gcc --version` (part of every build key and search cost
+    key; asked once per process)."""
     try:
         done = subprocess.run([GCC, "--version"], capture_output=True, text=True, check=False)
     except OSError:

@@ -93,14 +93,17 @@ def _short_hash(text: str) -> str:
     return hashlib.sha256(text.encode()).hexdigest()[:8]
 
 
-def load_cost(path: Path) -> Cost | None:
-    """A cached cost, or None when missing or unreadable (it is measured again)."""
+def load_cost(path: Path, board: Board) -> Cost | None:
+    """A cached cost with ``board``'s budgets checked again (the board may state other limits
+    than when it was measured), or None when missing or unreadable (it is measured again)."""
     try:
         d = json.loads(path.read_text())
         d["over"] = tuple(d["over"])
-        return Cost(**d)
+        hit = Cost(**d)
     except (OSError, ValueError, TypeError, KeyError):
         return None
+    sizes = {k: getattr(hit, k) for k in ("flash_bytes", "sram_bytes", "stack_bound_bytes")}
+    return replace(hit, over=over_budget(board, sizes, hit.realtime_factor))
 
 
 def _firmware(twin: Board, export: Path, work: Path) -> dict[str, int]:
@@ -137,10 +140,9 @@ def over_budget(board: Board, sizes: dict[str, int], rtf: float) -> tuple[str, .
 def measure_cost(cfg: StudentConfig, board: Board, cache: Path) -> Cost:
     """The :class:`Cost` of ``cfg`` on ``board`` (see the module docstring), cached."""
     path = cost_path(cache, board, cfg)
-    hit = load_cost(path)
-    if hit is not None:  # the budgets are checked again: ``board`` may state other limits
-        sizes = {k: getattr(hit, k) for k in ("flash_bytes", "sram_bytes", "stack_bound_bytes")}
-        return replace(hit, over=over_budget(board, sizes, hit.realtime_factor))
+    hit = load_cost(path, board)
+    if hit is not None:
+        return hit
     from firmware_bridge.boards.default_model import demo_dataset, export_pair, untrained_run
 
     twin = emulated_twin(board)

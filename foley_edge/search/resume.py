@@ -10,7 +10,6 @@ it says what is missing and the search must run again.
 from __future__ import annotations
 
 import json
-from dataclasses import replace
 from pathlib import Path
 
 from edge.model.config import StudentConfig, config_from_dict
@@ -40,15 +39,8 @@ def _trained(run: Path, split: str) -> Trained:
 
 def _cached(s: SearchSettings, configs: list[StudentConfig]) -> dict[str, Cost]:
     """Every candidate of the space with a cached cost on the board (budgets checked again)."""
-    from foley_edge.search.cost import over_budget
-
-    out = {}
-    for cfg in configs:
-        hit = load_cost(cost_path(s.cache, s.board, cfg))
-        if hit is not None:
-            sizes = {k: getattr(hit, k) for k in ("flash_bytes", "sram_bytes", "stack_bound_bytes")}
-            out[hit.key] = replace(hit, over=over_budget(s.board, sizes, hit.realtime_factor))
-    return out
+    hits = (load_cost(cost_path(s.cache, s.board, cfg), s.board) for cfg in configs)
+    return {hit.key: hit for hit in hits if hit is not None}
 
 
 def resume_state(s: SearchSettings) -> SearchState:

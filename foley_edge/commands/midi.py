@@ -118,38 +118,38 @@ def _show(args: argparse.Namespace) -> int:
     return 0
 
 
-def _reference(path: Path) -> tuple[object, float | None]:
-    """(PrettyMIDI, length in s or None) of a reference .mid or clip .npz."""
+def _read_midi(path: Path) -> object:
+    """A PrettyMIDI of ``path``; :class:`MidiError` naming the file when it is not MIDI."""
     import pretty_midi
 
     from edge.midi import MidiError
 
+    try:
+        return pretty_midi.PrettyMIDI(str(path))
+    except (OSError, ValueError, EOFError, IndexError, KeyError) as e:
+        raise MidiError(f"{path}: not a readable MIDI file ({e})") from e
+
+
+def _reference(path: Path) -> tuple[object, float | None]:
+    """(PrettyMIDI, length in s or None) of a reference .mid or clip .npz."""
     if path.suffix == ".npz":
+        import pretty_midi
+
         from edge.data.clip import load_clip
 
         clip = load_clip(path)
         return pretty_midi.PrettyMIDI(io.BytesIO(clip.midi)), len(clip.keypoints) / clip.fps
-    try:
-        return pretty_midi.PrettyMIDI(str(path)), None
-    except (OSError, ValueError, EOFError, IndexError, KeyError) as e:
-        raise MidiError(f"{path}: not a readable MIDI file ({e})") from e
+    return _read_midi(path), None
 
 
 def _score(args: argparse.Namespace) -> int:
     import json
 
-    import pretty_midi
-
-    from edge.midi import MidiError
     from edge.model.evaluate import note_arrays, score_notes
 
     ref, length = _reference(args.ref)
     until = args.until if args.until is not None else length
-    try:
-        est = pretty_midi.PrettyMIDI(str(args.input))
-    except (OSError, ValueError, EOFError, IndexError, KeyError) as e:
-        raise MidiError(f"{args.input}: not a readable MIDI file ({e})") from e
-    figures = score_notes(note_arrays(ref, until), note_arrays(est, until))
+    figures = score_notes(note_arrays(ref, until), note_arrays(_read_midi(args.input), until))
     if args.json:
         print(json.dumps(figures | {"until_s": until}, indent=1))
         return 0

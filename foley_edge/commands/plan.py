@@ -35,26 +35,25 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.set_defaults(func=run)
 
 
-def parse_bands(spec: str) -> str | int:
-    """``--bands``: "auto", "off" or a count of at least 2."""
+def _auto_off_or_count(flag: str, spec: str, count: str) -> str | int:
+    """``spec`` of ``flag``: "auto", "off" or an integer of at least 2 (``count`` names it)."""
     from export.planner import PlanError
 
     if spec in ("auto", "off"):
         return spec
     if spec.isdigit() and int(spec) >= 2:
         return int(spec)
-    raise PlanError(f"--bands {spec!r}: expected auto, off or a band count of at least 2")
+    raise PlanError(f"{flag} {spec!r}: expected auto, off or {count} of at least 2")
+
+
+def parse_bands(spec: str) -> str | int:
+    """``--bands``: "auto", "off" or a count of at least 2."""
+    return _auto_off_or_count("--bands", spec, "a band count")
 
 
 def parse_patches(spec: str) -> str | int:
     """``--patches``: "auto", "off" or tiles per side (at least 2)."""
-    from export.planner import PlanError
-
-    if spec in ("auto", "off"):
-        return spec
-    if spec.isdigit() and int(spec) >= 2:
-        return int(spec)
-    raise PlanError(f"--patches {spec!r}: expected auto, off or tiles per side of at least 2")
+    return _auto_off_or_count("--patches", spec, "tiles per side")
 
 
 def _area(plan: Any, t: int) -> str:

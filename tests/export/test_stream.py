@@ -1,0 +1,141 @@
+"""Streaming encoder (``export.planner.stream`` + ``export.codegen.stream``): per hop only the
+fresh rows, past rows kept in the persistent area, and after the warm-up the memory of every
+hop equals tflite-micro's windowed encoder on the window ending at that hop, bit for bit."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from export.backends import run_model_many
+from export.codegen.stream import emit_stream_c
+from export.host_stream import build_stream_host
+from export.planner import PlanError
+from export.planner.stream import graph_macs, plan_stream, stream_graph
+from export.planner.verify import verify_plan
+from export.tflite_reader import read_tflite
+
+WINDOW = 24  # frames: the motion front end leaves 23 rows, then 11 -> 5 -> 3 (strides 2, 2, 1)
+
+
+@pytest.fixture(scope="session")
+def encoder(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The project's encoder architecture (motion front end, three ST-GCN blocks with valid
+    strided temporal convolutions and residual slices, joint pooling, memory positions,
+    LayerNorm, cross K/V) at a small size, random weights, converted to full int8."""
+    pytest.importorskip("tensorflow")
+    import keras
+
+    from edge.model.config import TeacherConfig
+    from edge.model.encoder import cross_kv, encode, keypoint_input, make_encoder_layers
+    from export.zoo import convert_int8
+
+    path = tmp_path_factory.getbasetemp() / "stream_encoder.tflite"
+    if path.exists():
+        return path
+    cfg = TeacherConfig(window_frames=WINDOW, hop_frames=4, gcn_channels=(4, 8, 8),
+                        gcn_strides=(2, 2, 1), d_model=16, heads=2, layers=1, ffn=16,
+                        max_tokens=8, joint_groups=2, dropout=0.0)
+    keras.utils.set_random_seed(5)
+    layers = make_encoder_layers(cfg, "s_")
+    x = keypoint_input(cfg, batch_size=1)
+    model = keras.Model(x, cross_kv(layers, encode(layers, x, cfg.motion_gain)))
+
+    def data():  # noqa: ANN202 - the converter's representative dataset
+        rng = np.random.default_rng(0)
+        for _ in range(16):
+            walk = 0.5 + np.cumsum(rng.normal(0, 0.01, (1, WINDOW, 65, 3)), axis=1)
+            walk[..., 2] = rng.uniform(0.5, 1.0, (1, WINDOW, 65))
+            yield {"keypoints": walk.astype(np.float32)}
+
+    path.write_bytes(convert_int8(model, data))
+    return path
+
+
+def _frames(n: int, seed: int) -> np.ndarray:
+    """``n`` int8 keypoint frames [n, 65, 3] moving as a random walk (so windows differ)."""
+    rng = np.random.default_rng(seed)
+    walk = np.cumsum(rng.integers(-4, 5, (n, 65, 3)), axis=0) + rng.integers(-60, 60, (1, 65, 3))
+    return np.clip(walk, -128, 127).astype(np.int8)
+
+
+@pytest.mark.parametrize("hop", [4, 8])
+def test_stream_equals_the_windowed_encoder_after_warmup(encoder: Path, hop: int) -> None:
+    graph = read_tflite(encoder)
+    g2, plan, info = plan_stream(graph, hop)
+    verify_plan(g2, plan)
+    assert info.window == WINDOW and info.warmup_hops == -(-WINDOW // hop)
+    assert g2.tensors[g2.inputs[0]].shape == (1, hop, 65, 3)
+    hops = 3 * info.warmup_hops
+    frames = _frames(hop * hops, seed=hop)
+    outs = build_stream_host(g2, plan, info, prefix="enc").run(
+        [[frames[j * hop:(j + 1) * hop][None]] for j in range(hops)])
+    ends = [j for j in range(1, hops + 1) if j * hop >= WINDOW]
+    assert ends[0] == info.warmup_hops
+    ref = run_model_many(encoder, [[frames[e * hop - WINDOW:e * hop][None]] for e in ends], "tflm")
+    for e, r in zip(ends, ref, strict=True):
+        for k, (o, want) in enumerate(zip(outs[e - 1], r, strict=True)):
+            np.testing.assert_array_equal(o, want, err_msg=f"hop {e} (of {hop} frames), output {k}")
+    assert not np.array_equal(ref[0][0], ref[-1][0])  # the windows differ: the state matters
+
+
+def test_each_hop_computes_only_its_rows_and_keeps_the_rest_persistent(encoder: Path) -> None:
+    graph = read_tflite(encoder)
+    g2, plan, info = plan_stream(graph, 4)
+    # rows per hop: each segment tensor advances by 4 / its stride (never recomputed)
+    rows = {graph.operators[k].outputs[0]: graph.tensors[graph.operators[k].outputs[0]].shape[1]
+            for k in info.segment}
+    assert info.rows_window == sum(rows.values()) and info.rows_hop < info.rows_window / 4
+    assert info.macs_hop == graph_macs(g2) and info.macs_hop < info.macs_window / 3
+    cut = graph.tensors[info.cut]
+    assert cut.shape[1] == 3 and info.cut not in graph.outputs  # the memory rows, read by the tail
+    by_tensor = {r.tensor: r for r in info.rings}
+    assert by_tensor[info.cut].keep == 2 and by_tensor[info.cut].fresh == 1
+    assert by_tensor[graph.inputs[0]].keep == 1  # the motion front end's frame t - 1
+    for r in info.rings:  # every state is a variable at the front of its persistent block
+        assert g2.tensors[r.state].is_variable and plan.grown[r.block] == r.state
+        assert plan.persistent_offsets[r.state] == plan.persistent_offsets[r.block]
+        assert r.state not in plan.tensor_offsets and r.block not in plan.tensor_offsets
+    assert plan.persistent_bytes >= info.state_bytes > 0
+    assert any(n.startswith("stream: ") for n in plan.notes)
+
+
+def test_generated_stream_api_shifts_each_ring_through_the_state_api(encoder: Path) -> None:
+    graph = read_tflite(encoder)
+    g2, plan, info = plan_stream(graph, 4)
+    files = emit_stream_c(g2, plan, info, prefix="enc")
+    assert {"enc.c", "enc.h", "enc_stream.c", "enc_stream.h"} <= set(files)
+    header, body = files["enc_stream.h"], files["enc_stream.c"]
+    assert "void enc_stream_reset(void);" in header and "int enc_stream_invoke(void);" in header
+    assert "#define ENC_STREAM_HOP_FRAMES 4" in header
+    assert f"#define ENC_STREAM_STATE_BYTES {info.state_bytes}u" in header
+    for r in info.rings:
+        k = plan.state_tensors.index(r.state)
+        assert f"{{ {k}, {r.fresh * r.row_bytes}u, {r.keep * r.row_bytes}u }}" in body
+    assert "memmove(block, block + r->fresh_bytes, r->keep_bytes);" in body
+
+
+def test_a_hop_off_the_stride_streams_a_shorter_segment_or_is_refused(encoder: Path) -> None:
+    graph = read_tflite(encoder)
+    g2, info = stream_graph(graph, 2)  # stride 4 at the end: only up to the stride-2 rows stream
+    full = stream_graph(graph, 4)[1]
+    assert set(info.segment) < set(full.segment) and info.hop == 2
+    with pytest.raises(PlanError, match="hop of 3 frames is not a multiple of tensor"):
+        stream_graph(graph, 3)
+    with pytest.raises(PlanError, match="not a multiple of tensor .* row stride 4"):
+        stream_graph(graph, 2, cut=full.cut)
+    with pytest.raises(PlanError, match="hop within the window"):
+        stream_graph(graph, 4 * WINDOW)
+    with pytest.raises(PlanError, match="hop must be at least 1 frame"):
+        stream_graph(graph, 0)
+
+
+def test_padded_windows_are_refused_with_the_reason(zoo) -> None:  # noqa: ANN001 - fixture
+    """The zoo's gcn pads its second temporal convolution (SAME): its rows depend on where the
+    window starts, so a stream would compute another function."""
+    graph = read_tflite(zoo["gcn"])
+    with pytest.raises(PlanError, match="expected a valid \\(unpadded\\) window"):
+        stream_graph(graph, 2, cut=next(op.inputs[0] for op in graph.operators
+                                        if op.op == "MEAN"))

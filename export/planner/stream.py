@@ -168,9 +168,10 @@ def _plan_rows(graph: Graph, seg: tuple[int, ...], rules: dict[int, _Rule], cut:
     for t, s in stride.items():
         n = _rows(graph.tensors[t])
         if hop % s:
-            raise PlanError(f"{graph.name}: hop of {hop} frames is not a multiple of tensor {t} "
-                            f"'{graph.tensors[t].name}''s row stride {s}: expected a multiple "
-                            f"of {max(stride.values())} so every layer's rows stay aligned")
+            raise PlanError(f"{graph.name}: hop of {hop} frames is not a multiple of the row "
+                            f"stride {s} of tensor {t} '{graph.tensors[t].name}': expected a "
+                            f"multiple of {max(stride.values())} so every layer's rows stay "
+                            "aligned")
         if hop // s > n:
             raise PlanError(f"{graph.name}: hop of {hop} frames makes {hop // s} new rows of "
                             f"tensor {t} '{graph.tensors[t].name}', which has {n}: expected a "
@@ -190,27 +191,25 @@ def _plan_rows(graph: Graph, seg: tuple[int, ...], rules: dict[int, _Rule], cut:
 
 
 def _choose_cut(graph: Graph, hop: int) -> int:
-    """The segment end with the most operators that streams (the first refusal when none)."""
+    """The segment end with the most operators that streams; when none does, the longest
+    segment's refusal."""
     rules = _rules(graph)
     prod, consumers = graph.producers(), graph.consumers()
-    best, first_error = None, None
-    for cut in segment_ends(graph):
-        seg = _segment(graph, cut, rules, prod, consumers)
-        if seg is None:
-            continue
+    found = [(cut, seg) for cut in segment_ends(graph)
+             if (seg := _segment(graph, cut, rules, prod, consumers)) is not None]
+    found.sort(key=lambda x: -len(x[1]))
+    first_error = None
+    for cut, seg in found:
         try:
             _check(graph, cut, seg, rules, consumers, hop)
         except PlanError as exc:
             first_error = first_error or exc
             continue
-        if best is None or len(seg) > best[1]:
-            best = (cut, len(seg))
-    if best is None:
-        if first_error is not None:
-            raise first_error
-        raise PlanError(f"{graph.name}: no row-wise segment to stream (expected [1, T, ...] "
-                        "tensors made by row-wise operators from one graph input)")
-    return best[0]
+        return cut
+    if first_error is not None:
+        raise first_error
+    raise PlanError(f"{graph.name}: no row-wise segment to stream (expected [1, T, ...] "
+                    "tensors made by row-wise operators from one graph input)")
 
 
 def _check(graph: Graph, cut: int, seg: tuple[int, ...], rules: dict[int, _Rule],

@@ -27,6 +27,10 @@ def register(sub: argparse._SubParsersAction) -> None:
                    help="run a CNN's leading stage one NxN spatial tile at a time (MCUNetV2 "
                         "2-D patches, halos recomputed) as the generated C runs it (auto: 2x2, "
                         "3x3 or 4x4 where it plans below the bands' choice; needs --bands auto)")
+    p.add_argument("--stream", metavar="H",
+                   help="plan the streaming encoder instead: per hop of H new frames only the rows "
+                        "they make new, past rows kept in the persistent area; prints MACs per "
+                        "hop and the state kept (H a multiple of the temporal strides)")
     p.add_argument("--no-tflm", action="store_true", help="skip measuring TFLM's arena")
     p.add_argument("--planned", type=Path, metavar="TFLITE",
                    help="write the model with our plan as OfflineMemoryAllocation metadata")
@@ -163,6 +167,10 @@ def run(args: argparse.Namespace) -> int:
     from export.planner.verify import verify_plan
     from export.tflite_reader import read_tflite
 
+    if args.stream is not None:
+        from foley_edge.commands.plan_stream import run_stream
+
+        return run_stream(args)
     data = args.model.read_bytes() if args.model.is_file() else None
     graph = read_tflite(data if data is not None else args.model)
     ours, plan, banding = plan_model(graph, strategy=args.strategy,

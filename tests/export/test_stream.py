@@ -4,6 +4,7 @@ hop equals tflite-micro's windowed encoder on the window ending at that hop, bit
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import numpy as np
@@ -122,9 +123,9 @@ def test_a_hop_off_the_stride_streams_a_shorter_segment_or_is_refused(encoder: P
     g2, info = stream_graph(graph, 2)  # stride 4 at the end: only up to the stride-2 rows stream
     full = stream_graph(graph, 4)[1]
     assert set(info.segment) < set(full.segment) and info.hop == 2
-    with pytest.raises(PlanError, match="hop of 3 frames is not a multiple of tensor"):
+    with pytest.raises(PlanError, match="hop of 3 frames is not a multiple of the row stride 2 of tensor .*: expected a multiple of 4"):
         stream_graph(graph, 3)
-    with pytest.raises(PlanError, match="not a multiple of tensor .* row stride 4"):
+    with pytest.raises(PlanError, match="not a multiple of the row stride 4 of tensor"):
         stream_graph(graph, 2, cut=full.cut)
     with pytest.raises(PlanError, match="hop within the window"):
         stream_graph(graph, 4 * WINDOW)
@@ -139,3 +140,20 @@ def test_padded_windows_are_refused_with_the_reason(zoo) -> None:  # noqa: ANN00
     with pytest.raises(PlanError, match="expected a valid \\(unpadded\\) window"):
         stream_graph(graph, 2, cut=next(op.inputs[0] for op in graph.operators
                                         if op.op == "MEAN"))
+
+
+def test_plan_cli_prints_the_stream_cost_and_refuses_a_bad_hop(encoder: Path, capsys) -> None:  # noqa: ANN001
+    from foley_edge.cli import main
+
+    assert main(["plan", str(encoder), "--stream", "4", "--json"]) == 0
+    doc = json.loads(capsys.readouterr().out)
+    info = stream_graph(read_tflite(encoder), 4)[1]
+    assert doc["hop_frames"] == 4 and doc["macs_per_hop"] == info.macs_hop
+    assert doc["macs_windowed"] == info.macs_window and doc["state_bytes"] == info.state_bytes
+    assert [r["keep_rows"] for r in doc["rings"]] == [r.keep for r in info.rings]
+    assert main(["plan", str(encoder), "--stream", "4"]) == 0
+    assert "MACs per hop" in capsys.readouterr().out
+    assert main(["plan", str(encoder), "--stream", "0"]) == 2
+    assert "--stream '0': expected a hop in frames" in capsys.readouterr().err
+    assert main(["plan", str(encoder), "--stream", "3"]) == 2
+    assert "expected a multiple of 4" in capsys.readouterr().err

@@ -10,7 +10,7 @@
  *   pair by quads, one packed word per pixel and quad. cg_run_wide (pointwise) and
  *   cg_conv_im2col (any window) read both pixels before writing either, so slid outputs stay
  *   safe without checks.
- * - cg_rq: TFLite's per-channel requantization (two roundings) as SMMULR, two adds, one
+ * - fe_rq8 (fe_dot.h): TFLite's per-channel requantization (two roundings) as SMMULR, two adds, one
  *   shift and one SSAT per output, exact for shifts -23..-1, multipliers >= 0 and sums
  *   |s| < 2^30: q = SRDHM(s, m) = SMMULR(2 s, m); out = (q + k - [q < 0]) >> r with r = -shift
  *   and the output zero point folded into k = (2 zp + 1) 2^(r - 1). cg_plan_ok says whether
@@ -33,42 +33,18 @@
 
 #if FE_KERNELS_ACLE
 
-/* (a * b + 2^31) >> 32 */
-static inline int32_t cg_smmulr(int32_t a, int32_t b) {
-  int32_t r;
-  __asm__("smmulr %0, %1, %2" : "=r"(r) : "r"(a), "r"(b));
-  return r;
-}
-
-/* Requantized s of a channel with multiplier m and shift (-23..-1), zp2 = 2 zp + 1, in int8
- * range (not yet clamped to the activation range). */
-FE_INLINE int32_t cg_rq(int32_t s, int32_t m, int32_t shift, int32_t zp2) {
-  const int32_t q = cg_smmulr((int32_t)((uint32_t)s << 1), m);
-  const int32_t k = (int32_t)((uint32_t)zp2 << (-shift - 1));
-  return __ssat((q + k - (int32_t)((uint32_t)q >> 31)) >> -shift, 8);
-}
-
-/* 1 when cg_rq is exact for every channel: multiplier >= 0, shift -23..-1, and
+/* 1 when fe_rq8 is exact for every channel: multiplier >= 0, shift -23..-1, and
  * |bias| + taps * 255 * 128 < 2^30 (|x + input offset| <= 255, |w| <= 128). */
 static int cg_plan_ok(const fe_conv_params *p, const int32_t *bias) {
   const int64_t taps = (int64_t)p->filter_h * p->filter_w * p->in_c * 255 * 128;
   int32_t c;
   for (c = 0; c < p->out_c; ++c) {
     const int64_t b = bias != NULL ? bias[c] : 0;
-    if (p->multiplier[c] < 0 || p->shift[c] > -1 || p->shift[c] < -23 ||
-        (b < 0 ? -b : b) + taps >= ((int64_t)1 << 30)) {
+    if (!fe_rq8_ok(p->multiplier[c], p->shift[c], (b < 0 ? -b : b) + taps)) {
       return 0;
     }
   }
   return 1;
-}
-
-/* SXTAB16 rd, a, v, ROR #8: bytes 1 and 3 of v sign-extended and added to a's halves (GCC
- * does not fold the rotate itself) */
-static inline int16x2_t cg_sxtab16_odd(int16x2_t a, uint32_t v) {
-  int16x2_t r;
-  __asm__("sxtab16 %0, %1, %2, ror #8" : "=r"(r) : "r"(a), "r"(v));
-  return r;
 }
 
 /* fe_dot2x2_s8 with the input offset added while widening (SXTAB16: no extra instruction):
@@ -87,12 +63,12 @@ static inline void cg_dot2x2(const int8_t *x, int32_t xs, const int8_t *w, int32
     const int16x2_t be = __sxtb16((int8x4_t)b), bo = fe_sxtb16_odd(b);
     uint32_t xv = fe_ld4(x);
     int16x2_t xe = __sxtab16(off2, (int8x4_t)xv);
-    int16x2_t xo = cg_sxtab16_odd(off2, xv);
+    int16x2_t xo = fe_sxtab16_odd(off2, xv);
     s00 = __smlad(xo, ao, __smlad(xe, ae, s00));
     s01 = __smlad(xo, bo, __smlad(xe, be, s01));
     xv = fe_ld4(x + xs);
     xe = __sxtab16(off2, (int8x4_t)xv);
-    xo = cg_sxtab16_odd(off2, xv);
+    xo = fe_sxtab16_odd(off2, xv);
     s10 = __smlad(xo, ao, __smlad(xe, ae, s10));
     s11 = __smlad(xo, bo, __smlad(xe, be, s11));
   }
@@ -135,7 +111,7 @@ static void cg_call_init(cg_call *g, const fe_conv_params *p, const int8_t *filt
 /* Channel c's output from sum s (bias included), clamped. */
 FE_INLINE int8_t cg_out(const cg_call *g, int32_t s, int32_t c) {
   const fe_conv_params *p = g->p;
-  const int32_t v = cg_rq(s, p->multiplier[c], p->shift[c], g->zp2);
+  const int32_t v = fe_rq8(s, p->multiplier[c], p->shift[c], g->zp2);
   return (int8_t)(v < p->act_min ? p->act_min : (v > p->act_max ? p->act_max : v));
 }
 
@@ -169,12 +145,12 @@ static void cg_pair(const cg_call *g, const int8_t *x, int32_t xs, int8_t *out) 
     {
       const int32_t *m = p->multiplier + c;
       const int32_t *sh = p->shift + c;
-      v = fe_pack4_clamp(cg_rq(a[0], m[0], sh[0], g->zp2), cg_rq(a[1], m[1], sh[1], g->zp2),
-                   cg_rq(b[0], m[2], sh[2], g->zp2), cg_rq(b[1], m[3], sh[3], g->zp2), g->lo4,
+      v = fe_pack4_clamp(fe_rq8(a[0], m[0], sh[0], g->zp2), fe_rq8(a[1], m[1], sh[1], g->zp2),
+                   fe_rq8(b[0], m[2], sh[2], g->zp2), fe_rq8(b[1], m[3], sh[3], g->zp2), g->lo4,
                    g->hi4);
       memcpy(out + c, &v, 4);
-      v = fe_pack4_clamp(cg_rq(a[2], m[0], sh[0], g->zp2), cg_rq(a[3], m[1], sh[1], g->zp2),
-                   cg_rq(b[2], m[2], sh[2], g->zp2), cg_rq(b[3], m[3], sh[3], g->zp2), g->lo4,
+      v = fe_pack4_clamp(fe_rq8(a[2], m[0], sh[0], g->zp2), fe_rq8(a[3], m[1], sh[1], g->zp2),
+                   fe_rq8(b[2], m[2], sh[2], g->zp2), fe_rq8(b[3], m[3], sh[3], g->zp2), g->lo4,
                    g->hi4);
       memcpy(out + oc_n + c, &v, 4);
     }
@@ -242,7 +218,7 @@ static void cg_widen(const int8_t *src, int32_t k, int16x2_t off, uint32_t *dst)
   for (; k >= 4; k -= 4, src += 4, dst += 4) {
     const uint32_t v = fe_ld4(src);
     dst[0] = (uint32_t)__sxtab16(off, (int8x4_t)v);
-    dst[1] = (uint32_t)cg_sxtab16_odd(off, v);
+    dst[1] = (uint32_t)fe_sxtab16_odd(off, v);
   }
   if (k > 0) { /* pad bytes -offset: widened to 0 */
     uint32_t v = (uint8_t)(-(int16_t)off) * 0x01010101u;
@@ -250,7 +226,7 @@ static void cg_widen(const int8_t *src, int32_t k, int16x2_t off, uint32_t *dst)
       v = (v & ~(0xFFu << (8 * i))) | ((uint32_t)(uint8_t)src[i] << (8 * i));
     }
     dst[0] = (uint32_t)__sxtab16(off, (int8x4_t)v);
-    dst[1] = (uint32_t)cg_sxtab16_odd(off, v);
+    dst[1] = (uint32_t)fe_sxtab16_odd(off, v);
   }
 }
 
@@ -324,12 +300,12 @@ static void cg_pair_wide(const cg_call *g, const cg_wide *x, int8_t *out) {
     uint32_t v;
     cg_sums2(g, x, w, c, a);
     cg_sums2(g, x, w + 2 * n, c + 2, b);
-    v = fe_pack4_clamp(cg_rq(a[0], m[0], sh[0], g->zp2), cg_rq(a[1], m[1], sh[1], g->zp2),
-                 cg_rq(b[0], m[2], sh[2], g->zp2), cg_rq(b[1], m[3], sh[3], g->zp2), g->lo4,
+    v = fe_pack4_clamp(fe_rq8(a[0], m[0], sh[0], g->zp2), fe_rq8(a[1], m[1], sh[1], g->zp2),
+                 fe_rq8(b[0], m[2], sh[2], g->zp2), fe_rq8(b[1], m[3], sh[3], g->zp2), g->lo4,
                  g->hi4);
     memcpy(out + c, &v, 4);
-    v = fe_pack4_clamp(cg_rq(a[2], m[0], sh[0], g->zp2), cg_rq(a[3], m[1], sh[1], g->zp2),
-                 cg_rq(b[2], m[2], sh[2], g->zp2), cg_rq(b[3], m[3], sh[3], g->zp2), g->lo4,
+    v = fe_pack4_clamp(fe_rq8(a[2], m[0], sh[0], g->zp2), fe_rq8(a[3], m[1], sh[1], g->zp2),
+                 fe_rq8(b[2], m[2], sh[2], g->zp2), fe_rq8(b[3], m[3], sh[3], g->zp2), g->lo4,
                  g->hi4);
     memcpy(out + oc_n + c, &v, 4);
   }

@@ -47,21 +47,6 @@ static inline void dw_taps(int32_t start, int32_t dilation, int32_t taps, int32_
 
 #if FE_KERNELS_ACLE
 
-static inline int16x2_t dw_sxtab16_odd(int16x2_t a, uint32_t v) {
-  int16x2_t r;
-  __asm__("sxtab16 %0, %1, %2, ror #8" : "=r"(r) : "r"(a), "r"(v));
-  return r;
-}
-
-/* (a * b + 2^31) >> 32 (SMMULR) */
-static inline int32_t dw_smmulr(int32_t a, int32_t b) {
-  int32_t r;
-  __asm__("smmulr %0, %1, %2" : "=r"(r) : "r"(a), "r"(b));
-  return r;
-}
-
-/* byte LSB / 8 of V = the low byte of B (BFI) */
-
 /* Makes pointer P look computed from S (no code): the next loads through P stay after S's
  * last update, so GCC's scheduler cannot hoist all of a window's loads ahead of its
  * multiplies and run out of registers. */
@@ -73,7 +58,7 @@ static inline int32_t dw_smmulr(int32_t a, int32_t b) {
   do {                                                     \
     const uint32_t xv_ = fe_ld4(X);                        \
     const int16x2_t xe_ = __sxtab16(off, (int8x4_t)xv_);   \
-    const int16x2_t xo_ = dw_sxtab16_odd(off, xv_);        \
+    const int16x2_t xo_ = fe_sxtab16_odd(off, xv_);        \
     s0 = __smlabb((int32_t)xe_, (int32_t)(WE), s0);        \
     s2 = __smlatt((int32_t)xe_, (int32_t)(WE), s2);        \
     s1 = __smlabb((int32_t)xo_, (int32_t)(WO), s1);        \
@@ -190,7 +175,7 @@ static inline int dw_rq_make(int32_t m, int32_t shift, int32_t zp, int64_t max_s
 }
 
 FE_INLINE int32_t dw_rq_apply(int32_t s, int32_t m, int32_t k, int32_t r) {
-  const int32_t q = dw_smmulr((int32_t)((uint32_t)s << 1), m);
+  const int32_t q = fe_smmulr((int32_t)((uint32_t)s << 1), m);
   return __ssat((q + k - (int32_t)((uint32_t)q >> 31)) >> r, 8);
 }
 

@@ -60,6 +60,18 @@ typedef struct {
 void fe_fully_connected(const fe_fc_params *p, const int8_t *input, const int8_t *weights,
                         const int32_t *bias, int8_t *output);
 
+/* Weights of a FULLY_CONNECTED stored sparse (compressed rows), re-laid by the code generator
+ * when most are zero (a skeleton's adjacency): output feature o's nonzero weights are
+ * val[start[o] .. start[o + 1]) at input features col[...]. Same result as the dense weights
+ * (the zeros add nothing; the input offset is folded into the bias over all weights). */
+typedef struct {
+  const uint16_t *start; /* output_depth + 1 entries */
+  const uint16_t *col;   /* input feature of each nonzero */
+  const int8_t *val;     /* the nonzero weights */
+} fe_sparse_s8;
+void fe_fully_connected_sparse(const fe_fc_params *p, const fe_sparse_s8 *w, const int8_t *input,
+                               const int32_t *bias, int8_t *output);
+
 /* ---- BATCH_MATMUL: out[b,i,j] = sum_k (lhs[b,i,k] + lo) * (rhs[b,k,j] + ro) ---- */
 typedef struct {
   int32_t batch_dims[3];   /* broadcast batch shape of the output */

@@ -22,6 +22,9 @@ typedef struct {
   fe_rq tensor_rq;      /* per-tensor requantization, unpacked once (64-bit hosts) */
   const fe_rq *channel_rq; /* per-channel, unpacked once per call when it fits, or NULL */
 #endif
+#if FE_KERNELS_ACLE
+  int32_t rq8;          /* 1: every channel's requantization is exact as fe_rq8z */
+#endif
 } fc_consts;
 
 #if FE_WIDE_REQUANT
@@ -32,6 +35,12 @@ typedef struct {
 
 FE_INLINE int8_t fc_requant(const fc_consts *k, int32_t acc, int32_t o) {
   acc += k->bias != NULL ? k->bias[o] : 0;
+#if FE_KERNELS_ACLE
+  if (k->rq8) {
+    const int32_t c = k->per_channel ? o : 0;
+    return (int8_t)fe_clamp(fe_rq8z(acc, k->mult[c], k->shift[c], k->out_offset), k->lo, k->hi);
+  }
+#endif
 #if FE_WIDE_REQUANT /* the unpacked form pays off on 64-bit hosts; 32-bit cores: two steps */
   acc = k->channel_rq != NULL ? fe_rq_apply(&k->channel_rq[o], acc)
         : k->per_channel ? fe_mbqm(acc, k->mult[o], (int)k->shift[o])
@@ -40,6 +49,48 @@ FE_INLINE int8_t fc_requant(const fc_consts *k, int32_t acc, int32_t o) {
   acc = fe_mbqm(acc, k->mult[k->per_channel ? o : 0], (int)k->shift[k->per_channel ? o : 0]);
 #endif
   return (int8_t)fe_clamp(acc + k->out_offset, k->lo, k->hi);
+}
+
+/* The constants of one call. ``channel_rq`` (64-bit hosts): room for FE_FC_RQ_MAX unpacked
+ * per-channel requantizations, filled when the call has several rows to amortise them. */
+static void fc_setup(fc_consts *k, const fe_fc_params *p, const int32_t *bias,
+                     int32_t max_terms, void *channel_rq) {
+  const int32_t depth = p->output_depth;
+  int32_t o;
+  k->mult = p->multiplier;
+  k->shift = p->shift;
+  k->bias = bias;
+  k->per_channel = p->per_channel;
+  k->out_offset = p->output_offset;
+  k->lo = p->act_min;
+  k->hi = p->act_max;
+#if FE_WIDE_REQUANT
+  k->tensor_rq = fe_rq_make(p->multiplier[0], (int)p->shift[0]);
+  k->channel_rq = NULL;
+  if (p->per_channel && depth <= FE_FC_RQ_MAX && p->batches > 1) {
+    fe_rq *rq = (fe_rq *)channel_rq;
+    for (o = 0; o < depth; ++o) {
+      rq[o] = fe_rq_make(p->multiplier[o], (int)p->shift[o]);
+    }
+    k->channel_rq = rq;
+  }
+#else
+  (void)channel_rq;
+#endif
+#if FE_KERNELS_ACLE
+  /* |sum| <= |bias| + terms * 255 * 128 (|x + input offset| <= 255, |w| <= 128) */
+  k->rq8 = 1;
+  for (o = 0; o < depth && k->rq8; ++o) {
+    const int32_t c = p->per_channel ? o : 0;
+    const int64_t b = bias != NULL ? bias[o] : 0;
+    k->rq8 = fe_rq8z_ok(p->multiplier[c], p->shift[c],
+                       (b < 0 ? -b : b) + (int64_t)max_terms * 255 * 128);
+  }
+#else
+  (void)depth;
+  (void)max_terms;
+  (void)o;
+#endif
 }
 
 FE_INLINE void fc_row(const fc_consts *k, int32_t n, int32_t depth, int32_t x_off,
@@ -57,6 +108,82 @@ FE_INLINE void fc_row(const fc_consts *k, int32_t n, int32_t depth, int32_t x_of
     out[o] = fc_requant(k, fe_dot1_s8(row, weights + o * n, n, x_off), o);
   }
 }
+
+#if FE_KERNELS_ACLE
+#if defined(__GNUC__)
+#define FC_NOINLINE __attribute__((noinline))
+#else
+#define FC_NOINLINE
+#endif
+
+/* The common case on Cortex-M DSP cores, with nothing left to decide per output: symmetric
+ * weights, the input offset folded into a bias the sums start from, every channel's
+ * requantization exact as fe_rq8z. Row by row (raster order, each row read before its outputs
+ * are written: the planner's slides hold), four output features at a time (fe_dot4_s8), their
+ * four bytes clamped and stored as one word (fe_pack4_clamp). Out of line, so the loop gets
+ * every register. */
+static FC_NOINLINE void fc_rows_rq8(const fc_consts *k, int32_t n, int32_t depth, int32_t batches,
+                                    const int8_t *input, const int8_t *weights, int8_t *output) {
+  const int32_t *bias = k->bias;
+  const int32_t mstep = k->per_channel ? 1 : 0;
+  const int32_t zp = k->out_offset;
+  const uint32_t lo4 = 0x01010101u * (uint8_t)k->lo;
+  const uint32_t hi4 = 0x01010101u * (uint8_t)k->hi;
+  int32_t b, o;
+  for (b = 0; b < batches; ++b) {
+    const int8_t *row = input + b * n;
+    int8_t *out = output + b * depth;
+    const int32_t *m = k->mult;
+    const int32_t *sh = k->shift;
+    for (o = 0; o + 4 <= depth; o += 4) {
+      int32_t acc[4] = {bias[o], bias[o + 1], bias[o + 2], bias[o + 3]};
+      uint32_t v;
+      fe_dot4_s8(row, weights + o * n, n, n, 0, acc);
+      v = fe_pack4_clamp(fe_rq8z(acc[0], m[0], sh[0], zp),
+                         fe_rq8z(acc[1], m[mstep], sh[mstep], zp),
+                         fe_rq8z(acc[2], m[2 * mstep], sh[2 * mstep], zp),
+                         fe_rq8z(acc[3], m[3 * mstep], sh[3 * mstep], zp), lo4, hi4);
+      memcpy(out + o, &v, sizeof v);
+      m += 4 * mstep;
+      sh += 4 * mstep;
+    }
+    for (; o < depth; ++o, m += mstep, sh += mstep) {
+      const int32_t acc = bias[o] + fe_dot1_s8(row, weights + o * n, n, 0);
+      out[o] = (int8_t)fe_clamp(fe_rq8z(acc, m[0], sh[0], zp), k->lo, k->hi);
+    }
+  }
+}
+
+/* fe_fully_connected_sparse's loop for the same case (input offset folded, fe_rq8z exact). */
+static FC_NOINLINE void fc_sparse_rq8(const fc_consts *k, const fe_sparse_s8 *w, int32_t n,
+                                      int32_t depth, int32_t batches, const int8_t *input,
+                                      int8_t *output) {
+  const uint16_t *start = w->start;
+  const uint16_t *col = w->col;
+  const int8_t *val = w->val;
+  const int32_t *bias = k->bias;
+  const int32_t mstep = k->per_channel ? 1 : 0;
+  const int32_t zp = k->out_offset;
+  const int32_t lo = k->lo;
+  const int32_t hi = k->hi;
+  int32_t b, o;
+  for (b = 0; b < batches; ++b) {
+    const int8_t *row = input + b * n;
+    int8_t *out = output + b * depth;
+    const int32_t *m = k->mult;
+    const int32_t *sh = k->shift;
+    int32_t j = 0;
+    for (o = 0; o < depth; ++o, m += mstep, sh += mstep) {
+      const int32_t end = start[o + 1];
+      int32_t acc = bias[o];
+      for (; j < end; ++j) {
+        acc = __smlabb((int32_t)row[col[j]], (int32_t)val[j], acc);
+      }
+      out[o] = (int8_t)fe_clamp(fe_rq8z(acc, m[0], sh[0], zp), lo, hi);
+    }
+  }
+}
+#endif
 
 #if FE_KERNELS_SSE2
 /* Shallow dot products on SSE2 hosts (accum depth <= FE_FC_NARROW_N): the weights repacked once
@@ -141,27 +268,21 @@ void fe_fully_connected(const fe_fc_params *p, const int8_t *input, const int8_t
     return;
   }
 #endif
-  k.mult = p->multiplier;
-  k.shift = p->shift;
-  k.bias = bias;
-  k.per_channel = p->per_channel;
-  k.out_offset = p->output_offset;
-  k.lo = p->act_min;
-  k.hi = p->act_max;
 #if FE_WIDE_REQUANT
   fe_rq channel_rq[FE_FC_RQ_MAX];
-  k.tensor_rq = fe_rq_make(p->multiplier[0], (int)p->shift[0]);
-  k.channel_rq = NULL;
-  if (p->per_channel && depth <= FE_FC_RQ_MAX && batches > 1) {
-    for (o = 0; o < depth; ++o) {
-      channel_rq[o] = fe_rq_make(p->multiplier[o], (int)p->shift[o]);
-    }
-    k.channel_rq = channel_rq;
-  }
+#else
+  void *channel_rq = NULL;
 #endif
+  fc_setup(&k, p, bias, n, channel_rq);
 #if FE_KERNELS_SSE2
   if (w_off == 0 && n <= FE_FC_NARROW_N && depth <= FE_FC_NARROW_DEPTH && batches >= 4) {
     fc_narrow(&k, n, depth, batches, x_off, input, weights, output);
+    return;
+  }
+#endif
+#if FE_KERNELS_ACLE
+  if (k.rq8 && w_off == 0 && x_off == 0 && bias != NULL) {
+    fc_rows_rq8(&k, n, depth, batches, input, weights, output);
     return;
   }
 #endif
@@ -188,6 +309,54 @@ void fe_fully_connected(const fe_fc_params *p, const int8_t *input, const int8_t
     }
     for (o = 0; o < depth; ++o) {
       out[o] = fc_requant(&k, fe_dot_s8(row, weights + o * n, n, x_off, w_off), o);
+    }
+  }
+}
+
+/* FULLY_CONNECTED over compressed-row weights (fe_sparse_s8): per output feature, the products
+ * of its nonzero weights only. Events in raster order (each output after the reads of its own
+ * row), as the dense kernel's, so the planner's slides hold. The filter offset is 0 (the code
+ * generator re-lays only symmetric weights). */
+void fe_fully_connected_sparse(const fe_fc_params *p, const fe_sparse_s8 *w, const int8_t *input,
+                               const int32_t *bias, int8_t *output) {
+  const int32_t n = p->accum_depth;
+  const int32_t depth = p->output_depth;
+  const int32_t batches = p->batches;
+  const int32_t x_off = p->input_offset;
+  const uint16_t *start = w->start;
+  const uint16_t *col = w->col;
+  const int8_t *val = w->val;
+  fc_consts k;
+  int32_t b, o;
+#if FE_WIDE_REQUANT
+  fe_rq channel_rq[FE_FC_RQ_MAX];
+#else
+  void *channel_rq = NULL;
+#endif
+  fc_setup(&k, p, bias, n, channel_rq);
+#if FE_KERNELS_ACLE
+  if (k.rq8 && x_off == 0 && bias != NULL) {
+    fc_sparse_rq8(&k, w, n, depth, batches, input, output);
+    return;
+  }
+#endif
+  for (b = 0; b < batches; ++b) {
+    const int8_t *row = input + b * n;
+    int8_t *out = output + b * depth;
+    int32_t j = 0;
+    for (o = 0; o < depth; ++o) {
+      const int32_t end = start[o + 1];
+      int32_t acc = 0;
+      if (x_off == 0) {
+        for (; j < end; ++j) {
+          acc += (int32_t)row[col[j]] * val[j];
+        }
+      } else {
+        for (; j < end; ++j) {
+          acc += ((int32_t)row[col[j]] + x_off) * val[j];
+        }
+      }
+      out[o] = fc_requant(&k, acc, o);
     }
   }
 }

@@ -36,6 +36,15 @@ def w(shape: tuple[int, ...], seed: int, scale: float = 0.5) -> np.ndarray:
     return np.random.default_rng(seed).normal(0, scale, shape).astype(np.float32)
 
 
+def _sparse(shape: tuple[int, int], seed: int, density: float) -> np.ndarray:
+    """Weights [in, out] with about ``density`` of them nonzero and the first two outputs all
+    zero (a skeleton-adjacency-like FULLY_CONNECTED)."""
+    rng = np.random.default_rng(seed)
+    keep = rng.random(shape) < density
+    keep[:, :2] = False
+    return (w(shape, seed) * keep).astype(np.float32)
+
+
 def _tf() -> Any:
     import tensorflow as tf
 
@@ -85,6 +94,9 @@ def _cases_linear() -> list[OpCase]:
                                1, 1, 3, 17, strides=1, padding="VALID")),
         OpCase("fully_connected_relu", frozenset({"FULLY_CONNECTED"}), ((1, 12),),
                lambda x: tf.nn.relu(tf.matmul(x, w((12, 7), 6)) + w((7,), 7, 0.1))),
+        # ~6 % nonzero, two all-zero rows: the code generator stores it as compressed rows
+        OpCase("fully_connected_sparse", frozenset({"FULLY_CONNECTED"}), ((1, 6, 40),),
+               lambda x: tf.nn.relu(tf.matmul(x, _sparse((40, 30), 8, 0.06)) + w((30,), 9, 0.1))),
         OpCase("batch_matmul_bcast", frozenset({"BATCH_MATMUL"}), ((1, 2, 4, 8), (1, 1, 8, 5)),
                lambda a, b: tf.matmul(a, b)),
         OpCase("batch_matmul_adj_x", frozenset({"BATCH_MATMUL"}), ((1, 3, 8, 4), (1, 3, 8, 5)),

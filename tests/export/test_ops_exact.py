@@ -22,7 +22,7 @@ SAMPLES = 30
 CASE_NAMES = (
     "conv_s2_same_relu", "conv_dilated_valid_relu6", "conv_1x3_s1x2_same",
     "depthwise_mult2_s2_same", "depthwise_mult1_dilated_valid", "depthwise_inplace_valid",
-    "depthwise_inplace_same_s2", "fully_connected_relu",
+    "depthwise_inplace_same_s2", "fully_connected_relu", "fully_connected_sparse",
     "batch_matmul_bcast", "batch_matmul_adj_x", "batch_matmul_adj_y", "max_pool_same_s2",
     "max_pool_valid", "avg_pool_same_s2", "avg_pool_valid_s1",
     "add_bcast_relu", "add_relu6", "sub_bcast", "add_equal_scales", "sub_equal_scales_bcast", "mul_bcast", "mul_const", "squared_difference",
@@ -93,6 +93,11 @@ def test_op_bit_exact_vs_tflm(name: str, op_models: dict[str, tuple[Path, frozen
         inplace = {graph.operators[k].op for k in plan.order
                    if graph.operators[k].outputs[0] in plan.aliases}
         assert {"TANH", "LEAKY_RELU", "HARD_SWISH", "MAXIMUM", "RELU"} <= inplace, inplace
+    if name == "fully_connected_sparse":  # the compressed-row kernel, the dense weights dropped
+        from export.codegen.emit import emit_c
+
+        code = emit_c(graph, plan, prefix="m")["m.c"]
+        assert "fe_fully_connected_sparse(" in code and "fe_fully_connected(" not in code
     samples = _inputs(graph, np.random.default_rng(len(name)), SAMPLES)
     ours = build_host(graph, plan).run(samples)
     ref = run_model_many(path, samples, "tflm")

@@ -12,12 +12,14 @@
  * bytes more or whole pixels more, and in place (rings in the scratch, on the stack, or
  * neither); shifts -23..-1 plus channels outside the DSP requantization's range (shift 0 / +1 /
  * -24, huge biases), narrow activation ranges, no bias. Requantization (fe_mbqm, fe_rq_apply)
- * vs TFLite's two roundings on 15200 (x, multiplier, shift). Slides: FC and CONV_2D with the
+ * vs TFLite's two roundings on 15200 (x, multiplier, shift), and fe_rq8z (DSP) where its
+ * range holds. FULLY_CONNECTED over compressed rows (sparse_cases). Slides: FC and CONV_2D with the
  * output partly below the input in one buffer, at the planner's smallest safe shift and a few
  * bytes more (the blocked paths must notice and keep raster order). main returns the number of
  * mismatching outputs (0: QEMU exits 0). */
 #include <stdint.h>
 
+#include "fe_dot.h"
 #include "fe_fixedpoint.h"
 #include "fe_kernels.h"
 #include "semihost.h"
@@ -79,6 +81,70 @@ static int check(int32_t batches, int32_t depth, int32_t n, int32_t x_off) {
       if (got[b * depth + o] != reference(&p, b, o)) {
         if (bad == 0) semihost_write0("fc mismatch\n");
         ++bad;
+      }
+    }
+  }
+  return bad;
+}
+
+/* ---- FULLY_CONNECTED over compressed rows (fe_fully_connected_sparse): the weights of
+ * fc_case with about 1 in 6 kept (an all-zero row among them), stored as rows; against the
+ * dense reference. Shifts down to -31 (an all-zero row's tiny scale), per-tensor and
+ * per-channel, with and without bias, input offsets 0 and -3. ---- */
+static uint16_t sp_start[MAX_O + 1], sp_col[MAX_O * MAX_N];
+static int8_t sp_val[MAX_O * MAX_N];
+
+static int sparse_check(int32_t batches, int32_t depth, int32_t n, int32_t x_off, int variant) {
+  fe_fc_params p = {0};
+  fe_sparse_s8 sw = {sp_start, sp_col, sp_val};
+  int32_t b, o, k, nnz = 0, bad = 0;
+  fc_case(&p, batches, depth, n, x_off);
+  for (o = 0; o < depth; ++o) {
+    sp_start[o] = (uint16_t)nnz;
+    for (k = 0; k < n; ++k) {
+      int8_t *wk = &w[o * n + k];
+      if (o == 1 || (next_s8() & 7) > 0) *wk = 0; /* row 1 all zero */
+      if (*wk != 0) {
+        sp_col[nnz] = (uint16_t)k;
+        sp_val[nnz++] = *wk;
+      }
+    }
+    if (variant & 1) shift[o] = -20 - ((o * 5) % 12); /* -20..-31 */
+  }
+  sp_start[depth] = (uint16_t)nnz;
+  if (variant & 2) { /* per-tensor: every channel reads entry 0 */
+    p.per_channel = 0;
+    for (o = 1; o < depth; ++o) {
+      mult[o] = mult[0];
+      shift[o] = shift[0];
+    }
+  }
+  if (variant & 4) {
+    for (o = 0; o < depth; ++o) bias[o] = 0;
+  }
+  fe_fully_connected_sparse(&p, &sw, x, (variant & 4) ? NULL : bias, got);
+  for (b = 0; b < batches; ++b) {
+    for (o = 0; o < depth; ++o) {
+      if (got[b * depth + o] != reference(&p, b, o)) {
+        if (bad == 0) semihost_write0("sparse fc mismatch\n");
+        ++bad;
+      }
+    }
+  }
+  return bad;
+}
+
+static int sparse_cases(void) {
+  int bad = 0;
+  int variant;
+  int32_t b, o, n;
+  for (variant = 0; variant < 8; ++variant) {
+    for (b = 1; b <= 3; ++b) {
+      for (o = 1; o <= MAX_O; o += 3) {
+        for (n = 1; n <= MAX_N; n += 23) {
+          bad += sparse_check(b, o, n, 0, variant);
+          bad += sparse_check(b, o, n, -3, variant);
+        }
       }
     }
   }
@@ -244,6 +310,11 @@ static int requant_cases(void) {
       q = fe_rq_make(m, shift);
       bad += fe_mbqm(x, m, shift) != expected;
       bad += fe_rq_apply(&q, x) != expected;
+#if FE_KERNELS_ACLE
+      if (fe_rq8z_ok(m, shift, x < 0 ? -(int64_t)x : x)) { /* zero point 3 after the shift */
+        bad += fe_rq8z(x, m, shift, 3) != (expected + 3 > 127 ? 127 : expected + 3 < -128 ? -128 : expected + 3);
+      }
+#endif
     }
   }
   if (bad != 0) semihost_write0("requant mismatch\n");
@@ -717,6 +788,7 @@ int main(void) {
       }
     }
   }
+  bad += sparse_cases();
   bad += conv_cases();
   bad += conv_pad_cases();
   bad += requant_cases();

@@ -239,7 +239,10 @@ def stream_graph(graph: Graph, hop: int, *, cut: int | None = None) -> tuple[Gra
     """``graph`` as one hop of ``hop`` new frames (see the module docstring): the stream graph
     (its input is the hop's frames, its state the rings' variables) and what it does.
 
-    ``cut``: the segment's end (default: the longest streamable segment)."""
+    ``cut``: the segment's end. By default the longest segment that streams: with a hop that
+    is not a multiple of the deepest rows' stride (2 frames where the strides reach 4), a
+    shorter segment whose strides divide it streams and the rest runs per hop as it is (still
+    exact, less saved; :attr:`Streaming.segment` says which)."""
     if hop < 1:
         raise PlanError(f"hop must be at least 1 frame, found {hop}")
     rules = _rules(graph)

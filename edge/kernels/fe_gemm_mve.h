@@ -9,6 +9,8 @@
  *   (fe_mve_gemv over fe_mve_dot4, each input vector loaded once for four rows), one vector
  *   requantization and one narrowing store per four features (predicated for the last 1-3).
  *   Weights with a zero point (filter_offset != 0) stay on the generic path.
+ * - fe_mve_fc_sparse: FULLY_CONNECTED over compressed-row weights, four input rows a vector
+ *   (gathers of each nonzero weight's inputs, scatter stores of each feature's outputs).
  * - fe_mve_bmm_rows (rhs stored [j][k]: adj_y): the columns as rows of a weight matrix, as
  *   FULLY_CONNECTED, the lhs offset inside the dot and the rhs offset as rhs_offset * the lhs
  *   row's sum (one bias per row). fe_mve_bmm_cols (rhs stored [k][j]): 16 columns per pass
@@ -158,6 +160,57 @@ static inline void fe_mve_fully_connected(const fe_fc_params *p, const int8_t *i
   }
   for (; b < batches; ++b) {
     fe_mve_gemv(&q, input + b * n, weights, n, n, depth, x_off, 0, output + b * depth);
+  }
+}
+
+/* FULLY_CONNECTED over compressed rows (fe_sparse_s8): four input rows at once, one per lane.
+ * Per nonzero weight one gather of the four rows' inputs (VLDRB.S32, offsets row * n + col)
+ * and one multiply-accumulate by the weight (VMLA by a scalar); per output feature one
+ * requantization and one scatter store of its four rows. A block writes four rows' outputs
+ * while their inputs are still read, so blocks run where that cannot reach input still to be
+ * read (fe_disjoint / fe_below); elsewhere one row at a time (raster order). */
+static inline void fe_mve_fc_sparse(const fe_fc_params *p, const fe_sparse_s8 *w,
+                                    const int8_t *input, const int32_t *bias, int8_t *output) {
+  const int32_t n = p->accum_depth;
+  const int32_t depth = p->output_depth;
+  const int32_t batches = p->batches;
+  const int32_t x_off = p->input_offset;
+  const int32_t mstep = p->per_channel ? 1 : 0;
+  const uint32x4_t in_rows = vmulq_n_u32(vidupq_n_u32(0u, 1), (uint32_t)n);
+  const uint32x4_t out_rows = vmulq_n_u32(vidupq_n_u32(0u, 1), (uint32_t)depth);
+  const int disjoint = fe_disjoint(input, batches * n, output, batches * depth);
+  int32_t b = 0;
+  while (b < batches) {
+    int32_t rows = batches - b < 4 ? batches - b : 4;
+    const int8_t *x = input + b * n;
+    int8_t *out = output + b * depth;
+    mve_pred16_t pr;
+    int32_t o, j = 0;
+    if (rows > 1 && !disjoint && !fe_below(out, rows * depth, x)) {
+      rows = 1;
+    }
+    pr = vctp32q((uint32_t)rows);
+    for (o = 0; o < depth; ++o) {
+      const int32_t end = w->start[o + 1];
+      const fe_mve_rq rq = fe_mve_rq_make(vdupq_n_s32(p->multiplier[o * mstep]),
+                                          vdupq_n_s32(p->shift[o * mstep]));
+      int32x4_t acc = vdupq_n_s32(bias != NULL ? bias[o] : 0);
+      if (x_off == 0) {
+        for (; j < end; ++j) {
+          acc = vmlaq_n_s32(acc, vldrbq_gather_offset_z_s32(x, vaddq_n_u32(in_rows, w->col[j]), pr),
+                            w->val[j]);
+        }
+      } else {
+        for (; j < end; ++j) {
+          const int32x4_t xv = vldrbq_gather_offset_z_s32(x, vaddq_n_u32(in_rows, w->col[j]), pr);
+          acc = vmlaq_n_s32(acc, vaddq_n_s32(xv, x_off), w->val[j]);
+        }
+      }
+      vstrbq_scatter_offset_p_s32(out + o, out_rows,
+                                  fe_mve_requant4(acc, &rq, p->output_offset, p->act_min,
+                                                  p->act_max), pr);
+    }
+    b += rows;
   }
 }
 

@@ -328,6 +328,10 @@ void fe_fully_connected_sparse(const fe_fc_params *p, const fe_sparse_s8 *w, con
   const int8_t *val = w->val;
   fc_consts k;
   int32_t b, o;
+#if FE_KERNELS_MVE
+  fe_mve_fc_sparse(p, w, input, bias, output);
+  return;
+#endif
 #if FE_WIDE_REQUANT
   fe_rq channel_rq[FE_FC_RQ_MAX];
 #else

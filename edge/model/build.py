@@ -16,6 +16,7 @@ weight; loading weights into ``train`` updates the other two.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any, NamedTuple
 
 import keras
@@ -39,8 +40,13 @@ def cache_names(cfg: ModelConfig, stem: str) -> list[str]:
     return [f"{stem}_{kv}{i}" for i in range(cfg.layers) for kv in "kv"]
 
 
-def build_models(cfg: ModelConfig, batch_size: int | None = None) -> Models:
+def build_models(cfg: ModelConfig, batch_size: int | None = None, *,
+                 train_activations: Callable[[Any], Any] | None = None) -> Models:
     """The three models of ``cfg`` sharing one set of weights (names prefixed by ``cfg.kind``).
+
+    ``train_activations`` wraps every activation of the training graph only (replacing
+    ``cfg.quant_noise``'s noise), e.g. :func:`edge.model.qat.fake_quant` for quantization-aware
+    training; the encoder and step models never carry it.
 
     ``batch_size=1`` gives fully static shapes, which int8 conversion needs (a free batch
     dimension turns every reshape into SHAPE/REDUCE_PROD/PACK ops that TFLM lacks); copy the
@@ -54,7 +60,7 @@ def build_models(cfg: ModelConfig, batch_size: int | None = None) -> Models:
 
     kp = keypoint_input(cfg, batch_size)
     tokens = keras.Input((cfg.max_tokens,), batch_size, dtype="int32", name="tokens")
-    qn = quant_noise(cfg.quant_noise)  # training graph only: the export models stay clean
+    qn = train_activations or quant_noise(cfg.quant_noise)  # training graph only: export models stay clean
     memory = encode(enc, kp, cfg.motion_gain, qn)
     logits = decode_full(dec, tokens, cross_kv(enc, memory, qn), cfg, qn)
     train = keras.Model([kp, tokens], logits, name=f"{cfg.kind}_train")

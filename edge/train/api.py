@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+from collections.abc import Callable
 from dataclasses import asdict
 from pathlib import Path
 from typing import Any
@@ -31,7 +32,13 @@ def _run(
     cfg: ModelConfig, data: str | os.PathLike[str], out: str | os.PathLike[str], s: TrainSettings,
     *, resume: bool, progress: bool, teacher_run: str | None = None,
     init: str | os.PathLike[str] | None = None, inherit: str | os.PathLike[str] | None = None,
+    qat: Callable[[Any], Any] | None = None, qat_meta: dict[str, Any] | None = None,
+    snap: bool = False,
 ) -> dict[str, Any]:
+    """Train ``cfg`` into ``out``. ``qat``: quantization-aware training
+    (:func:`edge.train.qat.qat_finetune`): the training graph gets fake-quant activations,
+    ``qat(model)`` makes the loop's session, and ``snap`` replaces the final float weights by
+    their int8 values."""
     out = Path(out)
     if init is not None and resume:
         raise TrainError("--init and --resume exclude each other (resume continues RUN's own "
@@ -50,6 +57,8 @@ def _run(
         meta["init"] = str(init)
     if inherit is not None:
         meta["inherit"] = str(inherit)
+    if qat is not None:
+        meta["qat"] = qat_meta or {}
     if is_chief() or not (out / CONFIG).exists():
         write_json(out / CONFIG, meta)
     teacher = None
@@ -60,16 +69,29 @@ def _run(
     model_holder: dict[str, Any] = {}
 
     def build() -> Any:
-        model_holder["models"] = build_models(cfg)
+        hook = None
+        if qat is not None:
+            from edge.model.qat import fake_quant as hook
+        model_holder["models"] = build_models(cfg, train_activations=hook)
         if init is not None:
             copy_weights_by_name(load_run(init)[1].train, model_holder["models"].train, str(init))
         if inherit is not None and not resume:
             inherit_weights(load_run(inherit)[1].train, model_holder["models"].train)
         return model_holder["models"].train
 
+    def session(model: Any) -> Any:
+        model_holder["qat"] = qat(model)  # type: ignore[misc]
+        return model_holder["qat"]
+
     _, history = fit(build, train, val, s, out, d_model=cfg.d_model, teacher=teacher,
-                     resume=resume, progress=progress)
+                     resume=resume, progress=progress, qat=session if qat is not None else None)
     models = model_holder["models"]
+    if "qat" in model_holder:
+        if snap:
+            model_holder["qat"].snap()
+        plain = build_models(cfg)  # the weights file of an ordinary run (no fake-quant layers)
+        copy_weights_by_name(models.train, plain.train, str(out))
+        models = plain
     save_weights(models, out)
     final = evaluate_windows(models.train, val) if val is not None else {}
     metrics = {"history": history, "final_val": final, **{k: meta[k] for k in ("train_windows", "truncated_hops")}}

@@ -117,16 +117,22 @@ def _load_checkpoint(out: Path, model: Any, optimizer: Any) -> dict[str, Any]:
     return json.loads((ck / "state.json").read_text())
 
 
-def _step_function(strategy: Any, model: Any, tmodel: Any, optimizer: Any, s: TrainSettings) -> Any:
+def _step_function(strategy: Any, model: Any, tmodel: Any, optimizer: Any, s: TrainSettings,
+                   qat: Any = None) -> Any:
     """A ``tf.function`` running one global batch on every replica; returns summed stats
-    ``[ce, kd, correct, tokens]``."""
+    ``[ce, kd, correct, tokens]``.
+
+    With ``qat`` (an :class:`edge.train.qat.QatSession`) the weights are swapped for their int8
+    values (in the cross-replica context) for the forward and backward pass, restored, and the
+    gradients applied to the float values: the straight-through estimator of weight rounding.
+    """
     import tensorflow as tf
 
     from edge.train.losses import kd_sum, token_stats
 
     alpha = s.kd_weight if tmodel is not None else 0.0
 
-    def replica_step(kp: Any, inp: Any, tgt: Any) -> Any:
+    def replica_grads(kp: Any, inp: Any, tgt: Any) -> Any:
         ctx = tf.distribute.get_replica_context()
         with tf.GradientTape() as tape:
             logits = model([kp, inp], training=True)
@@ -136,13 +142,25 @@ def _step_function(strategy: Any, model: Any, tmodel: Any, optimizer: Any, s: Tr
                 kd = kd_sum(logits, tmodel([kp, inp], training=False), tgt, s.temperature)
             total = ctx.all_reduce(tf.distribute.ReduceOp.SUM, count)
             loss = ((1.0 - alpha) * ce + alpha * kd) / tf.maximum(total, 1.0)
-        grads = tape.gradient(loss, model.trainable_variables)
+        return tape.gradient(loss, model.trainable_variables), tf.stack([ce, kd, correct, count])
+
+    def replica_apply(grads: Any) -> None:
         optimizer.apply_gradients(zip(grads, model.trainable_variables, strict=True))
-        return tf.stack([ce, kd, correct, count])
+
+    def replica_step(kp: Any, inp: Any, tgt: Any) -> Any:
+        grads, stats = replica_grads(kp, inp, tgt)
+        replica_apply(grads)
+        return stats
 
     @tf.function
     def step(batch: Any) -> Any:
-        per = strategy.run(replica_step, args=batch)
+        if qat is None:
+            per = strategy.run(replica_step, args=batch)
+        else:
+            saved = qat.swap_in()
+            grads, per = strategy.run(replica_grads, args=batch)
+            qat.swap_out(saved)
+            strategy.run(replica_apply, args=(grads,))
         return strategy.reduce(tf.distribute.ReduceOp.SUM, per, axis=None)
 
     return step
@@ -190,21 +208,30 @@ def _setup(
 def fit(
     build: Callable[[], Any], train: Windows, val: Windows | None, s: TrainSettings, out: Path, *,
     d_model: int, teacher: Callable[[], Any] | None = None, resume: bool = False,
-    progress: bool = True,
+    progress: bool = True, qat: Callable[[Any], Any] | None = None,
 ) -> tuple[Any, list[dict[str, Any]]]:
     """Train the model ``build()`` returns (under the strategy's scope); returns it and history.
 
     ``teacher`` (distillation) returns the frozen teacher's training graph. On resume the data
     order restarts from the seed (weights, optimizer slots and step count are restored).
+    ``qat`` (quantization-aware training) turns the built model into an
+    :class:`edge.train.qat.QatSession`: its activation ranges are calibrated before every epoch
+    and every step runs on the int8 weights (:func:`_step_function`).
     """
     strategy, model, tmodel, optimizer = _setup(build, teacher, s, len(train), d_model)
     state: dict[str, Any] = {"epoch": 0, "history": []}
-    if resume:
-        with strategy.scope():
+    session = None
+    with strategy.scope():
+        if qat is not None:
+            session = qat(model)
+        if resume:
             state = _load_checkpoint(out, model, optimizer)
     batches = iter(strategy.experimental_distribute_dataset(_dataset(train, s, s.batch_size)))
-    step = _step_function(strategy, model, tmodel, optimizer, s)
+    step = _step_function(strategy, model, tmodel, optimizer, s, session)
     for epoch in range(state["epoch"], s.epochs):
+        if session is not None:
+            with strategy.scope():
+                session.calibrate()
         acc, seconds = _epoch(step, batches, len(train) // s.batch_size,
                               f"epoch {epoch + 1}/{s.epochs}", progress)
         n = max(acc[3], 1.0)

@@ -4,6 +4,7 @@
 
     foley-edge train --data D --out RUN [--epochs N] [--strategy one|mirrored|multiworker]
     foley-edge distill --teacher RUN --data D --out RUN2 [--temperature T] [--kd-weight A]
+    foley-edge qat --run RUN --data D --out RUN2 [--epochs N] [--lr-factor F]
     foley-edge evaluate --model RUN --data D --split test|val|train|all [--json]
 
 ``--set key=value`` (repeatable) overrides a model config field, e.g. ``--set d_model=96`` or
@@ -109,6 +110,43 @@ def _distill(args: argparse.Namespace) -> int:
     return 0
 
 
+def _qat(args: argparse.Namespace) -> int:
+    from edge.train.qat import QatSettings, qat_finetune
+
+    q = QatSettings(calib_windows=args.calib_windows, snap=not args.no_snap)
+    m = qat_finetune(args.run, args.data, args.out, _settings(args), q, resume=args.resume,
+                     progress=not args.quiet)
+    print(f"QAT run written to {args.out}: final val {json.dumps(m['final_val'])}")
+    return 0
+
+
+def _add_qat(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser("qat", help="fine-tune a run with its int8 export's quantization simulated")
+    p.add_argument("--run", required=True, help="the finished run folder to fine-tune (also the "
+                   "frozen teacher: its float model's soft targets)")
+    p.add_argument("--data", required=True, help="dataset folder (manifest.json + splits)")
+    p.add_argument("--out", required=True, help="run folder to create (or resume)")
+    p.add_argument("--epochs", type=int, default=8)
+    p.add_argument("--batch-size", type=int, default=32, help="global batch")
+    p.add_argument("--warmup", type=int, default=400, help="Noam warm-up steps")
+    p.add_argument("--lr-factor", type=float, default=0.1, help="Noam factor (fine-tuning: small)")
+    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--strategy", default="one", help="one | mirrored | multiworker (TF_CONFIG)")
+    p.add_argument("--no-augment", action="store_true", help="no rotation/scale/shift")
+    p.add_argument("--stride", type=int, default=0, help="window stride in frames (0: half a hop)")
+    p.add_argument("--input-step", type=float, default=0.0,
+                   help="keypoint grid (0: the int8 input's scale from the calibration windows)")
+    p.add_argument("--temperature", type=float, default=2.0, help="softening of both logits")
+    p.add_argument("--kd-weight", type=float, default=0.7, help="weight of KD (from RUN) vs CE")
+    p.add_argument("--calib-windows", type=int, default=64,
+                   help="training windows the activation ranges are calibrated on (as export)")
+    p.add_argument("--no-snap", action="store_true",
+                   help="keep the float weights (default: write their int8 values, dequantized)")
+    p.add_argument("--resume", action="store_true", help="continue from OUT/checkpoint")
+    p.add_argument("--quiet", action="store_true", help="no progress bar")
+    p.set_defaults(func=_qat)
+
+
 def _evaluate(args: argparse.Namespace) -> int:
     from edge.data.clip import write_atomic
     from edge.model.decoding import DecodeSettings
@@ -149,6 +187,8 @@ def register(sub: argparse._SubParsersAction) -> None:
                    help="start from a larger RUN's weights where they fit (equal shapes copied, "
                         "smaller ones take the leading block, HAT-style); the rest fresh")
     p.set_defaults(func=_distill)
+
+    _add_qat(sub)
 
     p = sub.add_parser("evaluate", help="token accuracy, onset F1, pitch classes, motion sensitivity")
     p.add_argument("--model", required=True, help="run folder")

@@ -1,0 +1,107 @@
+"""``qat_finetune``: a finished run fine-tuned with its int8 export's quantization simulated.
+
+Steps: read RUN's model config -> calibration windows from the training split (the windows the
+export calibrates on: hop stride, spread evenly) -> the int8 keypoint input's scale from them
+(training windows are rounded to that grid, :class:`TrainSettings.input_step`) -> the shared
+training loop (:func:`edge.train.loop.fit`) on a training graph built with fake-quant
+activations (:mod:`edge.model.qat`), starting from RUN's weights and distilling from RUN itself
+(its float model is the frozen teacher: the fine-tune keeps RUN's choices and makes them
+survive int8) -> the float weights replaced by their int8 values, dequantized, so the float
+model the export compares against *is* the int8 weights' model (the converter rounds them
+again to the same codes) -> an ordinary run folder (``config.json`` records ``"qat"``) that
+``foley-edge export`` and ``evaluate`` take unchanged.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import asdict, dataclass, replace
+from typing import Any
+
+import numpy as np
+
+from edge.train import TrainError
+from edge.train.loop import TrainSettings
+
+
+@dataclass(frozen=True)
+class QatSettings:
+    """Knobs of quantization-aware fine-tuning (saved in the run's config.json as ``qat``)."""
+
+    calib_windows: int = 64  # training windows the activation ranges are calibrated on (export: 64)
+    snap: bool = True  # write the int8 weights (dequantized) as the run's float weights
+
+    def validate(self) -> None:
+        """Raise :class:`TrainError` naming the first bad field."""
+        if self.calib_windows < 1:
+            raise TrainError(f"QAT setting 'calib_windows' must be >= 1, found {self.calib_windows}")
+
+
+class QatSession:
+    """The QAT state of one built training graph: its int8 weights and activation ranges."""
+
+    def __init__(self, model: Any, keypoints: np.ndarray, inputs: np.ndarray) -> None:
+        from edge.model.qat import fake_quant_layers, quantized_weights
+
+        self.model, self.keypoints, self.inputs = model, keypoints, inputs
+        self.weights = quantized_weights(model)
+        if not self.weights or not fake_quant_layers(model):
+            raise TrainError(f"QAT: model '{model.name}' has {len(self.weights)} int8 weights and "
+                             f"{len(fake_quant_layers(model))} fake-quant activations; expected "
+                             "both > 0 (build it with train_activations=fake_quant)")
+
+    def swap_in(self) -> list[Any]:
+        """Put the int8 weights in place; returns the float ones (graph-safe)."""
+        from edge.model.qat import swap_in
+
+        return swap_in(self.weights)
+
+    def swap_out(self, saved: list[Any]) -> None:
+        """Put the float weights :meth:`swap_in` returned back."""
+        from edge.model.qat import swap_out
+
+        swap_out(self.weights, saved)
+
+    def calibrate(self) -> None:
+        """Activation ranges from the calibration windows, run with the int8 weights (what the
+        converter calibrates)."""
+        from edge.model.qat import calibrate
+
+        saved = self.swap_in()
+        try:
+            calibrate(self.model, self.keypoints, self.inputs)
+        finally:
+            self.swap_out(saved)
+
+    def snap(self) -> None:
+        """Replace the float weights by their int8 values, for good."""
+        self.swap_in()
+
+
+def qat_finetune(
+    run: str | os.PathLike[str], data: str | os.PathLike[str], out: str | os.PathLike[str],
+    s: TrainSettings | None = None, q: QatSettings | None = None, *, resume: bool = False,
+    progress: bool = True,
+) -> dict[str, Any]:
+    """Fine-tune the run folder ``run`` with int8 simulated into the run folder ``out``; returns
+    its metrics (see the module doc). ``s.input_step`` 0 takes the int8 input's scale."""
+    from edge.train.api import _run, load_windows
+    from edge.train.run import read_run_config
+
+    q = q or QatSettings()
+    q.validate()
+    s = s or TrainSettings()
+    cfg, _ = read_run_config(run)
+    calib = load_windows(data, "train", cfg, cfg.hop_frames)
+    idx = np.unique(np.linspace(0, len(calib) - 1, min(q.calib_windows, len(calib))).round().astype(int))
+    kp, inputs = calib.keypoints[idx], calib.inputs[idx]
+    if not s.input_step:
+        from edge.model.qat import input_step
+
+        s = replace(s, input_step=input_step(kp))
+
+    def session(model: Any) -> QatSession:
+        return QatSession(model, kp, inputs)
+
+    return _run(cfg, data, out, s, resume=resume, progress=progress, teacher_run=str(run),
+                init=None if resume else run, qat=session, qat_meta=asdict(q), snap=q.snap)

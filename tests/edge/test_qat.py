@@ -1,0 +1,160 @@
+"""Quantization-aware training: the simulated int8 weights are the converter's, fine-tuning runs
+on a tiny model and data, and the fake-quant graph never reaches what the export converts."""
+
+from __future__ import annotations
+
+import json
+from collections import Counter
+from dataclasses import replace
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+pytest.importorskip("tensorflow")
+
+from test_train_helpers import TINY_STUDENT, fake_dataset  # noqa: E402
+
+from edge.model.build import build_models  # noqa: E402
+from edge.model.layers import GraphAggregate, LayerNorm  # noqa: E402
+from edge.model.qat import (  # noqa: E402
+    WEIGHT_MAX_CODE,
+    FakeQuant,
+    QatError,
+    calibrate,
+    fake_quant,
+    fake_quant_layers,
+    quantize_per_channel,
+    quantized_weights,
+)
+from edge.train.api import _run, copy_weights_by_name  # noqa: E402
+from edge.train.loop import TrainSettings  # noqa: E402
+from edge.train.qat import QatSettings, qat_finetune  # noqa: E402
+from edge.train.run import load_run  # noqa: E402
+from export.int8.convert import convert_int8  # noqa: E402
+from export.tflite_reader import read_tflite  # noqa: E402
+
+FAST = TrainSettings(epochs=1, batch_size=8, warmup=10, lr_factor=2.0, seed=0)
+
+
+def _windows(cfg: object, n: int = 4, seed: int = 0) -> tuple[np.ndarray, np.ndarray]:
+    rng = np.random.default_rng(seed)
+    kp = rng.uniform(0, 1, (n, cfg.window_frames, 65, 3)).astype(np.float32)  # type: ignore[attr-defined]
+    tokens = rng.integers(0, 243, (n, cfg.max_tokens)).astype(np.int32)  # type: ignore[attr-defined]
+    return kp, tokens
+
+
+def _per_channel_codes(graph: object) -> list[np.ndarray]:
+    """int8 codes of every per-channel constant (FULLY_CONNECTED / CONV_2D weights)."""
+    out = []
+    for t in graph.tensors:  # type: ignore[attr-defined]
+        if t.data is not None and t.dtype == "int8" and t.quant is not None and t.quant.per_channel:
+            out.append(np.frombuffer(t.data, np.int8).reshape(t.shape).astype(np.int32))
+    return out
+
+
+def _to_tflite_layout(x: np.ndarray) -> np.ndarray:
+    """Keras [in, out] (Dense, the aggregation) -> [out, in]; [kh, kw, in, out] -> [out, kh, kw, in]."""
+    return x.T if x.ndim == 2 else np.transpose(x, (3, 0, 1, 2))
+
+
+def test_weight_fake_quant_is_the_converters_per_channel_int8() -> None:
+    # per channel: scale max|w|/127, codes in [-127, 127], hand-computed
+    w = np.array([[0.5, -0.02], [-1.0, 0.011], [0.26, 0.0]], np.float32)
+    q = np.asarray(quantize_per_channel(w))
+    np.testing.assert_allclose(q[:, 0], np.array([64, -127, 33]) / 127.0, rtol=1e-6)
+    np.testing.assert_allclose(q[:, 1], np.array([-127, 70, 0]) * 0.02 / 127, rtol=1e-5)
+    # a folded multiplier (a LayerNorm's gamma) changes the codes: Q(f*w)/f, not Q(w)
+    f = np.array([[1.0], [0.1], [2.0]], np.float32)
+    qf = np.asarray(quantize_per_channel(w, f))
+    assert not np.allclose(qf, q)
+    np.testing.assert_allclose((f * qf)[:, 0], np.array([122, -24, 127]) * 0.52 / 127, rtol=1e-5)
+
+    # the converter's own int8 weights: every FULLY_CONNECTED / CONV_2D weight of the converted
+    # models carries exactly the codes of one simulated weight (gamma and adjacency folded)
+    cfg = TINY_STUDENT
+    models, fixed = build_models(cfg, train_activations=fake_quant), build_models(cfg, batch_size=1)
+    rng = np.random.default_rng(3)
+    for layer in models.train.layers:  # gammas far from 1 so a missed fold shows
+        if isinstance(layer, LayerNorm):
+            layer.gamma.assign(rng.uniform(0.2, 3.0, layer.gamma.shape).astype(np.float32))
+        if isinstance(layer, GraphAggregate):  # (equal constants would be stored once)
+            layer.importance.assign(rng.uniform(0.5, 1.5, layer.importance.shape).astype(np.float32))
+    copy_weights_by_name(models.train, fixed.train, "qat graph")
+    kp, _ = _windows(cfg, 4)
+    enc = read_tflite(convert_int8(fixed.encoder, [{"keypoints": kp[i : i + 1]} for i in range(4)],
+                                   name="encoder.tflite"))
+    got = _per_channel_codes(enc)
+    sims = [w for w in quantized_weights(models.train) if w.per_channel]
+    encoder_paths = {v.path for v in models.encoder.weights}
+    checked = 0
+    for w in sims:
+        if w.variable.path not in encoder_paths:
+            continue
+        f = 1.0 if w.fold is None else np.reshape(np.asarray(w.fold), w.fold_shape)
+        folded = np.broadcast_to(f, w.variable.shape) * np.asarray(w.quantized())
+        scale = np.abs(folded).reshape(-1, folded.shape[-1]).max(axis=0) / WEIGHT_MAX_CODE
+        scale[scale == 0] = 1.0  # an all-zero channel (adjacency column) has codes 0
+        codes = _to_tflite_layout(np.round(folded / scale).astype(np.int32))
+        assert any(c.shape == codes.shape and np.array_equal(c, codes) for c in got), w.variable.path
+        checked += 1
+    assert checked == len(got) >= 6  # every per-channel weight of the encoder, each matched
+
+
+def test_fake_quant_rounds_to_the_calibrated_range_in_training_only() -> None:
+    cfg = TINY_STUDENT
+    models = build_models(cfg, train_activations=fake_quant)
+    layers = fake_quant_layers(models.train)
+    assert len(layers) > 10 and not fake_quant_layers(models.encoder) and not fake_quant_layers(models.step)
+    assert not any(isinstance(v, FakeQuant) for v in models.train.weights)  # ranges are untracked
+    kp, tokens = _windows(cfg)
+    with pytest.raises(QatError, match="expected N >= 1 windows with as many token rows, found 4 windows and 3"):
+        calibrate(models.train, kp, tokens[:3])
+    assert calibrate(models.train, kp, tokens) == len(layers)
+    logits_fq = layers[-1]
+    lo, hi = float(logits_fq.range.low.numpy()), float(logits_fq.range.high.numpy())
+    assert lo <= 0.0 <= hi and hi - lo > 0
+    x = np.linspace(lo - 1, hi + 1, 50).astype(np.float32)
+    y = np.asarray(logits_fq(x, training=True))
+    step = (hi - lo) / 255
+    assert len(np.unique(np.round(y / step, 3))) <= 256 and y.min() >= lo - step and y.max() <= hi + step
+    np.testing.assert_array_equal(np.asarray(logits_fq(x, training=False)), x)
+    float_logits = np.asarray(models.train([kp, tokens], training=False))
+    plain = build_models(cfg)
+    copy_weights_by_name(models.train, plain.train, "qat graph")
+    np.testing.assert_allclose(float_logits, np.asarray(plain.train([kp, tokens], training=False)),
+                               atol=1e-5)
+    with pytest.raises(QatError, match="no FakeQuant layers"):
+        calibrate(plain.train, kp, tokens)
+
+
+def _ops(flat: bytes) -> Counter[str]:
+    return Counter(op.op for op in read_tflite(flat).operators)
+
+
+def test_qat_finetune_tiny_run_exports_the_same_graphs(tmp_path: Path) -> None:
+    data = fake_dataset(tmp_path / "d", 3, 1, 1)
+    base = tmp_path / "base"
+    _run(TINY_STUDENT, data, base, FAST, resume=False, progress=False)
+    out = tmp_path / "qat"
+    m = qat_finetune(base, data, out, replace(FAST, epochs=2), QatSettings(calib_windows=8),
+                     progress=False)
+    assert [h["epoch"] for h in m["history"]] == [1, 2] and np.isfinite(m["history"][-1]["train_loss"])
+    meta = json.loads((out / "config.json").read_text())
+    assert meta["qat"] == {"calib_windows": 8, "snap": True} and meta["teacher"] == str(base)
+    assert 0 < meta["train"]["input_step"] < 0.01  # the int8 input's grid
+    cfg, models = load_run(out)  # an ordinary run folder: plain graphs load its weights
+    assert cfg == TINY_STUDENT and not fake_quant_layers(models.train)
+    for w in quantized_weights(models.train):  # snapped: the weights are their own int8 values
+        np.testing.assert_allclose(np.asarray(w.quantized()), np.asarray(w.variable), atol=1e-6)
+    kp, tokens = _windows(cfg, 2)
+    ops = []
+    for run in (base, out):
+        _, fixed = load_run(run, batch_size=1)
+        ops.append([_ops(convert_int8(fixed.encoder, [{"keypoints": kp[i : i + 1]} for i in range(2)],
+                                      name="encoder.tflite"))])
+    assert ops[0] == ops[1]
+    # what export converts is built without the hook, whatever the run: same layer classes
+    qat_models = build_models(cfg, train_activations=fake_quant)
+    for a, b in ((qat_models.encoder, models.encoder), (qat_models.step, models.step)):
+        assert [type(x).__name__ for x in a.layers] == [type(x).__name__ for x in b.layers]

@@ -120,17 +120,20 @@ def _load_checkpoint(out: Path, model: Any, optimizer: Any) -> dict[str, Any]:
 def _step_function(strategy: Any, model: Any, tmodel: Any, optimizer: Any, s: TrainSettings,
                    qat: Any = None) -> Any:
     """A ``tf.function`` running one global batch on every replica; returns summed stats
-    ``[ce, kd, correct, tokens]``.
+    ``[ce, kd, correct, tokens, margin]``.
 
     With ``qat`` (an :class:`edge.train.qat.QatSession`) the weights are swapped for their int8
     values (in the cross-replica context) for the forward and backward pass, restored, and the
     gradients applied to the float values: the straight-through estimator of weight rounding.
+    Its ``margin_weight`` > 0 adds :func:`edge.train.losses.margin_sum` for the simulated int8
+    logits and the float ones (a second, inference-mode forward pass).
     """
     import tensorflow as tf
 
-    from edge.train.losses import kd_sum, token_stats
+    from edge.train.losses import kd_sum, margin_sum, token_stats
 
     alpha = s.kd_weight if tmodel is not None else 0.0
+    margin_weight = qat.margin_weight if qat is not None else 0.0
 
     def replica_grads(kp: Any, inp: Any, tgt: Any) -> Any:
         ctx = tf.distribute.get_replica_context()
@@ -140,9 +143,17 @@ def _step_function(strategy: Any, model: Any, tmodel: Any, optimizer: Any, s: Tr
             kd = tf.constant(0.0)
             if tmodel is not None:
                 kd = kd_sum(logits, tmodel([kp, inp], training=False), tgt, s.temperature)
+            margin = tf.constant(0.0)
+            if margin_weight:  # QAT: both the float model and the simulated int8 one keep the
+                # float model's own top-1 ahead by the margin (the int8 weights are swapped in)
+                ref = model([kp, inp], training=False)
+                top = tf.stop_gradient(tf.argmax(ref, axis=-1, output_type=tf.int32))
+                margin = (margin_sum(logits, top, tgt, qat.margin)
+                          + margin_sum(ref, top, tgt, qat.margin))
             total = ctx.all_reduce(tf.distribute.ReduceOp.SUM, count)
-            loss = ((1.0 - alpha) * ce + alpha * kd) / tf.maximum(total, 1.0)
-        return tape.gradient(loss, model.trainable_variables), tf.stack([ce, kd, correct, count])
+            loss = ((1.0 - alpha) * ce + alpha * kd + margin_weight * margin) / tf.maximum(total, 1.0)
+        stats = tf.stack([ce, kd, correct, count, margin])
+        return tape.gradient(loss, model.trainable_variables), stats
 
     def replica_apply(grads: Any) -> None:
         optimizer.apply_gradients(zip(grads, model.trainable_variables, strict=True))
@@ -170,7 +181,7 @@ def _epoch(step: Any, batches: Any, steps: int, label: str, progress: bool) -> t
     """Run ``steps`` batches with a progress bar; returns summed stats and seconds."""
     from tqdm import tqdm
 
-    t0, acc = time.time(), np.zeros(4)
+    t0, acc = time.time(), np.zeros(5)
     bar = tqdm(range(steps), desc=label, disable=not progress, leave=False)
     for _ in bar:
         acc += step(next(batches)).numpy()
@@ -237,6 +248,7 @@ def fit(
         n = max(acc[3], 1.0)
         entry = {"epoch": epoch + 1, "train_loss": acc[0] / n, "train_kd": acc[1] / n,
                  "train_accuracy": acc[2] / n, "lr": float(optimizer.learning_rate),
+                 **({"train_margin": acc[4] / n} if session is not None else {}),
                  "seconds": seconds, "steps": int(optimizer.iterations.numpy())}
         if val is not None and len(val):
             v = evaluate_windows(model, val)

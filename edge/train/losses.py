@@ -30,3 +30,14 @@ def kd_sum(student_logits: Any, teacher_logits: Any, targets: Any, temperature: 
     log_p_s = tf.nn.log_softmax(student_logits * inv_t, axis=-1)
     kl = tf.reduce_sum(tf.exp(log_p_t) * (log_p_t - log_p_s), axis=-1)
     return tf.reduce_sum(kl * mask) * (temperature**2)
+
+
+def margin_sum(logits: Any, top: Any, targets: Any, margin: float) -> Any:
+    """``Σ relu(margin − (z[top] − max_{j≠top} z[j]))`` over non-PAD positions: how far each
+    position's logit for token ``top`` falls short of leading every other token by ``margin``
+    (quantization-aware training: a near-tie flips under int8 rounding, a clear lead does not)."""
+    mask = tf.cast(tf.not_equal(targets, vocab.PAD), tf.float32)
+    chosen = tf.gather(logits, top, batch_dims=len(top.shape))
+    others = logits - tf.one_hot(top, tf.shape(logits)[-1], on_value=1e9, off_value=0.0)
+    lead = chosen - tf.reduce_max(others, axis=-1)
+    return tf.reduce_sum(tf.nn.relu(margin - lead) * mask)

@@ -30,20 +30,31 @@ class QatSettings:
 
     calib_windows: int = 64  # training windows the activation ranges are calibrated on (export: 64)
     snap: bool = True  # write the int8 weights (dequantized) as the run's float weights
+    margin: float = 0.5  # logits: the lead the float model's top-1 should keep (int8 LSB ~0.17)
+    margin_weight: float = 0.0  # weight of the margin term per token (0: plain QAT)
+    dropout: float = 0.0  # dropout while fine-tuning (the simulated int8 pass mirrors the device)
 
     def validate(self) -> None:
         """Raise :class:`TrainError` naming the first bad field."""
-        if self.calib_windows < 1:
-            raise TrainError(f"QAT setting 'calib_windows' must be >= 1, found {self.calib_windows}")
+        for name, ok, want in (
+            ("calib_windows", self.calib_windows >= 1, ">= 1"), ("margin", self.margin > 0, "> 0"),
+            ("margin_weight", self.margin_weight >= 0, ">= 0"),
+            ("dropout", 0 <= self.dropout < 1, "in [0, 1)"),
+        ):
+            if not ok:
+                raise TrainError(f"QAT setting '{name}' must be {want}, found {getattr(self, name)!r}")
 
 
 class QatSession:
     """The QAT state of one built training graph: its int8 weights and activation ranges."""
 
-    def __init__(self, model: Any, keypoints: np.ndarray, inputs: np.ndarray) -> None:
+    def __init__(self, model: Any, keypoints: np.ndarray, inputs: np.ndarray,
+                 q: QatSettings | None = None) -> None:
         from edge.model.qat import fake_quant_layers, quantized_weights
 
+        q = q or QatSettings()
         self.model, self.keypoints, self.inputs = model, keypoints, inputs
+        self.margin, self.margin_weight = q.margin, q.margin_weight  # read by the training step
         self.weights = quantized_weights(model)
         if not self.weights or not fake_quant_layers(model):
             raise TrainError(f"QAT: model '{model.name}' has {len(self.weights)} int8 weights and "
@@ -92,6 +103,7 @@ def qat_finetune(
     q.validate()
     s = s or TrainSettings()
     cfg, _ = read_run_config(run)
+    cfg = replace(cfg, dropout=q.dropout)
     calib = load_windows(data, "train", cfg, cfg.hop_frames)
     idx = np.unique(np.linspace(0, len(calib) - 1, min(q.calib_windows, len(calib))).round().astype(int))
     kp, inputs = calib.keypoints[idx], calib.inputs[idx]
@@ -101,7 +113,7 @@ def qat_finetune(
         s = replace(s, input_step=input_step(kp))
 
     def session(model: Any) -> QatSession:
-        return QatSession(model, kp, inputs)
+        return QatSession(model, kp, inputs, q)
 
     return _run(cfg, data, out, s, resume=resume, progress=progress, teacher_run=str(run),
                 init=None if resume else run, qat=session, qat_meta=asdict(q), snap=q.snap)

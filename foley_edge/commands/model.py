@@ -113,7 +113,8 @@ def _distill(args: argparse.Namespace) -> int:
 def _qat(args: argparse.Namespace) -> int:
     from edge.train.qat import QatSettings, qat_finetune
 
-    q = QatSettings(calib_windows=args.calib_windows, snap=not args.no_snap)
+    q = QatSettings(calib_windows=args.calib_windows, snap=not args.no_snap, margin=args.margin,
+                    margin_weight=args.margin_weight, dropout=args.dropout)
     m = qat_finetune(args.run, args.data, args.out, _settings(args), q, resume=args.resume,
                      progress=not args.quiet)
     print(f"QAT run written to {args.out}: final val {json.dumps(m['final_val'])}")
@@ -140,6 +141,12 @@ def _add_qat(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--kd-weight", type=float, default=0.7, help="weight of KD (from RUN) vs CE")
     p.add_argument("--calib-windows", type=int, default=64,
                    help="training windows the activation ranges are calibrated on (as export)")
+    p.add_argument("--margin", type=float, default=0.5,
+                   help="logit lead the float model's top-1 should keep over the runner-up")
+    p.add_argument("--margin-weight", type=float, default=0.0,
+                   help="weight of that margin term, on the float and the simulated int8 logits "
+                        "(0: plain QAT)")
+    p.add_argument("--dropout", type=float, default=0.0, help="dropout while fine-tuning")
     p.add_argument("--no-snap", action="store_true",
                    help="keep the float weights (default: write their int8 values, dequantized)")
     p.add_argument("--resume", action="store_true", help="continue from OUT/checkpoint")

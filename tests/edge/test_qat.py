@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import json
 from collections import Counter
-from dataclasses import replace
+from dataclasses import asdict, replace
 from pathlib import Path
 
 import numpy as np
@@ -27,6 +27,7 @@ from edge.model.qat import (  # noqa: E402
     quantize_per_channel,
     quantized_weights,
 )
+from edge.train import TrainError  # noqa: E402
 from edge.train.api import _run, copy_weights_by_name  # noqa: E402
 from edge.train.loop import TrainSettings  # noqa: E402
 from edge.train.qat import QatSettings, qat_finetune  # noqa: E402
@@ -128,6 +129,22 @@ def test_fake_quant_rounds_to_the_calibrated_range_in_training_only() -> None:
         calibrate(plain.train, kp, tokens)
 
 
+def test_margin_term_is_the_shortfall_of_the_chosen_tokens_lead() -> None:
+    from edge import vocab
+    from edge.train.losses import margin_sum
+
+    logits = np.array([[[2.0, 1.8, 0.0], [0.0, 3.0, 1.0], [1.0, 0.0, 0.9]]], np.float32)
+    top = np.array([[0, 1, 2]], np.int32)
+    targets = np.array([[1, 1, vocab.PAD]], np.int32)  # the last position is PAD: not counted
+    # leads 0.2 (short by 0.3), 2.0 (none): 0.3
+    assert float(margin_sum(logits, top, targets, 0.5)) == pytest.approx(0.3, abs=1e-6)
+    # a token that is not the argmax: lead 1.8 - 2.0 = -0.2, short by 0.7
+    assert float(margin_sum(logits[:, :1], np.array([[1]], np.int32), targets[:, :1], 0.5)) == \
+        pytest.approx(0.7, abs=1e-6)
+    with pytest.raises(TrainError, match="QAT setting 'margin' must be > 0, found 0.0"):
+        QatSettings(margin=0.0).validate()
+
+
 def _ops(flat: bytes) -> Counter[str]:
     return Counter(op.op for op in read_tflite(flat).operators)
 
@@ -137,14 +154,16 @@ def test_qat_finetune_tiny_run_exports_the_same_graphs(tmp_path: Path) -> None:
     base = tmp_path / "base"
     _run(TINY_STUDENT, data, base, FAST, resume=False, progress=False)
     out = tmp_path / "qat"
-    m = qat_finetune(base, data, out, replace(FAST, epochs=2), QatSettings(calib_windows=8),
-                     progress=False)
+    q = QatSettings(calib_windows=8, margin_weight=0.5)
+    m = qat_finetune(base, data, out, replace(FAST, epochs=2), q, progress=False)
     assert [h["epoch"] for h in m["history"]] == [1, 2] and np.isfinite(m["history"][-1]["train_loss"])
+    assert m["history"][0]["train_margin"] > 0
     meta = json.loads((out / "config.json").read_text())
-    assert meta["qat"] == {"calib_windows": 8, "snap": True} and meta["teacher"] == str(base)
+    assert meta["qat"] == asdict(q) and meta["teacher"] == str(base)
+    assert meta["model"]["dropout"] == 0.0
     assert 0 < meta["train"]["input_step"] < 0.01  # the int8 input's grid
     cfg, models = load_run(out)  # an ordinary run folder: plain graphs load its weights
-    assert cfg == TINY_STUDENT and not fake_quant_layers(models.train)
+    assert cfg == replace(TINY_STUDENT, dropout=0.0) and not fake_quant_layers(models.train)
     for w in quantized_weights(models.train):  # snapped: the weights are their own int8 values
         np.testing.assert_allclose(np.asarray(w.quantized()), np.asarray(w.variable), atol=1e-6)
     kp, tokens = _windows(cfg, 2)

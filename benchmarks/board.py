@@ -102,11 +102,13 @@ def parse_output(text: str, n_ops: int) -> tuple[int, list[int], int]:
 
 
 def run_on_board(gen: Generated, model: str, board: Any, *, portable: bool = False,
-                 work: Path | None = None) -> BoardRun:
-    """Build, boot and measure ``gen`` on emulated ``board``."""
+                 emulator_memory: bool = False, work: Path | None = None) -> BoardRun:
+    """Build, boot and measure ``gen`` on emulated ``board`` (``emulator_memory``: the image
+    linked over the memory QEMU maps, not the board's budgets; see ``build_image``)."""
     with tempfile.TemporaryDirectory(prefix="foley-bench-") as tmp:
         folder = Path(work) if work is not None else Path(tmp)
-        image = build_image(gen, board, folder, portable=portable)
+        image = build_image(gen, board, folder, portable=portable,
+                            emulator_memory=emulator_memory)
         text = boot(board, image.elf, folder, model)
         cal, counts, status = parse_output(text, image.ops)
     if status != 0:

@@ -1,4 +1,5 @@
-"""The models the bench measures: stock zoo models, the student and teacher, sweep points.
+"""The models the bench measures: stock zoo models, the student and teacher, TinyEngine's
+MCUNet models, sweep points.
 
 A :class:`BenchModel` is a path to a full-int8 ``.tflite`` plus what the planner should keep in
 the persistent area (the decoder step's KV caches and encoder memory: state kept across
@@ -6,7 +7,8 @@ invocations). Student and teacher models are built from :mod:`edge.model` config
 untrained (seeded random) weights and converted with the zoo's int8 converter: memory and
 instruction counts depend on shapes and operators, not on weight values. When an exported run
 (``foley-edge export --out DIR``) is given, its ``encoder.tflite`` / ``decoder_step.tflite``
-are used instead. Built models are cached under ``$FOLEY_EDGE_CACHE/bench`` (or
+are used instead. TinyEngine's three models (:func:`tinyengine_models`) are read where they
+lie (``../shared/models/`` beside the repository by default), never copied. Built models are cached under ``$FOLEY_EDGE_CACHE/bench`` (or
 ``~/.cache/foley-edge/bench``) keyed by the config and the TensorFlow version.
 """
 
@@ -23,7 +25,7 @@ from typing import Any
 
 import numpy as np
 
-from benchmarks import BenchError
+from benchmarks import BenchError, Unavailable
 from edge.data.clip import write_atomic
 
 PERSISTENT_INPUT = re.compile(r"cache|cross|memory")
@@ -34,6 +36,17 @@ CALIBRATION_SAMPLES = 8
 
 ZOO_NAMES: tuple[str, ...] = ("mlp", "cnn", "gcn", "attention", "kv_decoder_step")
 """Stock models, smallest first."""
+
+TINYENGINE_NAMES: tuple[str, ...] = ("mcunet-vww1", "mcunet-detection", "mcunetv2-large")
+"""TinyEngine's MCUNet models (``<name>.tflite`` in the shared models folder), smallest first."""
+
+TINYENGINE_DIR = Path(__file__).resolve().parents[1].parent / "shared" / "models"
+"""Default folder of TinyEngine's models: ``../shared/models`` beside the repository."""
+
+TINYENGINE_EMULATOR_MEMORY = frozenset({"mcunet-detection", "mcunetv2-large"})
+"""TinyEngine models whose bench images are linked over the memory QEMU maps: ours needs more
+than the board's 320 KB SRAM (detection: 240 KB float input + arena) or 1 MB flash
+(mcunetv2-large: 2.2 MB of weights), as TFLite Micro does; the peer's images always are."""
 
 
 @dataclass(frozen=True)
@@ -46,6 +59,8 @@ class BenchModel:
     role: str  # "encoder" (once per hop), "step" (once per token) or "model" (stock)
     note: str = ""  # provenance, e.g. "untrained weights, default StudentConfig"
     persistent: tuple[str, ...] | None = None  # --persistent specs; None: PERSISTENT_INPUT names
+    emulator_memory: bool = False  # link our bench images over the memory QEMU maps, not the
+    #                                board's budgets (a model larger than the real board)
 
 
 def cache_dir() -> Path:
@@ -84,6 +99,40 @@ def user_models(paths: list[str], persistent: tuple[str, ...] = ()) -> list[Benc
         out.append(BenchModel(path.stem, "user", str(path.resolve()), "model", f"file {path}",
                               persistent))
     return out
+
+
+def tinyengine_models(folder: str | os.PathLike[str] | None = None
+                      ) -> tuple[list[BenchModel], list[Unavailable]]:  # fmt: skip
+    """TinyEngine's three MCUNet models read from ``folder`` (default :data:`TINYENGINE_DIR`),
+    and an :class:`Unavailable` row for each one that is not there (a clean clone has no
+    ``../shared``): never skipped silently, never copied."""
+    root = Path(folder) if folder is not None else TINYENGINE_DIR
+    found: list[BenchModel] = []
+    missing: list[Unavailable] = []
+    for name in TINYENGINE_NAMES:
+        path = root / f"{name}.tflite"
+        if not path.is_file():
+            why = "no such folder" if not root.is_dir() else "no such file"
+            missing.append(Unavailable(f"tinyengine {name}", f"{path}: {why} (TinyEngine's "
+                                       "models are read from --tinyengine DIR, default "
+                                       f"{TINYENGINE_DIR}; they are not part of the repository)"))
+            continue
+        found.append(BenchModel(f"tinyengine {name}", "tinyengine", str(path.resolve()), "model",
+                                f"TinyEngine assets, file {path}; {_float_io_note(path)}",
+                                emulator_memory=name in TINYENGINE_EMULATOR_MEMORY))
+    return found, missing
+
+
+def _float_io_note(path: Path) -> str:
+    """Where the float32 input/output bytes of ``path`` are counted (both runtimes count them)."""
+    from export.tflite_reader import read_tflite
+
+    graph = read_tflite(path.read_bytes(), compiler_ops=False)
+    ins = sum(graph.tensors[i].nbytes for i in graph.inputs if graph.tensors[i].dtype == "float32")
+    outs = sum(graph.tensors[i].nbytes for i in graph.outputs
+               if graph.tensors[i].dtype == "float32")
+    return (f"float32 I/O {ins:,} B in + {outs:,} B out, counted in SRAM on both sides "
+            "(ours: the caller's buffers in the bench image's .bss; TFLM: tensors in its arena)")
 
 
 def exported_models(run_dir: str | os.PathLike[str], family: str = "student") -> list[BenchModel]:

@@ -6,8 +6,9 @@ resolver with exactly its operators, the generated-C API over one interpreter); 
 TFLM + CMSIS-NN library for the board's core, with only the kernels those operators need
 (:func:`firmware_bridge.tflm.library.build_library`, cached); a bench image
 (``templates/tflm_bench_main.cc.j2`` + the board's startup) linked with the board's section
-layout over the memory QEMU maps (the board's flash and SRAM budgets would refuse the larger
-models; whether a model fits the board is a separate figure); one boot under
+layout over the memory QEMU maps (:data:`benchmarks.toolchain.EMULATOR_REGIONS`: the board's
+flash and SRAM budgets would refuse the larger models; whether a model fits the board is a
+separate figure); one boot under
 ``qemu-system-arm -icount shift=7``.
 
 What the image reports: the instructions of the whole second ``Invoke()`` (interpreter
@@ -24,7 +25,6 @@ bench main). The stack is not counted for the peer (ours counts its bound): in i
 
 from __future__ import annotations
 
-import re
 import tempfile
 from dataclasses import dataclass
 from pathlib import Path
@@ -34,7 +34,7 @@ import numpy as np
 
 from benchmarks import BenchError
 from benchmarks.board import OpCount, boot
-from benchmarks.toolchain import TEMPLATES, run_tool, section_sizes, tool
+from benchmarks.toolchain import TEMPLATES, emulator_layout, run_tool, section_sizes, tool
 
 RUNTIME = "tflm-cmsis-nn"
 """The peer's name in results (``rows[].runtime``)."""
@@ -44,14 +44,6 @@ PREFIX = "bench"
 
 INPUT_SEED = 1234
 """Seed of the random int8 inputs the outputs are checked on."""
-
-EMULATOR_REGIONS: dict[str, dict[str, tuple[str | None, str]]] = {
-    "qemu-m4": {"FLASH": (None, "4M"), "RAM": (None, "4M")},
-    "qemu-m7": {"FLASH": (None, "4M"), "RAM": (None, "4M")},
-    "qemu-m55": {"FLASH": (None, "8M"), "RAM": ("0x70000000", "16M")},  # DDR, Secure alias
-}
-"""(origin or None for the board's, length) of the bench images' regions: memory QEMU maps
-(its RAM timing is uniform, so where the data lies does not change the counts)."""
 
 ARENA_HEADROOM = 2
 """The bench image reserves this many times the wheel's arena and reports what the board used."""
@@ -123,22 +115,6 @@ def parse_peer_output(text: str, n_ops: int, n_outputs: int) -> dict[str, Any]:
     return found
 
 
-def _memory_ld(board: Any, folder: Path) -> Path:
-    regions = EMULATOR_REGIONS.get(board.name)
-    if regions is None:
-        raise BenchError(f"board {board.name!r}: no emulator memory layout for the peer bench "
-                         f"(emulated boards: {', '.join(EMULATOR_REGIONS)})")
-    text = (board.board_dir / "memory.ld").read_text()
-    for region, (origin, length) in regions.items():
-        text, n = re.subn(rf"(\b{region}\s*\([^)]*\)\s*:\s*ORIGIN\s*=\s*)(\w+)(\s*,\s*LENGTH\s*=\s*)\w+",
-                          lambda m, o=origin, ln=length: f"{m[1]}{o or m[2]}{m[3]}{ln}", text)
-        if n != 1:
-            raise BenchError(f"{board.board_dir / 'memory.ld'}: expected one {region} region")
-    folder.mkdir(parents=True, exist_ok=True)
-    (folder / "memory.ld").write_text(text)
-    return folder
-
-
 def _compile(argv_head: list[str], srcs: list[Path], incs: list[Path], obj_dir: Path,
              what: str) -> list[Path]:  # fmt: skip
     obj_dir.mkdir(parents=True, exist_ok=True)
@@ -191,7 +167,7 @@ def build_peer_image(model: bytes, board: Any, work: Path, *, persistent: tuple[
     objs += _compile([tool("arm-none-eabi-gcc"), *board.cpu_flags, *_C], board_srcs, incs,
                      work / "obj_c", f"board layer for {board.name}")
     elf = work / "bench_tflm.elf"
-    layout = _memory_ld(board, work / "ld")
+    layout = emulator_layout(board, work / "ld")
     run_tool([tool("arm-none-eabi-gcc"), *board.cpu_flags, *LINK_FLAGS, f"-L{layout}",
               f"-L{board.board_dir}", f"-L{FIRMWARE_DIR / 'common'}", "-T", "linker.ld",
               f"-Wl,--defsym=__stack_size={board.stack_size}", *map(str, objs), str(lib.archive),

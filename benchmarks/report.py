@@ -62,7 +62,16 @@ def _peer(res: BenchResults, command: str) -> list[str]:
             "runtimes use it) by up to ~2x against real cycles. '= wheel': the peer's outputs on "
             "the board "
             "compared in this run, byte for byte, with the tflite-micro wheel's on the same "
-            "seeded inputs (ours are checked against it by the tests).", "",
+            "seeded inputs (ours are checked against it by the tests). "
+            "Float32 inputs and outputs (TinyEngine's MCUNet models: QUANTIZE first, DEQUANTIZE "
+            "last; zeros on both sides) are counted in SRAM on both sides: ours as the caller's "
+            "buffers the bench main hands to bench_set_input/_set_output (.bss), TFLM's as "
+            "tensors in its arena (TinyEngine's published peaks and `foley-edge plan`'s arena "
+            "leave them out on both sides instead; the models table gives their bytes). "
+            "Bench images are linked over the memory QEMU maps (mps2: 4 MB flash, 16 MB PSRAM; "
+            "mps3-an547: 8 MB flash, 16 MB DDR), not the real board's 1 MB / 320 KB: always for "
+            "the peer, and for ours where a model is larger than the board ('emulator' in the "
+            "models table above; instruction counts do not depend on the address).", "",
             *_table(("model", "board", "ours instr.", "TFLM+CMSIS-NN instr.", "instr. ours / TFLM",
                      "ours SRAM KB", "TFLM SRAM KB", "SRAM ours / TFLM", "ours flash KB",
                      "TFLM flash KB", "flash ours / TFLM", "TFLM = wheel"), rows), ""]
@@ -217,12 +226,14 @@ def _missing(res: BenchResults) -> list[str]:
 
 def render_markdown(res: BenchResults, command: str) -> str:
     """The whole results.md."""
-    models = [(m.name, m.family, m.role, m.note) for m in res.models]
+    models = [(m.name, m.family, m.role, "emulator" if m.emulator_memory else "board budgets",
+               m.note) for m in res.models]
     parts = ["# foley-edge bench results", "",
              f"Produced by `{command}` (every table below; rerun it to refresh). Numbers are "
              "measured in this run; rows that could not be measured are listed under "
              "'Not available' with the reason, never filled in.", "",
-             *_table(("model", "family", "role", "provenance"), models), "",
+             *_table(("model", "family", "role", "our bench image's memory", "provenance"),
+                    models), "",
              *_peer(res, command), *_ops(res), *_memory(res), *_flash(res), *_host(res), *_board(res), *_realtime(res),
              *_budget(res), *_scaling(res), *_missing(res)]
     return "\n".join(parts)

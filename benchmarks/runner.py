@@ -49,6 +49,7 @@ class BenchOptions:
     peer: bool = True  # run TFLite Micro + CMSIS-NN on the boards too (needs qemu)
     scaling_axes: dict[str, tuple[str, tuple[int, ...]]] = field(default_factory=dict)  # sweep
     hop_seconds: float = 1.0  # seconds of music per encoder run (StudentConfig: 22/22 fps)
+    unavailable: tuple[Unavailable, ...] = ()  # models known missing before the run (reasons)
 
 
 @dataclass(frozen=True)
@@ -143,7 +144,7 @@ def _memory_flash(m: BenchModel, opts: BenchOptions, acc: _Acc, work: Path,
         acc.rows["flash"].append(flash_row(m.name, b, size, tflite, ops, bases.get(b, 0)))
         if b == REFERENCE_BOARD:
             img = acc.attempt(f"{m.name}: stack bound", lambda f=folder: build_image(
-                gen, _board(REFERENCE_BOARD), f / "image"))
+                gen, _board(REFERENCE_BOARD), f / "image", emulator_memory=m.emulator_memory))
             row = acc.attempt(f"{m.name}: memory", lambda s=size, i=img: memory_row(
                 m, gen, s, i.stack_bound_bytes if i is not None else 0))
             if row is not None:
@@ -163,7 +164,8 @@ def _on_board(m: BenchModel, board: str, acc: _Acc, portable: bool) -> None:
     if gen is not None:
         kind = "portable" if portable else "acle"
         run = acc.attempt(f"{m.name}: {board} ({kind})",
-                          lambda: run_on_board(gen, m.name, _board(board), portable=portable))
+                          lambda: run_on_board(gen, m.name, _board(board), portable=portable,
+                                               emulator_memory=m.emulator_memory))
         if run is not None:
             acc.rows["board"].append(run)
 
@@ -261,6 +263,7 @@ def run_bench(opts: BenchOptions, progress: Callable[[str], None] | None = None,
               total: Callable[[int], None] | None = None) -> tuple[BenchResults, dict[str, Generated]]:
     """Run every figure of ``opts``; ``progress(label)`` after each step, ``total(n)`` first."""
     acc = _Acc()
+    acc.missing.extend(opts.unavailable)
     with tempfile.TemporaryDirectory(prefix="foley-bench-") as tmp:
         work = Path(tmp)
         bases: dict[str, int] = {}

@@ -7,7 +7,8 @@
 - :func:`model_size`: the generated model + the kernels it uses, linked alone with
   ``--gc-sections`` (entry points kept): flash = text + rodata + data, static RAM = data + bss.
 - :func:`build_image`: a bootable bench image (board startup + model + bench main) with its
-  ``-fcallgraph-info`` stack bound.
+  ``-fcallgraph-info`` stack bound, linked under the board's budgets or, with
+  ``emulator_memory=True``, over the memory QEMU maps (:func:`emulator_layout`).
 
 ``portable=True`` compiles the kernels with ``-DFE_KERNELS_PORTABLE``: the plain-C path instead
 of the ACLE SIMD one (same results, see ``edge/kernels/fe_kernels.h``). No libm is linked: the
@@ -37,6 +38,17 @@ and ``fe_bench_mark(n)`` after the last (the probe hook of the generated ``model
 
 PREFIX = "bench"
 """Symbol prefix of the generated model in the bench's builds."""
+
+EMULATOR_REGIONS: dict[str, dict[str, tuple[str | None, str]]] = {
+    "qemu-m4": {"FLASH": (None, "4M"), "RAM": ("0x21000000", "16M")},  # SSRAM1, PSRAM
+    "qemu-m7": {"FLASH": (None, "4M"), "RAM": ("0x60000000", "16M")},  # SSRAM1, PSRAM
+    "qemu-m55": {"FLASH": (None, "8M"), "RAM": ("0x70000000", "16M")},  # QSPI, DDR (Secure)
+}
+"""(origin or None for the board's, length) of the regions of a bench image linked over the
+memory QEMU maps rather than the real board's budgets: flash in the boot memory, RAM in the
+largest RAM the machine has (mps2-an386: 16 MB PSRAM at 0x21000000; mps2-an500: at 0x60000000;
+mps3-an547: DDR). QEMU's RAM timing is uniform, so where the data lies does not change the
+instruction counts."""
 
 _OP_COMMENT = re.compile(r"^(\s*)/\* operator \d+: ", re.MULTILINE)
 
@@ -207,8 +219,31 @@ def model_size(gen: Generated, board: Any, work: Path, *, portable: bool = False
     return section_sizes(elf)
 
 
-def build_image(gen: Generated, board: Any, work: Path, *, portable: bool = False) -> BenchImage:
-    """A bootable image: board startup + probed model + the bench main (templates/)."""
+def emulator_layout(board: Any, folder: Path) -> Path:
+    """``folder`` with a ``memory.ld`` for ``board`` whose regions are :data:`EMULATOR_REGIONS`
+    (put it first on the linker's ``-L`` path: it shadows the board's own memory.ld)."""
+    regions = EMULATOR_REGIONS.get(board.name)
+    if regions is None:
+        raise BenchError(f"board {board.name!r}: no emulator memory layout for bench images "
+                         f"(emulated boards: {', '.join(EMULATOR_REGIONS)})")
+    text = (board.board_dir / "memory.ld").read_text()
+    for region, (origin, length) in regions.items():
+        text, n = re.subn(rf"(\b{region}\s*\([^)]*\)\s*:\s*ORIGIN\s*=\s*)(\w+)(\s*,\s*LENGTH\s*=\s*)\w+",
+                          lambda m, o=origin, ln=length: f"{m[1]}{o or m[2]}{m[3]}{ln}", text)
+        if n != 1:
+            raise BenchError(f"{board.board_dir / 'memory.ld'}: expected one {region} region, "
+                             f"found {n}")
+    folder.mkdir(parents=True, exist_ok=True)
+    (folder / "memory.ld").write_text(text)
+    return folder
+
+
+def build_image(gen: Generated, board: Any, work: Path, *, portable: bool = False,
+                emulator_memory: bool = False) -> BenchImage:
+    """A bootable image: board startup + probed model + the bench main (templates/).
+
+    Linked under the board's budgets (what links fits the real board), or with
+    ``emulator_memory`` over the memory QEMU maps (:func:`emulator_layout`), as the peer's."""
     from jinja2 import Environment, FileSystemLoader, StrictUndefined
 
     from export.codegen import KERNEL_DIR
@@ -233,7 +268,8 @@ def build_image(gen: Generated, board: Any, work: Path, *, portable: bool = Fals
     objs += _compile(board, _kernel_sources(), incs, work / "obj_kernels",
                      (*flags, *_kernel_flags(portable)))
     elf = work / "bench.elf"
-    run_tool([tool("arm-none-eabi-gcc"), *board.cpu_flags, *LINK_FLAGS,
+    layout = [f"-L{emulator_layout(board, work / 'ld')}"] if emulator_memory else []
+    run_tool([tool("arm-none-eabi-gcc"), *board.cpu_flags, *LINK_FLAGS, *layout,
               f"-L{board.board_dir}", f"-L{FIRMWARE_DIR / 'common'}", "-T", "linker.ld",
               f"-Wl,--defsym=__stack_size={board.stack_size}", *map(str, objs), "-o", str(elf)],
              f"linking the bench image for {board.name}")

@@ -1,7 +1,8 @@
 """foley-edge bench: SRAM / flash / latency of the generated C side by side with TFLM.
 
 ``foley-edge bench [--json] [--out benchmarks/results]`` runs every figure of
-:mod:`benchmarks` (zoo models, the student and teacher, the scaling sweep) and writes
+:mod:`benchmarks` (zoo models, the student and teacher, TinyEngine's three MCUNet models read
+from ``--tinyengine DIR``, the scaling sweep) and writes
 results.json, results.md and PNGs; ``--quick`` is the smoke run (one tiny model, memory, flash
 and host instructions, no QEMU, no sweep). ``foley-edge bench MODEL.tflite [MODEL ...]
 [--board B ...] [--persistent NAME ...]`` measures the models a user brings instead, side by
@@ -46,25 +47,47 @@ def register(sub: argparse._SubParsersAction) -> None:
                         "'foley-edge build' does), or the untrained default StudentConfig "
                         "(same shapes) until a student is shipped")
     p.add_argument("--no-teacher", action="store_true", help="skip the teacher")
+    p.add_argument("--tinyengine", metavar="DIR", default=None,
+                   help="folder of TinyEngine's mcunet-vww1, mcunet-detection and mcunetv2-large "
+                        ".tflite (read in place, never copied; default: ../shared/models beside "
+                        "the repository; a missing file is listed under 'Not available')")
+    p.add_argument("--no-tinyengine", action="store_true", help="skip TinyEngine's models")
     p.add_argument("--no-qemu", action="store_true", help="skip the emulated-board figures")
     p.add_argument("--no-host", action="store_true", help="skip callgrind host instructions")
     p.add_argument("--no-scaling", action="store_true", help="skip the scaling sweep")
     p.set_defaults(func=run)
 
 
-def _models(args: argparse.Namespace) -> tuple:
+def _models(args: argparse.Namespace) -> tuple[tuple, tuple]:
+    """(the models to measure, Unavailable rows for the models that are not there)."""
+    from benchmarks import BenchError
+    from benchmarks.models import tinyengine_models
+
+    if args.models:
+        from benchmarks.models import user_models
+
+        if args.tinyengine:
+            raise BenchError("--tinyengine does not apply with MODEL.tflite arguments")
+        return tuple(user_models(args.models, tuple(args.persistent or ()))), ()
+    if args.persistent:
+        raise BenchError("--persistent applies to MODEL.tflite arguments only")
+    if args.tinyengine and (args.no_tinyengine or args.quick):
+        raise BenchError("--tinyengine DIR conflicts with --no-tinyengine / --quick")
+    models = _built_in(args)
+    if args.quick or args.no_tinyengine:
+        return models, ()
+    found, missing = tinyengine_models(args.tinyengine)
+    return (*models, *found), tuple(missing)
+
+
+def _built_in(args: argparse.Namespace) -> tuple:
+    """The zoo models, the student and the teacher that the arguments select."""
     from dataclasses import replace
 
     from benchmarks import BenchError
     from benchmarks.models import ZOO_NAMES, config_model, exported_models, zoo_models
     from edge.model.config import StudentConfig, TeacherConfig
 
-    if args.models:
-        from benchmarks.models import user_models
-
-        return tuple(user_models(args.models, tuple(args.persistent or ())))
-    if args.persistent:
-        raise BenchError("--persistent applies to MODEL.tflite arguments only")
     if args.quick:
         names: tuple[str, ...] = ("mlp",)
     else:
@@ -104,12 +127,13 @@ def run(args: argparse.Namespace) -> int:
     argv = sys.argv[1:] if sys.argv[1:2] == ["bench"] else ["bench"]
     command = "foley-edge " + " ".join(argv)
     with tqdm(total=1, desc="models", unit="step", file=sys.stderr) as bar:
-        models = _models(args)
+        models, missing = _models(args)
         bar.update(1)
     axes = {} if args.no_scaling or args.quick or args.models else AXES
     boards = tuple(dict.fromkeys(args.board)) if args.board else BenchOptions.boards
     opts = BenchOptions(models=models, boards=boards, qemu=not (args.no_qemu or args.quick),
-                        host=not args.no_host, peer=not args.no_peer, scaling_axes=axes)
+                        host=not args.no_host, peer=not args.no_peer, scaling_axes=axes,
+                        unavailable=missing)
     with tqdm(desc="bench", unit="step", file=sys.stderr) as bar:
         def total(n: int) -> None:
             bar.total = n

@@ -11,16 +11,18 @@
  *    per channel;
  *  - portable C (-DFE_KERNELS_PORTABLE, the host, and channels left over): one channel at a
  *    time, TFLite's reference arithmetic.
+ * A 1x1 window with unstrided columns is a row copy (pool_rows_1x1).
  * Access order (the planner may slide the output partly below the input, overlap.py's _pool
  * model): a group of channels of a pixel is written after all of its taps were read, groups in
  * channel order, pixels in raster order; i.e. output raster order, each element after its
  * reads.
  */
+#include <string.h>
+
 #include "fe_internal.h"
 
 #if FE_KERNELS_ACLE
 #include <arm_acle.h>
-#include <string.h>
 #endif
 #if FE_KERNELS_MVE
 #include <arm_mve.h>
@@ -230,11 +232,41 @@ static void pool(const fe_pool_params *p, const int8_t *input, int8_t *output, p
   }
 }
 
+/* A 1x1 window (a strided subsampling: MAX and AVERAGE alike) over the whole activation
+ * range, columns unstrided and unpadded: each output row is one run of an input row, moved
+ * with memmove (correct for any overlap of the row with itself; rows in raster order).
+ * Returns 0 when the shape is not one of these. */
+static int pool_rows_1x1(const fe_pool_params *p, const int8_t *input, int8_t *output,
+                         int average) {
+  const int32_t row = p->in_w * p->channels, n = p->out_w * p->channels;
+  int32_t b, oy;
+  if (p->filter_h != 1 || p->filter_w != 1 || p->stride_w != 1 || p->pad_w != 0 ||
+      p->out_w > p->in_w || p->act_min != -128 || p->act_max != 127) {
+    return 0;
+  }
+  for (b = 0; b < p->batches; ++b) {
+    for (oy = 0; oy < p->out_h; ++oy) {
+      const int32_t iy = oy * p->stride_h - p->pad_h;
+      int8_t *out = output + (b * p->out_h + oy) * n;
+      if (iy < 0 || iy >= p->in_h) {
+        memset(out, average ? 0 : -128, (size_t)n); /* empty windows: see pool() */
+      } else {
+        memmove(out, input + (b * p->in_h + iy) * row, (size_t)n);
+      }
+    }
+  }
+  return 1;
+}
+
 void fe_avg_pool(const fe_pool_params *p, const int8_t *input, int8_t *output) {
   const int fits = (int64_t)p->filter_h * p->filter_w <= FE_AVG_PIXEL_MAX_TAPS;
-  pool(p, input, output, fits ? avg_pixel : avg_pixel_ref, 1);
+  if (!pool_rows_1x1(p, input, output, 1)) {
+    pool(p, input, output, fits ? avg_pixel : avg_pixel_ref, 1);
+  }
 }
 
 void fe_max_pool(const fe_pool_params *p, const int8_t *input, int8_t *output) {
-  pool(p, input, output, max_pixel, 0);
+  if (!pool_rows_1x1(p, input, output, 0)) {
+    pool(p, input, output, max_pixel, 0);
+  }
 }

@@ -126,14 +126,17 @@ def _step_function(strategy: Any, model: Any, tmodel: Any, optimizer: Any, s: Tr
     values (in the cross-replica context) for the forward and backward pass, restored, and the
     gradients applied to the float values: the straight-through estimator of weight rounding.
     Its ``margin_weight`` > 0 adds :func:`edge.train.losses.margin_sum` for the simulated int8
-    logits and the float ones (a second, inference-mode forward pass).
+    logits and the float ones (a second, inference-mode forward pass), ``bound_weight`` > 0
+    :func:`edge.train.losses.bound_sum` of the float logits; the ``margin`` stat is their
+    weighted sum.
     """
     import tensorflow as tf
 
-    from edge.train.losses import kd_sum, margin_sum, token_stats
+    from edge.train.losses import bound_sum, kd_sum, margin_sum, token_stats
 
     alpha = s.kd_weight if tmodel is not None else 0.0
     margin_weight = qat.margin_weight if qat is not None else 0.0
+    bound_weight = qat.bound_weight if qat is not None else 0.0
 
     def replica_grads(kp: Any, inp: Any, tgt: Any) -> Any:
         ctx = tf.distribute.get_replica_context()
@@ -144,14 +147,17 @@ def _step_function(strategy: Any, model: Any, tmodel: Any, optimizer: Any, s: Tr
             if tmodel is not None:
                 kd = kd_sum(logits, tmodel([kp, inp], training=False), tgt, s.temperature)
             margin = tf.constant(0.0)
-            if margin_weight:  # QAT: both the float model and the simulated int8 one keep the
-                # float model's own top-1 ahead by the margin (the int8 weights are swapped in)
+            if margin_weight or bound_weight:  # QAT: the float model's logits (int8 weights in)
                 ref = model([kp, inp], training=False)
+            if margin_weight:  # both the float model and the simulated int8 one keep the
+                # float model's own top-1 ahead by the margin
                 top = tf.stop_gradient(tf.argmax(ref, axis=-1, output_type=tf.int32))
-                margin = (margin_sum(logits, top, tgt, qat.margin)
-                          + margin_sum(ref, top, tgt, qat.margin))
+                margin = margin_weight * (margin_sum(logits, top, tgt, qat.margin)
+                                          + margin_sum(ref, top, tgt, qat.margin))
+            if bound_weight:  # the float logits (which the converter calibrates) kept in range
+                margin += bound_weight * bound_sum(ref, tgt, qat.logit_bound)
             total = ctx.all_reduce(tf.distribute.ReduceOp.SUM, count)
-            loss = ((1.0 - alpha) * ce + alpha * kd + margin_weight * margin) / tf.maximum(total, 1.0)
+            loss = ((1.0 - alpha) * ce + alpha * kd + margin) / tf.maximum(total, 1.0)
         stats = tf.stack([ce, kd, correct, count, margin])
         return tape.gradient(loss, model.trainable_variables), stats
 

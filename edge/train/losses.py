@@ -41,3 +41,13 @@ def margin_sum(logits: Any, top: Any, targets: Any, margin: float) -> Any:
     others = logits - tf.one_hot(top, tf.shape(logits)[-1], on_value=1e9, off_value=0.0)
     lead = chosen - tf.reduce_max(others, axis=-1)
     return tf.reduce_sum(tf.nn.relu(margin - lead) * mask)
+
+
+def bound_sum(logits: Any, targets: Any, bound: float) -> Any:
+    """``Σ mean_j relu(|z_j| − bound)²`` over non-PAD positions: logits beyond ``±bound``
+    (quantization-aware training: the int8 logits' step is their calibrated range / 255, so
+    an unbounded tail of hopeless tokens coarsens the step between the two best ones; softmax
+    is shift-invariant, so the model can centre them)."""
+    mask = tf.cast(tf.not_equal(targets, vocab.PAD), tf.float32)
+    over = tf.nn.relu(tf.abs(logits) - bound)
+    return tf.reduce_sum(tf.reduce_mean(over * over, axis=-1) * mask)

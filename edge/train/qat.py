@@ -33,12 +33,16 @@ class QatSettings:
     margin: float = 0.5  # logits: the lead the float model's top-1 should keep (int8 LSB ~0.17)
     margin_weight: float = 0.0  # weight of the margin term per token (0: plain QAT)
     dropout: float = 0.0  # dropout while fine-tuning (the simulated int8 pass mirrors the device)
+    logit_bound: float = 12.0  # |float logit| beyond which the bound term pulls it back
+    bound_weight: float = 0.0  # weight of the bound term per token (0: off)
 
     def validate(self) -> None:
         """Raise :class:`TrainError` naming the first bad field."""
         for name, ok, want in (
             ("calib_windows", self.calib_windows >= 1, ">= 1"), ("margin", self.margin > 0, "> 0"),
             ("margin_weight", self.margin_weight >= 0, ">= 0"),
+            ("logit_bound", self.logit_bound > 0, "> 0"),
+            ("bound_weight", self.bound_weight >= 0, ">= 0"),
             ("dropout", 0 <= self.dropout < 1, "in [0, 1)"),
         ):
             if not ok:
@@ -54,7 +58,9 @@ class QatSession:
 
         q = q or QatSettings()
         self.model, self.keypoints, self.inputs = model, keypoints, inputs
-        self.margin, self.margin_weight = q.margin, q.margin_weight  # read by the training step
+        # read by the training step (edge.train.loop._step_function)
+        self.margin, self.margin_weight = q.margin, q.margin_weight
+        self.logit_bound, self.bound_weight = q.logit_bound, q.bound_weight
         self.weights = quantized_weights(model)
         if not self.weights or not fake_quant_layers(model):
             raise TrainError(f"QAT: model '{model.name}' has {len(self.weights)} int8 weights and "

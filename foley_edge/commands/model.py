@@ -114,7 +114,8 @@ def _qat(args: argparse.Namespace) -> int:
     from edge.train.qat import QatSettings, qat_finetune
 
     q = QatSettings(calib_windows=args.calib_windows, snap=not args.no_snap, margin=args.margin,
-                    margin_weight=args.margin_weight, dropout=args.dropout)
+                    margin_weight=args.margin_weight, dropout=args.dropout,
+                    logit_bound=args.logit_bound, bound_weight=args.bound_weight)
     m = qat_finetune(args.run, args.data, args.out, _settings(args), q, resume=args.resume,
                      progress=not args.quiet)
     print(f"QAT run written to {args.out}: final val {json.dumps(m['final_val'])}")
@@ -146,6 +147,10 @@ def _add_qat(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--margin-weight", type=float, default=0.0,
                    help="weight of that margin term, on the float and the simulated int8 logits "
                         "(0: plain QAT)")
+    p.add_argument("--logit-bound", type=float, default=12.0,
+                   help="|float logit| beyond which the bound term pulls it back (a narrower "
+                        "int8 logits range, a finer step between the two best tokens)")
+    p.add_argument("--bound-weight", type=float, default=0.0, help="weight of the bound term (0: off)")
     p.add_argument("--dropout", type=float, default=0.0, help="dropout while fine-tuning")
     p.add_argument("--no-snap", action="store_true",
                    help="keep the float weights (default: write their int8 values, dequantized)")

@@ -131,7 +131,7 @@ def test_fake_quant_rounds_to_the_calibrated_range_in_training_only() -> None:
 
 def test_margin_term_is_the_shortfall_of_the_chosen_tokens_lead() -> None:
     from edge import vocab
-    from edge.train.losses import margin_sum
+    from edge.train.losses import bound_sum, margin_sum
 
     logits = np.array([[[2.0, 1.8, 0.0], [0.0, 3.0, 1.0], [1.0, 0.0, 0.9]]], np.float32)
     top = np.array([[0, 1, 2]], np.int32)
@@ -141,6 +141,8 @@ def test_margin_term_is_the_shortfall_of_the_chosen_tokens_lead() -> None:
     # a token that is not the argmax: lead 1.8 - 2.0 = -0.2, short by 0.7
     assert float(margin_sum(logits[:, :1], np.array([[1]], np.int32), targets[:, :1], 0.5)) == \
         pytest.approx(0.7, abs=1e-6)
+    # bound 1.5: |z| beyond it, squared, averaged over the vocabulary: (0.5² + 0.3²) / 3 + 1.5² / 3
+    assert float(bound_sum(logits, targets, 1.5)) == pytest.approx((0.25 + 0.09 + 2.25) / 3, abs=1e-6)
     with pytest.raises(TrainError, match="QAT setting 'margin' must be > 0, found 0.0"):
         QatSettings(margin=0.0).validate()
 
@@ -154,9 +156,9 @@ def test_qat_finetune_tiny_run_exports_the_same_graphs(tmp_path: Path) -> None:
     base = tmp_path / "base"
     _run(TINY_STUDENT, data, base, FAST, resume=False, progress=False)
     out = tmp_path / "qat"
-    q = QatSettings(calib_windows=8, margin_weight=0.5)
-    m = qat_finetune(base, data, out, replace(FAST, epochs=2), q, progress=False)
-    assert [h["epoch"] for h in m["history"]] == [1, 2] and np.isfinite(m["history"][-1]["train_loss"])
+    q = QatSettings(calib_windows=8, margin_weight=0.5, bound_weight=0.1)
+    m = qat_finetune(base, data, out, FAST, q, progress=False)
+    assert [h["epoch"] for h in m["history"]] == [1] and np.isfinite(m["history"][-1]["train_loss"])
     assert m["history"][0]["train_margin"] > 0
     meta = json.loads((out / "config.json").read_text())
     assert meta["qat"] == asdict(q) and meta["teacher"] == str(base)

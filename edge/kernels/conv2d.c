@@ -175,6 +175,19 @@ static void conv_pointwise(const fe_conv_params *p, const int8_t *input, const i
 }
 #endif
 
+#if FE_KERNELS_ACLE
+int fe_conv2d_pointwise(const fe_conv_params *p, const int8_t *input, const int8_t *filter,
+                        const int32_t *bias, int8_t *output) {
+  if (!pointwise_ok(p, bias)) {
+    return 0;
+  }
+  conv_pointwise(p, input, filter, bias, output,
+                 fe_disjoint(input, p->in_h * p->in_w * p->in_c, output,
+                             p->out_h * p->out_w * p->out_c));
+  return 1;
+}
+#endif
+
 void fe_conv2d(const fe_conv_params *p, const int8_t *input, const int8_t *filter,
                const int32_t *bias, int8_t *output) {
 #if FE_KERNELS_MVE
@@ -184,10 +197,7 @@ void fe_conv2d(const fe_conv_params *p, const int8_t *input, const int8_t *filte
   }
 #endif
 #if FE_KERNELS_ACLE
-  if (pointwise_ok(p, bias)) {
-    conv_pointwise(p, input, filter, bias, output,
-                   fe_disjoint(input, p->in_h * p->in_w * p->in_c, output,
-                               p->out_h * p->out_w * p->out_c));
+  if (fe_conv2d_pointwise(p, input, filter, bias, output)) {
     return;
   }
   if (p->filter_h * p->filter_w * p->in_c <= CG_MAX_K && cg_plan_ok(p, bias)) {

@@ -25,6 +25,14 @@ static inline int fe_below(const void *out, int32_t n, const void *in) {
   return (uintptr_t)out + (uintptr_t)n <= (uintptr_t)in;
 }
 
+#if FE_KERNELS_ACLE
+/* CONV_2D's pointwise GEMM family on DSP cores (conv2d.c, fe_conv_gemm.h): 1 when it took the
+ * call (a 1x1 filter without padding or input offset, every channel's requantization in
+ * fe_rq8's range), 0 when nothing was written. FULLY_CONNECTED hands it its rows as pixels. */
+int fe_conv2d_pointwise(const fe_conv_params *p, const int8_t *input, const int8_t *filter,
+                        const int32_t *bias, int8_t *output);
+#endif
+
 /* Visit every output element of a 6-D broadcast in row-major order; BODY sees the output
  * index `o_` and the input element indices `i1_` and `i2_`. */
 #define FE_BCAST_LOOP(s, BODY)                                                              \

@@ -56,6 +56,10 @@ typedef struct {
   int32_t per_channel;
   int32_t act_min;
   int32_t act_max;
+  /* requantization as fe_rq8z (DSP cores), checked by the code generator: 1 exact for every
+   * feature (shift -31..-1, multiplier >= 0, |bias| + accum_depth * 255 * 128 < 2^30),
+   * -1 not; 0 unknown: the kernel checks per call */
+  int32_t rq8;
 } fe_fc_params;
 void fe_fully_connected(const fe_fc_params *p, const int8_t *input, const int8_t *weights,
                         const int32_t *bias, int8_t *output);

@@ -79,8 +79,8 @@ static void fc_setup(fc_consts *k, const fe_fc_params *p, const int32_t *bias,
 #endif
 #if FE_KERNELS_ACLE
   /* |sum| <= |bias| + terms * 255 * 128 (|x + input offset| <= 255, |w| <= 128) */
-  k->rq8 = 1;
-  for (o = 0; o < depth && k->rq8; ++o) {
+  k->rq8 = p->rq8 >= 0;
+  for (o = 0; o < depth && k->rq8 && p->rq8 == 0; ++o) {
     const int32_t c = p->per_channel ? o : 0;
     const int64_t b = bias != NULL ? bias[o] : 0;
     k->rq8 = fe_rq8z_ok(p->multiplier[c], p->shift[c],
@@ -152,6 +152,27 @@ static FC_NOINLINE void fc_rows_rq8(const fc_consts *k, int32_t n, int32_t depth
       out[o] = (int8_t)fe_clamp(fe_rq8z(acc, m[0], sh[0], zp), k->lo, k->hi);
     }
   }
+}
+
+/* The rows of a per-channel FULLY_CONNECTED are the pixels of a 1x1 CONV_2D with in_c =
+ * accum_depth and out_c = output_depth (weights [out][in] are its OHWI filter): CONV_2D's
+ * pointwise family widens each pair of rows once and runs 2x2 blocks on them (about one
+ * instruction per MAC). 0 when that family declines (requantization out of its range). */
+static int fc_as_pointwise(const fe_fc_params *p, const int8_t *input, const int8_t *weights,
+                           const int32_t *bias, int8_t *output) {
+  fe_conv_params c;
+  memset(&c, 0, sizeof c);
+  c.in_h = c.out_h = 1;
+  c.in_w = c.out_w = p->batches;
+  c.in_c = p->accum_depth;
+  c.out_c = p->output_depth;
+  c.filter_h = c.filter_w = c.stride_h = c.stride_w = c.dilation_h = c.dilation_w = 1;
+  c.output_offset = p->output_offset;
+  c.multiplier = p->multiplier;
+  c.shift = p->shift;
+  c.act_min = p->act_min;
+  c.act_max = p->act_max;
+  return fe_conv2d_pointwise(&c, input, weights, bias, output);
 }
 
 /* fe_fully_connected_sparse's loop for the same case (input offset folded, fe_rq8z exact). */
@@ -265,6 +286,12 @@ void fe_fully_connected(const fe_fc_params *p, const int8_t *input, const int8_t
 #if FE_KERNELS_MVE
   if (w_off == 0) {
     fe_mve_fully_connected(p, input, weights, bias, output);
+    return;
+  }
+#endif
+#if FE_KERNELS_ACLE
+  if (w_off == 0 && x_off == 0 && p->per_channel && batches > 1 &&
+      fc_as_pointwise(p, input, weights, bias, output)) {
     return;
   }
 #endif

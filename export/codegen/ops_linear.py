@@ -50,6 +50,29 @@ def _folded_bias(ctx: OpContext, w: Tensor, bias: Tensor | None, input_offset: i
     return c_array("int32_t", ctx.name("bias"), [int(v) for v in folded], per_row=8)
 
 
+def _bias_values(w: Tensor, bias: Tensor | None, input_offset: int, folded: bool
+                 ) -> np.ndarray | None:
+    """The int32 biases the kernel adds (folded ones when ``folded``), or None when unknown."""
+    if bias is not None and not bias.is_constant:
+        return None
+    base = bias.numpy().astype(np.int64).reshape(-1) if bias is not None else np.zeros(w.shape[0])
+    if folded:
+        base = base + input_offset * w.numpy().astype(np.int64).reshape(w.shape[0], -1).sum(axis=1)
+    return base
+
+
+def _rq8_flag(mults: list[int], shifts: list[int], biases: np.ndarray | None, depth: int) -> int:
+    """``fe_fc_params.rq8``: 1 when every feature's requantization is exact as the DSP kernels'
+    ``fe_rq8z`` (multiplier >= 0, shift -31..-1, |bias| + depth * 255 * 128 < 2^30: the sums stay
+    under 2^30), -1 when one is not, 0 when the biases are not known at build time."""
+    if biases is None:
+        return 0
+    terms = depth * 255 * 128
+    ok = all(m >= 0 and -31 <= s <= -1 for m, s in zip(mults, shifts, strict=True)) and \
+        float(np.abs(biases).max(initial=0)) + terms < 2**30
+    return 1 if ok else -1
+
+
 def render_fully_connected(ctx: OpContext) -> Rendered:
     """FULLY_CONNECTED: weights [out, in] int8, optional int32 bias, fused activation."""
     inp, w, bias, out = ctx.need(0), ctx.need(1), ctx.inp(2), ctx.out()
@@ -70,6 +93,8 @@ def render_fully_connected(ctx: OpContext) -> Rendered:
     if folded is not None:
         fields["input_offset"] = 0
         bias_ptr = ctx.name("bias")
+    fields["rq8"] = _rq8_flag(mults, shifts, _bias_values(w, bias, -zp_in, folded is not None),
+                              depth)
     decls = (*_mult_tables(ctx, mults, shifts), *((folded,) if folded else ()),
              c_struct("fe_fc_params", ctx.name("p"), fields))
     sparse = _sparse_weights(ctx, w) if fields["filter_offset"] == 0 else None

@@ -46,7 +46,7 @@ static const int32_t tiny_op0_bias[4] = {
   -610, -723, -202, 915,
 };
 
-static const fe_fc_params tiny_op0_p = {.batches = 1, .accum_depth = 8, .output_depth = 4, .input_offset = 0, .filter_offset = 0, .output_offset = -2, .multiplier = tiny_op0_mult, .shift = tiny_op0_shift, .per_channel = 0, .act_min = -2, .act_max = 127};
+static const fe_fc_params tiny_op0_p = {.batches = 1, .accum_depth = 8, .output_depth = 4, .input_offset = 0, .filter_offset = 0, .output_offset = -2, .multiplier = tiny_op0_mult, .shift = tiny_op0_shift, .per_channel = 0, .act_min = -2, .act_max = 127, .rq8 = 1};
 
 static const int32_t tiny_op1_exp[222] = {
   2147483647, 1943123572, 1758210936, 1590894991, 1439501330, 1302515042,

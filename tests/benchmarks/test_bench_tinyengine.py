@@ -66,3 +66,22 @@ def test_bench_command_line_adds_them_or_says_why_not(tmp_path: Path,
         models, missing = bench._models(_args())
         assert [m.name for m in models] == [f"tinyengine {n}" for n in TINYENGINE_NAMES]
         assert missing == ()
+
+
+@pytest.mark.parametrize(("board", "ram"), [("qemu-m4", "0x21000000"), ("qemu-m7", "0x60000000"),
+                                            ("qemu-m55", "0x70000000")])
+def test_emulator_layout_puts_ram_in_the_largest_memory_qemu_maps(tmp_path: Path, board: str,
+                                                                    ram: str) -> None:
+    import re
+
+    from benchmarks.toolchain import emulator_layout
+    from firmware_bridge.boards.registry import get_board
+
+    b = get_board(board)
+    text = (emulator_layout(b, tmp_path) / "memory.ld").read_text()
+    regions = dict(re.findall(r"^\s*(\w+) \([rwx]+\) : ORIGIN = (\w+), LENGTH = \w+",
+                              text, re.MULTILINE))
+    own = dict(re.findall(r"^\s*(\w+) \([rwx]+\) : ORIGIN = (\w+), LENGTH = \w+",
+                          (b.board_dir / "memory.ld").read_text(), re.MULTILINE))
+    assert regions["RAM"] == ram and regions["FLASH"] == own["FLASH"]
+    assert "LENGTH = 16M" in text and "LENGTH = 320K" not in text

@@ -11,8 +11,9 @@ side with TFLite Micro + CMSIS-NN on each board.
 Time: TinyEngine's models add about 7.5 minutes of board runs on the three emulated boards and
 1.3 minutes of host callgrind (measured at 884120d on 2 cores shared with other jobs: per model
 and the three boards, vww1 2.2 min, detection 1.9 min, mcunetv2-large 3.5 min; the longest
-QEMU run, TFLite Micro's mcunetv2-large image with its three invokes, about 40 s, within the
-bench's 240 s limit per image). ``--no-tinyengine`` leaves them out.
+step, TFLite Micro on mcunetv2-large on one board (image build, wheel check, three invokes in
+QEMU), about 40 s, well within the bench's 240 s QEMU limit per image). ``--no-tinyengine``
+leaves them out.
 """
 
 from __future__ import annotations

@@ -230,6 +230,28 @@ static void cg_widen(const int8_t *src, int32_t k, int16x2_t off, uint32_t *dst)
   }
 }
 
+/* The last 1-3 bytes of a row as a word, the bytes past them 0 (no read beyond the row). */
+FE_INLINE uint32_t cg_ld_tail(const int8_t *p, int32_t n) {
+  uint16_t h;
+  if (n == 1) {
+    return (uint8_t)p[0];
+  }
+  memcpy(&h, p, sizeof h);
+  return n == 2 ? h : h | ((uint32_t)(uint8_t)p[2] << 16);
+}
+
+/* n bytes from src to dst (im2col's short runs: a call to the C library's byte loop costs more
+ * than the copy); words while 4 or more are left. */
+FE_INLINE void cg_copy(int8_t *dst, const int8_t *src, int32_t n) {
+  for (; n >= 4; n -= 4, src += 4, dst += 4) {
+    const uint32_t v = fe_ld4(src);
+    memcpy(dst, &v, sizeof v);
+  }
+  for (; n > 0; --n) {
+    *dst++ = *src++;
+  }
+}
+
 /* Two words at p into A, B, p advanced by 8 (one LDRD). */
 #define CG_LDRD_POST(A, B, P) __asm__("ldrd %0, %1, [%2], #8" : "=r"(A), "=r"(B), "+r"(P) : \
                                       "m"(*(const uint64_t *)(P)))
@@ -255,12 +277,7 @@ FE_INLINE void cg_dot2x2_wide(const uint32_t *x, const int8_t *w, int32_t ws, in
     s11 = __smlad((int16x2_t)bo, wo, __smlad((int16x2_t)be, we, s11));
   }
   if (k & 3) { /* the padded group: weights past k taken as 0 */
-    uint32_t wa = 0, wb = 0;
-    int32_t i;
-    for (i = 0; i < (k & 3); ++i) {
-      wa |= (uint32_t)(uint8_t)w[i] << (8 * i);
-      wb |= (uint32_t)(uint8_t)w[ws + i] << (8 * i);
-    }
+    const uint32_t wa = cg_ld_tail(w, k & 3), wb = cg_ld_tail(w + ws, k & 3);
     s00 = __smlad((int16x2_t)x[1], fe_sxtb16_odd(wa), __smlad((int16x2_t)x[0], __sxtb16((int8x4_t)wa), s00));
     s10 = __smlad((int16x2_t)x[3], fe_sxtb16_odd(wa), __smlad((int16x2_t)x[2], __sxtb16((int8x4_t)wa), s10));
     s01 = __smlad((int16x2_t)x[1], fe_sxtb16_odd(wb), __smlad((int16x2_t)x[0], __sxtb16((int8x4_t)wb), s01));
@@ -356,7 +373,7 @@ static void cg_im2col(const fe_conv_params *p, const int8_t *input, int32_t oy, 
   for (fy = 0; fy < p->filter_h; ++fy) {
     const int32_t iy = y0 + fy * p->dilation_h;
     if (p->dilation_w == 1 && iy >= 0 && iy < p->in_h && x0 >= 0 && x0 + p->filter_w <= p->in_w) {
-      memcpy(row, input + (iy * p->in_w + x0) * p->in_c, (size_t)span); /* whole filter row */
+      cg_copy(row, input + (iy * p->in_w + x0) * p->in_c, span); /* whole filter row */
       row += span;
       continue;
     }
@@ -365,34 +382,42 @@ static void cg_im2col(const fe_conv_params *p, const int8_t *input, int32_t oy, 
       if (iy < 0 || iy >= p->in_h || ix < 0 || ix >= p->in_w) {
         memset(row, pad, (size_t)p->in_c);
       } else {
-        memcpy(row, input + (iy * p->in_w + ix) * p->in_c, (size_t)p->in_c);
+        cg_copy(row, input + (iy * p->in_w + ix) * p->in_c, p->in_c);
       }
     }
   }
 }
 
-/* Any CONV_2D with k <= CG_MAX_K: each pair of output pixels in raster order gathered (one
- * int8 row at a time) and widened, all of the pair's reads before its writes (slid outputs
- * stay safe), then cg_pair_wide; an odd last pixel of a row through cg_single. */
+/* Any CONV_2D with k <= CG_MAX_K: the output pixels in raster order, two at a time (a pair
+ * may span the end of one output row and the start of the next), each gathered (one int8 row
+ * at a time) and widened, all of the pair's reads before its writes (slid outputs stay safe),
+ * then cg_pair_wide; an odd last pixel through cg_single. */
 static void cg_conv_im2col(const cg_call *g, const int8_t *input, int8_t *output) {
   const fe_conv_params *p = g->p;
   const int16x2_t off = fe_dup16(g->x_off);
+  const int32_t count = p->out_h * p->out_w;
   int8_t row[CG_MAX_K];
   cg_wide wide;
-  int32_t oy, ox;
-  for (oy = 0; oy < p->out_h; ++oy) {
-    int8_t *out = output + oy * p->out_w * p->out_c;
-    for (ox = 0; ox + 2 <= p->out_w; ox += 2, out += 2 * p->out_c) {
-      cg_im2col(p, input, oy, ox, row);
-      cg_widen(row, g->k, off, wide.v);
-      cg_im2col(p, input, oy, ox + 1, row);
-      cg_widen(row, g->k, off, wide.v + 2);
-      cg_pair_wide(g, &wide, out);
+  int32_t i, oy = 0, ox = 0;
+  int8_t *out = output;
+  for (i = 0; i + 2 <= count; i += 2, out += 2 * p->out_c) {
+    cg_im2col(p, input, oy, ox, row);
+    cg_widen(row, g->k, off, wide.v);
+    if (++ox == p->out_w) {
+      ox = 0;
+      ++oy;
     }
-    if (ox < p->out_w) {
-      cg_im2col(p, input, oy, ox, row);
-      cg_single(g, row, out);
+    cg_im2col(p, input, oy, ox, row);
+    cg_widen(row, g->k, off, wide.v + 2);
+    if (++ox == p->out_w) {
+      ox = 0;
+      ++oy;
     }
+    cg_pair_wide(g, &wide, out);
+  }
+  if (i < count) {
+    cg_im2col(p, input, oy, ox, row);
+    cg_single(g, row, out);
   }
 }
 

@@ -1,7 +1,19 @@
 /* QUANTIZE (int8 -> int8 requantize, float -> int8) and DEQUANTIZE (int8 -> float).
- * No libm: roundf is replaced by an exact integer rounding (see round_half_away). */
+ * No libm: roundf is VRINTA where the FPU has it (FE_VRINTA), else an exact integer rounding
+ * (round_half_away). */
 #include "fe_internal.h"
 
+/* 1 on cores whose FPU rounds half away from zero in one instruction (VRINTA: FPv5, which
+ * every M-profile FPU with double precision is, e.g. Cortex-M7's fpv5-d16 and Cortex-M55's),
+ * where GCC expands __builtin_roundf to it; elsewhere (Cortex-M4's fpv4-sp) a call to the C
+ * library's roundf would cost more than round_half_away. */
+#if defined(__arm__) && defined(__ARM_FP) && (__ARM_FP & 8)
+#define FE_VRINTA 1
+#else
+#define FE_VRINTA 0
+#endif
+
+#if !FE_VRINTA
 /* roundf(q) for |q| <= 1024 (ties away from zero), exactly: t = trunc(q) is exact, and so is
  * q - t (both in the same binade or below, no rounding in float32), so comparing the fraction
  * with 0.5 decides as roundf does. Larger |q| saturate to +-1024 (the caller clamps to int8;
@@ -25,6 +37,7 @@ static int32_t round_half_away(float q) {
   }
   return t;
 }
+#endif
 
 void fe_requantize(const fe_requant_params *p, const int8_t *input, int8_t *output) {
   int32_t i;
@@ -36,10 +49,20 @@ void fe_requantize(const fe_requant_params *p, const int8_t *input, int8_t *outp
 }
 
 void fe_quantize_f32(const fe_affine_params *p, const float *input, int8_t *output) {
+  const float scale = p->scale;
+  const int32_t zp = p->zero_point;
+  const int32_t size = p->size; /* read once: an int8 store may alias the params */
   int32_t i;
-  for (i = 0; i < p->size; ++i) {
-    const int32_t q = round_half_away(input[i] / p->scale) + p->zero_point;
-    output[i] = (int8_t)fe_clamp(q, -128, 127);
+  for (i = 0; i < size; ++i) {
+#if FE_VRINTA /* round_half_away's contract: NaN -> 0, |q| > 1024 saturates to +-1024 */
+    float q = input[i] / scale;
+    q = q == q ? q : 0.0f;
+    q = q < -1024.0f ? -1024.0f : q;
+    q = q > 1024.0f ? 1024.0f : q;
+    output[i] = (int8_t)fe_clamp((int32_t)__builtin_roundf(q) + zp, -128, 127);
+#else
+    output[i] = (int8_t)fe_clamp(round_half_away(input[i] / scale) + zp, -128, 127);
+#endif
   }
 }
 

@@ -40,7 +40,7 @@ def _image(board_name: str, tmp: Path, *, portable: bool, cases: Path = CASES) -
     common = FIRMWARE_DIR / "common"
     srcs = [common / "startup.c", common / "semihost.c", *(FIRMWARE_DIR / s for s in board.sources),
             cases, *(KERNEL_DIR / f"{k}.c" for k in ("fully_connected", "conv2d", "depthwise_conv2d",
-                                                     "dot", "batch_matmul", "add", "mul"))]
+                                                     "dot", "batch_matmul", "add", "mul", "quantize"))]
     flags = ["-std=c99", "-O2", "-Wall", "-Wextra", "-Werror", "-ffunction-sections",
              *(["-DFE_KERNELS_PORTABLE"] if portable else [])]
     elf = tmp / f"{board_name}-{cases.stem}.elf"

@@ -13,11 +13,13 @@
  * neither); shifts -23..-1 plus channels outside the DSP requantization's range (shift 0 / +1 /
  * -24, huge biases), narrow activation ranges, no bias. Requantization (fe_mbqm, fe_rq_apply)
  * vs TFLite's two roundings on 15200 (x, multiplier, shift), and fe_rq8z (DSP) where its
- * range holds. FULLY_CONNECTED over compressed rows (sparse_cases). Slides: FC and CONV_2D with the
+ * range holds. FULLY_CONNECTED over compressed rows (sparse_cases). QUANTIZE float -> int8
+ * (quantize_cases). Slides: FC and CONV_2D with the
  * output partly below the input in one buffer, at the planner's smallest safe shift and a few
  * bytes more (the blocked paths must notice and keep raster order). main returns the number of
  * mismatching outputs (0: QEMU exits 0). */
 #include <stdint.h>
+#include <string.h>
 
 #include "fe_dot.h"
 #include "fe_fixedpoint.h"
@@ -84,6 +86,62 @@ static int check(int32_t batches, int32_t depth, int32_t n, int32_t x_off) {
       }
     }
   }
+  return bad;
+}
+
+/* ---- QUANTIZE float -> int8 (fe_quantize_f32: VRINTA on the M7/M55's FPv5, an integer
+ * rounding on the M4) against roundf's rule written out here: ties k + 0.5 and their float
+ * neighbours, random values, huge values, NaN (-> the zero point). ---- */
+static float bits_float(uint32_t u) {
+  float f;
+  memcpy(&f, &u, sizeof f);
+  return f;
+}
+
+static int32_t round_ref(float q) { /* half away from zero; |q| > 1024 saturates, NaN -> 0 */
+  int32_t t;
+  float frac;
+  if (q != q) return 0;
+  if (q > 1024.0f) return 1024;
+  if (q < -1024.0f) return -1024;
+  t = (int32_t)q;
+  frac = q - (float)t;
+  return frac >= 0.5f ? t + 1 : (frac <= -0.5f ? t - 1 : t);
+}
+
+static int quantize_cases(void) {
+  static float xs[600];
+  static int8_t q8[600];
+  const float scales[3] = {1.0f, 0.0390625f, 0.3f};
+  const int32_t zps[3] = {0, -7, 11};
+  int32_t i, c, n = 0, bad = 0;
+  for (i = 0; i < 150; ++i) {
+    uint32_t u;
+    const float t = (float)(i - 75) * 0.25f + 0.5f;
+    memcpy(&u, &t, sizeof u);
+    xs[n++] = t;
+    xs[n++] = bits_float(u + 1u);
+    xs[n++] = bits_float(u - 1u);
+  }
+  for (; n < 590; ++n) {
+    lcg_state = lcg_state * 1664525u + 1013904223u;
+    xs[n] = (float)(int32_t)lcg_state * 1e-7f;
+  }
+  xs[n++] = 1e30f;
+  xs[n++] = -1e30f;
+  xs[n++] = bits_float(0x7FC00000u); /* NaN */
+  for (c = 0; c < 3; ++c) {
+    fe_affine_params p = {0};
+    p.size = n;
+    p.scale = scales[c];
+    p.zero_point = zps[c];
+    fe_quantize_f32(&p, xs, q8);
+    for (i = 0; i < n; ++i) {
+      const int32_t r = round_ref(xs[i] / scales[c]) + zps[c];
+      bad += q8[i] != (r < -128 ? -128 : (r > 127 ? 127 : r));
+    }
+  }
+  if (bad != 0) semihost_write0("quantize mismatch\n");
   return bad;
 }
 
@@ -789,6 +847,7 @@ int main(void) {
     }
   }
   bad += sparse_cases();
+  bad += quantize_cases();
   bad += conv_cases();
   bad += conv_pad_cases();
   bad += requant_cases();

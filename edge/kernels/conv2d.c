@@ -13,6 +13,7 @@
  * cores (FE_KERNELS_MVE) fe_gemm_mve.h takes pointwise calls and windows up to FE_MVE_MAX_K
  * values first. */
 #include "fe_conv_gemm.h"
+#include "fe_conv_mve.h"
 #include "fe_dot.h"
 #include "fe_gemm_mve.h"
 #include "fe_internal.h"
@@ -191,6 +192,10 @@ int fe_conv2d_pointwise(const fe_conv_params *p, const int8_t *input, const int8
 void fe_conv2d(const fe_conv_params *p, const int8_t *input, const int8_t *filter,
                const int32_t *bias, int8_t *output) {
 #if FE_KERNELS_MVE
+  if (fe_mve_conv_gather_ok(p)) { /* windows of at most 32 values, gathered (fe_conv_mve.h) */
+    fe_mve_conv_gather(p, input, filter, bias, output);
+    return;
+  }
   if (fe_mve_conv2d_ok(p)) {
     fe_mve_conv2d(p, input, filter, bias, output);
     return;

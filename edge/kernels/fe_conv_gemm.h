@@ -10,11 +10,10 @@
  *   pair by quads, one packed word per pixel and quad. cg_run_wide (pointwise) and
  *   cg_conv_im2col (any window) read both pixels before writing either, so slid outputs stay
  *   safe without checks.
- * - fe_rq8 (fe_dot.h): TFLite's per-channel requantization (two roundings) as SMMULR, two adds, one
- *   shift and one SSAT per output, exact for shifts -23..-1, multipliers >= 0 and sums
- *   |s| < 2^30: q = SRDHM(s, m) = SMMULR(2 s, m); out = (q + k - [q < 0]) >> r with r = -shift
- *   and the output zero point folded into k = (2 zp + 1) 2^(r - 1). cg_plan_ok says whether
- *   every channel of a call is in that range (otherwise the generic path runs).
+ * - fe_rq8z (fe_dot.h): TFLite's per-channel requantization (two roundings) as SMMULR, adds, one
+ *   shift and one SSAT per output, exact for shifts -31..-1, multipliers >= 0 and sums
+ *   |s| < 2^30. cg_plan_ok says whether every channel of a call is in that range (otherwise the
+ *   generic path runs).
  * - fe_pack4_clamp (fe_dot.h): four outputs of one pixel as one word, clamped to the activation range four
  *   bytes at once (SSUB8 + SEL), one store.
  * - cg_pair / cg_run: pointwise with in_c > 192, reading the input in place: channel quads as
@@ -33,14 +32,14 @@
 
 #if FE_KERNELS_ACLE
 
-/* 1 when fe_rq8 is exact for every channel: multiplier >= 0, shift -23..-1, and
+/* 1 when fe_rq8z is exact for every channel: multiplier >= 0, shift -31..-1, and
  * |bias| + taps * 255 * 128 < 2^30 (|x + input offset| <= 255, |w| <= 128). */
 static int cg_plan_ok(const fe_conv_params *p, const int32_t *bias) {
   const int64_t taps = (int64_t)p->filter_h * p->filter_w * p->in_c * 255 * 128;
   int32_t c;
   for (c = 0; c < p->out_c; ++c) {
     const int64_t b = bias != NULL ? bias[c] : 0;
-    if (!fe_rq8_ok(p->multiplier[c], p->shift[c], (b < 0 ? -b : b) + taps)) {
+    if (!fe_rq8z_ok(p->multiplier[c], p->shift[c], (b < 0 ? -b : b) + taps)) {
       return 0;
     }
   }
@@ -92,7 +91,7 @@ typedef struct {
   const int32_t *bias; /* or NULL */
   int32_t k;           /* values per output: filter_h * filter_w * in_c */
   int32_t x_off;       /* input offset */
-  int32_t zp2;         /* 2 output_offset + 1 */
+  int32_t zp;          /* output_offset */
   uint32_t lo4, hi4;   /* act_min, act_max in each byte */
 } cg_call;
 
@@ -103,7 +102,7 @@ static void cg_call_init(cg_call *g, const fe_conv_params *p, const int8_t *filt
   g->bias = bias;
   g->k = p->filter_h * p->filter_w * p->in_c;
   g->x_off = p->input_offset;
-  g->zp2 = 2 * p->output_offset + 1;
+  g->zp = p->output_offset;
   g->lo4 = (uint8_t)p->act_min * 0x01010101u;
   g->hi4 = (uint8_t)p->act_max * 0x01010101u;
 }
@@ -111,7 +110,7 @@ static void cg_call_init(cg_call *g, const fe_conv_params *p, const int8_t *filt
 /* Channel c's output from sum s (bias included), clamped. */
 FE_INLINE int8_t cg_out(const cg_call *g, int32_t s, int32_t c) {
   const fe_conv_params *p = g->p;
-  const int32_t v = fe_rq8(s, p->multiplier[c], p->shift[c], g->zp2);
+  const int32_t v = fe_rq8z(s, p->multiplier[c], p->shift[c], g->zp);
   return (int8_t)(v < p->act_min ? p->act_min : (v > p->act_max ? p->act_max : v));
 }
 
@@ -145,12 +144,12 @@ static void cg_pair(const cg_call *g, const int8_t *x, int32_t xs, int8_t *out) 
     {
       const int32_t *m = p->multiplier + c;
       const int32_t *sh = p->shift + c;
-      v = fe_pack4_clamp(fe_rq8(a[0], m[0], sh[0], g->zp2), fe_rq8(a[1], m[1], sh[1], g->zp2),
-                   fe_rq8(b[0], m[2], sh[2], g->zp2), fe_rq8(b[1], m[3], sh[3], g->zp2), g->lo4,
+      v = fe_pack4_clamp(fe_rq8z(a[0], m[0], sh[0], g->zp), fe_rq8z(a[1], m[1], sh[1], g->zp),
+                   fe_rq8z(b[0], m[2], sh[2], g->zp), fe_rq8z(b[1], m[3], sh[3], g->zp), g->lo4,
                    g->hi4);
       memcpy(out + c, &v, 4);
-      v = fe_pack4_clamp(fe_rq8(a[2], m[0], sh[0], g->zp2), fe_rq8(a[3], m[1], sh[1], g->zp2),
-                   fe_rq8(b[2], m[2], sh[2], g->zp2), fe_rq8(b[3], m[3], sh[3], g->zp2), g->lo4,
+      v = fe_pack4_clamp(fe_rq8z(a[2], m[0], sh[0], g->zp), fe_rq8z(a[3], m[1], sh[1], g->zp),
+                   fe_rq8z(b[2], m[2], sh[2], g->zp), fe_rq8z(b[3], m[3], sh[3], g->zp), g->lo4,
                    g->hi4);
       memcpy(out + oc_n + c, &v, 4);
     }
@@ -317,12 +316,12 @@ static void cg_pair_wide(const cg_call *g, const cg_wide *x, int8_t *out) {
     uint32_t v;
     cg_sums2(g, x, w, c, a);
     cg_sums2(g, x, w + 2 * n, c + 2, b);
-    v = fe_pack4_clamp(fe_rq8(a[0], m[0], sh[0], g->zp2), fe_rq8(a[1], m[1], sh[1], g->zp2),
-                 fe_rq8(b[0], m[2], sh[2], g->zp2), fe_rq8(b[1], m[3], sh[3], g->zp2), g->lo4,
+    v = fe_pack4_clamp(fe_rq8z(a[0], m[0], sh[0], g->zp), fe_rq8z(a[1], m[1], sh[1], g->zp),
+                 fe_rq8z(b[0], m[2], sh[2], g->zp), fe_rq8z(b[1], m[3], sh[3], g->zp), g->lo4,
                  g->hi4);
     memcpy(out + c, &v, 4);
-    v = fe_pack4_clamp(fe_rq8(a[2], m[0], sh[0], g->zp2), fe_rq8(a[3], m[1], sh[1], g->zp2),
-                 fe_rq8(b[2], m[2], sh[2], g->zp2), fe_rq8(b[3], m[3], sh[3], g->zp2), g->lo4,
+    v = fe_pack4_clamp(fe_rq8z(a[2], m[0], sh[0], g->zp), fe_rq8z(a[3], m[1], sh[1], g->zp),
+                 fe_rq8z(b[2], m[2], sh[2], g->zp), fe_rq8z(b[3], m[3], sh[3], g->zp), g->lo4,
                  g->hi4);
     memcpy(out + oc_n + c, &v, 4);
   }

@@ -65,30 +65,14 @@ static inline int32_t fe_smmulr(int32_t a, int32_t b) {
   return r;
 }
 
-/* TFLite's per-channel requantization (two roundings) plus the output zero point, as SMMULR,
- * two adds, one shift and one SSAT: exact for shifts -23..-1, multipliers >= 0 and sums
- * |s| < 2^30 (fe_rq8_ok). TFLite computes q = SRDHM(s, m) = floor((s m + 2^30) / 2^31), which
- * is SMMULR(2s, m), then rounds q / 2^r half away from zero (r = -shift):
- * (q + 2^(r-1) - [q < 0]) >> r, and adds zp, folded into the rounding constant:
- * out = (q + k - [q < 0]) >> r with k = zp2 2^(r-1), zp2 = 2 zp + 1. Nothing leaves int32
- * (|q| < 2^30, |k| < 2^30). The result is saturated to int8, not yet clamped to the
- * activation range. */
-static inline __attribute__((always_inline)) int32_t fe_rq8(int32_t s, int32_t m, int32_t shift,
-                                                            int32_t zp2) {
-  const int32_t q = fe_smmulr((int32_t)((uint32_t)s << 1), m);
-  const int32_t k = (int32_t)((uint32_t)zp2 << (-shift - 1));
-  return __ssat((q + k - (int32_t)((uint32_t)q >> 31)) >> -shift, 8);
-}
-
-/* 1 when fe_rq8 is exact for channel (m, shift) with sums bounded by |s| <= max_abs_sum. */
-static inline int fe_rq8_ok(int32_t m, int32_t shift, int64_t max_abs_sum) {
-  return m >= 0 && shift <= -1 && shift >= -23 && max_abs_sum < ((int64_t)1 << 30);
-}
-
-/* fe_rq8 with the zero point added after the shift instead of folded into the rounding
- * constant (one more add): exact for shifts -31..-1 (fe_rq8z_ok), as 2^(r-1) <= 2^30 and
- * |q| < 2^30 keep q + 2^(r-1) in int32. FULLY_CONNECTED needs the wider range: a weight row
- * that is all zero (a skeleton adjacency's padding) gets a tiny scale and a shift near -27. */
+/* TFLite's per-channel requantization (two roundings) plus the output zero point zp, as
+ * SMMULR, two adds, one shift, one add and one SSAT: exact for shifts -31..-1, multipliers
+ * >= 0 and sums |s| < 2^30 (fe_rq8z_ok). TFLite computes q = SRDHM(s, m) =
+ * floor((s m + 2^30) / 2^31), which is SMMULR(2s, m), then rounds q / 2^r half away from zero
+ * (r = -shift): (q + 2^(r-1) - [q < 0]) >> r; nothing leaves int32 (|q| < 2^30, 2^(r-1) <=
+ * 2^30). The result is saturated to int8, not yet clamped to the activation range. Shifts
+ * below -23 occur: an all-zero weight row (a skeleton adjacency's padding) or a first layer's
+ * small input scale (mcunet-vww1: -24). */
 static inline __attribute__((always_inline)) int32_t fe_rq8z(int32_t s, int32_t m, int32_t shift,
                                                              int32_t zp) {
   const int32_t q = fe_smmulr((int32_t)((uint32_t)s << 1), m);
@@ -96,6 +80,7 @@ static inline __attribute__((always_inline)) int32_t fe_rq8z(int32_t s, int32_t 
   return __ssat(((q + h - (int32_t)((uint32_t)q >> 31)) >> -shift) + zp, 8);
 }
 
+/* 1 when fe_rq8z is exact for channel (m, shift) with sums bounded by |s| <= max_abs_sum. */
 static inline int fe_rq8z_ok(int32_t m, int32_t shift, int64_t max_abs_sum) {
   return m >= 0 && shift <= -1 && shift >= -31 && max_abs_sum < ((int64_t)1 << 30);
 }

@@ -270,7 +270,7 @@ static int conv_check(int32_t fh, int32_t fw, int32_t stride, const int32_t pads
   for (oc = 0; oc < out_c; ++oc) {
     bias[oc] = (int32_t)next_s8() * 11;
     mult[oc] = (int32_t)(0x40000000u + ((uint32_t)(uint8_t)next_s8() << 20));
-    shift[oc] = -7 - (oc & 1);
+    shift[oc] = -7 - (oc & 1) - (oc % 3 == 2 ? 18 : 0); /* some below -23 (fe_rq8z) */
   }
   if (conv_generic) {
     shift[0] = 1;
@@ -783,7 +783,7 @@ static int pw_check(int32_t stride, int32_t in_c, int32_t out_c, int32_t mode, i
   for (oc = 0; oc < out_c; ++oc) {
     pw_bias[oc] = (int32_t)next_s8() * 37;
     pw_mult[oc] = (int32_t)(0x40000000u + ((uint32_t)(uint8_t)next_s8() << 22));
-    pw_shift[oc] = -1 - (oc * 5 + in_c) % 23;
+    pw_shift[oc] = -1 - (oc * 5 + in_c) % 31;
     if (mode == 3 && oc == out_c - 1) pw_shift[oc] = oc & 1 ? 1 : -24; /* generic path */
   }
   if (slide < 0) {

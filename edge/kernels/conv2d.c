@@ -192,7 +192,7 @@ int fe_conv2d_pointwise(const fe_conv_params *p, const int8_t *input, const int8
 void fe_conv2d(const fe_conv_params *p, const int8_t *input, const int8_t *filter,
                const int32_t *bias, int8_t *output) {
 #if FE_KERNELS_MVE
-  if (fe_mve_conv_gather_ok(p)) { /* windows of at most 32 values, gathered (fe_conv_mve.h) */
+  if (fe_mve_conv_gather_ok(p)) { /* windows of at most 48 values, gathered (fe_conv_mve.h) */
     fe_mve_conv_gather(p, input, filter, bias, output);
     return;
   }

@@ -1,7 +1,7 @@
 """CONV_2D's Helium gathered-window family (``fe_conv_mve.h``) on the emulated boards.
 
-``c/kernel_board_conv_mve_cases.c`` runs fe_conv2d on windows of 1..33 values (3x3 stride 2
-padded after only, dilation 2, 1x3 / 3x1 / 2x2, 1x1 over 8-33 channels), input offsets 0, 1,
+``c/kernel_board_conv_mve_cases.c`` runs fe_conv2d on windows of 1..49 values (3x3 stride 2
+padded after only, dilation 2, 1x3 / 3x1 / 2x2 / 4x4, 1x1 over 8-33 channels), input offsets 0, 1,
 128 and -127, 1..17 output channels, with and without bias, and outputs slid below their input
 as closely as raster order allows, against a naive loop with TFLite's requantization. On
 qemu-m55 those calls take the Helium gather path; qemu-m55 with ``-DFE_KERNELS_PORTABLE`` and

@@ -1,10 +1,11 @@
 /* CONV_2D's gathered-window family on a board (on Cortex-M55 fe_conv_mve.h's Helium path,
  * elsewhere the DSP or portable ones) against a naive int32 loop and TFLite's two-step
  * requantization (fe_mbqm), on random int8 data from a fixed LCG:
- * - windows of 1..32 values (k <= 16: blocks of four pixels; 17..32: three), 33 (the next
- *   path), and a window wider than 255 bytes (not gathered);
+ * - windows of 1..48 values (k <= 16: blocks of four pixels; 17..32: three; 33..48: two), 49
+ *   (the next path), windows whose 16-value groups span more than 255 bytes (not gathered);
  * - 3x3 stride 2 with padding only after (TF SAME on an even size) and on both sides, 3x3
- *   stride 1, dilation 2, 1x3 / 3x1 / 2x2 windows, 1x1 over 8 / 16 / 17 / 32 channels;
+ *   stride 1, dilation 2, 1x3 / 3x1 / 2x2 / 4x4 windows (zoo gcn's 3x1 over 12 and 16
+ *   channels), 1x1 over 8 / 16 / 17 / 32 / 33 channels;
  * - input offsets 0, 1, 128 (a padded tap holds -128) and -127; output channels 1..17 (4-lane
  *   tails), pixel counts that leave 1-3 pixels in the last block; bias or none;
  *   per-channel shifts -14..+1 and a narrow activation range;
@@ -175,7 +176,12 @@ static const conv_case cases[] = {
     {5, 7, 16, 12, 1, 1, 1, 1, 0, 0, 0, 128},  /* 1x1, k = 16 */
     {3, 5, 17, 6, 1, 1, 1, 1, 0, 0, 0, -1},    /* 1x1, k = 17 */
     {4, 5, 32, 11, 1, 1, 2, 1, 0, 0, 0, 0},    /* 1x1 stride 2, k = 32 */
-    {4, 5, 33, 5, 1, 1, 1, 1, 0, 0, 0, 7},     /* k = 33: the next path */
+    {4, 5, 33, 5, 1, 1, 1, 1, 0, 0, 0, 7},     /* 1x1, k = 33: two pixels a block */
+    {11, 13, 12, 12, 3, 1, 2, 1, 0, 0, 0, 0},  /* zoo gcn's 3x1 stride 2, k = 36 */
+    {7, 13, 16, 16, 3, 1, 1, 1, 1, 0, 1, 128}, /* zoo gcn's 3x1 SAME, k = 48 */
+    {5, 4, 3, 9, 4, 4, 1, 1, 2, 1, 1, -127},   /* 4x4, k = 48, groups across rows */
+    {5, 5, 7, 6, 1, 7, 1, 1, 0, 3, 3, 1},      /* 1x7, k = 49: the next path */
+    {7, 30, 12, 5, 3, 1, 1, 1, 1, 0, 1, 128},  /* a group spanning 363 bytes: not gathered */
     {5, 30, 2, 3, 3, 3, 1, 1, 1, 1, 1, 128},   /* window beyond 255 bytes: not gathered */
     {1, 1, 3, 1, 3, 3, 1, 1, 1, 1, 1, 128},    /* one pixel, one channel, all border */
 };

@@ -61,6 +61,7 @@ class BenchModel:
     persistent: tuple[str, ...] | None = None  # --persistent specs; None: PERSISTENT_INPUT names
     emulator_memory: bool = False  # link our bench images over the memory QEMU maps, not the
     #                                board's budgets (a model larger than the real board)
+    hop_frames: int = 0  # encoders: new frames per windowed invoke (the decoding hop); 0: unknown
 
 
 def cache_dir() -> Path:
@@ -143,8 +144,19 @@ def exported_models(run_dir: str | os.PathLike[str], family: str = "student") ->
         hits = sorted(root.rglob(f"{stem}.tflite"))
         if not hits:
             raise BenchError(f"{root}: expected {stem}.tflite from 'foley-edge export', found none")
-        found.append(BenchModel(f"{family} {role}", family, str(hits[0]), role, f"export {root}"))
+        hop = _export_hop_frames(hits[0].parent) if role == "encoder" else 0
+        found.append(BenchModel(f"{family} {role}", family, str(hits[0]), role, f"export {root}",
+                                hop_frames=hop))
     return found
+
+
+def _export_hop_frames(folder: Path) -> int:
+    """``hop_frames`` of the model config in ``folder/config.json`` (0 when there is none)."""
+    path = folder / "config.json"
+    if not path.is_file():
+        return 0
+    model = json.loads(path.read_text()).get("model", {})
+    return int(model.get("hop_frames", 0)) if isinstance(model, dict) else 0
 
 
 def _config_key(cfg: Any) -> str:
@@ -200,4 +212,5 @@ def config_model(cfg: Any, role: str, *, name: str, family: str) -> BenchModel:
     if not path.exists():
         write_atomic(path, _convert(cfg, role))
     return BenchModel(name, family, str(path), role,
-                      f"untrained {type(cfg).__name__}: same shapes and operators as trained")
+                      f"untrained {type(cfg).__name__}: same shapes and operators as trained",
+                      hop_frames=cfg.hop_frames if role == "encoder" else 0)

@@ -2,7 +2,9 @@
 
 ``python -m benchmarks.readme [--results R] [--readme README.md]`` replaces everything between
 ``<!-- bench:begin -->`` and ``<!-- bench:end -->`` in the README with the sections named in
-:data:`SECTIONS`, taken verbatim from the results file that ``foley-edge bench`` wrote. The README's
+:data:`SECTIONS`, taken verbatim from the results file that ``foley-edge bench`` wrote, then the
+headline line of each section in :data:`HEADLINES` that the results have (the streamed encoder's
+per-frame instructions and SRAM; left out of a results file from before it). The README's
 performance numbers therefore always come from one bench run, never typed by hand.
 """
 
@@ -20,6 +22,10 @@ SECTIONS: tuple[str, ...] = (
     "On the board: ours vs TFLite Micro + CMSIS-NN",
     "Budget of the STM32F746 class (320 KB SRAM, 1 MB flash, 216 MHz)",
 )
+HEADLINES: tuple[tuple[str, str], ...] = (
+    ("Streaming encoder: instructions per frame and SRAM", "Streamed:"),
+)
+"""(section, first word of its headline paragraph): one line each in the README block."""
 BEGIN = "<!-- bench:begin -->"
 END = "<!-- bench:end -->"
 ROOT = Path(__file__).resolve().parents[1]
@@ -41,6 +47,10 @@ def render(results_md: str, source: str) -> str:
            "(written by `foley-edge bench`); do not edit by hand._", ""]
     for name in SECTIONS:
         out += [f"### {name}", "", found[name], ""]
+    for name, word in HEADLINES:
+        line = next((par for par in found.get(name, "").split("\n\n") if par.startswith(word)), "")
+        if line:
+            out += [f"{line} (results.md: '{name}')", ""]
     out.append(END)
     return "\n".join(out)
 

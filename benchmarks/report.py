@@ -7,6 +7,7 @@ from collections.abc import Sequence
 from benchmarks.peer import RUNTIME as PEER
 from benchmarks.runner import OURS, REFERENCE_BOARD, BenchResults
 from benchmarks.scaling import AXES
+from benchmarks.stream import MEASURED_HOPS
 
 KB = 1024
 
@@ -25,6 +26,9 @@ def _table(head: Sequence[str], rows: Sequence[Sequence[object]]) -> list[str]:
 
 PEER_SECTION = "On the board: ours vs TFLite Micro + CMSIS-NN"
 OPS_SECTION = "Per operator on the board: ours vs TFLite Micro + CMSIS-NN"
+STREAM_SECTION = "Streaming encoder: instructions per frame and SRAM"
+STREAM_HEADLINE = "Streamed:"
+"""First word of the streaming section's headline paragraph (the README's line)."""
 
 
 def _ratio(a: int, b: int) -> str:
@@ -101,6 +105,43 @@ def _ops(res: BenchResults) -> list[str]:
             "in its total above). Bars: board_ops_*.png.", "",
             *_table(("model", "operator", "ours instr.", "TFLM+CMSIS-NN instr.", "ours / TFLM"),
                     rows), ""]
+
+
+def _stream_headline(res: BenchResults) -> list[str]:
+    """One paragraph: the streamed rows on the reference board, per frame against windowed."""
+    parts = [f"{r.name} on {r.board}: {r.frame_instructions:,} instructions per frame against "
+             f"{r.windowed_frame_instructions:,} windowed ({r.frame_saving:.1f}x fewer), SRAM "
+             f"{_kb(r.sram_bytes)} KB against {_kb(r.windowed_sram_bytes)} KB"
+             for r in res.stream if r.board == REFERENCE_BOARD and r.windowed_frame_instructions]
+    return [f"{STREAM_HEADLINE} " + "; ".join(parts) + ".", ""] if parts else []
+
+
+def _stream(res: BenchResults) -> list[str]:
+    rows = [(r.name, r.board, r.hop_frames, f"{r.hop_instructions:,}",
+             f"{r.frame_instructions:,}", f"{r.windowed_instructions:,}" if r.windowed_instructions
+             else "—", r.windowed_hop_frames or "—",
+             f"{r.windowed_frame_instructions:,}" if r.windowed_frame_instructions else "—",
+             f"{r.frame_saving:.1f}x" if r.windowed_frame_instructions else "—",
+             _kb(r.sram_bytes), _kb(r.windowed_sram_bytes), f"{r.state_bytes:,}",
+             _kb(r.flash_bytes), _kb(r.windowed_flash_bytes)) for r in res.stream]
+    warm = sorted({s.warmup_hops for s in res.stream_runs})
+    return [f"## {STREAM_SECTION}", "", *_stream_headline(res),
+            "The student's encoder streamed (issue #20): per hop of a few new frames only the "
+            "rows they make new are computed, the rows later hops need kept in ring buffers in "
+            "the persistent area (bit-exact with the windowed encoder after the warm-up, "
+            "tests/export/test_stream_board.py). Same build and QEMU -icount counting as the "
+            "on-board table; zero input bytes. Streamed per hop: the median over "
+            f"{MEASURED_HOPS} hops after the warm-up ({', '.join(map(str, warm)) or '—'} hops "
+            "from a reset), the shift of the kept rows included; per frame: / the hop's frames. "
+            "Windowed: one invoke over the whole window (the on-board table's figure), run once "
+            "per decoding hop; per frame: / that hop's frames. SRAM (both): bench image .data + "
+            ".bss (arena, persistent area) + stack bound; flash: the bench image. TFLite Micro "
+            "has no streaming encoder yet: see 'Not available'.", "",
+            *_table(("model", "board", "hop frames", "streamed instr./hop",
+                     "streamed instr./frame", "windowed instr./invoke", "windowed hop frames",
+                     "windowed instr./frame", "per-frame saving", "streamed SRAM KB",
+                     "windowed SRAM KB", "kept state B", "streamed flash KB",
+                     "windowed flash KB"), rows), ""]
 
 
 def _memory(res: BenchResults) -> list[str]:
@@ -234,6 +275,6 @@ def render_markdown(res: BenchResults, command: str) -> str:
              "'Not available' with the reason, never filled in.", "",
              *_table(("model", "family", "role", "our bench image's memory", "provenance"),
                     models), "",
-             *_peer(res, command), *_ops(res), *_memory(res), *_flash(res), *_host(res), *_board(res), *_realtime(res),
+             *_peer(res, command), *_stream(res), *_ops(res), *_memory(res), *_flash(res), *_host(res), *_board(res), *_realtime(res),
              *_budget(res), *_scaling(res), *_missing(res)]
     return "\n".join(parts)

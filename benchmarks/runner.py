@@ -4,7 +4,9 @@ Steps per model: generate (read, plan, verify, emit C); memory (planner, model l
 the M7, tflite-micro arena, bench image stack bound); flash per board; host instructions
 (callgrind); per-operator instructions per emulated board (QEMU) and ACLE vs portable kernels
 on the M7; the peer, TFLite Micro + CMSIS-NN, on the same boards (:mod:`benchmarks.peer`,
-independent of our compiler: a model we cannot compile still gets its peer row). Then the
+independent of our compiler: a model we cannot compile still gets its peer row); the student's
+encoder streamed in short hops on each board, beside its windowed run (:mod:`benchmarks.stream`;
+TFLite Micro has no streaming encoder: an Unavailable row). Then the
 side-by-side rows (:func:`runtime_rows`), the real-time factors of encoder/step pairs and the
 scaling sweep. Anything that fails or lacks a tool becomes an :class:`benchmarks.Unavailable`
 row with its reason.
@@ -28,6 +30,8 @@ from benchmarks.peer import RUNTIME as PEER
 from benchmarks.peer import PeerRun, run_peer_on_board
 from benchmarks.scaling import ScalingPoint, scaling_point, sweep_configs
 from benchmarks.speed import RealTime, real_time
+from benchmarks.stream import DEFAULT_HOP, StreamRow, StreamRun, run_stream_on_board, stream_label
+from benchmarks.stream import stream_row as make_stream_row
 from benchmarks.toolchain import Generated, build_image, generate, model_size
 from edge.errors import FoleyEdgeError
 
@@ -36,6 +40,9 @@ OURS = "foley-edge"
 
 REFERENCE_BOARD = "qemu-m7"
 """The board whose build stands for the STM32F746 reference (same core and budgets)."""
+
+STREAM_FAMILIES: tuple[str, ...] = ("student",)
+"""Families whose encoder the bench also streams (``BenchOptions.stream_hop``)."""
 
 
 @dataclass(frozen=True)
@@ -49,6 +56,8 @@ class BenchOptions:
     peer: bool = True  # run TFLite Micro + CMSIS-NN on the boards too (needs qemu)
     scaling_axes: dict[str, tuple[str, tuple[int, ...]]] = field(default_factory=dict)  # sweep
     hop_seconds: float = 1.0  # seconds of music per encoder run (StudentConfig: 22/22 fps)
+    stream_hop: int | None = DEFAULT_HOP  # frames per hop of the streamed student encoder on
+    #                                       each board (needs qemu); None: not streamed
     unavailable: tuple[Unavailable, ...] = ()  # models known missing before the run (reasons)
 
 
@@ -66,6 +75,8 @@ class BenchResults:
     scaling: tuple[ScalingPoint, ...]  # the sweep
     unavailable: tuple[Unavailable, ...]  # what could not be measured, and why
     models: tuple[BenchModel, ...]  # the models, with provenance
+    stream_runs: tuple[StreamRun, ...] = ()  # streamed encoders: every hop, per model and board
+    stream: tuple[StreamRow, ...] = ()  # streamed beside windowed, per model and board
 
 
 @dataclass
@@ -73,7 +84,7 @@ class _Acc:
     """Mutable accumulator of one run (local to run_bench)."""
 
     rows: dict[str, list[Any]] = field(default_factory=lambda: {k: [] for k in (
-        "memory", "flash", "host", "board", "peer", "scaling")})
+        "memory", "flash", "host", "board", "peer", "scaling", "stream")})
     missing: list[Unavailable] = field(default_factory=list)
     gens: dict[str, Generated] = field(default_factory=dict)
 
@@ -119,7 +130,30 @@ def _model_tasks(opts: BenchOptions, acc: _Acc, work: Path,
             if REFERENCE_BOARD in opts.boards:
                 tasks.append((f"{m.name}: {REFERENCE_BOARD} portable",
                               lambda m=m: _on_board(m, REFERENCE_BOARD, acc, True)))
+            tasks += _stream_tasks(m, opts, acc)
     return tasks
+
+
+def _stream_tasks(m: BenchModel, opts: BenchOptions,
+                  acc: _Acc) -> list[tuple[str, Callable[[], None]]]:  # fmt: skip
+    """(label, task) of ``m`` streamed on every board, when it is an encoder to stream."""
+    hop = opts.stream_hop
+    if hop is None or m.family not in STREAM_FAMILIES or m.role != "encoder":
+        return []
+    acc.missing.append(Unavailable(
+        f"{stream_label(m.name, hop)}: {PEER}", "TFLite Micro has no streaming version of the "
+        "encoder yet (it runs the windowed encoder once per hop; a stream needs the rings' "
+        "state as variables or explicit state inputs/outputs, issue #20 part 1): not measured, "
+        "not estimated"))
+    return [(f"{m.name}: {b} streamed (hop {hop})",
+             lambda b=b: _stream_on_board(m, b, hop, acc)) for b in opts.boards]
+
+
+def _stream_on_board(m: BenchModel, board: str, hop: int, acc: _Acc) -> None:
+    run = acc.attempt(f"{stream_label(m.name, hop)}: {board}",
+                      lambda: run_stream_on_board(m, _board(board), hop))
+    if run is not None:
+        acc.rows["stream"].append(run)
 
 
 def _generate(m: BenchModel, acc: _Acc) -> None:
@@ -229,6 +263,15 @@ def _pairs(opts: BenchOptions, runs: list[BoardRun]) -> list[RealTime]:
     return out
 
 
+def _stream_rows(opts: BenchOptions, runs: list[StreamRun],
+                 board: list[BoardRun]) -> list[StreamRow]:  # fmt: skip
+    """Every streamed run beside the windowed encoder's ACLE run on the same board."""
+    windowed = {(r.model, r.board): r for r in board if r.kernels == "acle"}
+    frames = {m.name: m.hop_frames for m in opts.models}
+    return [make_stream_row(s, windowed.get((s.model, s.board)), frames.get(s.model, 0))
+            for s in runs]
+
+
 def _scaling_tasks(opts: BenchOptions, acc: _Acc,
                    work: Path) -> list[tuple[str, Callable[[], None]]]:
     return [(f"sweep {axis}={value}", lambda a=axis, v=value, r=role, c=cfg:
@@ -283,4 +326,6 @@ def run_bench(opts: BenchOptions, progress: Callable[[str], None] | None = None,
                         tuple(r["board"]), tuple(r["peer"]),
                         tuple(runtime_rows(opts.models, r["board"], r["peer"])),
                         tuple(_pairs(opts, r["board"])),
-                        tuple(r["scaling"]), tuple(acc.missing), opts.models), acc.gens
+                        tuple(r["scaling"]), tuple(acc.missing), opts.models,
+                        tuple(r["stream"]), tuple(_stream_rows(opts, r["stream"], r["board"]))
+                        ), acc.gens

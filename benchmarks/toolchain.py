@@ -239,11 +239,13 @@ def emulator_layout(board: Any, folder: Path) -> Path:
 
 
 def build_image(gen: Generated, board: Any, work: Path, *, portable: bool = False,
-                emulator_memory: bool = False) -> BenchImage:
+                emulator_memory: bool = False, main_c: str | None = None) -> BenchImage:
     """A bootable image: board startup + probed model + the bench main (templates/).
 
     Linked under the board's budgets (what links fits the real board), or with
-    ``emulator_memory`` over the memory QEMU maps (:func:`emulator_layout`), as the peer's."""
+    ``emulator_memory`` over the memory QEMU maps (:func:`emulator_layout`), as the peer's.
+    ``main_c``: another bench main's text (e.g. the streaming one of :mod:`benchmarks.stream`);
+    the model is then built without the per-operator probe."""
     from jinja2 import Environment, FileSystemLoader, StrictUndefined
 
     from export.codegen import KERNEL_DIR
@@ -256,7 +258,9 @@ def build_image(gen: Generated, board: Any, work: Path, *, portable: bool = Fals
     env = Environment(loader=FileSystemLoader(TEMPLATES), undefined=StrictUndefined,
                       keep_trailing_newline=True)
     files = dict(gen.files)
-    files["bench_main.c"] = env.get_template("bench_main.c.j2").render(p=p, n_marks=n_ops + 1)
+    files["bench_main.c"] = main_c if main_c is not None else env.get_template(
+        "bench_main.c.j2").render(p=p, n_marks=n_ops + 1)
+    probe = PROBE_FLAGS if main_c is None else ()
     srcs = _write(files, work / "src")
     board_srcs = [FIRMWARE_DIR / s for s in ("common/startup.c", "common/semihost.c",
                                              *board.sources)]
@@ -264,7 +268,7 @@ def build_image(gen: Generated, board: Any, work: Path, *, portable: bool = Fals
             FIRMWARE_DIR]
     flags = ("-fstack-usage", "-fcallgraph-info=su")
     objs = _compile(board, board_srcs, incs, work / "obj", flags)
-    objs += _compile(board, srcs, incs, work / "obj_model", (*flags, *PROBE_FLAGS))
+    objs += _compile(board, srcs, incs, work / "obj_model", (*flags, *probe))
     objs += _compile(board, _kernel_sources(), incs, work / "obj_kernels",
                      (*flags, *_kernel_flags(portable)))
     elf = work / "bench.elf"

@@ -6,7 +6,9 @@ from ``--tinyengine DIR``, the scaling sweep) and writes
 results.json, results.md and PNGs; ``--quick`` is the smoke run (one tiny model, memory, flash
 and host instructions, no QEMU, no sweep). ``foley-edge bench MODEL.tflite [MODEL ...]
 [--board B ...] [--persistent NAME ...]`` measures the models a user brings instead, side by
-side with TFLite Micro + CMSIS-NN on each board.
+side with TFLite Micro + CMSIS-NN on each board. The student's encoder is also streamed
+on each board in hops of ``--stream-hop H`` frames (default 4; ``--no-stream`` skips it):
+instructions per hop and per frame, SRAM and flash beside the windowed encoder's.
 
 Time: TinyEngine's models add about 7.5 minutes of board runs on the three emulated boards and
 1.3 minutes of host callgrind (measured at 884120d on 2 cores shared with other jobs: per model
@@ -62,7 +64,18 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--no-qemu", action="store_true", help="skip the emulated-board figures")
     p.add_argument("--no-host", action="store_true", help="skip callgrind host instructions")
     p.add_argument("--no-scaling", action="store_true", help="skip the scaling sweep")
+    p.add_argument("--no-stream", action="store_true",
+                   help="skip the streamed student encoder on the boards")
+    p.add_argument("--stream-hop", type=_hop, default=4, metavar="H",
+                   help="frames per hop of the streamed student encoder (default: %(default)s)")
     p.set_defaults(func=run)
+
+
+def _hop(text: str) -> int:
+    """``--stream-hop``'s value: a whole number of frames, at least 1."""
+    if not text.isdigit() or int(text) < 1:
+        raise argparse.ArgumentTypeError(f"expected a hop in frames (1, 2, ...), found {text!r}")
+    return int(text)
 
 
 def _models(args: argparse.Namespace) -> tuple[tuple, tuple]:
@@ -140,7 +153,7 @@ def run(args: argparse.Namespace) -> int:
     boards = tuple(dict.fromkeys(args.board)) if args.board else BenchOptions.boards
     opts = BenchOptions(models=models, boards=boards, qemu=not (args.no_qemu or args.quick),
                         host=not args.no_host, peer=not args.no_peer, scaling_axes=axes,
-                        unavailable=missing)
+                        unavailable=missing, stream_hop=None if args.no_stream else args.stream_hop)
     with tqdm(desc="bench", unit="step", file=sys.stderr) as bar:
         def total(n: int) -> None:
             bar.total = n

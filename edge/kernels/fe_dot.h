@@ -80,6 +80,35 @@ static inline __attribute__((always_inline)) int32_t fe_rq8z(int32_t s, int32_t 
   return __ssat(((q + h - (int32_t)((uint32_t)q >> 31)) >> -shift) + zp, 8);
 }
 
+/* TFLite's MultiplyByQuantizedMultiplier (two roundings) for a multiplier >= 0, a shift
+ * -31..0 and |s| < 2^30, unpacked once (fe_rqd_make) for the elementwise kernels: SMMULR gives
+ * SRDHM(s, m) as in fe_rq8z, then the rounding shift (none for shift 0). */
+typedef struct {
+  int32_t m;   /* multiplier */
+  int32_t h;   /* 2^(r-1), or 0 when r = 0 */
+  int32_t neg; /* 1 when r > 0: negative values round half away from zero */
+  int32_t r;   /* -shift */
+} fe_rqd;
+
+/* q for (m, shift); 1 when that is in fe_rqd's range (the caller bounds the sums), else 0
+ * (q then holds a harmless identity). */
+static inline int fe_rqd_make(int32_t m, int32_t shift, fe_rqd *q) {
+  if (m < 0 || shift > 0 || shift < -31) {
+    q->m = q->h = q->neg = q->r = 0;
+    return 0;
+  }
+  q->m = m;
+  q->r = -shift;
+  q->h = shift < 0 ? (int32_t)(1u << (-shift - 1)) : 0;
+  q->neg = shift < 0;
+  return 1;
+}
+
+static inline __attribute__((always_inline)) int32_t fe_rqd_apply(const fe_rqd *q, int32_t s) {
+  const int32_t v = fe_smmulr((int32_t)((uint32_t)s << 1), q->m);
+  return (v + q->h - (q->neg & (int32_t)((uint32_t)v >> 31))) >> q->r;
+}
+
 /* 1 when fe_rq8z is exact for channel (m, shift) with sums bounded by |s| <= max_abs_sum. */
 static inline int fe_rq8z_ok(int32_t m, int32_t shift, int64_t max_abs_sum) {
   return m >= 0 && shift <= -1 && shift >= -31 && max_abs_sum < ((int64_t)1 << 30);

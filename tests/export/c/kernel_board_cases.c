@@ -369,6 +369,10 @@ static int requant_cases(void) {
       bad += fe_mbqm(x, m, shift) != expected;
       bad += fe_rq_apply(&q, x) != expected;
 #if FE_KERNELS_ACLE
+      if (shift <= 0 && (x < 0 ? -(int64_t)x : x) < ((int64_t)1 << 30)) { /* fe_rqd's range */
+        fe_rqd d;
+        bad += !fe_rqd_make(m, shift, &d) || fe_rqd_apply(&d, x) != expected;
+      }
       if (fe_rq8z_ok(m, shift, x < 0 ? -(int64_t)x : x)) { /* zero point 3 after the shift */
         bad += fe_rq8z(x, m, shift, 3) != (expected + 3 > 127 ? 127 : expected + 3 < -128 ? -128 : expected + 3);
       }

@@ -51,6 +51,13 @@ FE_INLINE int8_t fc_requant(const fc_consts *k, int32_t acc, int32_t o) {
   return (int8_t)fe_clamp(acc + k->out_offset, k->lo, k->hi);
 }
 
+/* Room for fc_setup's unpacked per-channel requantizations (64-bit hosts only). */
+#if FE_WIDE_REQUANT
+typedef fe_rq fc_rq_room[FE_FC_RQ_MAX];
+#else
+typedef char fc_rq_room[1];
+#endif
+
 /* The constants of one call. ``channel_rq`` (64-bit hosts): room for FE_FC_RQ_MAX unpacked
  * per-channel requantizations, filled when the call has several rows to amortise them. */
 static void fc_setup(fc_consts *k, const fe_fc_params *p, const int32_t *bias,
@@ -295,12 +302,8 @@ void fe_fully_connected(const fe_fc_params *p, const int8_t *input, const int8_t
     return;
   }
 #endif
-#if FE_WIDE_REQUANT
-  fe_rq channel_rq[FE_FC_RQ_MAX];
-#else
-  void *channel_rq = NULL;
-#endif
-  fc_setup(&k, p, bias, n, channel_rq);
+  fc_rq_room room;
+  fc_setup(&k, p, bias, n, room);
 #if FE_KERNELS_SSE2
   if (w_off == 0 && n <= FE_FC_NARROW_N && depth <= FE_FC_NARROW_DEPTH && batches >= 4) {
     fc_narrow(&k, n, depth, batches, x_off, input, weights, output);
@@ -359,12 +362,8 @@ void fe_fully_connected_sparse(const fe_fc_params *p, const fe_sparse_s8 *w, con
   fe_mve_fc_sparse(p, w, input, bias, output);
   return;
 #endif
-#if FE_WIDE_REQUANT
-  fe_rq channel_rq[FE_FC_RQ_MAX];
-#else
-  void *channel_rq = NULL;
-#endif
-  fc_setup(&k, p, bias, n, channel_rq);
+  fc_rq_room room;
+  fc_setup(&k, p, bias, n, room);
 #if FE_KERNELS_ACLE
   if (k.rq8 && x_off == 0 && bias != NULL) {
     fc_sparse_rq8(&k, w, n, depth, batches, input, output);

@@ -15,11 +15,11 @@ broadcasts, in place); both run on qemu-m55, qemu-m55 with -DFE_KERNELS_PORTABLE
 
 from __future__ import annotations
 
-import shutil
 import subprocess
 from pathlib import Path
 
 import pytest
+from board_image import build_image, needs_arm, run_image
 
 from export.codegen import KERNEL_DIR
 
@@ -27,47 +27,17 @@ CASES = Path(__file__).resolve().parent / "c" / "kernel_board_cases.c"
 GEMM_CASES = Path(__file__).resolve().parent / "c" / "kernel_board_gemm_cases.c"
 ELTWISE_CASES = Path(__file__).resolve().parent / "c" / "kernel_board_eltwise_cases.c"
 
-pytestmark = pytest.mark.skipif(
-    shutil.which("arm-none-eabi-gcc") is None or shutil.which("qemu-system-arm") is None,
-    reason="arm-none-eabi-gcc or qemu-system-arm missing (make setup installs them)")
-
-
-def _image(board_name: str, tmp: Path, *, portable: bool, cases: Path = CASES) -> Path:
-    from firmware_bridge.boards.registry import FIRMWARE_DIR, get_board
-    from firmware_bridge.build import LINK_FLAGS
-
-    board = get_board(board_name)
-    common = FIRMWARE_DIR / "common"
-    srcs = [common / "startup.c", common / "semihost.c", *(FIRMWARE_DIR / s for s in board.sources),
-            cases, *(KERNEL_DIR / f"{k}.c" for k in ("fully_connected", "conv2d", "depthwise_conv2d",
-                                                     "dot", "batch_matmul", "add", "mul", "quantize"))]
-    flags = ["-std=c99", "-O2", "-Wall", "-Wextra", "-Werror", "-ffunction-sections",
-             *(["-DFE_KERNELS_PORTABLE"] if portable else [])]
-    elf = tmp / f"{board_name}-{cases.stem}.elf"
-    subprocess.run(["arm-none-eabi-gcc", *board.cpu_flags, *flags, *LINK_FLAGS,
-                    f"-I{KERNEL_DIR}", f"-I{common}", f"-I{FIRMWARE_DIR}", f"-I{board.board_dir}",
-                    f"-L{board.board_dir}", f"-L{common}", "-T", "linker.ld",
-                    f"-Wl,--defsym=__stack_size={board.stack_size}", *map(str, srcs), "-o",
-                    str(elf)], check=True, capture_output=True, text=True)
-    return elf
-
-
-def _run(board_name: str, elf: Path) -> str:
-    from firmware_bridge.boards.registry import get_board
-
-    proc = subprocess.run(["qemu-system-arm", "-machine", get_board(board_name).qemu_machine,
-                           "-display", "none", "-monitor", "none", "-serial", "null",
-                           "-semihosting-config", "enable=on,target=native", "-kernel", str(elf)],
-                          capture_output=True, text=True, timeout=120, check=False)
-    assert proc.returncode == 0, (proc.stdout + proc.stderr)[-400:]
-    return proc.stdout + proc.stderr
+pytestmark = needs_arm
+KERNELS = ("fully_connected", "conv2d", "depthwise_conv2d", "dot", "batch_matmul", "add", "mul",
+           "quantize")
 
 
 @pytest.mark.parametrize(("board_name", "portable"), [("qemu-m4", False), ("qemu-m7", False),
                                                       ("qemu-m7", True), ("qemu-m55", False)])
 def test_fc_conv_depthwise_simd_equal_naive_on_board(tmp_path: Path, board_name: str,
                                                     portable: bool) -> None:
-    out = _run(board_name, _image(board_name, tmp_path, portable=portable))
+    out = run_image(board_name, build_image(board_name, tmp_path, CASES, KERNELS, portable=portable),
+                    timeout=120)
     assert "kernel board cases: all equal" in out, out[-400:]
 
 
@@ -76,7 +46,8 @@ def test_fc_conv_depthwise_simd_equal_naive_on_board(tmp_path: Path, board_name:
 @pytest.mark.parametrize(("cases", "family"), [(GEMM_CASES, "gemm"), (ELTWISE_CASES, "eltwise")])
 def test_mve_families_equal_naive_on_board(tmp_path: Path, board_name: str, portable: bool,
                                            cases: Path, family: str) -> None:
-    out = _run(board_name, _image(board_name, tmp_path, portable=portable, cases=cases))
+    out = run_image(board_name, build_image(board_name, tmp_path, cases, KERNELS, portable=portable),
+                    timeout=120)
     assert f"{family} board cases: all equal" in out, out[-400:]
 
 

@@ -340,3 +340,30 @@ def zoo_model(name: str, cache_dir: str | Path | None = None) -> Path:
     if not path.exists():
         write_atomic(path, build_zoo_model(name))
     return path
+
+
+def tiny_encoder_int8(window: int, hop: int, samples: int = 8) -> bytes:
+    """The project's encoder architecture (motion front end, three ST-GCN blocks with valid
+    strided temporal convolutions, joint pooling, memory, cross K/V) at a tiny size, seeded
+    weights, full int8: what the streaming encoder's tests and bench test stream."""
+    import keras
+
+    from edge.model.config import TeacherConfig
+    from edge.model.encoder import cross_kv, encode, keypoint_input, make_encoder_layers
+
+    cfg = TeacherConfig(window_frames=window, hop_frames=hop, gcn_channels=(4, 8, 8),
+                        gcn_strides=(2, 2, 1), d_model=16, heads=2, layers=1, ffn=16,
+                        max_tokens=8, joint_groups=2, dropout=0.0)
+    keras.utils.set_random_seed(5)
+    layers = make_encoder_layers(cfg, "s_")
+    x = keypoint_input(cfg, batch_size=1)
+    model = keras.Model(x, cross_kv(layers, encode(layers, x, cfg.motion_gain)))
+
+    def data() -> Iterator[Sample]:  # random walks of keypoints, confidences in [0.5, 1]
+        rng = np.random.default_rng(0)
+        for _ in range(samples):
+            walk = 0.5 + np.cumsum(rng.normal(0, 0.01, (1, window, 65, 3)), axis=1)
+            walk[..., 2] = rng.uniform(0.5, 1.0, (1, window, 65))
+            yield {"keypoints": walk.astype(np.float32)}
+
+    return convert_int8(model, data)

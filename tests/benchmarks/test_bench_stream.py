@@ -8,7 +8,6 @@ from __future__ import annotations
 import shutil
 from pathlib import Path
 
-import numpy as np
 import pytest
 
 from benchmarks.models import BenchModel
@@ -29,29 +28,10 @@ def tiny_encoder(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """The encoder architecture (motion front end, three ST-GCN blocks with valid strided
     temporal convolutions, joint pooling, memory, cross K/V) at a tiny size, full int8."""
     pytest.importorskip("tensorflow")
-    import keras
-
-    from edge.model.config import TeacherConfig
-    from edge.model.encoder import cross_kv, encode, keypoint_input, make_encoder_layers
-    from export.zoo import convert_int8
-
-    cfg = TeacherConfig(window_frames=WINDOW, hop_frames=HOP, gcn_channels=(4, 8, 8),
-                        gcn_strides=(2, 2, 1), d_model=16, heads=2, layers=1, ffn=16,
-                        max_tokens=8, joint_groups=2, dropout=0.0)
-    keras.utils.set_random_seed(5)
-    layers = make_encoder_layers(cfg, "s_")
-    x = keypoint_input(cfg, batch_size=1)
-    model = keras.Model(x, cross_kv(layers, encode(layers, x, cfg.motion_gain)))
-
-    def data():  # noqa: ANN202 - the converter's representative dataset
-        rng = np.random.default_rng(0)
-        for _ in range(8):
-            walk = 0.5 + np.cumsum(rng.normal(0, 0.01, (1, WINDOW, 65, 3)), axis=1)
-            walk[..., 2] = rng.uniform(0.5, 1.0, (1, WINDOW, 65))
-            yield {"keypoints": walk.astype(np.float32)}
+    from export.zoo import tiny_encoder_int8
 
     path = tmp_path_factory.mktemp("stream") / "encoder.tflite"
-    path.write_bytes(convert_int8(model, data))
+    path.write_bytes(tiny_encoder_int8(WINDOW, HOP))
     return path
 
 

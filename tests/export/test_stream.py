@@ -27,31 +27,12 @@ def encoder(tmp_path_factory: pytest.TempPathFactory) -> Path:
     strided temporal convolutions and residual slices, joint pooling, memory positions,
     LayerNorm, cross K/V) at a small size, random weights, converted to full int8."""
     pytest.importorskip("tensorflow")
-    import keras
-
-    from edge.model.config import TeacherConfig
-    from edge.model.encoder import cross_kv, encode, keypoint_input, make_encoder_layers
-    from export.zoo import convert_int8
+    from export.zoo import tiny_encoder_int8
 
     path = tmp_path_factory.getbasetemp() / "stream_encoder.tflite"
     if path.exists():
         return path
-    cfg = TeacherConfig(window_frames=WINDOW, hop_frames=4, gcn_channels=(4, 8, 8),
-                        gcn_strides=(2, 2, 1), d_model=16, heads=2, layers=1, ffn=16,
-                        max_tokens=8, joint_groups=2, dropout=0.0)
-    keras.utils.set_random_seed(5)
-    layers = make_encoder_layers(cfg, "s_")
-    x = keypoint_input(cfg, batch_size=1)
-    model = keras.Model(x, cross_kv(layers, encode(layers, x, cfg.motion_gain)))
-
-    def data():  # noqa: ANN202 - the converter's representative dataset
-        rng = np.random.default_rng(0)
-        for _ in range(16):
-            walk = 0.5 + np.cumsum(rng.normal(0, 0.01, (1, WINDOW, 65, 3)), axis=1)
-            walk[..., 2] = rng.uniform(0.5, 1.0, (1, WINDOW, 65))
-            yield {"keypoints": walk.astype(np.float32)}
-
-    path.write_bytes(convert_int8(model, data))
+    path.write_bytes(tiny_encoder_int8(WINDOW, 4, samples=16))
     return path
 
 

@@ -31,6 +31,10 @@ def register(sub: argparse._SubParsersAction) -> None:
                    help="plan the streaming encoder instead: per hop of H new frames only the rows "
                         "they make new, past rows kept in the persistent area; prints MACs per "
                         "hop and the state kept (H a multiple of the temporal strides)")
+    p.add_argument("--stream-tflite", type=Path, metavar="TFLITE",
+                   help="with --stream: also write the streaming encoder for TFLite Micro "
+                        "(inputs: the hop's frames, then each ring's state; outputs: the "
+                        "encoder's, then each next state, to copy back before the next hop)")
     p.add_argument("--no-tflm", action="store_true", help="skip measuring TFLM's arena")
     p.add_argument("--planned", type=Path, metavar="TFLITE",
                    help="write the model with our plan as OfflineMemoryAllocation metadata")
@@ -167,6 +171,10 @@ def run(args: argparse.Namespace) -> int:
     from export.planner.verify import verify_plan
     from export.tflite_reader import read_tflite
 
+    if args.stream_tflite and args.stream is None:
+        from export.planner import PlanError
+
+        raise PlanError("--stream-tflite writes the streaming encoder: expected --stream H too")
     if args.stream is not None:
         from foley_edge.commands.plan_stream import run_stream
 

@@ -3,13 +3,15 @@
 The plan of :func:`export.planner.stream.plan_stream` (only the rows a hop of H frames makes
 new are computed, past rows kept in the persistent area), next to the windowed graph it
 replaces: MACs per hop and per frame, rows computed, each ring's kept rows, the arena and the
-persistent area.
+persistent area. ``--stream-tflite OUT`` also writes the streaming encoder for TFLite Micro
+(:func:`export.tflm.stream.stream_tflite`: the rings' states as explicit inputs and outputs).
 """
 
 from __future__ import annotations
 
 import argparse
 import json
+from pathlib import Path
 from typing import Any
 
 
@@ -62,6 +64,18 @@ def _print(doc: dict[str, Any]) -> None:
               f"rows of {r['row_bytes']} B  '{r['name'][:60]}'")
 
 
+def _write_stream_tflite(model: Path, hop: int, out: Path) -> dict[str, Any]:
+    """Write the streaming encoder for TFLite Micro (:func:`export.tflm.stream.stream_tflite`);
+    what it holds, for the report."""
+    from edge.data.clip import write_atomic
+    from export.tflm.stream import stream_tflite
+
+    m = stream_tflite(model.read_bytes(), hop)
+    write_atomic(out, m.flatbuffer)
+    return {"path": str(out), "bytes": len(m.flatbuffer), "state_inputs": m.states,
+            "encoder_outputs": m.outputs}
+
+
 def run_stream(args: argparse.Namespace) -> int:
     """Plan the stream graph, verify it, print (or ``--json``) its report; ``--plot`` draws it."""
     from export.planner import PlanError
@@ -73,7 +87,7 @@ def run_stream(args: argparse.Namespace) -> int:
     for flag, value in (("--planned", args.planned), ("--tflm-bundle", args.tflm_bundle)):
         if value:
             raise PlanError(f"{flag} writes the windowed model's TFLM plan: not with --stream "
-                            "(the stream graph is generated C only for now)")
+                            "(--stream-tflite writes the streaming encoder for TFLM)")
     hop = parse_stream(args.stream)
     graph = read_tflite(args.model)
     strategy = "model" if args.strategy == "auto" else args.strategy
@@ -87,8 +101,15 @@ def run_stream(args: argparse.Namespace) -> int:
         plot_plan(stream, plan, args.plot, title=f"{args.model.name} (stream, hop {hop})")
     doc = stream_report(graph, stream, plan, info)
     doc["model"] = args.model.stem
+    if args.stream_tflite:
+        doc["stream_tflite"] = _write_stream_tflite(args.model, hop, args.stream_tflite)
     if args.json:
         print(json.dumps(doc, indent=2))
     else:
         _print(doc)
+        if "stream_tflite" in doc:
+            s = doc["stream_tflite"]
+            print(f"  TFLite Micro      {s['bytes']:>12,} B -> {s['path']} (inputs: frames + "
+                  f"{s['state_inputs']} states; outputs: {s['encoder_outputs']} + the next "
+                  "states, copied back before each hop)")
     return 0

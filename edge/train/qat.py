@@ -10,6 +10,12 @@ survive int8) -> the float weights replaced by their int8 values, dequantized, s
 model the export compares against *is* the int8 weights' model (the converter rounds them
 again to the same codes) -> an ordinary run folder (``config.json`` records ``"qat"``) that
 ``foley-edge export`` and ``evaluate`` take unchanged.
+
+Plain QAT makes the int8 model accurate, not closer to the float one: the export's misses are
+the float model's near-ties (``export/int8/README.md``). Two optional loss terms aim at them
+(:class:`QatSettings`): a margin keeping the float model's own top-1 ahead of the runner-up, on
+the float and the simulated int8 logits, and a bound on the float logits that narrows the int8
+logits' range (a finer step between the two best tokens).
 """
 
 from __future__ import annotations

@@ -63,6 +63,9 @@ typedef struct {
 } fe_fc_params;
 void fe_fully_connected(const fe_fc_params *p, const int8_t *input, const int8_t *weights,
                         const int32_t *bias, int8_t *output);
+/* The same for batches > 1 (the code generator's choice): may take CONV_2D's pointwise GEMM. */
+void fe_fully_connected_rows(const fe_fc_params *p, const int8_t *input, const int8_t *weights,
+                             const int32_t *bias, int8_t *output);
 
 /* Weights of a FULLY_CONNECTED stored sparse (compressed rows), re-laid by the code generator
  * when most are zero (a skeleton's adjacency): output feature o's nonzero weights are

@@ -161,6 +161,7 @@ static FC_NOINLINE void fc_rows_rq8(const fc_consts *k, int32_t n, int32_t depth
   }
 }
 
+#if !FE_KERNELS_MVE /* Helium cores keep fe_gemm_mve.h's row pairs */
 /* The rows of a per-channel FULLY_CONNECTED are the pixels of a 1x1 CONV_2D with in_c =
  * accum_depth and out_c = output_depth (weights [out][in] are its OHWI filter): CONV_2D's
  * pointwise family widens each pair of rows once and runs 2x2 blocks on them (about one
@@ -181,6 +182,7 @@ static int fc_as_pointwise(const fe_fc_params *p, const int8_t *input, const int
   c.act_max = p->act_max;
   return fe_conv2d_pointwise(&c, input, weights, bias, output);
 }
+#endif
 
 /* fe_fully_connected_sparse's loop for the same case (input offset folded, fe_rq8z exact). */
 static FC_NOINLINE void fc_sparse_rq8(const fc_consts *k, const fe_sparse_s8 *w, int32_t n,
@@ -296,12 +298,6 @@ void fe_fully_connected(const fe_fc_params *p, const int8_t *input, const int8_t
     return;
   }
 #endif
-#if FE_KERNELS_ACLE
-  if (w_off == 0 && x_off == 0 && p->per_channel && batches > 1 &&
-      fc_as_pointwise(p, input, weights, bias, output)) {
-    return;
-  }
-#endif
   fc_rq_room room;
   fc_setup(&k, p, bias, n, room);
 #if FE_KERNELS_SSE2
@@ -341,6 +337,21 @@ void fe_fully_connected(const fe_fc_params *p, const int8_t *input, const int8_t
       out[o] = fc_requant(&k, fe_dot_s8(row, weights + o * n, n, x_off, w_off), o);
     }
   }
+}
+
+/* Several rows: on DSP cores per-channel rows go through CONV_2D's pointwise GEMM
+ * (fc_as_pointwise) when it takes them. A separate entry, called by the code generator only
+ * for batches > 1, so a single-row model's static stack bound does not include that family's
+ * widened-pair buffer. */
+void fe_fully_connected_rows(const fe_fc_params *p, const int8_t *input, const int8_t *weights,
+                             const int32_t *bias, int8_t *output) {
+#if FE_KERNELS_ACLE && !FE_KERNELS_MVE
+  if (p->filter_offset == 0 && p->input_offset == 0 && p->per_channel && p->batches > 1 &&
+      fc_as_pointwise(p, input, weights, bias, output)) {
+    return;
+  }
+#endif
+  fe_fully_connected(p, input, weights, bias, output);
 }
 
 /* FULLY_CONNECTED over compressed-row weights (fe_sparse_s8): per output feature, the products

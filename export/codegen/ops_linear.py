@@ -102,7 +102,8 @@ def render_fully_connected(ctx: OpContext) -> Rendered:
         call = (f"fe_fully_connected_sparse(&{ctx.name('p')}, &{ctx.name('sw')}, "
                 f"{ctx.ptr(inp, const=True)}, {bias_ptr}, {ctx.ptr(out)});")
         return Rendered((*decls, *sparse), (call,))
-    call = (f"fe_fully_connected(&{ctx.name('p')}, {ctx.ptr(inp, const=True)}, {ctx.ptr(w)}, "
+    kernel = "fe_fully_connected_rows" if fields["batches"] > 1 else "fe_fully_connected"
+    call = (f"{kernel}(&{ctx.name('p')}, {ctx.ptr(inp, const=True)}, {ctx.ptr(w)}, "
             f"{bias_ptr}, {ctx.ptr(out)});")
     return Rendered(decls, (call,))
 

@@ -77,7 +77,7 @@ static int check(int32_t batches, int32_t depth, int32_t n, int32_t x_off) {
   fe_fc_params p = {0};
   int32_t b, o, bad = 0;
   fc_case(&p, batches, depth, n, x_off);
-  fe_fully_connected(&p, x, w, bias, got);
+  (batches > 1 ? fe_fully_connected_rows : fe_fully_connected)(&p, x, w, bias, got);
   for (b = 0; b < batches; ++b) {
     for (o = 0; o < depth; ++o) {
       if (got[b * depth + o] != reference(&p, b, o)) {
@@ -424,7 +424,7 @@ static int fc_slide_check(int32_t batches, int32_t depth, int32_t n, int32_t ext
   for (b = 0; b < batches * n; ++b) pristine[b] = x[b];
   in = slide_buf + slide;
   for (b = 0; b < batches * n; ++b) in[b] = pristine[b];
-  fe_fully_connected(&p, in, w, bias, slide_buf);
+  (batches > 1 ? fe_fully_connected_rows : fe_fully_connected)(&p, in, w, bias, slide_buf);
   for (b = 0; b < batches; ++b) {
     for (o = 0; o < depth; ++o) {
       if (slide_buf[b * depth + o] != reference(&p, b, o)) ++bad;

@@ -64,7 +64,7 @@ static int fc_check(int32_t batches, int32_t depth, int32_t n, int32_t x_off, in
     shift[o] = (n > 200 ? -12 : -9) + (o % 5) - (o == 4 ? 19 : 0) + (o == 6 ? 11 : 0);
   }
   if (mode == 3) shift[0] = (n & 1) ? -31 : 2;
-  fe_fully_connected(&p, x, w, b, got);
+  (batches > 1 ? fe_fully_connected_rows : fe_fully_connected)(&p, x, w, b, got);
   for (i = 0; i < batches; ++i) {
     for (o = 0; o < depth; ++o) {
       const int32_t c = p.per_channel ? o : 0;

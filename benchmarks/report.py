@@ -136,7 +136,7 @@ def _stream(res: BenchResults) -> list[str]:
             "Windowed: one invoke over the whole window (the on-board table's figure), run once "
             "per decoding hop; per frame: / that hop's frames. SRAM (both): bench image .data + "
             ".bss (arena, persistent area) + stack bound; flash: the bench image. TFLite Micro "
-            "has no streaming encoder yet: see 'Not available'.", "",
+            "has no streamed board image yet: see 'Not available'.", "",
             *_table(("model", "board", "hop frames", "streamed instr./hop",
                      "streamed instr./frame", "windowed instr./invoke", "windowed hop frames",
                      "windowed instr./frame", "per-frame saving", "streamed SRAM KB",

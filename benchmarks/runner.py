@@ -6,7 +6,7 @@ the M7, tflite-micro arena, bench image stack bound); flash per board; host inst
 on the M7; the peer, TFLite Micro + CMSIS-NN, on the same boards (:mod:`benchmarks.peer`,
 independent of our compiler: a model we cannot compile still gets its peer row); the student's
 encoder streamed in short hops on each board, beside its windowed run (:mod:`benchmarks.stream`;
-TFLite Micro has no streaming encoder: an Unavailable row). Then the
+TFLite Micro + CMSIS-NN has no streamed board image yet: an Unavailable row). Then the
 side-by-side rows (:func:`runtime_rows`), the real-time factors of encoder/step pairs and the
 scaling sweep. Anything that fails or lacks a tool becomes an :class:`benchmarks.Unavailable`
 row with its reason.
@@ -141,10 +141,9 @@ def _stream_tasks(m: BenchModel, opts: BenchOptions,
     if hop is None or m.family not in STREAM_FAMILIES or m.role != "encoder":
         return []
     acc.missing.append(Unavailable(
-        f"{stream_label(m.name, hop)}: {PEER}", "TFLite Micro has no streaming version of the "
-        "encoder yet (it runs the windowed encoder once per hop; a stream needs the rings' "
-        "state as variables or explicit state inputs/outputs, issue #20 part 1): not measured, "
-        "not estimated"))
+        f"{stream_label(m.name, hop)}: {PEER}", "the streamed .tflite (explicit state "
+        "inputs/outputs, 'plan --stream-tflite') runs under the tflite-micro wheel but has no "
+        "TFLite Micro + CMSIS-NN board image yet (issue #20): not measured, not estimated"))
     return [(f"{m.name}: {b} streamed (hop {hop})",
              lambda b=b: _stream_on_board(m, b, hop, acc)) for b in opts.boards]
 

@@ -14,7 +14,8 @@ hop of ``BenchModel.hop_frames`` frames, 22 for the student): the per-frame savi
 
 SRAM as the on-board table counts ours: the image's ``.data + .bss`` (arena, persistent area
 with the rings' states) + its call-graph stack bound; flash: the bench image.
-TFLite Micro has no streaming encoder yet: its row is an ``Unavailable``, never estimated.
+TFLite Micro + CMSIS-NN has no streamed board image yet: its row is an ``Unavailable``, never
+estimated.
 """
 
 from __future__ import annotations

@@ -56,7 +56,7 @@ def test_bench_streams_the_student_encoder_on_one_board(tiny_encoder: Path) -> N
     assert row.sram_bytes == run.image_static_ram_bytes + run.stack_bound_bytes > run.state_bytes
     assert row.windowed_sram_bytes > 0 and row.flash_bytes > 0 and row.windowed_flash_bytes > 0
     (peer,) = res.unavailable  # TFLite Micro: no streamed row, a reason instead
-    assert "streamed (hop 4)" in peer.what and "no streaming version" in peer.reason
+    assert "streamed (hop 4)" in peer.what and "no TFLite Micro + CMSIS-NN board image" in peer.reason
     md = render_markdown(res, "foley-edge bench (test)")
     assert f"## {STREAM_SECTION}" in md
     assert f"| student encoder, streamed (hop 4) | qemu-m7 | 4 | {row.hop_instructions:,} |" in md

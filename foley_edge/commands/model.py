@@ -65,20 +65,26 @@ def _settings(args: argparse.Namespace) -> Any:
     return s
 
 
-def _common(p: argparse.ArgumentParser) -> None:
+def _loop_args(p: argparse.ArgumentParser, *, epochs: int, lr_factor: float,
+               lr_help: str, input_step_help: str) -> None:
+    """The training loop's options shared by train, distill and qat (their defaults differ)."""
     p.add_argument("--data", required=True, help="dataset folder (manifest.json + splits)")
     p.add_argument("--out", required=True, help="run folder to create (or resume)")
-    p.add_argument("--epochs", type=int, default=40)
+    p.add_argument("--epochs", type=int, default=epochs)
     p.add_argument("--batch-size", type=int, default=32, help="global batch")
     p.add_argument("--warmup", type=int, default=400, help="Noam warm-up steps")
-    p.add_argument("--lr-factor", type=float, default=1.0, help="Noam factor")
+    p.add_argument("--lr-factor", type=float, default=lr_factor, help=lr_help)
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--strategy", default="one", help="one | mirrored | multiworker (TF_CONFIG)")
     p.add_argument("--no-augment", action="store_true", help="no rotation/scale/shift")
     p.add_argument("--stride", type=int, default=0, help="window stride in frames (0: half a hop)")
-    p.add_argument("--input-step", type=float, default=0.0,
-                   help="round training keypoints to this grid, the int8 input's scale "
-                        "(quantization-aware input; 0: off)")
+    p.add_argument("--input-step", type=float, default=0.0, help=input_step_help)
+
+
+def _common(p: argparse.ArgumentParser) -> None:
+    _loop_args(p, epochs=40, lr_factor=1.0, lr_help="Noam factor",
+               input_step_help="round training keypoints to this grid, the int8 input's scale "
+                               "(quantization-aware input; 0: off)")
     p.add_argument("--resume", action="store_true", help="continue from RUN/checkpoint")
     p.add_argument("--init", metavar="RUN", default=None,
                    help="start from RUN's trained weights, matched by name (fine-tuning; the "
@@ -126,18 +132,9 @@ def _add_qat(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("qat", help="fine-tune a run with its int8 export's quantization simulated")
     p.add_argument("--run", required=True, help="the finished run folder to fine-tune (also the "
                    "frozen teacher: its float model's soft targets)")
-    p.add_argument("--data", required=True, help="dataset folder (manifest.json + splits)")
-    p.add_argument("--out", required=True, help="run folder to create (or resume)")
-    p.add_argument("--epochs", type=int, default=8)
-    p.add_argument("--batch-size", type=int, default=32, help="global batch")
-    p.add_argument("--warmup", type=int, default=400, help="Noam warm-up steps")
-    p.add_argument("--lr-factor", type=float, default=0.1, help="Noam factor (fine-tuning: small)")
-    p.add_argument("--seed", type=int, default=0)
-    p.add_argument("--strategy", default="one", help="one | mirrored | multiworker (TF_CONFIG)")
-    p.add_argument("--no-augment", action="store_true", help="no rotation/scale/shift")
-    p.add_argument("--stride", type=int, default=0, help="window stride in frames (0: half a hop)")
-    p.add_argument("--input-step", type=float, default=0.0,
-                   help="keypoint grid (0: the int8 input's scale from the calibration windows)")
+    _loop_args(p, epochs=8, lr_factor=0.1, lr_help="Noam factor (fine-tuning: small)",
+               input_step_help="keypoint grid (0: the int8 input's scale from the calibration "
+                               "windows)")
     p.add_argument("--temperature", type=float, default=2.0, help="softening of both logits")
     p.add_argument("--kd-weight", type=float, default=0.7, help="weight of KD (from RUN) vs CE")
     p.add_argument("--calib-windows", type=int, default=64,

@@ -39,3 +39,21 @@ def _repack(buf: bytes, edit: Callable[[Any], None]) -> bytes:
 def repack() -> Callable[[bytes, Callable[[Any], None]], bytes]:
     """``repack(buf, edit)``: the model in ``buf`` re-serialised after ``edit(ModelT)``."""
     return _repack
+
+
+STREAM_WINDOW = 24
+"""Frames of the tiny streaming-test encoder (the motion front end leaves 23 rows, then
+11 -> 5 -> 3 with strides 2, 2, 1)."""
+
+
+@pytest.fixture(scope="session")
+def stream_encoder(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The project's encoder architecture at a tiny size (export.zoo.tiny_encoder_int8, hop 4),
+    full int8: what the streaming tests (C and TFLite Micro) stream."""
+    pytest.importorskip("tensorflow")
+    from export.zoo import tiny_encoder_int8
+
+    path = tmp_path_factory.getbasetemp() / "stream_encoder.tflite"
+    if not path.exists():
+        path.write_bytes(tiny_encoder_int8(STREAM_WINDOW, 4, samples=16))
+    return path

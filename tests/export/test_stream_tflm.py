@@ -17,20 +17,13 @@ from export.tflite_reader import read_tflite
 from export.tflite_writer import WriterError, write_tflite
 from export.tflm.stream import StreamModel, run_stream_tflm, stream_tflite
 
-WINDOW = 24  # frames: the motion front end leaves 23 rows, then 11 -> 5 -> 3 (strides 2, 2, 1)
+WINDOW = 24  # frames of conftest.stream_encoder (STREAM_WINDOW)
 
 
 @pytest.fixture(scope="session")
-def encoder(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """The tiny streaming-test encoder (the one tests/export/test_stream.py streams)."""
-    pytest.importorskip("tensorflow")
-    from export.zoo import tiny_encoder_int8
-
-    path = tmp_path_factory.getbasetemp() / "stream_encoder.tflite"
-    if path.exists():
-        return path
-    path.write_bytes(tiny_encoder_int8(WINDOW, 4, samples=16))
-    return path
+def encoder(stream_encoder: Path) -> Path:
+    """The tiny streaming-test encoder (conftest.stream_encoder), WINDOW frames."""
+    return stream_encoder
 
 
 def _frames(n: int, seed: int) -> np.ndarray:

@@ -32,33 +32,40 @@ def _mult_tables(ctx: OpContext, mults: list[int], shifts: list[int]) -> tuple[s
             c_array("int32_t", ctx.name("shift"), shifts, per_row=16))
 
 
-def _folded_bias(ctx: OpContext, w: Tensor, bias: Tensor | None, input_offset: int
-                 ) -> str | None:
-    """Declaration of bias + input_offset * (sum of each output channel's weights), or None.
+def _constant_bias(w: Tensor, bias: Tensor | None) -> np.ndarray | None:
+    """The bias values (int64; zeros without a bias), or None when the bias is not a constant."""
+    if bias is not None and not bias.is_constant:
+        return None
+    return bias.numpy().astype(np.int64).reshape(-1) if bias is not None \
+        else np.zeros(w.shape[0], np.int64)
+
+
+def _folded_values(w: Tensor, bias: Tensor | None, input_offset: int) -> np.ndarray | None:
+    """bias + input_offset * (sum of each output channel's weights), or None.
 
     With it the kernel's inner loop is a pure int8 dot product (input offset 0): sum_k (x_k +
     io) w_k = sum_k x_k w_k + io * sum_k w_k, exact in int32. None when the weights or the bias
     are not constants, or a folded value would leave int32.
     """
-    if not w.is_constant or (bias is not None and not bias.is_constant):
+    base = _constant_bias(w, bias) if w.is_constant else None
+    if base is None:
         return None
     wsum = w.numpy().astype(np.int64).reshape(w.shape[0], -1).sum(axis=1)
-    base = bias.numpy().astype(np.int64).reshape(-1) if bias is not None else np.zeros_like(wsum)
+    if base.shape != wsum.shape:
+        return None
     folded = base + input_offset * wsum
-    if folded.shape != wsum.shape or np.abs(folded).max(initial=0) >= 2**31:
-        return None
-    return c_array("int32_t", ctx.name("bias"), [int(v) for v in folded], per_row=8)
+    return None if np.abs(folded).max(initial=0) >= 2**31 else folded
 
 
-def _bias_values(w: Tensor, bias: Tensor | None, input_offset: int, folded: bool
-                 ) -> np.ndarray | None:
-    """The int32 biases the kernel adds (folded ones when ``folded``), or None when unknown."""
-    if bias is not None and not bias.is_constant:
-        return None
-    base = bias.numpy().astype(np.int64).reshape(-1) if bias is not None else np.zeros(w.shape[0])
-    if folded:
-        base = base + input_offset * w.numpy().astype(np.int64).reshape(w.shape[0], -1).sum(axis=1)
-    return base
+def _bias_decl(ctx: OpContext, values: np.ndarray) -> str:
+    return c_array("int32_t", ctx.name("bias"), [int(v) for v in values], per_row=8)
+
+
+def _folded_bias(ctx: OpContext, w: Tensor, bias: Tensor | None, input_offset: int
+                 ) -> str | None:
+    """Declaration of the folded bias (:func:`_folded_values`), or None."""
+    folded = _folded_values(w, bias, input_offset)
+    return None if folded is None else _bias_decl(ctx, folded)
 
 
 def _rq8_flag(mults: list[int], shifts: list[int], biases: np.ndarray | None, depth: int) -> int:
@@ -88,14 +95,15 @@ def render_fully_connected(ctx: OpContext) -> Rendered:
         "output_offset": zp_out, "multiplier": ctx.name("mult"), "shift": ctx.name("shift"),
         "per_channel": int(per_channel), "act_min": lo, "act_max": hi,
     }
-    folded = _folded_bias(ctx, w, bias, -zp_in) if fields["filter_offset"] == 0 else None
+    folded = _folded_values(w, bias, -zp_in) if fields["filter_offset"] == 0 else None
     bias_ptr = ctx.ptr(bias)
     if folded is not None:
         fields["input_offset"] = 0
         bias_ptr = ctx.name("bias")
-    fields["rq8"] = _rq8_flag(mults, shifts, _bias_values(w, bias, -zp_in, folded is not None),
-                              depth)
-    decls = (*_mult_tables(ctx, mults, shifts), *((folded,) if folded else ()),
+    fields["rq8"] = _rq8_flag(mults, shifts,
+                              folded if folded is not None else _constant_bias(w, bias), depth)
+    decls = (*_mult_tables(ctx, mults, shifts),
+             *((_bias_decl(ctx, folded),) if folded is not None else ()),
              c_struct("fe_fc_params", ctx.name("p"), fields))
     sparse = _sparse_weights(ctx, w) if fields["filter_offset"] == 0 else None
     if sparse is not None:

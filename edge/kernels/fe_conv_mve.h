@@ -313,24 +313,10 @@ static inline void fe_mve_conv_gather(const fe_conv_params *p, const int8_t *inp
   int32_t folded[FE_MVE_MAX_OC];
   const int32_t oc_n = p->out_c, pixels = p->out_h * p->out_w;
   fe_mve_cursor cur;
-  int32_t c;
   fe_mve_win_init(p, &w);
-  q.mult = p->multiplier;
-  q.shift = p->shift;
-  q.bias = bias;
-  q.per_channel = 1;
-  q.out_offset = p->output_offset;
-  q.lo = p->act_min;
-  q.hi = p->act_max;
-  if (p->input_offset != 0 || bias == NULL) {
-    /* padded taps hold -input_offset, so every row has all k values and the offset term is
-     * input_offset * sum(w) for every pixel */
-    for (c = 0; c < oc_n; ++c) {
-      folded[c] = (bias != NULL ? bias[c] : 0) +
-                  p->input_offset * fe_mve_row_sum(filter + c * w.k, w.k, 0);
-    }
-    q.bias = folded;
-  }
+  /* padded taps hold -input_offset, so every row has all k values and the offset term is
+   * input_offset * sum(w) for every pixel */
+  q = fe_mve_conv_out(p, bias, filter, w.k, p->input_offset != 0 || bias == NULL, folded);
   fe_mve_cursor_init(&cur, p, input);
   /* one loop per window length, the group count a constant in each */
   if (w.groups == 1) {

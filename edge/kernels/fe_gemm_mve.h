@@ -341,6 +341,31 @@ FE_INLINE const int8_t *fe_mve_pixel(const fe_conv_params *p, const int8_t *inpu
 /* Largest out_c whose folded input offset fe_mve_conv2d keeps on the stack. */
 #define FE_MVE_MAX_OC 256
 
+
+/* CONV_2D's output side for fe_mve_out4 (per-channel requantization); with fold, its bias is
+ * bias + input_offset * (sum of each channel's k weights), written to folded[out_c]
+ * (out_c <= FE_MVE_MAX_OC), so the sums need no input offset. */
+static inline fe_mve_out fe_mve_conv_out(const fe_conv_params *p, const int32_t *bias,
+                                         const int8_t *filter, int32_t k, int fold,
+                                         int32_t *folded) {
+  fe_mve_out q;
+  int32_t c;
+  q.mult = p->multiplier;
+  q.shift = p->shift;
+  q.bias = bias;
+  q.per_channel = 1;
+  q.out_offset = p->output_offset;
+  q.lo = p->act_min;
+  q.hi = p->act_max;
+  if (fold) {
+    for (c = 0; c < p->out_c; ++c) {
+      folded[c] = (bias != NULL ? bias[c] : 0) +
+                  p->input_offset * fe_mve_row_sum(filter + c * k, k, 0);
+    }
+    q.bias = folded;
+  }
+  return q;
+}
 /* CONV_2D (per-channel) on the calls fe_mve_conv2d_ok accepts. With an input offset o and at
  * most FE_MVE_MAX_OC channels, o * sum(w[c]) is folded into the bias once per call (padded
  * taps hold -o, so every pixel's row has all k values); pixels then go in pairs through
@@ -356,20 +381,10 @@ static inline void fe_mve_conv2d(const fe_conv_params *p, const int8_t *input,
   int32_t x_off = p->input_offset;
   int8_t rows[2][FE_MVE_MAX_K];
   int32_t folded[FE_MVE_MAX_OC];
-  fe_mve_out q;
-  int32_t pix = 0, c;
-  q.mult = p->multiplier;
-  q.shift = p->shift;
-  q.bias = bias;
-  q.per_channel = 1;
-  q.out_offset = p->output_offset;
-  q.lo = p->act_min;
-  q.hi = p->act_max;
-  if (x_off != 0 && oc_n <= FE_MVE_MAX_OC) {
-    for (c = 0; c < oc_n; ++c) {
-      folded[c] = (bias != NULL ? bias[c] : 0) + x_off * fe_mve_row_sum(filter + c * k, k, 0);
-    }
-    q.bias = folded;
+  const int fold = x_off != 0 && oc_n <= FE_MVE_MAX_OC;
+  const fe_mve_out q = fe_mve_conv_out(p, bias, filter, k, fold, folded);
+  int32_t pix = 0;
+  if (fold) {
     x_off = 0;
   }
   if (x_off == 0) {

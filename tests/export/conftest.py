@@ -7,6 +7,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from stream_data import STREAM_WINDOW
 
 from export.zoo import zoo_model
 
@@ -39,11 +40,6 @@ def _repack(buf: bytes, edit: Callable[[Any], None]) -> bytes:
 def repack() -> Callable[[bytes, Callable[[Any], None]], bytes]:
     """``repack(buf, edit)``: the model in ``buf`` re-serialised after ``edit(ModelT)``."""
     return _repack
-
-
-STREAM_WINDOW = 24
-"""Frames of the tiny streaming-test encoder (the motion front end leaves 23 rows, then
-11 -> 5 -> 3 with strides 2, 2, 1)."""
 
 
 @pytest.fixture(scope="session")

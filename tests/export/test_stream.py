@@ -9,6 +9,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from stream_data import STREAM_WINDOW, stream_frames
 
 from export.backends import run_model_many
 from export.codegen.stream import emit_stream_c
@@ -18,20 +19,13 @@ from export.planner.stream import graph_macs, plan_stream, stream_graph
 from export.planner.verify import verify_plan
 from export.tflite_reader import read_tflite
 
-WINDOW = 24  # frames of conftest.stream_encoder (STREAM_WINDOW)
+WINDOW = STREAM_WINDOW
 
 
 @pytest.fixture(scope="session")
 def encoder(stream_encoder: Path) -> Path:
     """The tiny streaming-test encoder (conftest.stream_encoder), WINDOW frames."""
     return stream_encoder
-
-
-def _frames(n: int, seed: int) -> np.ndarray:
-    """``n`` int8 keypoint frames [n, 65, 3] moving as a random walk (so windows differ)."""
-    rng = np.random.default_rng(seed)
-    walk = np.cumsum(rng.integers(-4, 5, (n, 65, 3)), axis=0) + rng.integers(-60, 60, (1, 65, 3))
-    return np.clip(walk, -128, 127).astype(np.int8)
 
 
 @pytest.mark.parametrize("hop", [4, 8])
@@ -42,7 +36,7 @@ def test_stream_equals_the_windowed_encoder_after_warmup(encoder: Path, hop: int
     assert info.window == WINDOW and info.warmup_hops == -(-WINDOW // hop)
     assert g2.tensors[g2.inputs[0]].shape == (1, hop, 65, 3)
     hops = 3 * info.warmup_hops
-    frames = _frames(hop * hops, seed=hop)
+    frames = stream_frames(hop * hops, seed=hop)
     outs = build_stream_host(g2, plan, info, prefix="enc").run(
         [[frames[j * hop:(j + 1) * hop][None]] for j in range(hops)])
     ends = [j for j in range(1, hops + 1) if j * hop >= WINDOW]

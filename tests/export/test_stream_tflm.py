@@ -11,26 +11,20 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from stream_data import STREAM_WINDOW, stream_frames
 
 from export.backends import run_model_many
 from export.tflite_reader import read_tflite
 from export.tflite_writer import WriterError, write_tflite
 from export.tflm.stream import StreamModel, run_stream_tflm, stream_tflite
 
-WINDOW = 24  # frames of conftest.stream_encoder (STREAM_WINDOW)
+WINDOW = STREAM_WINDOW
 
 
 @pytest.fixture(scope="session")
 def encoder(stream_encoder: Path) -> Path:
     """The tiny streaming-test encoder (conftest.stream_encoder), WINDOW frames."""
     return stream_encoder
-
-
-def _frames(n: int, seed: int) -> np.ndarray:
-    """``n`` int8 keypoint frames [n, 65, 3] moving as a random walk (so windows differ)."""
-    rng = np.random.default_rng(seed)
-    walk = np.cumsum(rng.integers(-4, 5, (n, 65, 3)), axis=0) + rng.integers(-60, 60, (1, 65, 3))
-    return np.clip(walk, -128, 127).astype(np.int8)
 
 
 def _hops(frames: np.ndarray, hop: int) -> list[np.ndarray]:
@@ -54,7 +48,7 @@ def _assert_equal(outs: list, ends: list[int], ref: list, hop: int) -> None:
 @pytest.mark.parametrize("hop", [4, 8])
 def test_tflm_stream_equals_the_windowed_encoder_after_warmup(encoder: Path, hop: int) -> None:
     model = stream_tflite(encoder.read_bytes(), hop)
-    frames = _frames(hop * 3 * model.streaming.warmup_hops, seed=hop)
+    frames = stream_frames(hop * 3 * model.streaming.warmup_hops, seed=hop)
     outs = run_stream_tflm(model, _hops(frames, hop))
     ends, ref = _windowed(encoder, frames, hop)
     assert ends[0] == model.streaming.warmup_hops
@@ -66,7 +60,7 @@ def test_without_the_state_carried_the_stream_is_wrong(encoder: Path) -> None:
     """The same hops, every one from the zero states (no copy of next states to inputs): the
     encoder sees only the hop's frames, and no hop after the warm-up matches its window."""
     model = stream_tflite(encoder.read_bytes(), 4)
-    frames = _frames(4 * 2 * model.streaming.warmup_hops, seed=4)
+    frames = stream_frames(4 * 2 * model.streaming.warmup_hops, seed=4)
     outs = run_stream_tflm(model, _hops(frames, 4), carry=False)
     ends, ref = _windowed(encoder, frames, 4)
     with pytest.raises(AssertionError, match="hop 6 \\(of 4 frames\\), output 0"):
@@ -83,7 +77,7 @@ def test_tflm_stream_equals_the_streamed_generated_c_on_every_hop(encoder: Path)
 
     g2, plan, info = plan_stream(read_tflite(encoder), 4)
     verify_plan(g2, plan)
-    hops = _hops(_frames(4 * 2 * info.warmup_hops, seed=7), 4)
+    hops = _hops(stream_frames(4 * 2 * info.warmup_hops, seed=7), 4)
     c_outs = build_stream_host(g2, plan, info, prefix="enc").run([[h] for h in hops])
     tflm_outs = run_stream_tflm(stream_tflite(encoder.read_bytes(), 4), hops)
     assert len(c_outs) == len(tflm_outs) == len(hops)
@@ -117,7 +111,7 @@ def test_the_writer_round_trips_the_windowed_encoder_under_tflm(encoder: Path, t
     raw = encoder.read_bytes()
     again = tmp_path / "again.tflite"
     again.write_bytes(write_tflite(read_tflite(raw), like=raw))
-    x = [[_frames(WINDOW, seed=3)[None]]]
+    x = [[stream_frames(WINDOW, seed=3)[None]]]
     for a, b in zip(run_model_many(encoder, x, "tflm")[0], run_model_many(again, x, "tflm")[0],
                     strict=True):
         np.testing.assert_array_equal(a, b)

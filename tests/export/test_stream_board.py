@@ -16,7 +16,8 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from test_stream import WINDOW, _frames, encoder  # noqa: F401 - the session fixture
+from stream_data import STREAM_WINDOW as WINDOW
+from stream_data import stream_frames
 
 from export.backends import run_model_many
 from export.codegen import KERNEL_DIR
@@ -66,20 +67,21 @@ def _image(board_name: str, folder: Path, files: dict[str, str]) -> Path:
 
 
 @pytest.mark.parametrize("board_name", ["qemu-m7", "qemu-m55"])
-def test_stream_is_bit_exact_with_the_windowed_encoder_on_board(encoder: Path, tmp_path: Path,  # noqa: F811
+def test_stream_is_bit_exact_with_the_windowed_encoder_on_board(stream_encoder: Path,
+                                                                tmp_path: Path,
                                                                 board_name: str) -> None:
     from firmware_bridge.boards.registry import get_board
 
     hop = 4
-    graph = read_tflite(encoder)
+    graph = read_tflite(stream_encoder)
     g2, plan, info = plan_stream(graph, hop)
     verify_plan(g2, plan)
     hops = 2 * info.warmup_hops
-    frames = _frames(hop * hops, seed=11)
+    frames = stream_frames(hop * hops, seed=11)
     first = info.warmup_hops - 1  # 0-based: the first hop whose window is all real frames
     ends = range(first + 1, hops + 1)
-    expected = run_model_many(encoder, [[frames[e * hop - WINDOW:e * hop][None]] for e in ends],
-                              "tflm")
+    windows = [[frames[e * hop - WINDOW:e * hop][None]] for e in ends]
+    expected = run_model_many(stream_encoder, windows, "tflm")
     files = emit_stream_c(g2, plan, info, prefix="enc")
     files["stream_case.h"] = _case_header(frames, expected, first, hops)
     elf = _image(board_name, tmp_path, files)

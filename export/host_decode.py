@@ -12,6 +12,12 @@ the argmax of the int8 logits (monotonic in the real logits) until EOS. Works on
 :class:`export.session.Session` (litert, tflm, c, or the float Keras reference).
 Hop tokens are relative to the hop's start ``(e - H) / fps``; :func:`hops_to_midi` shifts each
 hop's notes (decoded by ``edge.midi.codec.decode``'s rules) to the clip's clock.
+
+The encoder may also be the STREAMED one, as the firmware runs it when the hop allows
+(``load_pair(..., stream=True)``: :class:`export.host_stream.StreamedEncoder`, primed from the
+clip's first frame, one invoke per hop of new frames). Its outputs equal the windowed
+encoder's from the first hop, so both give the same tokens; decoding with it checks that claim
+on the host, where the board's streamed image is held to the windowed reference.
 """
 
 from __future__ import annotations
@@ -20,7 +26,7 @@ import os
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
@@ -33,6 +39,9 @@ from edge.train.windows import hop_ends, window_keypoints
 from export.int8.flat import IOTensor
 from export.int8.pin import verify_handover
 from export.session import Session
+
+if TYPE_CHECKING:
+    from export.host_stream import StreamedEncoder
 
 
 @dataclass(frozen=True)
@@ -53,7 +62,7 @@ class ClipDecode:
     midi: Any  # pretty_midi.PrettyMIDI of every hop's notes on the clip's clock
 
 
-def check_pair(cfg: ModelConfig, encoder: Session, step: Session) -> None:
+def check_pair(cfg: ModelConfig, encoder: Session | StreamedEncoder, step: Session) -> None:
     """Raise ``ExportError`` unless the encoder's and the step's tensors hand over byte for byte."""
     cross = cache_names(cfg, "cross")
     verify_handover(encoder.io.outputs, step.io.inputs, dict(zip(cross, cross, strict=True)),
@@ -150,8 +159,10 @@ def hops_to_midi(hop_tokens: Sequence[Sequence[int]], hop_starts_s: Sequence[flo
     return pm
 
 
-def load_pair(folder: str | os.PathLike[str], backend: str) -> tuple[ModelConfig, Session, Session]:
-    """(config, encoder session, step session) of an export folder on ``backend``."""
+def load_pair(folder: str | os.PathLike[str], backend: str, *,
+              stream: bool = False) -> tuple[ModelConfig, Any, Session]:
+    """(config, encoder session, step session) of an export folder on ``backend``; with
+    ``stream`` the encoder is our C streamed at the model's hop (backend ``c`` only)."""
     from edge.model.config import ModelConfigError, load_config
     from export.int8.errors import ExportError
     from export.session import open_session
@@ -162,18 +173,35 @@ def load_pair(folder: str | os.PathLike[str], backend: str) -> tuple[ModelConfig
         flats = [(folder / n).read_bytes() for n in ("encoder.tflite", "decoder_step.tflite")]
     except (ModelConfigError, OSError) as e:
         raise ExportError(f"{folder}: not an export folder ({e})") from e
+    if stream:
+        from export.host_stream import StreamedEncoder
+
+        if backend != "c":
+            raise ExportError(f"streamed encoder: backend must be 'c' (our generated C), "
+                              f"found {backend!r}")
+        return cfg, StreamedEncoder(flats[0], cfg.hop_frames), open_session(flats[1], backend)
     return cfg, open_session(flats[0], backend), open_session(flats[1], backend)
 
 
-def decode_clip(cfg: ModelConfig, encoder: Session, step: Session, keypoints: np.ndarray,
-                *, progress: bool = False) -> ClipDecode:
-    """Greedy decoding of every hop of a clip's keypoints ``[T,65,3]`` into MIDI."""
+def decode_clip(cfg: ModelConfig, encoder: Session | StreamedEncoder, step: Session,
+                keypoints: np.ndarray, *, progress: bool = False) -> ClipDecode:
+    """Greedy decoding of every hop of a clip's keypoints ``[T,65,3]`` into MIDI (a
+    :class:`StreamedEncoder` runs the clip as one stream)."""
     from tqdm import tqdm
 
     check_pair(cfg, encoder, step)
     ends = hop_ends(int(keypoints.shape[0]), cfg, cfg.hop_frames)
+    streamed = None
+    if hasattr(encoder, "encode_hops"):  # export.host_stream.StreamedEncoder: one stream
+        frames = quantize_keypoints(encoder.io.inputs["keypoints"], keypoints)[0]
+        streamed = encoder.encode_hops(frames, ends)
     hops = []
-    for e in tqdm(ends, desc="decode", unit="hop", disable=not progress, leave=False):
-        hops.append(generate_hop(cfg, encoder, step, window_keypoints(keypoints, e, cfg.window_frames)))
+    for k, e in enumerate(tqdm(ends, desc="decode", unit="hop", disable=not progress, leave=False)):
+        if streamed is None:
+            hops.append(generate_hop(cfg, encoder, step,  # type: ignore[arg-type]
+                                     window_keypoints(keypoints, e, cfg.window_frames)))
+        else:
+            run = run_hop(cfg, step, streamed[k])
+            hops.append(tuple(t for t in run.outputs if t != vocab.EOS))
     starts = tuple((e - cfg.hop_frames) / cfg.fps for e in ends)
     return ClipDecode(starts, tuple(hops), hops_to_midi(hops, starts))

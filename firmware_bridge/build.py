@@ -10,7 +10,11 @@ loop and the model with ``-fstack-usage -fcallgraph-info=su``. The model is one 
   ``out_dir/model``), linked with the generic glue ``model_generated.c`` and the int8 kernel
   library ``edge/kernels``; the generated arenas are moved into ``.arena`` and the persistent
   areas into ``.persistent`` (objcopy section renames) so the size report and the guard words
-  see them, and the keypoint ring is sized to the model's window;
+  see them, and the keypoint ring is sized to the model's window; when the model's hop is a
+  multiple of the encoder's row strides (and ``stream`` is not turned off, ``--no-stream``) the
+  encoder is the STREAMED one (``encoder_stream_invoke`` per hop on the hop's new frames, its
+  kept rows in ``.persistent``): the loop is compiled with ``FE_MODEL_STREAMS`` and its ring
+  holds one hop of frames instead of the window;
 * any other folder: its ``*.c`` (a hand-written model hook, e.g. a test probe) + the kernels.
 
 ``runtime="tflm"`` runs the export folder's two models with TensorFlow Lite Micro + CMSIS-NN
@@ -104,6 +108,9 @@ class SizeReport:
     arena_bytes: int  # model scratch arena (.arena, without guards)
     persistent_bytes: int  # state kept across hops (.persistent: window, KV caches)
     sections: dict[str, int]  # every allocated section's size
+    stream_hop: int = 0  # frames per streamed encoder invoke (the hop); 0: windowed encoder
+    stream_state_bytes: int = 0  # streamed: rows the encoder keeps between hops
+    stream_note: str = ""  # what streams, or why the encoder is windowed ("" without a model)
 
 
 @dataclass(frozen=True)
@@ -210,8 +217,19 @@ def _move_model_sections(objs: list[Path], prefixes: tuple[str, ...]) -> None:
               str(obj)], f"objcopy {obj.name}")  # fmt: skip
 
 
-def _prepare_model(model: Path | None, out: Path,
-                   runtime: str) -> tuple[Path | None, tuple[str, ...], tuple[str, ...]]:  # fmt: skip
+@dataclass(frozen=True)
+class _Prepared:
+    """The model part of a build."""
+
+    src_dir: Path | None  # folder of the model's sources (None: the no-model build)
+    defines: tuple[str, ...] = ()  # -D flags the model needs (ring size, streaming)
+    ops: tuple[str, ...] = ()  # builtin operators (what the TFLM library must link)
+    stream_hop: int = 0  # streamed encoder's hop, 0 windowed
+    state_bytes: int = 0  # streamed encoder's kept rows
+    note: str = ""  # what streams or why not
+
+
+def _prepare_model(model: Path | None, out: Path, runtime: str, stream: bool) -> _Prepared:
     """The folder of sources to compile for ``model``, the -D flags and the operators it needs."""
     from firmware_bridge.boards.model_sources import is_export_folder, model_sources
 
@@ -219,15 +237,17 @@ def _prepare_model(model: Path | None, out: Path,
         if runtime != "c":
             raise BuildError(f"--runtime {runtime} needs an export folder (encoder.tflite, "
                              f"decoder_step.tflite, config.json), found {model}")
-        return model, (), ()
-    gen = model_sources(model, runtime=runtime)
+        return _Prepared(model)
+    gen = model_sources(model, runtime=runtime, stream=stream)
     src_dir = out / "model"
     src_dir.mkdir(parents=True, exist_ok=True)
     for stale in (*src_dir.glob("*.[ch]"), *src_dir.glob("*.cc")):
         stale.unlink()
     for name, text in gen.files.items():
         write_atomic(src_dir / name, text.encode())
-    return src_dir, (f"FE_WINDOW_MAX_FRAMES={gen.window_frames}u",), gen.ops
+    defines = (f"FE_WINDOW_MAX_FRAMES={gen.ring_frames}u",
+               *(("FE_MODEL_STREAMS",) if gen.stream_hop else ()))
+    return _Prepared(src_dir, defines, gen.ops, gen.stream_hop, gen.state_bytes, gen.stream_note)
 
 
 def _top_users(objs: list[Path], region: str) -> str:
@@ -303,7 +323,8 @@ def _section_sizes(elf: Path) -> dict[str, int]:
 
 
 def _size_report(
-    board: Board, model_dir: Path | None, sections: dict[str, int], bound: StackBound
+    board: Board, model_dir: Path | None, sections: dict[str, int], bound: StackBound,
+    prepared: _Prepared,
 ) -> SizeReport:
     flash = sum(sections.get(s, 0) for s in FLASH_SECTIONS)
     arena_guards = 16 + 4
@@ -316,6 +337,8 @@ def _size_report(
         stack_bound_bytes=bound.bytes, stack_bounded=bound.bounded, stack_path=bound.path,
         arena_bytes=max(0, sections.get(".arena", 0) - arena_guards),
         persistent_bytes=sections.get(".persistent", 0), sections=sections,
+        stream_hop=prepared.stream_hop, stream_state_bytes=prepared.state_bytes,
+        stream_note=prepared.note,
     )  # fmt: skip
 
 
@@ -343,12 +366,13 @@ def _peer_library(board: Board, runtime: str, ops: tuple[str, ...],
 def build_firmware(
     board: Board | str, *, model_dir: str | os.PathLike[str] | None = None,
     out_dir: str | os.PathLike[str], defines: tuple[str, ...] = (), runtime: str = "c",
-    progress: Progress | None = None,
+    progress: Progress | None = None, stream: bool = True,
 ) -> BuildResult:  # fmt: skip
     """Compile and link the firmware for ``board``; see the module docstring.
 
     ``defines`` adds ``-DNAME[=VALUE]`` flags (e.g. a kernel-variant switch for comparisons);
     ``runtime`` is ``"c"`` (the generated C) or ``"tflm"`` (TFLite Micro + CMSIS-NN);
+    ``stream=False`` keeps the windowed encoder even where the hop streams (``--no-stream``);
     ``progress(done, total)`` follows the peer library's first compilation (minutes).
     """
     board = get_board(board) if isinstance(board, str) else board
@@ -361,10 +385,11 @@ def build_firmware(
     obj_dir = out / "obj"
     obj_dir.mkdir(parents=True, exist_ok=True)
     write_headers(out / "include")
-    src_dir, model_defines, ops = _prepare_model(model, out, runtime)
-    peer = _peer_library(board, runtime, ops, progress)
+    prepared = _prepare_model(model, out, runtime, stream)
+    src_dir = prepared.src_dir
+    peer = _peer_library(board, runtime, prepared.ops, progress)
     flags = [*C_FLAGS, *_includes(board, out / "include", src_dir, peer),
-             *_defines(board, (*model_defines, *defines))]  # fmt: skip
+             *_defines(board, (*prepared.defines, *defines))]  # fmt: skip
     for stale in obj_dir.glob("*"):
         stale.unlink()
     objs = _compile(board, _sources(board, src_dir, runtime), flags, obj_dir, peer)
@@ -375,7 +400,7 @@ def build_firmware(
     bound = stack_bound(read_callgraph(sorted(obj_dir.glob("*.ci"))))
     if peer is not None:
         bound = StackBound(0, False, (), (), NO_BOUND_TFLM)
-    report = _size_report(board, model, _section_sizes(elf), bound)
+    report = _size_report(board, model, _section_sizes(elf), bound, prepared)
     size_json = out / "size.json"
     write_atomic(size_json, (json.dumps(asdict(report), indent=2) + "\n").encode())
     if peer is None:

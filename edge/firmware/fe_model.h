@@ -17,6 +17,14 @@
  * time shifts to cover the hop, or its own limit). The loop caps a hop at
  * FE_MODEL_MAX_TOKENS_PER_HOP tokens whatever the glue does.
  *
+ * A STREAMING model (the build defines FE_MODEL_STREAMS: a streamed encoder that takes only
+ * the hop's new frames) also gets, once per stream (after boot or RESET), when the stream's
+ * first frame has entered the window and been acknowledged,
+ *     fe_model_start(&window);                  not metered (runs while the hop's frames arrive)
+ * which primes the encoder's kept rows as if the frames before the first had been that frame
+ * (what fe_window_copy and the host's windows assume); the loop's ring then holds one hop of
+ * frames (FE_WINDOW_MAX_FRAMES = hop), so fe_window_copy gives fe_model_encode the hop's frames.
+ *
  * Buffers: put state that must survive between hops (KV caches, positions) in the
  * ".persistent" section and the scratch arena in ".arena" (FE_PERSISTENT / FE_ARENA below), so
  * the build's size report and the arena guard word see them.
@@ -72,5 +80,9 @@ int fe_model_init(void);
 int fe_model_encode(const fe_window_t *window);
 /* One decoder step: FE_MODEL_TOKEN with *token set, FE_MODEL_HOP_DONE, or < 0 on failure. */
 int fe_model_decode_step(uint8_t *token);
+#ifdef FE_MODEL_STREAMS
+/* Streaming models: prime the stream from its first frame (the window's only one). 0 on success. */
+int fe_model_start(const fe_window_t *window);
+#endif
 
 #endif /* FE_MODEL_H */

@@ -11,6 +11,9 @@
  *     decoder step metered in instructions (QEMU -icount) or cycles (DWT), and the tokens go
  *     back as EVENTS and out of the DIN UART as MIDI bytes (one TokenToMidi stream per hop,
  *     din.h); decoder steps that end the hop (FE_MODEL_END, EOS) are metered as tokens too.
+ *     A streaming model (FE_MODEL_STREAMS, fe_model.h) needs only the hop's new frames: the
+ *     ring holds `hop` frames, and the stream's first frame also primes the model
+ *     (fe_model_start) once it is acknowledged.
  * No malloc, no printf: every buffer is static and sized at compile time.
  */
 #include <stddef.h>
@@ -70,6 +73,12 @@ static fe_window_t window;
 static uint16_t frames_since_hop;
 static uint32_t hop_index;
 static uint8_t hop_tokens[FE_MODEL_MAX_TOKENS_PER_HOP];
+#ifdef FE_MODEL_STREAMS
+static uint8_t stream_started; /* fe_model_start ran for this stream */
+#define RING_FRAMES(m) ((m)->hop) /* a streamed encoder takes the hop's new frames only */
+#else
+#define RING_FRAMES(m) ((m)->context_frames)
+#endif
 static fe_event_t hop_events[FE_EVENTS_MAX_ITEMS];
 
 static meter_t enc_meter;
@@ -268,6 +277,14 @@ static void process_queued(void)
     queue_head = (uint16_t)((queue_head + 1u) % RX_QUEUE);
     --queue_count;
     send(FE_MSG_CREDIT, fe_pack_credit(ack_seq, 1u, frame_index, tx_payload, sizeof tx_payload));
+#ifdef FE_MODEL_STREAMS
+    if (!stream_started) {
+        stream_started = 1u;
+        if (fe_model_start(&window) != 0) {
+            send_error(FE_ERR_INTERNAL, FE_SEQ_NONE, "model failed to start the stream");
+        }
+    }
+#endif
     if (++frames_since_hop >= fe_model_info()->hop) {
         frames_since_hop = 0u;
         run_hop();
@@ -286,7 +303,7 @@ static void on_keypoints(const fe_msg_t *m)
     }
     if (window.capacity == 0u) {
         ++bad_payloads;
-        send_error(FE_ERR_BAD_STATE, m->seq, "model context exceeds FE_WINDOW_MAX_FRAMES");
+        send_error(FE_ERR_BAD_STATE, m->seq, "model ring exceeds FE_WINDOW_MAX_FRAMES");
         return;
     }
     if (queue_count >= RX_QUEUE) {
@@ -314,9 +331,12 @@ static void reset_state(void)
     dec_meter = (meter_t){0u, 0u, 0u};
     ack_seq = FE_SEQ_NONE;
     memset(window_frames, 0, sizeof window_frames);
+#ifdef FE_MODEL_STREAMS
+    stream_started = 0u;
+#endif
     window = (fe_window_t){
         .frames = window_frames,
-        .capacity = m->context_frames <= FE_WINDOW_MAX_FRAMES ? m->context_frames : 0u,
+        .capacity = RING_FRAMES(m) <= FE_WINDOW_MAX_FRAMES ? RING_FRAMES(m) : 0u,
         .fill = m->input_zero_point,
     };
     fe_din_init();

@@ -17,6 +17,14 @@
  * The step's caches and cross inputs are persistent tensors of the generated code, so they keep
  * their bytes between invocations.
  *
+ * A STREAMED encoder (FE_MC_STREAM, encoder_stream.h; the build then defines FE_MODEL_STREAMS):
+ * step 1 is encoder_stream_invoke() on the hop's FE_MC_HOP new frames (the loop's ring holds
+ * just those), its kept rows in the encoder's persistent area. fe_model_init resets the stream
+ * and fe_model_start primes it from the stream's first frame: FE_MC_PRIME_HOPS hops of that
+ * frame repeated, so the first real hop sees a window whose earlier frames repeat the first —
+ * the host's windows (edge.train.windows.window_keypoints) — and every hop's encoder outputs
+ * equal the windowed encoder's, byte for byte, from the first hop (export/planner/stream.py).
+ *
  * -DFE_DEBUG_LOGITS (QEMU only: semihosting) prints every step's int8 logits on the emulator's
  * console as "logits HOP POS hex..." so tests can compare kernel variants and the host.
  */
@@ -95,13 +103,33 @@ int fe_model_init(void)
     if (encoder_init() != 0) {
         return -1;
     }
+#if FE_MC_STREAM
+    encoder_stream_reset();
+#endif
     return decoder_step_init();
 }
+
+#if FE_MC_STREAM
+int fe_model_start(const fe_window_t *window)
+{
+    for (int k = 0; k < (int)FE_MC_PRIME_HOPS; ++k) {
+        /* the first frame, H times (again each hop: the input may share the arena) */
+        fe_window_copy(window, encoder_input(FE_MC_ENC_IN_KEYPOINTS));
+        if (encoder_stream_invoke() != 0) {
+            return -1;
+        }
+    }
+    return 0;
+}
+#define ENCODER_RUN() encoder_stream_invoke()
+#else
+#define ENCODER_RUN() encoder_invoke()
+#endif
 
 int fe_model_encode(const fe_window_t *window)
 {
     fe_window_copy(window, encoder_input(FE_MC_ENC_IN_KEYPOINTS));
-    if (encoder_invoke() != 0) {
+    if (ENCODER_RUN() != 0) {
         return -1;
     }
     decoder_step_reset_state();

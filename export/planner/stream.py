@@ -212,6 +212,20 @@ def _choose_cut(graph: Graph, hop: int) -> int:
                     "tensors made by row-wise operators from one graph input)")
 
 
+def longest_cut(graph: Graph) -> int:
+    """The end of the longest row-wise segment (the cut that streams the most operators), which
+    a hop streams whole only when it is a multiple of every row stride in it;
+    :class:`PlanError` when ``graph`` has no row-wise segment."""
+    rules = _rules(graph)
+    prod, consumers = graph.producers(), graph.consumers()
+    found = [(len(seg), cut) for cut in segment_ends(graph)
+             if (seg := _segment(graph, cut, rules, prod, consumers)) is not None]
+    if not found:
+        raise PlanError(f"{graph.name}: no row-wise segment to stream (expected [1, T, ...] "
+                        "tensors made by row-wise operators from one graph input)")
+    return max(found, key=lambda x: x[0])[1]
+
+
 def _check(graph: Graph, cut: int, seg: tuple[int, ...], rules: dict[int, _Rule],
            consumers: dict[int, list[int]], hop: int) -> tuple[int, dict[int, int], dict[int, int]]:
     """(the segment's graph input, fresh rows, first needed rows) or :class:`PlanError`."""

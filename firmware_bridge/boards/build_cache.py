@@ -56,7 +56,7 @@ def compiler_version() -> str:
 
 
 def build_key(board: Board, model_dir: Path | None, defines: tuple[str, ...] = (),
-              runtime: str = "c") -> str:  # fmt: skip
+              runtime: str = "c", stream: bool = True) -> str:  # fmt: skip
     """The SHA-256 (hex) of everything a build of ``board`` with ``model_dir`` depends on
     (under ``runtime="tflm"`` also the peer's sources and library key)."""
     h = hashlib.sha256()
@@ -70,6 +70,7 @@ def build_key(board: Board, model_dir: Path | None, defines: tuple[str, ...] = (
     add("compiler", compiler_version().encode())
     add("fw_version", FW_VERSION.encode())
     add("runtime", runtime.encode())
+    add("stream", b"1" if stream else b"0")
     if runtime == "tflm":
         from firmware_bridge.tflm.library import library_key
         from firmware_bridge.tflm.sources import locate_sources
@@ -101,13 +102,13 @@ def _load(board: Board, out: Path) -> BuildResult | None:
 def cached_build(
     board: Board | str, *, model_dir: str | os.PathLike[str] | None,
     out_dir: str | os.PathLike[str], defines: tuple[str, ...] = (), runtime: str = "c",
-    progress: Progress | None = None,
+    progress: Progress | None = None, stream: bool = True,
 ) -> tuple[BuildResult, bool]:  # fmt: skip
     """``build_firmware`` unless ``out_dir`` holds a build of the same inputs; (result, reused)."""
     board = get_board(board) if isinstance(board, str) else board
     model = None if model_dir is None else Path(model_dir).resolve()
     out = Path(out_dir).resolve()
-    key = build_key(board, model, defines, runtime) if model is None or model.is_dir() else ""
+    key = build_key(board, model, defines, runtime, stream) if model is None or model.is_dir() else ""
     stamp = out / KEY_FILE
     if key and stamp.is_file() and stamp.read_text().strip() == key:
         loaded = _load(board, out)
@@ -115,7 +116,7 @@ def cached_build(
             return loaded, True
     stamp.unlink(missing_ok=True)
     result = build_firmware(board, model_dir=model, out_dir=out, defines=defines,
-                            runtime=runtime, progress=progress)
+                            runtime=runtime, progress=progress, stream=stream)
     if key:
         write_atomic(stamp, (key + "\n").encode())
     return result, False

@@ -9,6 +9,17 @@ nothing):
   run on each model, prefixes ``encoder_`` and ``decoder_step_``; the step's self-attention
   caches (``cache_*``) and cross K/V inputs (``cross_*``) are persistent, so the caches keep
   their rows between steps and the cross K/V are copied in once per hop;
+* the STREAMED encoder (runtime ``"c"``, ``stream=True``, the default) when the model's hop
+  (``hop_frames``) is a multiple of every row stride of the encoder's longest row-wise segment
+  (:func:`stream_choice`): :func:`export.planner.stream.plan_stream` + ``emit_stream_c`` write
+  ``encoder.c/.h`` over the stream graph (input: the hop's H new frames) and
+  ``encoder_stream.c/.h`` (``encoder_stream_reset`` / ``encoder_stream_invoke``); the rings'
+  kept rows are the encoder's persistent area. The glue primes a stream with
+  ``ceil(W / H) - 1`` hops of its first frame repeated, so from the first hop the streamed
+  encoder's outputs equal the windowed encoder's on the host's windows (frames before the
+  first repeat it, :func:`edge.train.windows.window_keypoints`) byte for byte, and the board
+  answers what the windowed host reference (:mod:`export.host_decode`) answers. Any other hop
+  (e.g. the shipped students' 22 over strides of 4) keeps the windowed encoder;
 * runtime ``"tflm"``: the same API (``encoder.h``, ``decoder_step.h``) implemented over one
   TFLite Micro interpreter per model (:func:`export.tflm.runtime.tflm_model_sources`:
   ``*_tflm.cc``, the model arrays with our offline plan embedded, op resolvers), the same
@@ -31,6 +42,7 @@ import zlib
 from dataclasses import dataclass
 from pathlib import Path
 from string import Template
+from typing import Any
 
 from edge import vocab
 from edge.model.clock import cap_us, fps_milli
@@ -62,6 +74,14 @@ class ModelSources:
     persistent_bytes: dict[str, int]  # planned persistent area per prefix (0 under TFLM)
     runtime: str = "c"  # "c" or "tflm"
     ops: tuple[str, ...] = ()  # builtin operators of both models (what TFLM must link)
+    stream_hop: int = 0  # H when the encoder is streamed (frames per encoder invoke), 0 windowed
+    stream_note: str = ""  # what streams (the plan's note) or why the encoder is windowed
+    state_bytes: int = 0  # streamed: rows the encoder keeps between hops (its rings' states)
+
+    @property
+    def ring_frames(self) -> int:
+        """Keypoint frames the firmware's ring must hold: the hop's when streamed, else W."""
+        return self.stream_hop or self.window_frames
 
 
 _CONFIG_TEMPLATE = Template("""\
@@ -73,11 +93,15 @@ _CONFIG_TEMPLATE = Template("""\
 #include "decoder_step.h"
 #include "encoder.h"
 #include "fe_vocab.h"
-
+${stream_include}
 #define FE_MC_HASH 0x${hash}u
 #define FE_MC_FPS ${fps}f
 #define FE_MC_HOP ${hop}u            /* H: frames per hop */
 #define FE_MC_WINDOW ${window}u         /* W: frames the encoder sees */
+/* 1: the encoder is streamed (encoder_stream.h): each invoke takes the hop's new frames only */
+#define FE_MC_STREAM ${stream}
+#define FE_MC_ENC_FRAMES ${enc_frames}u      /* frames of the encoder input (H streamed, W windowed) */
+#define FE_MC_PRIME_HOPS ${prime_hops}u      /* streamed: hops of the first frame before the first hop */
 #define FE_MC_MAX_TOKENS ${max_tokens}     /* L: decoder positions per hop (SOS first) */
 #define FE_MC_CACHE_LEN ${cache_len}      /* rows of each self-attention cache (L - 1) */
 /* The decoder's clock (edge/model/clock.py): bin = min(min(cursor_us, CAP) * FPS_MILLI / 1e9, HOP) */
@@ -102,7 +126,7 @@ _CONFIG_TEMPLATE = Template("""\
 #define FE_MC_CACHE_PAIRS {$cache}
 #define FE_MC_CACHE_ROW_BYTES ${row_bytes}u
 
-_Static_assert(ENCODER_INPUT${enc_kp}_BYTES == FE_MC_WINDOW * 65u * 3u, "encoder input is not W frames");
+_Static_assert(ENCODER_INPUT${enc_kp}_BYTES == FE_MC_ENC_FRAMES * 65u * 3u, "encoder input is not its frames");
 _Static_assert(DECODER_STEP_OUTPUT${dec_logits}_BYTES == FE_VOCAB_SIZE, "logits are not the vocabulary");
 _Static_assert(DECODER_STEP_INPUT${dec_mask}_BYTES == FE_MC_MAX_TOKENS, "mask is not L wide");
 
@@ -160,7 +184,36 @@ def _generate(flat: bytes, prefix: str, persistent: tuple[str, ...],
     return emit_c(graph, plan, prefix=prefix), plan.arena_bytes, plan.persistent_bytes, ops
 
 
-def _config_header(export_dir: Path, data: dict[str, bytes], crc: int):  # type: ignore[no-untyped-def]
+@dataclass(frozen=True)
+class StreamChoice:
+    """Whether an encoder streams at a hop: its stream plan, or why it stays windowed."""
+
+    hop: int  # frames per decoding hop (the model's hop_frames)
+    plan: tuple[Any, Any, Any] | None  # (stream graph, MemoryPlan, Streaming); None: windowed
+    note: str  # the plan's note, or the reason it is windowed
+
+
+def stream_choice(encoder_flat: bytes, hop: int) -> StreamChoice:
+    """The encoder ``encoder_flat`` streamed in hops of ``hop`` frames over its longest row-wise
+    segment (:func:`export.planner.stream.longest_cut`), planned (:func:`plan_stream`) and
+    checked (:func:`verify_plan`); windowed, with the planner's reason, when that segment does
+    not stream whole at this hop (a hop that is not a multiple of its row strides, padding)."""
+    from export.planner import PlanError
+    from export.planner.stream import longest_cut, plan_stream
+    from export.planner.verify import verify_plan
+    from export.tflite_reader import read_tflite
+
+    graph = read_tflite(encoder_flat)
+    try:
+        g2, plan, info = plan_stream(graph, hop, cut=longest_cut(graph))
+    except PlanError as e:
+        return StreamChoice(hop, None, f"windowed encoder: {e}")
+    verify_plan(g2, plan)
+    return StreamChoice(hop, (g2, plan, info), info.note())
+
+
+def _config_header(export_dir: Path, data: dict[str, bytes], crc: int,  # type: ignore[no-untyped-def]
+                   stream: StreamChoice | None):
     from edge.model.build import cache_names
     from edge.model.config import load_config
     from export.int8.flat import model_io
@@ -194,6 +247,11 @@ def _config_header(export_dir: Path, data: dict[str, bytes], crc: int):  # type:
         "mask_open": int(mask.quantize(0.0)),  # type: ignore[union-attr]
         "mask_closed": int(mask.quantize(cfg.mask_value)),  # type: ignore[union-attr]
         "n_kv": len(cross), "row_bytes": row_bytes,
+        "stream": int(stream is not None and stream.plan is not None),
+        "stream_include": '#include "encoder_stream.h"\n' if stream and stream.plan else "",
+        "enc_frames": cfg.hop_frames if stream and stream.plan else cfg.window_frames,
+        # priming: the hops a stream needs before its output is the windowed one's, but one
+        "prime_hops": stream.plan[2].warmup_hops - 1 if stream and stream.plan else 0,
         "cross": ", ".join(f"{{{a}, {b}}}" for a, b in cross_pairs),
         "cache": ", ".join(f"{{{a}, {b}}}" for a, b in cache_pairs),
     }
@@ -203,23 +261,51 @@ def _config_header(export_dir: Path, data: dict[str, bytes], crc: int):  # type:
     return _CONFIG_TEMPLATE.substitute(values), cfg
 
 
-def model_sources(export_dir: str | os.PathLike[str], *, runtime: str = "c") -> ModelSources:
-    """Sources of the export folder ``export_dir`` for the generic glue (see module doc)."""
+def _generate_stream(choice: StreamChoice) -> tuple[dict[str, str], int, int, set[str]]:
+    """(files, arena bytes, persistent bytes, operators) of the streamed encoder."""
+    from export.codegen.stream import emit_stream_c
+
+    assert choice.plan is not None
+    g2, plan, info = choice.plan
+    ops = {op.op for op in g2.operators}
+    return emit_stream_c(g2, plan, info, prefix=PREFIXES[0]), plan.arena_bytes, \
+        plan.persistent_bytes, ops
+
+
+def model_sources(export_dir: str | os.PathLike[str], *, runtime: str = "c",
+                  stream: bool = True) -> ModelSources:
+    """Sources of the export folder ``export_dir`` for the generic glue (see module doc);
+    ``stream=False`` keeps the windowed encoder whatever the hop (``--no-stream``)."""
+    from edge.model.config import load_config
+
     if runtime not in RUNTIMES:
         raise ModelSourceError(f"runtime {runtime!r}: expected one of {', '.join(RUNTIMES)}")
     folder = Path(export_dir).resolve()
     data = _read(folder)
     crc = model_hash(folder)
-    header, cfg = _config_header(folder, data, crc)
+    hop = load_config(folder / "config.json").hop_frames
+    if runtime != "c":
+        choice = StreamChoice(hop, None, f"windowed encoder: runtime {runtime} does not stream")
+    elif not stream:
+        choice = StreamChoice(hop, None, "windowed encoder: streaming disabled (--no-stream)")
+    else:
+        choice = stream_choice(data["encoder.tflite"], hop)
+    header, cfg = _config_header(folder, data, crc, choice)
     files = {"fe_model_config.h": header}
     arena, persistent, ops = {}, {}, set()
     for prefix, persist in zip(PREFIXES, ((), STEP_PERSISTENT), strict=True):
-        code, arena[prefix], persistent[prefix], used = _generate(
-            data[f"{prefix}.tflite"], prefix, persist, runtime)
+        if prefix == PREFIXES[0] and choice.plan is not None:
+            code, arena[prefix], persistent[prefix], used = _generate_stream(choice)
+        else:
+            code, arena[prefix], persistent[prefix], used = _generate(
+                data[f"{prefix}.tflite"], prefix, persist, runtime)
         files.update(code)
         ops |= used
+    streamed = choice.plan is not None
     return ModelSources(folder, crc, files, cfg.window_frames, arena, persistent, runtime,
-                        tuple(sorted(ops)))
+                        tuple(sorted(ops)), stream_hop=hop if streamed else 0,
+                        stream_note=choice.note,
+                        state_bytes=choice.plan[2].state_bytes if streamed else 0)
 
 
 def is_export_folder(folder: str | os.PathLike[str]) -> bool:

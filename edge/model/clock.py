@@ -71,3 +71,21 @@ def clock_graph(tokens: Any, cfg: ModelConfig) -> Any:
     c = keras.ops.minimum(keras.ops.cumsum(us, axis=1), cap_us(cfg))
     b = keras.ops.floor_divide(c * fps_milli(cfg), _US_PER_S_MILLI)
     return keras.ops.cast(keras.ops.minimum(b, cfg.hop_frames), "int32")
+
+
+def resize_clock_table(table: np.ndarray, hop_frames: int) -> np.ndarray:
+    """A clock embedding ``[H0 + 1, d]`` trained for hop ``H0`` remapped to hop ``hop_frames``.
+
+    Rows ``0..H-1`` are in-hop frame bins and mean the same for every hop (frame ``b`` of the
+    hop), so they are copied; bins past the old hop (``H > H0``) take the old last in-hop row
+    ``H0 - 1``. Row ``H`` ("at or past the hop's end") takes the old end row ``H0``. A start for
+    fine-tuning to another hop, not an equivalent model.
+    """
+    old = np.asarray(table)
+    if old.ndim != 2 or old.shape[0] < 2:
+        raise ValueError(f"clock table must be [H0 + 1 >= 2, d], found shape {old.shape}")
+    if hop_frames < 1:
+        raise ValueError(f"hop_frames must be >= 1, found {hop_frames}")
+    h0 = old.shape[0] - 1
+    rows = [min(b, h0 - 1) for b in range(hop_frames)] + [h0]
+    return old[rows].copy()

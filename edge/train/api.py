@@ -100,19 +100,32 @@ def _run(
     return metrics
 
 
+CLOCK_TABLE = "clock_embedding/table"  # path tail of the decoder's clock embedding weight
+
+
 def copy_weights_by_name(src: Any, dst: Any, where: str) -> None:
     """Assign every weight of model ``dst`` from the weight of ``src`` with the same path.
 
     Robust to weightless layers added or removed (e.g. training-only noise), unlike loading a
     weights file by layer order; raises :class:`TrainError` naming the first weight missing or
-    of another shape."""
+    of another shape. The one shape allowed to differ is the clock embedding's row count (it
+    is ``hop_frames + 1``): a run trained for another hop is remapped by
+    :func:`edge.model.clock.resize_clock_table` (fine-tuning to a shorter or longer hop)."""
+    from edge.model.clock import resize_clock_table
+
     by_path = {w.path: w for w in src.weights}
     for w in dst.weights:
         s = by_path.get(w.path)
-        if s is None or tuple(s.shape) != tuple(w.shape):
+        want = tuple(w.shape)
+        if (s is not None and w.path.endswith(CLOCK_TABLE) and len(want) == 2
+                and tuple(s.shape)[1:] == want[1:] and tuple(s.shape) != want):
+            w.assign(resize_clock_table(s.numpy(), want[0] - 1))
+            continue
+        if s is None or tuple(s.shape) != want:
             found = "missing" if s is None else f"shape {tuple(s.shape)}"
-            raise TrainError(f"--init {where}: weight '{w.path}' {tuple(w.shape)} not found "
-                             f"there ({found}); the model configs must match")
+            raise TrainError(f"--init {where}: weight '{w.path}' {want} not found "
+                             f"there ({found}); the model configs must match (hop_frames "
+                             f"may differ: the clock embedding is remapped)")
         w.assign(s.numpy())
 
 
@@ -142,10 +155,12 @@ def inherit_weights(src: Any, dst: Any) -> dict[str, int]:
 
 def train_teacher(
     data: str | os.PathLike[str], out: str | os.PathLike[str], s: TrainSettings | None = None,
-    cfg: TeacherConfig | None = None, *, resume: bool = False, progress: bool = True,
+    cfg: ModelConfig | None = None, *, resume: bool = False, progress: bool = True,
     init: str | os.PathLike[str] | None = None,
 ) -> dict[str, Any]:
-    """Train a teacher on ``data`` into the run folder ``out``; returns its metrics."""
+    """Train a model on the ground truth alone (no soft targets) into the run folder ``out``;
+    returns its metrics. A teacher by default; with ``init`` and a student ``cfg``, the
+    fine-tuning of a student, e.g. to a shorter hop (:func:`copy_weights_by_name`)."""
     return _run(cfg or TeacherConfig(), data, out, s or TrainSettings(), resume=resume,
                 progress=progress, init=init)
 
@@ -161,7 +176,14 @@ def distill_student(
     tcfg, _ = load_run(teacher_run)  # fails early on a bad teacher folder
     cfg = cfg or StudentConfig(window_frames=tcfg.window_frames, hop_frames=tcfg.hop_frames,
                                fps=tcfg.fps, max_tokens=tcfg.max_tokens)
-    for name in ("window_frames", "hop_frames", "fps", "max_tokens"):
+    if cfg.hop_frames != tcfg.hop_frames:
+        raise TrainError(
+            f"student 'hop_frames' must equal the teacher's {tcfg.hop_frames}, found "
+            f"{cfg.hop_frames}: the teacher's soft targets are the events of its own hop. To "
+            f"train for another hop, fine-tune on the ground truth: foley-edge train --init "
+            f"{teacher_run} --set hop_frames={cfg.hop_frames} (the clock embedding is remapped)"
+        )
+    for name in ("window_frames", "fps", "max_tokens"):
         if getattr(cfg, name) != getattr(tcfg, name):
             raise TrainError(
                 f"student '{name}' must equal the teacher's {getattr(tcfg, name)} (same windows "

@@ -3,6 +3,7 @@
 ::
 
     foley-edge train --data D --out RUN [--epochs N] [--strategy one|mirrored|multiworker]
+    foley-edge train --init RUN --data D --out RUN2 --set hop_frames=4   (fine-tune to a hop)
     foley-edge distill --teacher RUN --data D --out RUN2 [--temperature T] [--kd-weight A]
     foley-edge qat --run RUN --data D --out RUN2 [--epochs N] [--lr-factor F]
     foley-edge evaluate --model RUN --data D --split test|val|train|all [--json]
@@ -95,11 +96,20 @@ def _common(p: argparse.ArgumentParser) -> None:
 
 
 def _train(args: argparse.Namespace) -> int:
-    from edge.train.api import train_teacher
+    from dataclasses import asdict
 
-    m = train_teacher(args.data, args.out, _settings(args), _model_config("teacher", args.set),
-                      resume=args.resume, progress=not args.quiet, init=args.init)
-    print(f"teacher run written to {args.out}: final val {json.dumps(m['final_val'])}")
+    from edge.train.api import train_teacher
+    from edge.train.run import read_run_config
+
+    kind, base = "teacher", None
+    if args.init is not None:  # fine-tuning: the init run's model, changed only by --set
+        icfg, _ = read_run_config(args.init)
+        kind, base = icfg.kind, asdict(icfg)
+        base.pop("kind")
+    cfg = _model_config(kind, args.set, base)
+    m = train_teacher(args.data, args.out, _settings(args), cfg, resume=args.resume,
+                      progress=not args.quiet, init=args.init)
+    print(f"{cfg.kind} run written to {args.out}: final val {json.dumps(m['final_val'])}")
     return 0
 
 
@@ -172,7 +182,7 @@ def _evaluate(args: argparse.Namespace) -> int:
     if args.json:
         print(text)
     else:
-        keys = ("token_accuracy", "onset_f1", "onset_offset_f1", "pitch_class_distance",
+        keys = ("token_accuracy", "onset_f1", "onset_only_f1", "onset_offset_f1", "pitch_class_distance",
                 "motion_sensitivity", "clips")
         for k in keys:
             v = result.get(k)
@@ -183,7 +193,8 @@ def _evaluate(args: argparse.Namespace) -> int:
 
 def register(sub: argparse._SubParsersAction) -> None:
     """Add this module's sub-commands."""
-    p = sub.add_parser("train", help="train the teacher Graph-Transformer")
+    p = sub.add_parser("train", help="train the teacher Graph-Transformer (with --init RUN: "
+                       "fine-tune RUN's model on the ground truth, e.g. --set hop_frames=4)")
     _common(p)
     p.set_defaults(func=_train)
 

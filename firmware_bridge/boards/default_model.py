@@ -177,3 +177,43 @@ def default_export(cache: str | os.PathLike[str] = DEFAULT_CACHE,
                     waive_targets=True)
     return DefaultModel(out, "UNTRAINED student stand-in (seeded StudentConfig weights; the "
                         f"shipped {student} is not in this checkout yet), int8 export {out}", False)
+
+
+def with_hop(export: str | os.PathLike[str], hop: int,
+             cache: str | os.PathLike[str] = DEFAULT_CACHE) -> Path:
+    """The export folder ``export`` decoding every ``hop`` frames instead of its own hop
+    (``--hop``): a copy under ``cache`` (``<name>-hop<H>``) whose config.json says
+    ``hop_frames = hop``, the two models unchanged.
+
+    Only a shorter hop is allowed: the decoder's clock (:mod:`edge.model.clock`) then reaches
+    bins ``0..hop``, a prefix of the table it was trained with (``hop_frames + 1`` rows), and the
+    encoder does not depend on the hop. A model trained for a longer hop decodes a short one
+    worse (its events were learnt a hop at a time); this exists to measure the board side —
+    streaming, latency — before a short-hop model is trained. Raises :class:`BoardError`.
+    """
+    import json
+
+    from edge.model.config import load_config
+    from firmware_bridge.boards.model_sources import EXPORT_FILES, is_export_folder
+    from firmware_bridge.errors import BoardError
+
+    src = Path(export).resolve()
+    if not is_export_folder(src):
+        raise BoardError(f"--hop {hop}: {src} is not an export folder (expected "
+                         f"{', '.join(EXPORT_FILES)})")
+    cfg = load_config(src / "config.json")
+    if not 1 <= hop <= cfg.hop_frames:
+        raise BoardError(f"--hop {hop}: expected 1..{cfg.hop_frames} (the model's own hop: its "
+                         "decoder's clock has no bins past it)")
+    if hop == cfg.hop_frames:
+        return src
+    out = Path(cache).resolve() / f"{src.name}-hop{hop}"
+    out.mkdir(parents=True, exist_ok=True)
+    for name in ("encoder.tflite", "decoder_step.tflite", "report.json", "report.md"):
+        if (src / name).is_file():
+            shutil.copyfile(src / name, out / name)
+    data = json.loads((src / "config.json").read_text())
+    model = data.get("model", data)
+    model["hop_frames"] = hop
+    (out / "config.json").write_text(json.dumps(data, indent=1) + "\n")
+    return out

@@ -26,12 +26,19 @@ Two bases, both from the same run:
   - received. Only a real-time (paced) stream has a measured figure: an unpaced one plays on a
   virtual clock, so its hand-over moments say nothing about latency.
 * **estimated** (:func:`estimated`) for a board at ``clock_hz`` (the STM32F746 at 216 MHz), one
-  instruction per cycle as in the RTF: hop wait from frame times (``(hop - 1 - p) / fps``),
-  encoder ``E / clock``, decoder ``(tokens + 1) D / clock``, serial at ``baud`` (115200, the
-  F746's ST-LINK port), and the playout latency the 'auto' rule would pick for those answers:
-  one hop + ``auto_margin`` of ``answer_k - 1/fps`` over the hops. A note due before its hop's
-  answer could arrive plays on arrival (playout 0). Limits: counts from QEMU's ``-icount`` are
-  instructions, not cycles (flash wait states and cache misses cost more, dual issue less).
+  instruction per cycle as in the RTF: encoder ``E / clock``, decoder ``(tokens + 1) D /
+  clock``, serial at ``baud`` (115200, the F746's ST-LINK port: the hop's last frame up, its
+  answer down), the board as one queue (:func:`board_timeline`: hop ``k`` starts when its last
+  frame is in and the board is done with hop ``k - 1``), hop wait from frame times
+  (``(hop - 1 - p) / fps``) plus any time its frames wait for the board (a board slower than
+  real time falls behind: with short hops and many tokens per hop the answers queue up — the
+  measured basis sees the same as frames held back by the link), and the playout latency the
+  'auto' rule would pick for those answers: one hop + ``auto_margin`` of the answer delays
+  ``arrival_k - end_k`` over the hops. A note due before its hop's answer arrives plays on
+  arrival (playout 0). Limits: counts from QEMU's ``-icount`` are instructions, not cycles
+  (flash wait states and cache misses cost more, dual issue less); E is the mean per encoder
+  run, so a streamed encoder's priming (``ceil(W / H) - 1`` hops of the stream's first frame,
+  run while its first hop's frames arrive, not metered as a run) is left out.
 """
 
 from __future__ import annotations
@@ -174,21 +181,61 @@ def measured(res: StreamResult) -> LatencyFigures | None:
                                        for n in res.notes), res.playout_latency_s - hop_s)
 
 
+@dataclass(frozen=True)
+class HopTiming:
+    """One hop on the estimated board's timeline (seconds on the clip's clock)."""
+
+    end_s: float  # the hop's end: its last frame's time + one frame
+    start_s: float  # the board starts on it: last frame in, earlier hops done
+    queued_s: float  # of which waiting for the board to finish earlier hops
+    encoder_s: float  # its encoder run
+    decoder_s: float  # its decoder steps
+    serial_s: float  # its last frame up and its answer down
+    arrival_s: float  # its answer is in at the host
+
+    @property
+    def need_s(self) -> float:
+        """The answer delay the auto margin covers: arrival - the hop's end."""
+        return self.arrival_s - self.end_s
+
+
+def board_timeline(res: StreamResult, *, clock_hz: float, baud: float) -> list[HopTiming]:
+    """Each hop of ``res`` on a board at ``clock_hz`` with a ``baud`` link, run in order by one
+    core: hop ``k`` (frames ``first .. first + hop - 1``) is in ``up`` after its last frame,
+    starts then or when hop ``k - 1`` is done, runs ``E + (tokens + 1) D`` instructions, and
+    its answer takes ``down`` more on the link."""
+    fps, hop = res.hello.fps, res.hello.hop
+    enc, dec = _counts(res)
+    up = wire_bytes_up() * BITS_PER_BYTE / baud
+    out: list[HopTiming] = []
+    free = -float("inf")  # the board is done with the hops before
+    for h in res.hops:
+        if out and h.session != res.hops[len(out) - 1].session:
+            free = -float("inf")  # a restarted device has nothing queued
+        end = (h.first_frame + hop) / fps
+        ready = end - 1.0 / fps + up
+        start = max(ready, free)
+        e, d = enc / clock_hz, dec * (len(h.tokens) + 1) / clock_hz
+        free = start + e + d
+        link = serial_s(h.tokens, baud)
+        out.append(HopTiming(end, start, start - ready, e, d, link, free + link - up))
+    return out
+
+
 def estimated(res: StreamResult, *, clock_hz: float = REFERENCE_CLOCK_HZ,
               baud: float = REFERENCE_BAUD, board: str = REFERENCE_BOARD) -> LatencyFigures:
     """Motion-to-sound estimated for ``board`` at ``clock_hz`` from the run's counts (module
     doc): the same notes, their hops' token counts, frame times instead of host times."""
     fps, hop = res.hello.fps, res.hello.hop
-    enc, dec = _counts(res)
-    compute = [(enc / clock_hz, dec * (len(h.tokens) + 1) / clock_hz, serial_s(h.tokens, baud))
-               for h in res.hops]
-    margin = auto_margin([sum(c) - 1.0 / fps for c in compute]) if fps else 0.0
+    timeline = board_timeline(res, clock_hz=clock_hz, baud=baud) if fps else []
+    margin = auto_margin([t.need_s for t in timeline]) if fps else 0.0
     notes = []
     for n in res.notes:
-        e, d, link = compute[n.hop]
-        wait = (hop - 1 - n.hop_frame) / fps
-        total = n.time_s + hop / fps + margin - n.frame / fps
-        notes.append(Budget(wait, e, d, link, max(0.0, total - wait - e - d - link)))
+        t = timeline[n.hop]
+        wait = (hop - 1 - n.hop_frame) / fps + t.queued_s
+        due = n.time_s + hop / fps + margin
+        notes.append(Budget(wait, t.encoder_s, t.decoder_s, t.serial_s,
+                            max(0.0, due - t.arrival_s)))
     mhz = f"{clock_hz / 1e6:g} MHz"
     return LatencyFigures(f"estimated for {board} at {mhz} ({baud:g} baud)", tuple(notes),
                           margin)

@@ -93,6 +93,14 @@ def _model_args(p: argparse.ArgumentParser) -> None:
     p.add_argument("--runtime", choices=("c", "tflm"), default="c",
                    help="what runs the model: c = our generated C (default), tflm = TensorFlow "
                         "Lite Micro + CMSIS-NN built from the pinned sources (the peer)")
+    p.add_argument("--no-stream", action="store_true",
+                   help="keep the windowed encoder (the whole window every hop) even when the "
+                        "model's hop is a multiple of the encoder's strides, where the firmware "
+                        "streams it by default (only the hop's new frames)")
+    p.add_argument("--hop", type=int, default=None, metavar="H",
+                   help="decode every H frames instead of the model's own hop (shorter only: "
+                        "for latency measurements; a model trained for a longer hop decodes "
+                        "worse)")
 
 
 def library_progress():  # type: ignore[no-untyped-def]
@@ -120,14 +128,25 @@ def resolve_model(args: argparse.Namespace) -> Path | None:
     if getattr(args, "no_model", False):
         return None
     if args.model is not None:
-        return args.model
+        return _hop_override(args, args.model)
     from firmware_bridge.boards.default_model import default_export
     from firmware_bridge.boards.registry import get_board
 
     board = getattr(args, "board", None)
     model = default_export(student=get_board(board).student if board else "student")
     print(f"model      {model.description}")
-    return model.export_dir
+    return _hop_override(args, model.export_dir)
+
+
+def _hop_override(args: argparse.Namespace, export: Path) -> Path:
+    """``export``, or its copy decoding every ``--hop`` frames."""
+    if getattr(args, "hop", None) is None:
+        return export
+    from firmware_bridge.boards.default_model import with_hop
+
+    out = with_hop(export, args.hop)
+    print(f"hop        {args.hop} frames (--hop; the model was trained for its own): {out}")
+    return out
 
 
 def _out_dir(args: argparse.Namespace) -> Path:
@@ -149,6 +168,8 @@ def print_size(result) -> None:  # type: ignore[no-untyped-def]
           f" KiB)")  # fmt: skip
     print(f"  arena    {s.arena_bytes / kib:8.1f} KiB")
     print(f"  persist  {s.persistent_bytes / kib:8.1f} KiB")
+    if s.stream_note:
+        print(f"encoder    {s.stream_note}")
     if s.stack_bounded:
         print(f"stack      bound {s.stack_bound_bytes} B via {' -> '.join(s.stack_path)}")
     else:
@@ -160,7 +181,8 @@ def _build(args: argparse.Namespace) -> int:
     from firmware_bridge.build import build_firmware
 
     result = build_firmware(args.board, model_dir=resolve_model(args), out_dir=_out_dir(args),
-                            runtime=args.runtime, progress=library_progress())
+                            runtime=args.runtime, progress=library_progress(),
+                            stream=not args.no_stream)
     print_size(result)
     return 0
 
@@ -173,7 +195,8 @@ def _flash(args: argparse.Namespace) -> int:
     elf = args.elf
     if elf is None:
         result = build_firmware(board, model_dir=resolve_model(args), out_dir=_out_dir(args),
-                                runtime=args.runtime, progress=library_progress())
+                                runtime=args.runtime, progress=library_progress(),
+                                stream=not args.no_stream)
         print_size(result)
         elf = result.elf
     if not board.emulated:
@@ -245,7 +268,7 @@ def _play_target(args: argparse.Namespace) -> PlayTarget:
     args.board = args.board or DEFAULT_BOARD
     result, reused = cached_build(args.board, model_dir=resolve_model(args),
                                   out_dir=_out_dir(args), runtime=args.runtime,
-                                  progress=library_progress())
+                                  progress=library_progress(), stream=not args.no_stream)
     print_size(result)
     if reused:
         print("           (reused: no input of this build changed)")

@@ -202,8 +202,10 @@ class HopTiming:
 def board_timeline(res: StreamResult, *, clock_hz: float, baud: float) -> list[HopTiming]:
     """Each hop of ``res`` on a board at ``clock_hz`` with a ``baud`` link, run in order by one
     core: hop ``k`` (frames ``first .. first + hop - 1``) is in ``up`` after its last frame,
-    starts then or when hop ``k - 1`` is done, runs ``E + (tokens + 1) D`` instructions, and
-    its answer takes ``down`` more on the link."""
+    starts then or when hop ``k - 1`` is done, runs ``E + (tokens + 1) D`` instructions, then
+    sends its answer (``down`` on the link; the firmware writes the UART by polling, so the
+    core is busy until it is out). Not counted: the DIN MIDI bytes, written the same way at
+    31250 baud on boards with a DIN port, and the CREDITs of the hop's other frames."""
     fps, hop = res.hello.fps, res.hello.hop
     enc, dec = _counts(res)
     up = wire_bytes_up() * BITS_PER_BYTE / baud
@@ -216,9 +218,9 @@ def board_timeline(res: StreamResult, *, clock_hz: float, baud: float) -> list[H
         ready = end - 1.0 / fps + up
         start = max(ready, free)
         e, d = enc / clock_hz, dec * (len(h.tokens) + 1) / clock_hz
-        free = start + e + d
         link = serial_s(h.tokens, baud)
-        out.append(HopTiming(end, start, start - ready, e, d, link, free + link - up))
+        free = start + e + d + link - up  # the answer is out
+        out.append(HopTiming(end, start, start - ready, e, d, link, free))
     return out
 
 

@@ -3,7 +3,10 @@
 ``build --board B [--model DIR | --no-model] [--out DIR]`` compiles the firmware and prints its
 size report (size.json beside firmware.elf); ``--model`` is an export folder (or a folder of
 model-hook C sources); without it the default model is used (the shipped student's export,
-made on the fly into out/cache, see :mod:`firmware_bridge.boards.default_model`).
+made on the fly into out/cache, see :mod:`firmware_bridge.boards.default_model`). The encoder is
+streamed (only each hop's new frames) when the model's hop is a multiple of its temporal
+strides, windowed otherwise or with ``--no-stream``; ``--hop H`` decodes every H frames instead
+of the model's own hop (shorter only; for latency measurements).
 ``flash --board B`` programs a real board through pyocd, or boots an emulated one in QEMU,
 checks the HELLO handshake and keeps it running (``--check``: handshake, PING, then stop).
 ``play`` streams a clip (or a video) to a board booted here or given by ``--port`` and plays

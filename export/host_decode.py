@@ -138,7 +138,11 @@ def run_hop(cfg: ModelConfig, step: Session, cross: dict[str, np.ndarray],
 
 def generate_hop(cfg: ModelConfig, encoder: Session, step: Session, window: np.ndarray) -> tuple[int, ...]:
     """The events (no SOS/EOS) greedy decoding produces for one keypoint window."""
-    run = run_hop(cfg, step, encode_window(encoder, window))
+    return _events(run_hop(cfg, step, encode_window(encoder, window)))
+
+
+def _events(run: HopRun) -> tuple[int, ...]:
+    """A greedy run's events: its outputs without the EOS that ends it."""
     return tuple(t for t in run.outputs if t != vocab.EOS)
 
 
@@ -201,7 +205,6 @@ def decode_clip(cfg: ModelConfig, encoder: Session | StreamedEncoder, step: Sess
             hops.append(generate_hop(cfg, encoder, step,  # type: ignore[arg-type]
                                      window_keypoints(keypoints, e, cfg.window_frames)))
         else:
-            run = run_hop(cfg, step, streamed[k])
-            hops.append(tuple(t for t in run.outputs if t != vocab.EOS))
+            hops.append(_events(run_hop(cfg, step, streamed[k])))
     starts = tuple((e - cfg.hop_frames) / cfg.fps for e in ends)
     return ClipDecode(starts, tuple(hops), hops_to_midi(hops, starts))

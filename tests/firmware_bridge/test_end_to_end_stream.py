@@ -183,3 +183,21 @@ def test_stream_choice_follows_the_encoder_strides(short_hop, hop: int, streams:
     assert (choice.plan is not None) == streams
     if not streams:
         assert choice.note.startswith("windowed encoder:") and "multiple" in choice.note
+
+
+def test_hop_override_shortens_the_hop_only(short_hop, tmp_path: Path) -> None:  # noqa: ANN001
+    """``--hop H`` (default_model.with_hop): a copy of the export decoding every H frames, the
+    models byte for byte the same; a longer hop than the model's is refused (its decoder's
+    clock has no bins past its own hop)."""
+    from edge.model.config import load_config
+    from firmware_bridge.boards.default_model import with_hop
+    from firmware_bridge.errors import BoardError
+
+    export, _ = short_hop
+    two = with_hop(export, 2, tmp_path)
+    assert load_config(two / "config.json").hop_frames == 2
+    for name in ("encoder.tflite", "decoder_step.tflite"):
+        assert (two / name).read_bytes() == (export / name).read_bytes()
+    assert with_hop(export, HOP, tmp_path) == export.resolve()
+    with pytest.raises(BoardError, match=r"--hop 5: expected 1\.\.4"):
+        with_hop(export, 5, tmp_path)

@@ -186,6 +186,25 @@ class PlayoutScheduler:
         with self._lock:
             self.latency_s = max(self.latency_s, float(latency_s))
 
+    def retarget_latency(self, latency_s: float, *, from_device_time_s: float) -> float:
+        """Move the latency toward ``latency_s`` for events stamped ``from_device_time_s`` or
+        later; returns the latency now.
+
+        Raising is always allowed (:meth:`raise_latency`). Lowering goes only as far as keeps
+        such events due no earlier than every event already queued, so order holds exactly as
+        with raising (the queue's ties play in submission order)."""
+        if not math.isfinite(latency_s) or not math.isfinite(from_device_time_s):
+            raise BridgeError(f"playout latency and device time must be finite, found "
+                              f"{latency_s}, {from_device_time_s}")
+        with self._lock:
+            if latency_s >= self.latency_s or self._t0 is None:
+                self.latency_s = max(self.latency_s, float(latency_s))
+                return self.latency_s
+            last_due = max((q.due for q in self._queue), default=-math.inf)
+            floor = last_due - self._t0 - from_device_time_s
+            self.latency_s = max(float(latency_s), floor, 0.0)
+            return self.latency_s
+
     def submit(self, device_time_s: float, msg: mido.Message, *, tag: object = None) -> None:
         """Queue one event; play it now if it is already due (counted as late when overdue).
 

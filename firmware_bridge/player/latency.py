@@ -13,10 +13,14 @@ The playout margin ``play`` uses by default ('auto', :class:`AutoMargin`): when 
 events arrive, ``need_k`` = arrival - (t0 + end of hop ``k`` on the clip's timeline) is how much
 later than the hop's end they came (the board's answer time, the link, the host's own jitter).
 The margin is ``max(0, p95(need)) + AUTO_SAFETY_S`` over the hops seen so far (nearest rank, so
-below 20 hops it is the largest one seen), raised before the hop's events are queued and never
-lowered: the hop that raises it still plays on time, and no later event is due before an
-earlier one (a hop's note-offs keep coming before the next hop's note-ons). A raise shifts the
-music later once; a hop slower than the 95th percentile plays its first events late (on arrival).
+below 20 hops it is the largest one seen), raised before the hop's events are queued: the hop
+that raises it still plays on time. A raise shifts the music later once; a hop slower than the
+95th percentile plays its first events late (on arrival). With ``window`` (``play`` uses
+:data:`AUTO_WINDOW_HOPS`) the percentile covers only the last ``window`` hops, so the margin
+follows the jitter down again once a slow stretch (QEMU's first-transfer stall, a busy host)
+is over; the playout lowers its latency only as far as keeps every new event due after every
+queued one (:meth:`firmware_bridge.playout.PlayoutScheduler.retarget_latency`: a hop's
+note-offs keep coming before the next hop's note-ons). Without ``window`` it never lowers.
 """
 
 from __future__ import annotations
@@ -31,6 +35,10 @@ AUTO_SAFETY_S = 0.03
 """Added to the 95th percentile of the observed answer delays by the auto margin."""
 
 AUTO_PERCENTILE = 95.0  # which percentile of the answer delays the auto margin covers
+
+AUTO_WINDOW_HOPS = 32
+"""Hops ``play``'s auto margin looks back over (5.8 s at a 4-frame hop, 32 s at 22): older
+answer delays age out, so one slow hop does not set the margin for the rest of a performance."""
 
 
 @dataclass(frozen=True)
@@ -91,15 +99,21 @@ def onset_frame(time_s: float, fps: float, first: int, hop: int) -> int:
 
 
 class AutoMargin:
-    """The 'auto' playout margin: raised from each hop's answer delay (module doc)."""
+    """The 'auto' playout margin from each hop's answer delay (module doc)."""
 
-    def __init__(self, *, safety_s: float = AUTO_SAFETY_S) -> None:
+    def __init__(self, *, safety_s: float = AUTO_SAFETY_S, window: int | None = None) -> None:
+        if window is not None and window < 1:
+            raise BridgeError(f"auto margin window: expected at least 1 hop, found {window}")
         self.safety_s = safety_s  # added to the percentile
+        self.window = window  # hops the percentile covers (None: all, and it only grows)
         self.needs: list[float] = []  # per hop: arrival - hop end on the playout clock (s)
-        self.margin_s = 0.0  # current margin (only grows)
+        self.margin_s = 0.0  # current margin
 
     def observe(self, need_s: float) -> float:
-        """Take one hop's answer delay; returns the margin, raised if the delays call for it."""
+        """Take one hop's answer delay; returns the margin the delays call for now (never lower
+        than before without a window)."""
         self.needs.append(need_s)
-        self.margin_s = max(self.margin_s, auto_margin(self.needs, safety_s=self.safety_s))
+        recent = self.needs if self.window is None else self.needs[-self.window:]
+        target = auto_margin(recent, safety_s=self.safety_s)
+        self.margin_s = max(self.margin_s, target) if self.window is None else target
         return self.margin_s

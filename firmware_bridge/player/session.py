@@ -5,8 +5,8 @@ given (the firmware image from ``build_firmware``), opens the link, handshakes, 
 model hash when one is expected, streams the frames (:func:`firmware_bridge.player.stream`)
 and returns the result. The playout latency is one hop (a hop's events describe the music of
 its frames, so they exist only once its last frame was sent and the board decoded it) plus a
-margin: 'auto' by default (:class:`firmware_bridge.player.latency.AutoMargin`, raised from the
-board's measured answer delays), or a fixed total latency (``PlaySettings.latency_s``; below
+margin: 'auto' by default (:class:`firmware_bridge.player.latency.AutoMargin` over the last
+``AUTO_WINDOW_HOPS`` hops' measured answer delays: it follows their jitter up and down), or a fixed total latency (``PlaySettings.latency_s``; below
 one hop, most of every hop plays late, ons and offs bunched together). Ctrl-C and SIGTERM
 become ``KeyboardInterrupt`` (``interrupt_on_termination``); on any exit the playout scheduler
 and the sink panic, so no note is left on, and QEMU is stopped.
@@ -23,7 +23,7 @@ from firmware_bridge.boards.qemu import QemuBoard
 from firmware_bridge.boards.registry import Board
 from firmware_bridge.errors import BridgeError
 from firmware_bridge.link import DeviceLink
-from firmware_bridge.player.latency import AutoMargin
+from firmware_bridge.player.latency import AUTO_WINDOW_HOPS, AutoMargin
 from firmware_bridge.player.stream import StreamProgress, StreamResult, stream
 from firmware_bridge.playout import Clock, MonotonicClock, PlayoutScheduler, VirtualClock
 from firmware_bridge.sinks import MidiSink, open_sink
@@ -90,7 +90,7 @@ def play(frames: Iterable[Frame] | Callable[[Clock, float], Iterable[Frame]],
         out = sink
     else:
         out = sink(clock)
-    margin = AutoMargin() if settings.latency_s is None else None
+    margin = AutoMargin(window=AUTO_WINDOW_HOPS) if settings.latency_s is None else None
     with interrupt_on_termination(), out, \
             PlayoutScheduler(out, latency_s=settings.latency_s or 0.0, clock=clock) as playout, \
             _device(target) as (url, board), DeviceLink(url, timeout=LINK_TIMEOUT_S) as link:

@@ -157,11 +157,13 @@ class _Streamer:
             self.playout.submit(t, msg, tag=len(self.hops) - 1)
 
     def _raise_margin(self, hop: Hop, margin: AutoMargin) -> None:
-        """Auto margin: this hop's answer delay on the playout clock may raise the latency."""
+        """Auto margin: this hop's answer delay on the playout clock may raise the latency (or,
+        with a windowed margin, lower it as far as the queued events allow)."""
         hop_s = self.hello.hop / self.hello.fps
         now = self.playout.now()
         t0 = self.playout.t0 if self.playout.t0 is not None else now
-        self.playout.raise_latency(hop_s + margin.observe(now - t0 - (hop.start_s + hop_s)))
+        target = hop_s + margin.observe(now - t0 - (hop.start_s + hop_s))
+        self.playout.retarget_latency(target, from_device_time_s=hop.start_s)
 
     def _on_play(self, device_time_s: float, msg: mido.Message, tag: object) -> None:
         """The playout handed ``msg`` to the sink: time a note-on (tag: its hop's position)."""

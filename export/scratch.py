@@ -13,12 +13,30 @@ def scratch_bytes(graph: Graph, op: Operator, *, inplace: bool = False) -> int:
     """Bytes of arena scratch ``op``'s kernel needs while it runs (``inplace``: the planner
     lets it write its output over input 0).
 
-    DEPTHWISE_CONV_2D in place needs one output channel, out_h x out_w bytes (TinyEngine's
-    in-place depthwise). Every other kernel of ``edge/kernels`` needs none: BATCH_MATMUL walks
-    the rhs with strides instead of transposing it, MEAN/SUM sum each output in a register
-    instead of TFLM's int32 temp buffer, PAD fills the output in place.
+    DEPTHWISE_CONV_2D in place needs the larger of one output channel, out_h x out_w bytes
+    (TinyEngine's in-place depthwise: the portable and DSP kernels), and one channel's padded
+    input plane (:func:`depthwise_plane_bytes`: the Helium kernel, ``edge/kernels/fe_dw_mve.h``).
+    Every other kernel of ``edge/kernels`` needs none: BATCH_MATMUL walks the rhs with strides
+    instead of transposing it, MEAN/SUM sum each output in a register instead of TFLM's int32
+    temp buffer, PAD fills the output in place.
     """
     if inplace and op.op == "DEPTHWISE_CONV_2D":
         out = graph.tensors[op.outputs[0]]
-        return out.shape[1] * out.shape[2]
+        return max(out.shape[1] * out.shape[2], depthwise_plane_bytes(graph, op))
     return 0
+
+
+def depthwise_plane_bytes(graph: Graph, op: Operator) -> int:
+    """One channel's padded input plane as the Helium in-place depthwise lays it out
+    (``fe_mve_dwt_scratch`` in ``edge/kernels/fe_dw_mve.h``, the same formula): every input row
+    and column a filter window reaches, rows = (out_h - 1) stride_h + (filter_h - 1) dilation_h
+    + 1 and cols likewise, each row stored as stride_w phases of ceil(cols / stride_w) bytes,
+    plus 3 bytes a block's lanes past the last row may read."""
+    out = graph.tensors[op.outputs[0]]
+    w = graph.tensors[op.inputs[1]]
+    o = op.options
+    sh, sw = int(o.get("stride_h", 1)), int(o.get("stride_w", 1))
+    dh, dw = int(o.get("dilation_h_factor", 1)), int(o.get("dilation_w_factor", 1))
+    rows = (out.shape[1] - 1) * sh + (w.shape[1] - 1) * dh + 1
+    cols = (out.shape[2] - 1) * sw + (w.shape[2] - 1) * dw + 1
+    return rows * sw * -(-cols // sw) + 3

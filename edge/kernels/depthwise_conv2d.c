@@ -16,9 +16,11 @@
  *   - raster order (pixel by pixel, each pixel's quads in turn, requantization per output)
  *     for the planner's other slides (export/planner/overlap.py), whose safety rests on it.
  *   Channels no quad can take (dw_rq's range) fall back to the portable loops.
- * - Helium (FE_KERNELS_MVE, Cortex-M55; multiplier 1, not in place, at least FE_MVE_DW_MIN_C
- *   channels): fe_dw_mve.h, the portable pixel loop with 16 channels per step as int32 lanes;
- *   fewer channels stay on the DSP quads, which are faster there.
+ * - Helium (FE_KERNELS_MVE, Cortex-M55; multiplier 1), fe_dw_mve.h: not in place with at least
+ *   FE_MVE_DW_MIN_C channels, the portable pixel loop with 16 channels per step as int32 lanes
+ *   (fewer channels stay on the DSP quads, which are faster there); in place with at least
+ *   FE_MVE_DW_MIN_PLANE output pixels (and dilation_w 1), channel by channel through a padded
+ *   plane in the scratch with output columns as lanes (smaller planes stay on the quads).
  */
 #include "fe_dw_mve.h"
 #include "fe_dw_quad.h"
@@ -328,6 +330,12 @@ static int32_t dw_dsp_out(const fe_conv_params *p, const int8_t *input, const in
 void fe_depthwise_conv2d_inplace(const fe_conv_params *p, int8_t *buf, const int8_t *filter,
                                  const int32_t *bias, int8_t *scratch) {
   int32_t c = 0;
+#if FE_KERNELS_MVE
+  if (fe_mve_dw_inplace_ok(p)) {
+    fe_mve_depthwise_inplace(p, buf, filter, bias, scratch);
+    return;
+  }
+#endif
 #if FE_KERNELS_ACLE
   if (p->dilation_w == 1) {
     c = dw_quads_inplace(p, buf, filter, bias, scratch);

@@ -191,8 +191,10 @@ class PlayoutScheduler:
         later; returns the latency now.
 
         Raising is always allowed (:meth:`raise_latency`). Lowering goes only as far as keeps
-        such events due no earlier than every event already queued, so order holds exactly as
-        with raising (the queue's ties play in submission order)."""
+        such events due no earlier than every event already queued (the queue's ties play in
+        submission order), so no pair of events changes order; while queued events reach past
+        the new ones' time at the current latency (a hop whose events run past the next hop's
+        start) it does not lower at all."""
         if not math.isfinite(latency_s) or not math.isfinite(from_device_time_s):
             raise BridgeError(f"playout latency and device time must be finite, found "
                               f"{latency_s}, {from_device_time_s}")
@@ -201,8 +203,8 @@ class PlayoutScheduler:
                 self.latency_s = max(self.latency_s, float(latency_s))
                 return self.latency_s
             last_due = max((q.due for q in self._queue), default=-math.inf)
-            floor = last_due - self._t0 - from_device_time_s
-            self.latency_s = max(float(latency_s), floor, 0.0)
+            floor = last_due - self._t0 - from_device_time_s  # may exceed it: no lowering then
+            self.latency_s = min(self.latency_s, max(float(latency_s), floor, 0.0))
             return self.latency_s
 
     def submit(self, device_time_s: float, msg: mido.Message, *, tag: object = None) -> None:

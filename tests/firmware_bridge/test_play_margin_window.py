@@ -38,6 +38,12 @@ def test_lowering_the_latency_keeps_new_events_after_the_queued_ones() -> None:
         clock.advance(2.0)
         playout.play_due()
         assert [x.type for x in sink.messages] == ["note_off", "note_on"]
+        # queued events past the new hop's time at the current latency: no lowering at all
+        # (never a raise either: 0.95 + 3.0 - 0.4 would be)
+        playout.submit(3.0, mido.Message("note_off", note=64))
+        assert playout.retarget_latency(0.3, from_device_time_s=0.4) == pytest.approx(0.95)
+        clock.advance(5.0)
+        playout.play_due()
         # with nothing queued it goes all the way down; raising is always allowed
         assert playout.retarget_latency(0.3, from_device_time_s=1.0) == pytest.approx(0.3)
         assert playout.retarget_latency(0.5, from_device_time_s=1.2) == pytest.approx(0.5)

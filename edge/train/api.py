@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 from collections.abc import Callable
 from dataclasses import asdict
@@ -59,6 +60,9 @@ def _run(
         meta["inherit"] = str(inherit)
     if qat is not None:
         meta["qat"] = qat_meta or {}
+    if resume and (out / CONFIG).exists():  # a resumed fine-tune still names where it started
+        before = json.loads((out / CONFIG).read_text())
+        meta.update({k: before[k] for k in ("init", "inherit") if k in before and k not in meta})
     if is_chief() or not (out / CONFIG).exists():
         write_json(out / CONFIG, meta)
     teacher = None

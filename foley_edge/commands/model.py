@@ -102,8 +102,11 @@ def _train(args: argparse.Namespace) -> int:
     from edge.train.run import read_run_config
 
     kind, base = "teacher", None
-    if args.init is not None:  # fine-tuning: the init run's model, changed only by --set
-        icfg, _ = read_run_config(args.init)
+    own = Path(args.out) / "config.json"
+    start = args.init if args.init is not None else (args.out if args.resume and own.exists()
+                                                     else None)
+    if start is not None:  # fine-tuning or resuming: that run's model, changed only by --set
+        icfg, _ = read_run_config(start)
         kind, base = icfg.kind, asdict(icfg)
         base.pop("kind")
     cfg = _model_config(kind, args.set, base)

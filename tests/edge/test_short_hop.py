@@ -114,6 +114,11 @@ def test_fine_tune_to_a_short_hop_and_evaluate_hop_by_hop(
     model = cfg["model"]  # the init run's model, changed only by --set
     assert (model["kind"], model["hop_frames"], model["max_tokens"]) == ("student", 2, 8)
     assert (model["d_model"], model["gcn_channels"]) == (16, [6, 8])
+    # resuming the finished fine-tune keeps its model and where it started (no --set, no --init)
+    assert main(["train", "--resume", "--data", str(data), "--out", str(out), "--stride", "2",
+                 *FAST_ARGS]) == 0
+    again = json.loads((out / "config.json").read_text())
+    assert again["model"] == model and again["init"] == str(run6)
     capsys.readouterr()
     assert main(["evaluate", "--model", str(out), "--data", str(data), "--split", "test",
                  "--json"]) == 0

@@ -8,21 +8,33 @@ from __future__ import annotations
 
 from export.ir import Graph, Operator
 
+DW_MIN_PLANE = 32
+"""Fewest output pixels for which the Helium in-place depthwise takes the padded-plane family;
+smaller planes take 16 channels at a time (``FE_MVE_DW_MIN_PLANE`` in
+``edge/kernels/fe_dw_mve.h``; tests/export/test_kernels_board_dw_mve.py checks they agree)."""
+
+DW_SMALL_LANES = 16
+"""Channels the Helium small-plane depthwise holds in the scratch per output pixel."""
+
 
 def scratch_bytes(graph: Graph, op: Operator, *, inplace: bool = False) -> int:
     """Bytes of arena scratch ``op``'s kernel needs while it runs (``inplace``: the planner
     lets it write its output over input 0).
 
-    DEPTHWISE_CONV_2D in place needs the larger of one output channel, out_h x out_w bytes
-    (TinyEngine's in-place depthwise: the portable and DSP kernels), and one channel's padded
-    input plane (:func:`depthwise_plane_bytes`: the Helium kernel, ``edge/kernels/fe_dw_mve.h``).
+    DEPTHWISE_CONV_2D in place needs the largest of one output channel, out_h x out_w bytes
+    (TinyEngine's in-place depthwise: the portable and DSP kernels), one channel's padded
+    input plane (:func:`depthwise_plane_bytes`: the Helium kernel, ``edge/kernels/fe_dw_mve.h``)
+    and, on planes of fewer than :data:`DW_MIN_PLANE` output pixels (the Helium kernel's
+    small-plane family), :data:`DW_SMALL_LANES` output channels.
     Every other kernel of ``edge/kernels`` needs none: BATCH_MATMUL walks the rhs with strides
     instead of transposing it, MEAN/SUM sum each output in a register instead of TFLM's int32
     temp buffer, PAD fills the output in place.
     """
     if inplace and op.op == "DEPTHWISE_CONV_2D":
         out = graph.tensors[op.outputs[0]]
-        return max(out.shape[1] * out.shape[2], depthwise_plane_bytes(graph, op))
+        plane = out.shape[1] * out.shape[2]
+        small = DW_SMALL_LANES * plane if plane < DW_MIN_PLANE else 0
+        return max(plane, depthwise_plane_bytes(graph, op), small)
     return 0
 
 

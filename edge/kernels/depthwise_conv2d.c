@@ -20,7 +20,8 @@
  *   FE_MVE_DW_MIN_C channels, the portable pixel loop with 16 channels per step as int32 lanes
  *   (fewer channels stay on the DSP quads, which are faster there); in place with at least
  *   FE_MVE_DW_MIN_PLANE output pixels (and dilation_w 1), channel by channel through a padded
- *   plane in the scratch with output columns as lanes (smaller planes stay on the quads).
+ *   plane in the scratch with output columns as lanes; on smaller planes, 16 channels at a
+ *   time as lanes through the scratch (fe_mve_depthwise_small_inplace).
  */
 #include "fe_dw_mve.h"
 #include "fe_dw_quad.h"
@@ -331,6 +332,10 @@ void fe_depthwise_conv2d_inplace(const fe_conv_params *p, int8_t *buf, const int
                                  const int32_t *bias, int8_t *scratch) {
   int32_t c = 0;
 #if FE_KERNELS_MVE
+  if (p->out_h * p->out_w < FE_MVE_DW_MIN_PLANE) {
+    fe_mve_depthwise_small_inplace(p, buf, filter, bias, scratch);
+    return;
+  }
   if (fe_mve_dw_inplace_ok(p)) {
     fe_mve_depthwise_inplace(p, buf, filter, bias, scratch);
     return;

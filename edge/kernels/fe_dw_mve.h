@@ -60,12 +60,19 @@ typedef struct {
   int32_t y0, x0, fy0, fy1, fx0, fx1;
 } fe_mve_dw_win;
 
-/* Four channels c of one pixel from their sums s, requantized, stored under predicate pr. */
-FE_INLINE void fe_mve_dw_store(const fe_conv_params *p, int32x4_t s, int32_t c,
-                               mve_pred16_t pr, int8_t *out) {
+/* Four channels c of one pixel from their sums s, requantized, stored at dst under
+ * predicate pr. */
+FE_INLINE void fe_mve_dw_store_at(const fe_conv_params *p, int32x4_t s, int32_t c,
+                                  mve_pred16_t pr, int8_t *dst) {
   const fe_mve_rq rq = fe_mve_rq_make(vldrwq_z_s32(p->multiplier + c, pr),
                                       vldrwq_z_s32(p->shift + c, pr));
-  vstrbq_p_s32(out + c, fe_mve_requant4(s, &rq, p->output_offset, p->act_min, p->act_max), pr);
+  vstrbq_p_s32(dst, fe_mve_requant4(s, &rq, p->output_offset, p->act_min, p->act_max), pr);
+}
+
+/* The same at out + c. */
+FE_INLINE void fe_mve_dw_store(const fe_conv_params *p, int32x4_t s, int32_t c,
+                               mve_pred16_t pr, int8_t *out) {
+  fe_mve_dw_store_at(p, s, c, pr, out + c);
 }
 
 /* One output pixel: channels in blocks of 16, then of 4 (the last one predicated). */
@@ -100,6 +107,71 @@ static inline void fe_mve_dw_pixel(const fe_conv_params *p, const int8_t *input,
       FE_MVE_DW_WINDOW(FE_MVE_DW_TAP4(FE_MVE_DW_LDZ));
     }
     fe_mve_dw_store(p, s0, c0, pr, out);
+  }
+}
+
+/* In place on small planes (fewer than FE_MVE_DW_MIN_PLANE output pixels): channels in
+ * blocks of 16, the pixel loop above on one block (16 lanes as four int32x4 sums, or 4-lane
+ * steps with a predicated last one), every output pixel of the block into the scratch (16
+ * bytes a pixel), then the block over channels [c0, c0 + 16) of buf's first pixels (its
+ * input is no longer read). Scratch: 16 x out_h x out_w bytes. */
+static DW_NOINLINE void fe_mve_dw_small_block(const fe_conv_params *p, const int8_t *input,
+                                              const int8_t *filter, const int32_t *bias,
+                                              int32_t c0, int8_t *dst) {
+  const int32_t ch = p->in_c;
+  const int32_t off = p->input_offset;
+  const int32_t xs = p->dilation_w * ch;
+  const int32_t n = ch - c0 < 16 ? ch - c0 : 16;
+  fe_mve_dw_win win;
+  const fe_mve_dw_win *w = &win;
+  int32_t oy, ox;
+  for (oy = 0; oy < p->out_h; ++oy) {
+    win.y0 = oy * p->stride_h - p->pad_h;
+    dw_taps(win.y0, p->dilation_h, p->filter_h, p->in_h, &win.fy0, &win.fy1);
+    for (ox = 0; ox < p->out_w; ++ox, dst += 16) {
+      win.x0 = ox * p->stride_w - p->pad_w;
+      dw_taps(win.x0, p->dilation_w, p->filter_w, p->in_w, &win.fx0, &win.fx1);
+      if (n == 16) {
+        int32x4_t s0 = vdupq_n_s32(0), s1 = s0, s2 = s0, s3 = s0;
+        if (bias != NULL) {
+          s0 = vld1q_s32(bias + c0);
+          s1 = vld1q_s32(bias + c0 + 4);
+          s2 = vld1q_s32(bias + c0 + 8);
+          s3 = vld1q_s32(bias + c0 + 12);
+        }
+        FE_MVE_DW_WINDOW(FE_MVE_DW_TAP16);
+        fe_mve_dw_store_at(p, s0, c0, vctp32q(4), dst);
+        fe_mve_dw_store_at(p, s1, c0 + 4, vctp32q(4), dst + 4);
+        fe_mve_dw_store_at(p, s2, c0 + 8, vctp32q(4), dst + 8);
+        fe_mve_dw_store_at(p, s3, c0 + 12, vctp32q(4), dst + 12);
+      } else {
+        int32_t c;
+        for (c = c0; c < ch; c += 4) {
+          const mve_pred16_t pr = vctp32q((uint32_t)(ch - c));
+          int32x4_t s0 = bias != NULL ? vldrwq_z_s32(bias + c, pr) : vdupq_n_s32(0);
+          const int32_t cb = c;
+          {
+            const int32_t c0 = cb; /* the window macro reads channel c0 */
+            FE_MVE_DW_WINDOW(FE_MVE_DW_TAP4(FE_MVE_DW_LDZ));
+          }
+          fe_mve_dw_store_at(p, s0, c, pr, dst + (c - c0));
+        }
+      }
+    }
+  }
+}
+
+static inline void fe_mve_depthwise_small_inplace(const fe_conv_params *p, int8_t *buf,
+                                                  const int8_t *filter, const int32_t *bias,
+                                                  int8_t *scratch) {
+  const int32_t pixels = p->out_h * p->out_w;
+  int32_t c0, i;
+  for (c0 = 0; c0 < p->in_c; c0 += 16) {
+    const mve_pred16_t pr = vctp8q((uint32_t)(p->in_c - c0));
+    fe_mve_dw_small_block(p, buf, filter, bias, c0, scratch);
+    for (i = 0; i < pixels; ++i) {
+      vstrbq_p_s8(buf + i * p->in_c + c0, vldrbq_z_s8(scratch + 16 * i, pr), pr);
+    }
   }
 }
 
@@ -144,10 +216,12 @@ static inline void fe_mve_depthwise(const fe_conv_params *p, const int8_t *input
 
 /* Most taps (filter_h x filter_w) the in-place pass takes (its stack holds a channel's). */
 #define FE_MVE_DW_MAX_TAPS 49
-/* Fewest output pixels it takes: on smaller planes the per-channel fill and setup cost more
- * than the DSP quads (measured on qemu-m55: 5x5 outputs of 7x7 filters over 240 channels
- * 735,322 instructions here, 709,741 on the quads; 11x11x48 stride 2 to 5x5 82,453 and
- * 61,206; 20x20x48 3x3 329,152 and 838,836). */
+/* Fewest output pixels it takes; smaller planes take fe_mve_depthwise_small_inplace (16
+ * channels as lanes), where the per-channel fill and setup cost more. Measured on qemu-m55,
+ * plane / 16 channels: 20x20x48 3x3 329,158 / 588,746 instructions; 10x10x144 3x3 395,726 /
+ * 428,516; 20x20x48 7x7 stride 2 to 10x10 398,994 / 427,112; 5x5x240 7x7 735,322 / 327,099;
+ * 11x11x48 3x3 stride 2 to 5x5 82,453 / 38,847 (DSP quads: 838,836, 708,616, 878,274,
+ * 709,741, 61,206). export/scratch.py's DW_MIN_PLANE is the same number. */
 #define FE_MVE_DW_MIN_PLANE 32
 /* Largest stride_w it takes (columns are stored by phase of the stride). */
 #define FE_MVE_DW_MAX_S 4

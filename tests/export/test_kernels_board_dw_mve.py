@@ -17,8 +17,9 @@ from pathlib import Path
 import pytest
 from board_image import build_image, needs_arm, run_image
 
+from export.codegen import KERNEL_DIR
 from export.ir import Graph, Operator, Tensor
-from export.scratch import depthwise_plane_bytes, scratch_bytes
+from export.scratch import DW_MIN_PLANE, DW_SMALL_LANES, depthwise_plane_bytes, scratch_bytes
 
 CASES = Path(__file__).resolve().parent / "c" / "kernel_board_dw_inplace_cases.c"
 KERNELS = ("depthwise_conv2d", "fixedpoint")
@@ -50,6 +51,7 @@ def _dw_graph(in_hw: tuple[int, int], out_hw: tuple[int, int], f: tuple[int, int
     ((20, 20), (10, 10), (7, 7), 2, 1, 25 * 2 * 13 + 3),    # 7x7 stride 2: 25 cols as 2 x 13
     ((13, 13), (11, 11), (3, 3), 1, 1, 13 * 13 + 3),        # VALID
     ((14, 11), (14, 11), (3, 3), 1, 2, 18 * 13 + 3),        # dilation_h 2: 13 + 4 + 1 rows
+    ((5, 5), (5, 5), (7, 7), 1, 1, 11 * 11 + 3),            # small plane: 16 x 25 rules
 ])
 def test_inplace_depthwise_scratch_holds_padded_plane(in_hw: tuple[int, int],
                                                       out_hw: tuple[int, int],
@@ -57,5 +59,14 @@ def test_inplace_depthwise_scratch_holds_padded_plane(in_hw: tuple[int, int],
                                                       dil_h: int, plane: int) -> None:
     graph, op = _dw_graph(in_hw, out_hw, f, stride, dil_h)
     assert depthwise_plane_bytes(graph, op) == plane
-    assert scratch_bytes(graph, op, inplace=True) == max(plane, out_hw[0] * out_hw[1])
+    pixels = out_hw[0] * out_hw[1]
+    small = 16 * pixels if pixels < 32 else 0
+    assert scratch_bytes(graph, op, inplace=True) == max(plane, pixels, small)
     assert scratch_bytes(graph, op, inplace=False) == 0
+
+
+def test_small_plane_rule_matches_kernel() -> None:
+    """export/scratch.py's small-plane threshold and lanes are the kernel's."""
+    text = (KERNEL_DIR / "fe_dw_mve.h").read_text()
+    assert f"#define FE_MVE_DW_MIN_PLANE {DW_MIN_PLANE}\n" in text
+    assert DW_SMALL_LANES == 16 and "scratch + 16 * i" in text

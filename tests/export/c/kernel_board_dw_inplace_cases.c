@@ -1,5 +1,6 @@
-/* TinyEngine's in-place DEPTHWISE_CONV_2D on a board (on Cortex-M55 with 32 output pixels or
- * more fe_dw_mve.h's padded-plane Helium path, elsewhere the DSP quads or the portable loop)
+/* TinyEngine's in-place DEPTHWISE_CONV_2D on a board (on Cortex-M55 fe_dw_mve.h's Helium
+ * families: the padded plane from 32 output pixels, 16 channels as lanes below; elsewhere the
+ * DSP quads or the portable loop)
  * against a naive int32 loop and TFLite's two-step requantization (fe_mbqm), on random int8
  * data from a fixed LCG:
  * - 3x3 / 5x5 / 7x7 / 3x5 / 1x1 filters, strides 1, 2 and 3 (3: the generic phase count),
@@ -10,8 +11,8 @@
  * - 1, 3, 16, 17 and 33 channels (none or partial 16-channel groups), input offsets 128
  *   (padded taps hold -128), -5 and 0, bias or none, shifts -13..+2 (left shifts too),
  *   multipliers near 2^30 and 2^31 - 1, a narrow and the full activation range;
- * - the scratch sized exactly as export/scratch.py reserves it (max of the output plane and
- *   the padded plane) and the input buffer, each followed by canary bytes that must survive.
+ * - the scratch sized exactly as export/scratch.py reserves it (max of the output plane, the
+ *   padded plane and 16 output channels on small planes) and the input buffer, each followed by canary bytes that must survive.
  * main returns the number of mismatches (0: QEMU exits 0). */
 #include <stdint.h>
 #include <string.h>
@@ -43,12 +44,16 @@ typedef struct {
   int32_t x_off;
 } dw_case;
 
-/* export/scratch.py's reservation: max(out_h * out_w, padded plane + 3). */
+/* export/scratch.py's reservation: max(out_h * out_w, padded plane + 3, and 16 out_h * out_w
+ * below 32 output pixels). */
 static int32_t scratch_size(const fe_conv_params *p) {
   const int32_t rows = (p->out_h - 1) * p->stride_h + (p->filter_h - 1) * p->dilation_h + 1;
   const int32_t cols = (p->out_w - 1) * p->stride_w + (p->filter_w - 1) * p->dilation_w + 1;
   const int32_t plane = rows * p->stride_w * ((cols + p->stride_w - 1) / p->stride_w) + 3;
-  return plane > p->out_h * p->out_w ? plane : p->out_h * p->out_w;
+  const int32_t out = p->out_h * p->out_w;
+  const int32_t small = out < 32 ? 16 * out : 0;
+  const int32_t most = plane > out ? plane : out;
+  return most > small ? most : small;
 }
 
 static int8_t reference(const fe_conv_params *p, const int32_t *b, int32_t oy, int32_t ox,
@@ -150,6 +155,14 @@ static const dw_case cases[] = {
     {16, 25, 17, 5, 5, 3, 1, {2, 2, 2, 2}, -5},
     {14, 11, 16, 3, 3, 1, 2, {2, 2, 1, 1}, 128},
     {9, 10, 1, 1, 1, 1, 1, {0, 0, 0, 0}, 128},
+    /* small planes (16 channels as lanes): 5x5 / 3x3 / 3x5 outputs, 7x7 / 5x5 / 3x3, 4-lane
+     * tails (3, 17, 33 channels), stride 2, dilation_h 2 */
+    {5, 5, 33, 7, 7, 1, 1, {3, 3, 3, 3}, 128},
+    {10, 10, 17, 7, 7, 2, 1, {3, 3, 3, 3}, -5},
+    {11, 11, 16, 3, 3, 2, 1, {0, 0, 0, 0}, 128},
+    {3, 3, 40, 3, 3, 1, 1, {1, 1, 1, 1}, 0},
+    {5, 5, 3, 5, 5, 2, 1, {2, 2, 2, 2}, 128},
+    {6, 5, 17, 3, 3, 1, 2, {2, 2, 1, 1}, 128},
     /* wide: a 30x30 plane, several blocks a row */
     {30, 30, 3, 3, 3, 1, 1, {1, 1, 1, 1}, 128},
 };

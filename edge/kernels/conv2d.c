@@ -9,7 +9,8 @@
  * no tap ever falls outside the input the code generator folds the input offset into the bias
  * and passes input_offset 0. On DSP cores, calls whose requantization fits the SMMULR form
  * (shifts -23..-1) go to the GEMM family of fe_conv_gemm.h instead: 1x1 without padding as
- * pointwise, other windows with k <= 192 through im2col rows; the rest stay here. On Helium
+ * pointwise, other windows with k <= 192 through im2col rows; the rest stay here. Calls whose
+ * weights the code generator widened (fe_conv_params.filter_wide) always go there. On Helium
  * cores (FE_KERNELS_MVE) fe_gemm_mve.h takes pointwise calls and windows up to FE_MVE_MAX_K
  * values first. */
 #include "fe_conv_gemm.h"
@@ -142,10 +143,14 @@ static void conv_pixel_pair(const fe_conv_params *p, const int8_t *input, const 
  * on any side (explicit pads after the last row / column would put output pixels outside the
  * input) or input offset (the code generator folds it into the bias) and requantization in
  * cg_rq's range. */
-static int pointwise_ok(const fe_conv_params *p, const int32_t *bias) {
+static int pointwise_shape(const fe_conv_params *p) {
   return p->filter_h == 1 && p->filter_w == 1 && p->pad_h == 0 && p->pad_w == 0 &&
          (p->out_h - 1) * p->stride_h < p->in_h && (p->out_w - 1) * p->stride_w < p->in_w &&
-         p->input_offset == 0 && cg_plan_ok(p, bias);
+         p->input_offset == 0;
+}
+
+static int pointwise_ok(const fe_conv_params *p, const int32_t *bias) {
+  return pointwise_shape(p) && cg_plan_ok(p, bias);
 }
 
 /* Pointwise CONV_2D: output rows in raster order (one run of the whole plane at stride 1). */
@@ -202,6 +207,16 @@ void fe_conv2d(const fe_conv_params *p, const int8_t *input, const int8_t *filte
   }
 #endif
 #if FE_KERNELS_ACLE
+  if (p->filter_wide != NULL) { /* widened weights: the generator checked k and the range */
+    if (pointwise_shape(p)) {
+      conv_pointwise(p, input, NULL, bias, output, 1);
+    } else {
+      cg_call g;
+      cg_call_init(&g, p, NULL, bias);
+      cg_conv_im2col(&g, input, output);
+    }
+    return;
+  }
   if (fe_conv2d_pointwise(p, input, filter, bias, output)) {
     return;
   }

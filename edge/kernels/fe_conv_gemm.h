@@ -10,6 +10,9 @@
  *   pair by quads, one packed word per pixel and quad. cg_run_wide (pointwise) and
  *   cg_conv_im2col (any window) read both pixels before writing either, so slid outputs stay
  *   safe without checks.
+ * - With weights the code generator widened (fe_conv_params.filter_wide, FE_CONV_WIDE builds):
+ *   cg_dot2x2_ww needs per 16 MACs 4 LDRD + 8 SMLAD (no weight loads by the word, no SXTB16);
+ *   the odd last pixel is widened into both slots of a pair and only one written.
  * - fe_rq8z (fe_dot.h): TFLite's per-channel requantization (two roundings) as SMMULR, adds, one
  *   shift and one SSAT per output, exact for shifts -31..-1, multipliers >= 0 and sums
  *   |s| < 2^30. cg_plan_ok says whether every channel of a call is in that range (otherwise the
@@ -88,6 +91,7 @@ static inline void cg_dot2x2(const int8_t *x, int32_t xs, const int8_t *w, int32
 typedef struct {
   const fe_conv_params *p;
   const int8_t *filter;
+  const uint32_t *ww;  /* fe_conv_params.filter_wide (then filter is NULL), or NULL */
   const int32_t *bias; /* or NULL */
   int32_t k;           /* values per output: filter_h * filter_w * in_c */
   int32_t x_off;       /* input offset */
@@ -99,6 +103,7 @@ static void cg_call_init(cg_call *g, const fe_conv_params *p, const int8_t *filt
                          const int32_t *bias) {
   g->p = p;
   g->filter = filter;
+  g->ww = p->filter_wide;
   g->bias = bias;
   g->k = p->filter_h * p->filter_w * p->in_c;
   g->x_off = p->input_offset;
@@ -288,22 +293,55 @@ FE_INLINE void cg_dot2x2_wide(const uint32_t *x, const int8_t *w, int32_t ws, in
   acc[3] = s11;
 }
 
-/* Channels c, c + 1 of a widened pair: sums (bias added here) into a[4] as cg_dot2x2_wide
- * orders them. */
+/* 2x2 block on a widened pair against one channel pair of widened weights (filter_wide's
+ * layout): `groups` groups of 4 values, adds {a.c, a.(c+1), b.c, b.(c+1)} to acc. Per group
+ * 4 LDRD and 8 SMLAD. */
+FE_INLINE void cg_dot2x2_ww(const uint32_t *x, const uint32_t *w, int32_t groups,
+                            int32_t acc[4]) {
+  int32_t s00 = acc[0], s01 = acc[1], s10 = acc[2], s11 = acc[3];
+  const uint32_t *end = x + 4 * groups;
+  while (x < end) {
+    uint32_t ae, ao, be, bo, we, wo;
+    CG_LDRD_POST(ae, ao, x);
+    CG_LDRD_POST(be, bo, x);
+    CG_LDRD_POST(we, wo, w);
+    s00 = __smlad((int16x2_t)ao, (int16x2_t)wo, __smlad((int16x2_t)ae, (int16x2_t)we, s00));
+    s10 = __smlad((int16x2_t)bo, (int16x2_t)wo, __smlad((int16x2_t)be, (int16x2_t)we, s10));
+    CG_LDRD_POST(we, wo, w);
+    s01 = __smlad((int16x2_t)ao, (int16x2_t)wo, __smlad((int16x2_t)ae, (int16x2_t)we, s01));
+    s11 = __smlad((int16x2_t)bo, (int16x2_t)wo, __smlad((int16x2_t)be, (int16x2_t)we, s11));
+  }
+  acc[0] = s00;
+  acc[1] = s01;
+  acc[2] = s10;
+  acc[3] = s11;
+}
+
+/* Channels c, c + 1 (c even) of a widened pair: sums (bias added here) into a[4] as
+ * cg_dot2x2_wide orders them; from g->ww when `ww` (a constant where inlined), else from w,
+ * channel c's int8 row. */
 FE_INLINE void cg_sums2(const cg_call *g, const cg_wide *x, const int8_t *w, int32_t c,
-                        int32_t a[4]) {
+                        int32_t a[4], const int ww) {
   if (g->bias != NULL) {
     a[0] = a[2] = g->bias[c];
     a[1] = a[3] = g->bias[c + 1];
   } else {
     a[0] = a[1] = a[2] = a[3] = 0;
   }
+  if (ww) {
+    const int32_t groups = (g->k + 3) >> 2;
+    cg_dot2x2_ww(x->v, g->ww + 2 * c * groups, groups, a);
+    return;
+  }
   cg_dot2x2_wide(x->v, w, g->k, g->k, a);
 }
 
-/* All output channels of a widened pair into out and out + out_c (all reads done before):
- * channel quads as two 2x2 blocks and one packed word per pixel, then a pair, then one. */
-static void cg_pair_wide(const cg_call *g, const cg_wide *x, int8_t *out) {
+/* All output channels of a widened pair into out and out_b (all reads done before; `two` 0:
+ * only the first pixel is written): channel quads as two 2x2 blocks and one packed word per
+ * pixel, then a pair, then one. `ww`: the weights are g->ww's. Both flags are constants in
+ * each instantiation below, so no loop tests them. */
+FE_INLINE void cg_pair_body(const cg_call *g, const cg_wide *x, int8_t *out, int8_t *out_b,
+                            const int ww, const int two) {
   const fe_conv_params *p = g->p;
   const int32_t n = g->k;
   const int32_t oc_n = p->out_c;
@@ -314,33 +352,80 @@ static void cg_pair_wide(const cg_call *g, const cg_wide *x, int8_t *out) {
     const int32_t *sh = p->shift + c;
     int32_t a[4], b[4];
     uint32_t v;
-    cg_sums2(g, x, w, c, a);
-    cg_sums2(g, x, w + 2 * n, c + 2, b);
+    cg_sums2(g, x, w, c, a, ww);
+    cg_sums2(g, x, w + 2 * n, c + 2, b, ww);
     v = fe_pack4_clamp(fe_rq8z(a[0], m[0], sh[0], g->zp), fe_rq8z(a[1], m[1], sh[1], g->zp),
                  fe_rq8z(b[0], m[2], sh[2], g->zp), fe_rq8z(b[1], m[3], sh[3], g->zp), g->lo4,
                  g->hi4);
     memcpy(out + c, &v, 4);
-    v = fe_pack4_clamp(fe_rq8z(a[2], m[0], sh[0], g->zp), fe_rq8z(a[3], m[1], sh[1], g->zp),
-                 fe_rq8z(b[2], m[2], sh[2], g->zp), fe_rq8z(b[3], m[3], sh[3], g->zp), g->lo4,
-                 g->hi4);
-    memcpy(out + oc_n + c, &v, 4);
+    if (two) {
+      v = fe_pack4_clamp(fe_rq8z(a[2], m[0], sh[0], g->zp), fe_rq8z(a[3], m[1], sh[1], g->zp),
+                         fe_rq8z(b[2], m[2], sh[2], g->zp), fe_rq8z(b[3], m[3], sh[3], g->zp),
+                         g->lo4, g->hi4);
+      memcpy(out_b + c, &v, 4);
+    }
   }
   if (c + 2 <= oc_n) {
     int32_t a[4];
-    cg_sums2(g, x, w, c, a);
+    cg_sums2(g, x, w, c, a, ww);
     out[c] = cg_out(g, a[0], c);
     out[c + 1] = cg_out(g, a[1], c + 1);
-    out[oc_n + c] = cg_out(g, a[2], c);
-    out[oc_n + c + 1] = cg_out(g, a[3], c + 1);
+    if (two) {
+      out_b[c] = cg_out(g, a[2], c);
+      out_b[c + 1] = cg_out(g, a[3], c + 1);
+    }
     c += 2;
     w += 2 * n;
   }
   if (c < oc_n) {
     int32_t a[4] = {0, 0, 0, 0};
-    cg_dot2x2_wide(x->v, w, 0, n, a); /* the last row twice */
+    if (ww) { /* the last pair's second row is zeros */
+      const int32_t groups = (n + 3) >> 2;
+      cg_dot2x2_ww(x->v, g->ww + 2 * c * groups, groups, a);
+    } else {
+      cg_dot2x2_wide(x->v, w, 0, n, a); /* the last row twice */
+    }
     out[c] = cg_one(g, a[0], c);
-    out[oc_n + c] = cg_one(g, a[2], c);
+    if (two) {
+      out_b[c] = cg_one(g, a[2], c);
+    }
   }
+}
+
+static void cg_pair_ww(const cg_call *g, const cg_wide *x, int8_t *out, int8_t *out_b) {
+  cg_pair_body(g, x, out, out_b, 1, 1);
+}
+
+static void cg_pair_i8(const cg_call *g, const cg_wide *x, int8_t *out, int8_t *out_b) {
+  cg_pair_body(g, x, out, out_b, 0, 1);
+}
+
+/* The first pixel of a widened pair only, widened weights. */
+static void cg_first_ww(const cg_call *g, const cg_wide *x, int8_t *out) {
+  cg_pair_body(g, x, out, NULL, 1, 0);
+}
+
+/* cg_pair_body for the call's weights. */
+FE_INLINE void cg_pair_wide(const cg_call *g, const cg_wide *x, int8_t *out, int8_t *out_b) {
+  if (g->ww != NULL) {
+    cg_pair_ww(g, x, out, out_b);
+  } else {
+    cg_pair_i8(g, x, out, out_b);
+  }
+}
+
+/* One output pixel from its k values at x (a row of the input or of im2col): int8 weights
+ * through cg_single; widened ones widened into both slots of the caller's `wide`, one
+ * written. */
+static void cg_single_any(const cg_call *g, const int8_t *x, int8_t *out, cg_wide *wide) {
+  if (g->ww != NULL) {
+    const int16x2_t off = fe_dup16(g->x_off);
+    cg_widen(x, g->k, off, wide->v);
+    cg_widen(x, g->k, off, wide->v + 2);
+    cg_first_ww(g, wide, out);
+    return;
+  }
+  cg_single(g, x, out);
 }
 
 /* Pointwise (1x1, no padding) over widened pairs: `count` pixels in raster order, inputs xs
@@ -353,10 +438,10 @@ static void cg_run_wide(const cg_call *g, const int8_t *x, int32_t xs, int32_t c
   for (; count >= 2; count -= 2, x += 2 * xs, out += 2 * oc_n) {
     cg_widen(x, g->k, off, wide.v);
     cg_widen(x + xs, g->k, off, wide.v + 2);
-    cg_pair_wide(g, &wide, out);
+    cg_pair_wide(g, &wide, out, out + oc_n);
   }
   if (count == 1) {
-    cg_single(g, x, out);
+    cg_single_any(g, x, out, &wide);
   }
 }
 
@@ -412,11 +497,11 @@ static void cg_conv_im2col(const cg_call *g, const int8_t *input, int8_t *output
       ox = 0;
       ++oy;
     }
-    cg_pair_wide(g, &wide, out);
+    cg_pair_wide(g, &wide, out, out + p->out_c);
   }
   if (i < count) {
     cg_im2col(p, input, oy, ox, row);
-    cg_single(g, row, out);
+    cg_single_any(g, row, out, &wide);
   }
 }
 

@@ -34,6 +34,11 @@
 #define FE_KERNELS_MVE 0
 #endif
 
+/* 1 when CONV_2D takes weights the code generator widened to int16 (fe_conv_params.filter_wide:
+ * the DSP cores' GEMM family, fe_conv_gemm.h); the generated C then passes no int8 filter for
+ * those calls, so only one copy of the weights is linked. */
+#define FE_CONV_WIDE (FE_KERNELS_ACLE && !FE_KERNELS_MVE)
+
 #include <stddef.h>
 #include <stdint.h>
 
@@ -117,6 +122,14 @@ typedef struct {
   const int32_t *shift;
   int32_t act_min;
   int32_t act_max;
+  /* CONV_2D on FE_CONV_WIDE builds, or NULL: the weights widened to int16 and re-laid by the
+   * code generator (export/codegen/ops_linear.py, _wide_weights) for fe_conv_gemm.h's 2x2
+   * blocks: per pair of output channels and per group of 4 values, 4 words {channel c values
+   * 0,2; values 1,3; channel c + 1 values 0,2; values 1,3} (int16 pairs, low half first);
+   * values past filter_h * filter_w * in_c and an odd last channel's partner are 0. Set only
+   * when that count is at most 192 and the requantization fits fe_rq8z (the generator checks
+   * both); the int8 filter argument is then NULL. */
+  const uint32_t *filter_wide;
 } fe_conv_params;
 void fe_conv2d(const fe_conv_params *p, const int8_t *input, const int8_t *filter,
                const int32_t *bias, int8_t *output);

@@ -21,6 +21,10 @@ class Rendered:
 
     decls: tuple[str, ...]  # file-scope declarations (const parameter structs, tables)
     body: tuple[str, ...]  # statements inside ``invoke``, in order
+    # constant tensors this operator reads only where FE_CONV_WIDE is 0 (it links a re-laid
+    # copy otherwise): their arrays are declared under ``#if !FE_CONV_WIDE`` unless another
+    # operator reads them unconditionally
+    narrow_only: tuple[int, ...] = ()
 
 
 @dataclass(frozen=True)

@@ -22,7 +22,7 @@ from export.codegen import ops_elementwise as e
 from export.codegen import ops_linear as lin
 from export.codegen import ops_resize as r
 from export.codegen.cformat import C_TYPES, c_array, environment
-from export.codegen.context import OpContext, RenderFn
+from export.codegen.context import OpContext, Rendered, RenderFn
 from export.codegen.quant import float_literal
 from export.ir import Graph, Tensor
 from export.planner.plan import MemoryPlan
@@ -123,6 +123,20 @@ def _check_storage(graph: Graph, storage: Mapping[int, str]) -> None:
                                    f"(expected one of {', '.join(C_TYPES)})")
 
 
+def _narrow_only(rendered: list[Rendered], p: str) -> set[int]:
+    """Constant tensors every reader of which reads only on builds without FE_CONV_WIDE."""
+    narrow = {t for one in rendered for t in one.narrow_only}
+    for one in rendered:
+        text = "\n".join((*one.decls, *one.body))
+        narrow -= {t for t in narrow if t not in one.narrow_only
+                   and re.search(rf"\b{p}_c{t}\b", text)}
+    return narrow
+
+
+def _guard_narrow(decl: str, narrow: bool) -> str:
+    return f"#if !FE_CONV_WIDE\n{decl}\n#endif" if narrow else decl
+
+
 def _constant_decl(t: Tensor, name: str) -> str:
     values = t.numpy().reshape(-1)
     if t.dtype == "float32":
@@ -183,6 +197,7 @@ def _dedupe(decls: list[str], steps: list[dict[str, object]]
     rename: dict[str, str] = {}
     seen: dict[tuple[str, str, str], str] = {}
     kept: list[str] = []
+    verbatim: set[str] = set()
 
     def fix(text: str) -> str:
         return _OP_NAME.sub(lambda m: rename.get(m.group(0), m.group(0)), text) if rename else text
@@ -191,7 +206,9 @@ def _dedupe(decls: list[str], steps: list[dict[str, object]]
         decl = fix(decl)
         m = _DECL.match(decl)
         if m is None:
-            kept.append(decl)
+            if decl not in verbatim:  # (e.g. a conv's widened weights, shared by its patches)
+                verbatim.add(decl)
+                kept.append(decl)
             continue
         key = (m.group(1), m.group(3) or "", m.group(4))
         if key in seen:
@@ -213,6 +230,7 @@ def emit_c(graph: Graph, plan: MemoryPlan, *, prefix: str = "model") -> dict[str
     _check_storage(graph, storage)
     decls: list[str] = []
     steps: list[dict[str, object]] = []
+    rendered: list[Rendered] = []
     for k in plan.order:
         op = graph.operators[k]
         render = RENDERERS.get(op.op)
@@ -223,6 +241,7 @@ def emit_c(graph: Graph, plan: MemoryPlan, *, prefix: str = "model") -> dict[str
         r = render(OpContext(graph=graph, op=op, prefix=p, storage=storage, scratch=scratch,
                             aliased=bool(op.outputs) and bool(op.inputs)
                             and plan.aliases.get(op.outputs[0]) == op.inputs[0]))
+        rendered.append(r)
         decls.extend(r.decls)
         shapes = " ".join(str(graph.tensors[t].shape) for t in op.outputs)
         steps.append({"comment": f"operator {op.index}: {op.op} -> {shapes}", "body": r.body})
@@ -231,7 +250,9 @@ def emit_c(graph: Graph, plan: MemoryPlan, *, prefix: str = "model") -> dict[str
     used = sorted({t for op in graph.operators for t in op.inputs if t >= 0
                    and graph.tensors[t].is_constant
                    and re.search(rf"\b{p}_c{t}\b", code)})
-    constants = [_constant_decl(graph.tensors[t], f"{p}_c{t}") for t in used]
+    narrow = _narrow_only(rendered, p)
+    constants = [_guard_narrow(_constant_decl(graph.tensors[t], f"{p}_c{t}"), t in narrow)
+                 for t in used]
     states = _states(graph, plan, storage)
     variables = [{"ptr": s.ptr.replace("(uint8_t *)", ""), "nbytes": s.nbytes,
                   "zero_point": s.zero_point} for s in states]

@@ -61,13 +61,6 @@ def _bias_decl(ctx: OpContext, values: np.ndarray) -> str:
     return c_array("int32_t", ctx.name("bias"), [int(v) for v in values], per_row=8)
 
 
-def _folded_bias(ctx: OpContext, w: Tensor, bias: Tensor | None, input_offset: int
-                 ) -> str | None:
-    """Declaration of the folded bias (:func:`_folded_values`), or None."""
-    folded = _folded_values(w, bias, input_offset)
-    return None if folded is None else _bias_decl(ctx, folded)
-
-
 def _rq8_flag(mults: list[int], shifts: list[int], biases: np.ndarray | None, depth: int) -> int:
     """``fe_fc_params.rq8``: 1 when every feature's requantization is exact as the DSP kernels'
     ``fe_rq8z`` (multiplier >= 0, shift -31..-1, |bias| + depth * 255 * 128 < 2^30: the sums stay
@@ -258,13 +251,19 @@ def _render_conv(ctx: OpContext, *, depthwise: bool) -> Rendered:
               "output_offset": zp_out, "multiplier": ctx.name("mult"), "shift": ctx.name("shift"),
               "act_min": lo, "act_max": hi}
     fn = "fe_depthwise_conv2d" if depthwise else "fe_conv2d"
-    folded = None if depthwise or not _taps_inside(fields) else _folded_bias(ctx, w, bias, -zp_in)
+    folded = None if depthwise or not _taps_inside(fields) else \
+        _folded_values(w, bias, -zp_in)
     bias_ptr = ctx.ptr(bias)
     if folded is not None:
         fields["input_offset"] = 0
         bias_ptr = ctx.name("bias")
-    decls = (*_mult_tables(ctx, mults, shifts), *((folded,) if folded else ()),
-             c_struct("fe_conv_params", ctx.name("p"), fields))
+    tables = (*_mult_tables(ctx, mults, shifts),
+              *((_bias_decl(ctx, folded),) if folded is not None else ()))
+    wide = None if depthwise or oh * ow < CONV_WIDE_MIN_PIXELS else _wide_filter(
+        w, mults, shifts, folded if folded is not None else _constant_bias(w, bias))
+    if wide is not None:
+        return _render_wide_conv(ctx, fields, tables, wide, bias_ptr)
+    decls = (*tables, c_struct("fe_conv_params", ctx.name("p"), fields))
     if depthwise and ctx.storage[inp.index] == ctx.storage[out.index]:
         if ctx.scratch is None or oc != ic:
             raise CodegenError(f"{ctx.where}: in place needs depth multiplier 1 and a scratch of "
@@ -276,6 +275,70 @@ def _render_conv(ctx: OpContext, *, depthwise: bool) -> Rendered:
     call = (f"{fn}(&{ctx.name('p')}, {ctx.ptr(inp, const=True)}, {ctx.ptr(w)}, {bias_ptr}, "
             f"{ctx.ptr(out)});")
     return Rendered(decls, (call,))
+
+
+CONV_WIDE_MAX_K = 192
+"""Most values per output (filter_h * filter_w * in_c) for which CONV_2D's weights are widened
+(``fe_conv_params.filter_wide``): fe_conv_gemm.h's CG_MAX_K, the widened pair buffer on its
+stack (tests/export/test_codegen_wide.py checks the two agree)."""
+
+
+CONV_WIDE_MIN_K = 16
+"""Fewest values per output for which the weights are widened: measured on qemu-m7 over
+mcunet-vww1's pointwise layers, k = 8 ran 0.6 % slower widened (two groups of four do not pay
+for the pair's setup), k = 16 4 % faster, k = 24 9 %, k >= 48 13-21 %."""
+
+
+CONV_WIDE_MIN_PIXELS = 16
+"""Fewest output pixels for which the weights are widened. Widening doubles a layer's weight
+bytes and saves about 5 of 19 instructions per 16 MACs, so it saves ~0.3 x pixels instructions
+per extra flash byte: mcunet-vww1's 3x3-pixel expansions (96 -> 480 channels) would add 46 KB
+for 2.6 instructions a byte, its 5x5-pixel ones 6.5, its 10x10 ones 20."""
+
+
+def _wide_filter(w: Tensor, mults: list[int], shifts: list[int],
+                 biases: np.ndarray | None) -> np.ndarray | None:
+    """CONV_2D's constant OHWI weights as ``fe_conv_params.filter_wide`` words, or None when the
+    DSP GEMM family would not take them or gain little (values per output outside
+    :data:`CONV_WIDE_MIN_K`..:data:`CONV_WIDE_MAX_K`,
+    requantization or sums outside ``fe_rq8z``'s range, weights or bias not constant).
+
+    Layout: per pair of output channels (an odd last one paired with zeros) and per group of 4
+    values (zeros past k), 4 words: channel c's values 0 and 2, its values 1 and 3, then channel
+    c + 1's; each word two int16, the first in the low half, as SXTB16 / SXTAB16 split a word
+    of four int8 into even and odd bytes."""
+    if not w.is_constant or biases is None:
+        return None
+    oc = w.shape[0]
+    k = int(np.prod(w.shape[1:]))
+    if not CONV_WIDE_MIN_K <= k <= CONV_WIDE_MAX_K or biases.shape != (oc,) or \
+            _rq8_flag(mults, shifts, biases, k) != 1:
+        return None
+    kp, ocp = -(-k // 4) * 4, oc + (oc & 1)
+    full = np.zeros((ocp, kp), np.int64)
+    full[:oc, :k] = w.numpy().astype(np.int64).reshape(oc, k)
+    v = full.reshape(ocp // 2, 2, kp // 4, 4).transpose(0, 2, 1, 3)  # pair, group, channel, value
+    lo, hi = v[..., [0, 1]], v[..., [2, 3]]  # words {v0, v2} and {v1, v3}
+    words = (lo & 0xFFFF) | ((hi & 0xFFFF) << 16)
+    return words.reshape(-1).astype(np.uint32)
+
+
+def _render_wide_conv(ctx: OpContext, fields: dict[str, object], tables: tuple[str, ...],
+                      wide: np.ndarray, bias_ptr: str) -> Rendered:
+    """CONV_2D whose DSP builds (FE_CONV_WIDE) link only the widened weights, the others only
+    the int8 ones."""
+    inp, w, out = ctx.need(0), ctx.need(1), ctx.out()
+    name = f"{ctx.storage[w.index]}_ww"  # one per weights tensor: patches of a conv share it
+    ww = c_array("uint32_t", name, [f"0x{int(v):08X}u" for v in wide], per_row=6)
+    decls = (*tables, f"#if FE_CONV_WIDE\n{ww}\n#endif",
+             "\n".join(("#if FE_CONV_WIDE",
+                        c_struct("fe_conv_params", ctx.name("p"), {**fields, "filter_wide": name}),
+                        "#else", c_struct("fe_conv_params", ctx.name("p"), fields), "#endif")))
+    def call(filt: str) -> str:
+        return (f"fe_conv2d(&{ctx.name('p')}, {ctx.ptr(inp, const=True)}, {filt}, {bias_ptr}, "
+                f"{ctx.ptr(out)});")
+    body = ("#if FE_CONV_WIDE", call("NULL"), "#else", call(ctx.ptr(w)), "#endif")
+    return Rendered(decls, body, narrow_only=(w.index,))
 
 
 def render_conv2d(ctx: OpContext) -> Rendered:

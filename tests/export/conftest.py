@@ -53,3 +53,17 @@ def stream_encoder(tmp_path_factory: pytest.TempPathFactory) -> Path:
     if not path.exists():
         path.write_bytes(tiny_encoder_int8(STREAM_WINDOW, 4, samples=16))
     return path
+
+
+@pytest.fixture(scope="session")
+def op_models(tmp_path_factory: pytest.TempPathFactory) -> dict[str, tuple[Path, frozenset[str]]]:
+    """Case name -> (converted .tflite, operators it must contain), converted once."""
+    from op_models import convert_case, op_cases
+
+    folder = tmp_path_factory.mktemp("ops")
+    out = {}
+    for case in op_cases():
+        path = folder / f"{case.name}.tflite"
+        path.write_bytes(convert_case(case))
+        out[case.name] = (path, case.ops)
+    return out

@@ -234,10 +234,29 @@ def _cases_resize() -> list[OpCase]:
     ]
 
 
+def _cases_conv_wide() -> list[OpCase]:
+    """CONV_2D shapes around the DSP cores' widened weights (fe_conv_params.filter_wide): an
+    odd pixel count and an odd channel count, values per output not a multiple of 4 (18, 17, 27),
+    strided pointwise, a window with padding (input offset not folded), and k = 360 > 192
+    (int8 weights kept)."""
+    tf = _tf()
+    op = frozenset({"CONV_2D"})
+    return [
+        OpCase("conv_wide_pointwise_odd", op, ((1, 9, 9, 18),),
+               lambda x: tf.nn.relu(_conv(tf.nn.relu(_conv(x, 1, 1, 17, 21, strides=1,
+                                                             padding="VALID")),
+                                          1, 1, 6, 23, strides=2, padding="VALID"))),
+        OpCase("conv_wide_3x3_k27_same", op, ((1, 7, 7, 3),),
+               lambda x: _conv(x, 3, 3, 5, 25, strides=1, padding="SAME")),
+        OpCase("conv_wide_k360_valid", op, ((1, 5, 5, 40),),
+               lambda x: _conv(x, 3, 3, 4, 27, strides=1, padding="VALID")),
+    ]
+
+
 def op_cases() -> list[OpCase]:
     """Every single-layer case (imports TensorFlow)."""
     return [*_cases_linear(), *_cases_elementwise(), *_cases_data(), *_cases_new_kernels(),
-            *_cases_resize()]
+            *_cases_resize(), *_cases_conv_wide()]
 
 
 def _data(case: OpCase) -> Callable[[], Iterator[list[np.ndarray]]]:

@@ -36,21 +36,8 @@ CASE_NAMES = (
     "resize_nearest_up_frac_align", "resize_nearest_up_frac_half_pixel", "resize_nearest_down_frac",
     "resize_nearest_down_frac_align", "resize_nearest_down_half_pixel_to_1",
     "resize_nearest_align_to_1",
+    "conv_wide_pointwise_odd", "conv_wide_3x3_k27_same", "conv_wide_k360_valid",
 )
-
-
-@pytest.fixture(scope="session")
-def op_models(tmp_path_factory: pytest.TempPathFactory) -> dict[str, tuple[Path, frozenset[str]]]:
-    """Case name -> (converted .tflite, operators it must contain), converted once."""
-    from op_models import convert_case, op_cases
-
-    folder = tmp_path_factory.mktemp("ops")
-    out = {}
-    for case in op_cases():
-        path = folder / f"{case.name}.tflite"
-        path.write_bytes(convert_case(case))
-        out[case.name] = (path, case.ops)
-    return out
 
 
 def _inputs(graph, rng: np.random.Generator, n: int, int_high: int = 16) -> list[list[np.ndarray]]:

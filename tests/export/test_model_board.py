@@ -1,0 +1,158 @@
+"""Whole generated models on the emulated boards, byte for byte with tflite-micro.
+
+The kernel board cases (test_kernels_board*.py) check each kernel path against a naive loop;
+this file checks what the code generator emits for a board's core as a whole: on the M4 the
+DSP build takes CONV_2D's weights widened at build time (``fe_conv_params.filter_wide``: the
+generated C links only that copy), on the M55 the Helium build keeps the int8 weights. One
+image per board holds every model (each with its own prefix), random int8 inputs and
+tflite-micro's outputs for them; it prints one line per model and exits with the number of
+mismatching outputs.
+"""
+
+from __future__ import annotations
+
+import re
+import subprocess
+from pathlib import Path
+
+import numpy as np
+import pytest
+from board_image import needs_arm
+
+from export.backends import run_model_many
+from export.codegen import KERNEL_DIR
+from export.codegen.cformat import c_array
+from export.codegen.emit import emit_c
+from export.codegen.ops_linear import CONV_WIDE_MAX_K, _wide_filter
+from export.planner.memory import plan_memory
+from export.planner.verify import verify_plan
+from export.tflite_reader import read_tflite
+
+CONV_CASES = ("conv_s2_same_relu", "conv_dilated_valid_relu6", "conv_1x3_s1x2_same",
+              "depthwise_inplace_valid", "conv_wide_pointwise_odd", "conv_wide_3x3_k27_same",
+              "conv_wide_k360_valid")
+"""op_models cases with CONV_2D: every shape class of the widened GEMM path and one over it."""
+
+SAMPLES = 3
+
+
+def test_wide_limit_is_the_kernels_pair_buffer() -> None:
+    text = (KERNEL_DIR / "fe_conv_gemm.h").read_text()
+    m = re.search(r"#define CG_MAX_K (\d+)", text)
+    assert m is not None and int(m.group(1)) == CONV_WIDE_MAX_K
+
+
+def test_wide_layout_unpacks_to_the_weights(op_models) -> None:
+    """Each word holds values (0, 2) or (1, 3) of a group of four, channel pairs interleaved,
+    zeros past k and for an odd last channel's partner."""
+    graph = read_tflite(op_models["conv_wide_3x3_k27_same"][0])
+    conv = next(op for op in graph.operators if op.op == "CONV_2D")
+    w = graph.tensors[conv.inputs[1]]
+    oc, k = w.shape[0], int(np.prod(w.shape[1:]))
+    words = _wide_filter(w, [1 << 30] * oc, [-8] * oc, np.zeros(oc, np.int64))
+    assert words is not None and (oc, k) == (5, 27)
+    groups = -(-k // 4)
+    halves = np.stack([words & 0xFFFF, words >> 16], axis=-1).astype(np.uint16).view(np.int16)
+    v = halves.reshape(3, groups, 2, 2, 2)  # pair, group, channel, (even, odd), half
+    values = np.empty((3, 2, groups, 4), np.int64)
+    values[..., [0, 2]] = v[:, :, :, 0, :].transpose(0, 2, 1, 3)
+    values[..., [1, 3]] = v[:, :, :, 1, :].transpose(0, 2, 1, 3)
+    rows = values.reshape(6, groups * 4)
+    want = np.zeros((6, groups * 4), np.int64)
+    want[:5, :27] = w.numpy().astype(np.int64).reshape(5, 27)
+    np.testing.assert_array_equal(rows, want)
+    # out of fe_rq8z's range (shift 0) or over the pair buffer: int8 weights kept
+    assert _wide_filter(w, [1 << 30] * oc, [0] * oc, np.zeros(oc, np.int64)) is None
+    big = read_tflite(op_models["conv_wide_k360_valid"][0])
+    wb = big.tensors[next(op for op in big.operators if op.op == "CONV_2D").inputs[1]]
+    assert _wide_filter(wb, [1 << 30] * 4, [-8] * 4, np.zeros(4, np.int64)) is None
+
+
+def _main(names: list[str], prefixes: list[str], graphs: list) -> str:
+    """The image's main: per model, every sample through {prefix}_invoke, outputs compared."""
+    lines = ['#include <stdint.h>', '#include "semihost.h"', '#include "board.h"',
+             '#include "model_cases.h"']
+    lines += [f'#include "{p}.h"' for p in prefixes]
+    lines += ["static int report(const char *name, int bad) {",
+              "  semihost_write0(name);",
+              '  semihost_write0(bad ? " MISMATCH\\n" : " equal\\n");',
+              "  return bad;", "}", "int main(void) {", "  int bad = 0, s, i, k;",
+              "  board_init();"]
+    for name, p, g in zip(names, prefixes, graphs, strict=True):
+        lines += ["  {", "    int model_bad = 0;",
+                  f"    const int8_t *in = {p}_case_in, *want = {p}_case_out;",
+                  f"    if ({p}_init() != 0) return 100;",
+                  f"    for (s = 0; s < {SAMPLES}; ++s) {{"]
+        for i in range(len(g.inputs)):
+            lines += [f"      for (k = 0; k < (int){p}_input_bytes({i}); ++k) "
+                      f"{p}_input({i})[k] = in[k];",
+                      f"      in += {p}_input_bytes({i});"]
+        lines += [f"      model_bad += {p}_invoke() != 0;",
+                  f"      for (i = 0; i < {len(g.outputs)}; ++i) {{",
+                  f"        for (k = 0; k < (int){p}_output_bytes(i); ++k) "
+                  f"model_bad += {p}_output(i)[k] != want[k];",
+                  f"        want += {p}_output_bytes(i);", "      }", "    }",
+                  f'    bad += report("{name}", model_bad);', "  }"]
+    lines += ["  return bad;", "}", ""]
+    return "\n".join(lines)
+
+
+def _image(board_name: str, folder: Path, files: dict[str, str]) -> Path:
+    from firmware_bridge.boards.registry import FIRMWARE_DIR, get_board
+    from firmware_bridge.build import LINK_FLAGS
+
+    for name, text in files.items():
+        (folder / name).write_text(text)
+    board = get_board(board_name)
+    common = FIRMWARE_DIR / "common"
+    srcs = [common / "startup.c", common / "semihost.c", *(FIRMWARE_DIR / s for s in board.sources),
+            *sorted(folder.glob("*.c")), *sorted(KERNEL_DIR.glob("*.c"))]
+    elf = folder / f"{board_name}.elf"
+    subprocess.run(["arm-none-eabi-gcc", *board.cpu_flags, "-std=c99", "-O2", "-Wall", "-Wextra",
+                    "-Werror", "-ffunction-sections", "-fdata-sections", *LINK_FLAGS,
+                    f"-I{KERNEL_DIR}", f"-I{common}", f"-I{FIRMWARE_DIR}", f"-I{board.board_dir}",
+                    f"-I{folder}", f"-L{board.board_dir}", f"-L{common}", "-T", "linker.ld",
+                    f"-Wl,--defsym=__stack_size={board.stack_size}", *map(str, srcs), "-o",
+                    str(elf)], check=True, capture_output=True, text=True)
+    return elf
+
+
+@needs_arm
+@pytest.mark.parametrize("board_name", ["qemu-m4", "qemu-m55"])
+def test_conv_models_equal_tflm_on_board(op_models, zoo, tmp_path: Path, board_name: str
+                                         ) -> None:
+    from firmware_bridge.boards.registry import get_board
+
+    paths = {name: op_models[name][0] for name in CONV_CASES} | {"zoo_cnn": zoo["cnn"]}
+    files: dict[str, str] = {}
+    cases: list[str] = []
+    prefixes, graphs = [], []
+    rng = np.random.default_rng(7)
+    for k, (name, path) in enumerate(paths.items()):
+        p = f"m{k}"
+        graph = read_tflite(path)
+        inplace = name.startswith("depthwise_inplace")
+        plan = plan_memory(graph, slides=not inplace, inplace_depthwise=True if inplace else None)
+        verify_plan(graph, plan)
+        code = emit_c(graph, plan, prefix=p)
+        if name.startswith("conv_wide_") and name != "conv_wide_k360_valid":
+            assert "#if FE_CONV_WIDE" in code[f"{p}.c"] and "_ww[" in code[f"{p}.c"]
+        files.update(code)
+        samples = [[rng.integers(-128, 128, graph.tensors[i].shape, dtype=np.int8)
+                    for i in graph.inputs] for _ in range(SAMPLES)]
+        want = run_model_many(path, samples, "tflm")
+        cases.append(c_array("int8_t", f"{p}_case_in",
+                             [int(v) for s in samples for a in s for v in a.reshape(-1)]))
+        cases.append(c_array("int8_t", f"{p}_case_out",
+                             [int(v) for o in want for a in o for v in a.reshape(-1)]))
+        prefixes.append(p)
+        graphs.append(graph)
+    files["model_cases.h"] = "#include <stdint.h>\n" + "\n".join(cases) + "\n"
+    files["model_board_main.c"] = _main(list(paths), prefixes, graphs)
+    elf = _image(board_name, tmp_path, files)
+    proc = subprocess.run(["qemu-system-arm", "-machine", get_board(board_name).qemu_machine,
+                           "-display", "none", "-monitor", "none", "-serial", "null",
+                           "-semihosting-config", "enable=on,target=native", "-kernel", str(elf)],
+                          capture_output=True, text=True, timeout=300, check=False)
+    out = proc.stdout + proc.stderr
+    assert proc.returncode == 0 and out.count(" equal") == len(paths), out[-800:]

@@ -35,6 +35,22 @@ Typical host loop (``foley-edge play``; ``link`` stands for the protocol's devic
 After a board reset, :meth:`PlayoutScheduler.stop` (panic, drop the queue) and
 :meth:`PlayoutScheduler.start` again re-anchor device time 0 for the new session.
 
+Two modes (``mode``, ``play --playout``):
+
+* ``"steady"`` (the default): every event plays ``latency_s`` after its device time, as above;
+  with ``latency_s`` at least one hop plus the answer delay (``play``'s 'auto'), the rhythm
+  inside a hop is kept exactly, at the cost of that latency for every note.
+* ``"live"``: an event is handed over as soon as it may, at ``max(now, t0 + device_time_s +
+  latency_s)`` with a small ``latency_s`` (the answer delay): a note whose hop answered after
+  that plays on arrival. Order is kept by device time: an event never plays before a queued
+  event stamped earlier (its due time is raised to theirs; ties keep submission order, so a
+  hop's note-off, stamped at or after its note-on and submitted after it, plays after it) nor
+  after a queued event stamped later (lowered to theirs when the latency was raised since).
+  An event stamped earlier than one already played cannot be helped: it plays on arrival.
+  Lowering or raising ``latency_s`` any time keeps that order (:meth:`retarget_latency`).
+  The recording sinks still get every event at its device time (``send(msg, at_s=...)``), so a
+  .mid/.wav does not move; only what a live port hears does.
+
 Limits: single-threaded by design. ``submit`` may be called from another thread (a lock guards
 the queue), but an event submitted while :meth:`sleep_until` is already sleeping towards a later
 time is played when that sleep ends; keep submit and sleep on one thread for exact timing.
@@ -124,13 +140,19 @@ class PlayoutStats:
     min_margin_s: float  # smallest (due time - arrival time); negative = late; inf when none
 
 
+PLAYOUT_MODES = ("steady", "live")
+"""``mode`` of :class:`PlayoutScheduler` (module doc); the first is the default."""
+
+
 @dataclass(order=True)
 class _Queued:
-    due: float
-    seq: int
+    due: float  # host time it plays
+    rank: float  # ties of ``due``: device time in live mode (order by time), 0 in steady mode
+    seq: int  # then submission order
     msg: mido.Message = field(compare=False)
     device_time_s: float = field(compare=False, default=0.0)
     tag: object = field(compare=False, default=None)
+    target: float = field(compare=False, default=0.0)  # t0 + device time + latency (lag base)
 
 
 OnPlay = Callable[[float, mido.Message, object], None]
@@ -141,11 +163,15 @@ class PlayoutScheduler:
     """Plays ``(device_time_s, msg)`` events on a sink at ``t0 + device_time_s + latency_s``."""
 
     def __init__(self, sink: MidiSink, *, latency_s: float, clock: Clock | None = None,
-                 on_play: OnPlay | None = None) -> None:
+                 on_play: OnPlay | None = None, mode: str = "steady") -> None:
         if not (math.isfinite(latency_s) and latency_s >= 0):
             raise BridgeError(f"playout latency must be a finite number >= 0 s, found {latency_s}")
+        if mode not in PLAYOUT_MODES:
+            raise BridgeError(f"playout mode must be one of {', '.join(PLAYOUT_MODES)}, "
+                              f"found {mode!r}")
         self.sink = sink  # where events go
-        self.latency_s = float(latency_s)  # fixed delay added to every device timestamp
+        self.mode = mode  # "steady" or "live" (module doc)
+        self.latency_s = float(latency_s)  # delay added to every device timestamp
         self.clock: Clock = clock if clock is not None else MonotonicClock()
         self.on_play = on_play  # told of every event handed to the sink (latency measurement)
         self._t0: float | None = None
@@ -199,6 +225,9 @@ class PlayoutScheduler:
             raise BridgeError(f"playout latency and device time must be finite, found "
                               f"{latency_s}, {from_device_time_s}")
         with self._lock:
+            if self.mode == "live":  # live dues keep device-time order whatever the latency
+                self.latency_s = max(float(latency_s), 0.0)
+                return self.latency_s
             if latency_s >= self.latency_s or self._t0 is None:
                 self.latency_s = max(self.latency_s, float(latency_s))
                 return self.latency_s
@@ -219,13 +248,28 @@ class PlayoutScheduler:
             due = self.due_time(device_time_s)
             arrival = self.clock.now()
             self._min_margin = min(self._min_margin, due - arrival)
-            if due < arrival:
+            if self.mode == "live":
+                self._late += due < arrival
+                at = self._live_due(max(due, arrival), device_time_s)
+                heapq.heappush(self._queue, _Queued(at, device_time_s, next(self._seq), msg,
+                                                    device_time_s, tag, due))
+                self.play_due()
+            elif due < arrival:
                 self._late += 1
                 self._play(due, msg, arrival, device_time_s, tag)
             else:
                 heapq.heappush(self._queue,
-                               _Queued(due, next(self._seq), msg, device_time_s, tag))
+                               _Queued(due, 0.0, next(self._seq), msg, device_time_s, tag, due))
                 self.play_due()
+
+    def _live_due(self, due: float, device_time_s: float) -> float:
+        """Live mode: ``due`` moved into device-time order among the queued events: no earlier
+        than any stamped at or before ``device_time_s``, no later than any stamped after it."""
+        floor = max((q.due for q in self._queue if q.device_time_s <= device_time_s),
+                    default=-math.inf)
+        cap = min((q.due for q in self._queue if q.device_time_s > device_time_s),
+                  default=math.inf)
+        return min(max(due, floor), cap)
 
     def play_due(self) -> int:
         """Play every queued event whose due time has come; returns how many."""
@@ -234,7 +278,7 @@ class PlayoutScheduler:
             now = self.clock.now()
             while self._queue and self._queue[0].due <= now:
                 item = heapq.heappop(self._queue)
-                self._play(item.due, item.msg, now, item.device_time_s, item.tag)
+                self._play(item.target, item.msg, now, item.device_time_s, item.tag)
                 n += 1
         return n
 

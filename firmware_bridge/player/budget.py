@@ -13,7 +13,15 @@ sink (:class:`firmware_bridge.player.latency.NoteTiming`). Its :class:`Budget`, 
   frame up, its CREDIT and its EVENTS messages down;
 * **playout**: the time in the playout queue: the margin, plus the wait that keeps the rhythm
   (every note plays one hop + margin after its time, so a note late in its hop, which waited
-  little for the hop, waits here instead).
+  little for the hop, waits here instead). Live playout (``play --playout live``) has no hop in
+  it: a note plays at ``max(arrival, time + L)``, so most wait nothing here.
+
+Besides the budget, each basis gives every note's **offset**: when it sounds minus its time on
+the performance's timeline. Steady playout gives every note the same offset (one hop + margin,
+more for a note played late); live playout gives a note early in its hop more than one late in
+it. The **jitter** is how far a note's offset lies from the run's median offset (median and
+95th percentile over the notes): how far the playout moves notes against each other — for live
+playout, how far it moves them from where a steady playout (one offset for all) puts them.
 
 Two bases, both from the same run:
 
@@ -35,7 +43,8 @@ Two bases, both from the same run:
   measured basis sees the same as frames held back by the link), and the playout latency the
   'auto' rule would pick for those answers: one hop + ``auto_margin`` of the answer delays
   ``arrival_k - end_k`` over the hops. A note due before its hop's answer arrives plays on
-  arrival (playout 0). Limits: counts from QEMU's ``-icount`` are instructions, not cycles
+  arrival (playout 0). Live playout: the same with ``L`` = ``auto_margin`` alone (no hop),
+  each note at ``max(arrival, time + L)``. Limits: counts from QEMU's ``-icount`` are instructions, not cycles
   (flash wait states and cache misses cost more, dual issue less); E is the mean per encoder
   run, so a streamed encoder's priming (``ceil(W / H) - 1`` hops of the stream's first frame,
   run while its first hop's frames arrive, not metered as a run) is left out.
@@ -87,7 +96,8 @@ class LatencyFigures:
 
     basis: str  # how the figures were obtained, e.g. "measured on qemu-m7 (host clock)"
     per_note: tuple[Budget, ...]  # every timed note-on's budget, in play order
-    margin_s: float  # the playout margin beyond one hop that the figures include
+    margin_s: float  # the playout margin beyond one hop that the figures include (live: L)
+    offsets_s: tuple[float, ...] = ()  # per note: sounds - its time on the timeline (module doc)
 
     @property
     def notes(self) -> int:
@@ -105,6 +115,16 @@ class LatencyFigures:
         return percentile([b.total_s for b in self.per_note], 95) if self.per_note else None
 
     @property
+    def jitter_s(self) -> tuple[float, float] | None:
+        """(median, p95) of ``|offset - median offset|`` over the notes (module doc); None
+        without notes."""
+        if not self.offsets_s:
+            return None
+        mid = percentile(self.offsets_s, 50)
+        dev = [abs(o - mid) for o in self.offsets_s]
+        return percentile(dev, 50), percentile(dev, 95)
+
+    @property
     def mean(self) -> Budget | None:
         """Each part's mean over the notes (the means sum to the mean total)."""
         if not self.per_note:
@@ -120,8 +140,9 @@ class MotionToSound:
     measured: LatencyFigures | None  # host clock; None for an unpaced stream
     estimated: LatencyFigures  # the reference board at its clock, from the device's counts
     hop_s: float  # hop length (frames / fps)
-    playout_latency_s: float  # the playout latency the run ended with (one hop + margin)
+    playout_latency_s: float  # the playout latency the run ended with (one hop + margin; live: L)
     margin_auto: bool  # the margin was 'auto' (from the answer delays) rather than fixed
+    mode: str = "steady"  # the playout mode: "steady" (hop + margin) or "live" (on arrival, L)
 
 
 def wire_bytes_up() -> int:
@@ -175,10 +196,16 @@ def measured(res: StreamResult) -> LatencyFigures | None:
     if not res.real_time:
         return None
     counts, baud = _counts(res), _link_baud(res.link_url)
-    hop_s = res.hello.hop / res.hello.fps if res.hello.fps else 0.0
+    fps = res.hello.fps
+    hop_s = res.hello.hop / fps if fps else 0.0
     where = f"measured on {res.hello.board} (host clock)"
+    # the note's own moment: its onset frame's moment + its time past that frame's start
+    offsets = tuple(n.handed_s - n.frame_at_s - (n.time_s - n.frame / fps) for n in res.notes) \
+        if fps else ()
     return LatencyFigures(where, tuple(_measured_note(n, res.hops[n.hop], counts, baud)
-                                       for n in res.notes), res.playout_latency_s - hop_s)
+                                       for n in res.notes),
+                          res.playout_latency_s - (hop_s if res.playout_mode == "steady" else 0.0),
+                          offsets)
 
 
 @dataclass(frozen=True)
@@ -231,16 +258,17 @@ def estimated(res: StreamResult, *, clock_hz: float = REFERENCE_CLOCK_HZ,
     fps, hop = res.hello.fps, res.hello.hop
     timeline = board_timeline(res, clock_hz=clock_hz, baud=baud) if fps else []
     margin = auto_margin([t.need_s for t in timeline]) if fps else 0.0
-    notes = []
+    delay = margin + (hop / fps if res.playout_mode == "steady" and fps else 0.0)
+    notes, offsets = [], []
     for n in res.notes:
         t = timeline[n.hop]
         wait = (hop - 1 - n.hop_frame) / fps + t.queued_s
-        due = n.time_s + hop / fps + margin
-        notes.append(Budget(wait, t.encoder_s, t.decoder_s, t.serial_s,
-                            max(0.0, due - t.arrival_s)))
+        sounds = max(n.time_s + delay, t.arrival_s)
+        notes.append(Budget(wait, t.encoder_s, t.decoder_s, t.serial_s, sounds - t.arrival_s))
+        offsets.append(sounds - n.time_s)
     mhz = f"{clock_hz / 1e6:g} MHz"
     return LatencyFigures(f"estimated for {board} at {mhz} ({baud:g} baud)", tuple(notes),
-                          margin)
+                          margin, tuple(offsets))
 
 
 def reference_board(name: str) -> tuple[str, float]:
@@ -261,7 +289,7 @@ def motion_to_sound(res: StreamResult) -> MotionToSound:
     hop_s = res.hello.hop / res.hello.fps if res.hello.fps else 0.0
     board, clock_hz = reference_board(res.hello.board)
     return MotionToSound(measured(res), estimated(res, clock_hz=clock_hz, board=board), hop_s,
-                         res.playout_latency_s, res.margin_auto)
+                         res.playout_latency_s, res.margin_auto, res.playout_mode)
 
 
 def figures_dict(f: LatencyFigures | None, *, per_note: bool = True) -> dict[str, object] | None:
@@ -273,6 +301,8 @@ def figures_dict(f: LatencyFigures | None, *, per_note: bool = True) -> dict[str
     doc: dict[str, object] = {
         "basis": f.basis, "notes": f.notes, "median_s": f.median_s, "p95_s": f.p95_s,
         "margin_s": f.margin_s,
+        "jitter_s": None if f.jitter_s is None else {"median_s": f.jitter_s[0],
+                                                     "p95_s": f.jitter_s[1]},
         "mean_s": None if mean is None else {**{p: getattr(mean, p) for p in PARTS},
                                              "total_s": mean.total_s},
     }  # fmt: skip
@@ -286,7 +316,7 @@ def motion_to_sound_dict(mts: MotionToSound, *, per_note: bool = True) -> dict[s
     """Both figures and the playout setting as JSON-ready data (seconds)."""
     return {
         "hop_s": mts.hop_s, "playout_latency_s": mts.playout_latency_s,
-        "margin": "auto" if mts.margin_auto else "fixed",
+        "margin": "auto" if mts.margin_auto else "fixed", "playout": mts.mode,
         "measured": figures_dict(mts.measured, per_note=per_note),
         "estimated": figures_dict(mts.estimated, per_note=per_note),
     }  # fmt: skip
@@ -300,17 +330,24 @@ def headline(f: LatencyFigures | None, fallback: str) -> str:
     """``median X, p95 Y over N notes — basis`` (or ``fallback`` without figures)."""
     if f is None or not f.notes:
         return fallback if f is None else f"no note-on to time — {f.basis}"
-    return f"median {_ms(f.median_s)}, p95 {_ms(f.p95_s)} over {f.notes} notes — {f.basis}"
+    jitter = "" if f.jitter_s is None else \
+        f", jitter {_ms(f.jitter_s[0])} / p95 {_ms(f.jitter_s[1])}"
+    return f"median {_ms(f.median_s)}, p95 {_ms(f.p95_s)}{jitter} over {f.notes} notes — {f.basis}"
 
 
 def motion_to_sound_lines(mts: MotionToSound, *, table: bool = True) -> list[str]:
     """The human report: the two headline lines and, with ``table``, the mean budget per part."""
     margin = "auto" if mts.margin_auto else "fixed"
+    if mts.mode == "live":
+        playout = (f"  playout      live: each note at max(arrival, its time + {1e3 * mts.playout_latency_s:,.0f} ms)"
+                   f" ({margin}; hop {1e3 * mts.hop_s:,.0f} ms)")
+    else:
+        playout = (f"  playout      {1e3 * mts.playout_latency_s:,.0f} ms = hop {1e3 * mts.hop_s:,.0f} ms"
+                   f" + margin {1e3 * (mts.playout_latency_s - mts.hop_s):,.0f} ms ({margin})")
     lines = [
         f"motion->sound  {headline(mts.measured, 'not measured: unpaced stream (no real time)')}",
         f"               {headline(mts.estimated, '')}",
-        f"  playout      {1e3 * mts.playout_latency_s:,.0f} ms = hop {1e3 * mts.hop_s:,.0f} ms"
-        f" + margin {1e3 * (mts.playout_latency_s - mts.hop_s):,.0f} ms ({margin})",
+        playout,
     ]  # fmt: skip
     if not table:
         return lines

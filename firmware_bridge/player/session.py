@@ -7,7 +7,13 @@ and returns the result. The playout latency is one hop (a hop's events describe 
 its frames, so they exist only once its last frame was sent and the board decoded it) plus a
 margin: 'auto' by default (:class:`firmware_bridge.player.latency.AutoMargin` over the last
 ``AUTO_WINDOW_HOPS`` hops' measured answer delays: it follows their jitter up and down), or a fixed total latency (``PlaySettings.latency_s``; below
-one hop, most of every hop plays late, ons and offs bunched together). Ctrl-C and SIGTERM
+one hop, most of every hop plays late, ons and offs bunched together). With
+``PlaySettings.playout = "live"`` the latency is L, not one hop + L: every event plays at
+``max(arrival, its time + L)`` in time order (:class:`firmware_bridge.playout.PlayoutScheduler`'s
+live mode), L 'auto' = the margin alone (the answer delays' 95th percentile + a safety) or fixed
+(``latency_s``): a note early in its hop sounds when the hop's answer arrives, so notes move
+against each other by up to a hop, and the latency falls by about half a hop plus the margin
+on average. Ctrl-C and SIGTERM
 become ``KeyboardInterrupt`` (``interrupt_on_termination``); on any exit the playout scheduler
 and the sink panic, so no note is left on, and QEMU is stopped.
 """
@@ -50,6 +56,7 @@ class PlaySettings:
 
     pace: bool = True  # frames at their real rate (False: as fast as possible)
     latency_s: float | None = None  # fixed playout latency (None: 'auto', one hop + AutoMargin)
+    playout: str = "steady"  # "steady" (hop + margin) or "live" (on arrival, at most L late)
     expect_model_hash: int | None = None  # refuse a device announcing another model
 
 
@@ -92,13 +99,15 @@ def play(frames: Iterable[Frame] | Callable[[Clock, float], Iterable[Frame]],
         out = sink(clock)
     margin = AutoMargin(window=AUTO_WINDOW_HOPS) if settings.latency_s is None else None
     with interrupt_on_termination(), out, \
-            PlayoutScheduler(out, latency_s=settings.latency_s or 0.0, clock=clock) as playout, \
+            PlayoutScheduler(out, latency_s=settings.latency_s or 0.0, clock=clock,
+                             mode=settings.playout) as playout, \
             _device(target) as (url, board), DeviceLink(url, timeout=LINK_TIMEOUT_S) as link:
         if on_boot is not None:
             on_boot(board)
         link.handshake()
         _check_model(link, settings)
-        if margin is not None and link.hello is not None and link.hello.fps > 0:
+        if margin is not None and link.hello is not None and link.hello.fps > 0 and \
+                settings.playout == "steady":
             playout.raise_latency(link.hello.hop / link.hello.fps)  # + the margin, per hop
         fps = link.hello.fps if link.hello else 0.0
         if callable(frames):

@@ -20,8 +20,9 @@ the sink panics the sink: no note is left on.
 Latency is measured on the host: for hop ``k`` the time from sending the frame that completes
 it to receiving its last EVENTS part; and per note-on, motion to sound (:class:`NoteTiming`:
 its onset frame sent -> handed to the sink). With an :class:`AutoMargin` (``play``'s default)
-each hop's answer delay raises the playout latency, before the hop's events are queued, to one
-hop plus the margin the delays seen so far call for.
+each hop's answer delay sets the playout latency, before the hop's events are queued, to one
+hop plus the margin the delays seen so far call for (steady playout), or to the margin alone
+(live playout: the hop's events play on arrival, or at their time + the margin when later).
 """
 
 from __future__ import annotations
@@ -74,6 +75,7 @@ class StreamResult:
     answer_delays_s: tuple[float, ...] = ()  # per hop: arrival - hop end, playout clock (auto)
     link_url: str = ""  # the device link's URL (socket:// and loop:// have no baud rate)
     real_time: bool = False  # played on a real clock (paced), not a virtual one
+    playout_mode: str = "steady"  # the playout scheduler's mode ("steady" or "live")
 
     @property
     def tokens(self) -> tuple[tuple[int, ...], ...]:
@@ -153,7 +155,7 @@ class _Streamer:
             self.progress.latencies_s.append(hop.received_s - self.sent_at[last])
         if self.margin is not None:
             self._raise_margin(hop, self.margin)
-        for t, msg in hop_messages(hop.tokens, hop.start_s):
+        for t, msg in hop_messages(hop.tokens, hop.start_s):  # in time order
             self.playout.submit(t, msg, tag=len(self.hops) - 1)
 
     def _raise_margin(self, hop: Hop, margin: AutoMargin) -> None:
@@ -162,7 +164,8 @@ class _Streamer:
         hop_s = self.hello.hop / self.hello.fps
         now = self.playout.now()
         t0 = self.playout.t0 if self.playout.t0 is not None else now
-        target = hop_s + margin.observe(now - t0 - (hop.start_s + hop_s))
+        margin_s = margin.observe(now - t0 - (hop.start_s + hop_s))
+        target = margin_s if self.playout.mode == "live" else hop_s + margin_s
         self.playout.retarget_latency(target, from_device_time_s=hop.start_s)
 
     def _on_play(self, device_time_s: float, msg: mido.Message, tag: object) -> None:
@@ -265,4 +268,5 @@ def stream(link: DeviceLink, frames: Iterable[Frame] | Callable[[Clock], Iterabl
     return StreamResult(link.hello or s.hello, tuple(s.hops), stats, s.progress, playout.latency_s,
                         notes=tuple(s.notes), margin_auto=margin is not None,
                         answer_delays_s=tuple(margin.needs) if margin is not None else (),
-                        link_url=link.url, real_time=not isinstance(playout.clock, VirtualClock))
+                        link_url=link.url, real_time=not isinstance(playout.clock, VirtualClock),
+                        playout_mode=playout.mode)

@@ -14,7 +14,11 @@ the events on ``--midi-out`` (:mod:`firmware_bridge.player`; the build is reused
 no input changed, :mod:`firmware_bridge.boards.build_cache`), then reports the motion-to-sound
 latency per note-on, measured and estimated for 216 MHz (:mod:`firmware_bridge.player.budget`;
 ``--json``: the figures as JSON on stdout); ``--latency`` is 'auto' (one hop + a margin from the
-measured answer delays) or a fixed playout latency in seconds.
+measured answer delays) or a fixed playout latency in seconds. ``--playout live`` hands each
+event over as soon as its hop's answer is in, at ``max(arrival, its time + L)`` with ``L`` =
+``--latency`` ('auto': the margin alone, no hop): lower latency, notes of a hop moved against
+each other by up to a hop (the report's jitter); ``steady`` (default) keeps the rhythm exactly.
+A ``.mid``/``.wav`` is written on the performance's timeline in both modes.
 """
 
 from __future__ import annotations
@@ -67,8 +71,15 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--no-pace", action="store_true", help="stream as fast as possible")
     p.add_argument("--latency", type=_latency, default=None, metavar="auto|SECONDS",
                    help="playout latency: 'auto' (default: one hop + a margin raised from the "
-                        "board's measured answer delays: their 95th percentile + a small safety) or a "
-                        "fixed latency in s (below one hop, most events play late)")
+                        "board's measured answer delays: their 95th percentile + a small safety; "
+                        "live playout: the margin alone) or a fixed latency in s (steady: below "
+                        "one hop, most events play late; live: L)")
+    p.add_argument("--playout", choices=("steady", "live"), default="steady",
+                   help="steady (default): every event one hop + margin after its time, the "
+                        "rhythm kept exactly; live: each event as soon as its hop's answer is in, "
+                        "at max(arrival, its time + L), L = --latency, in time order (lower "
+                        "latency; notes of a hop move against each other by up to a hop; a "
+                        ".mid/.wav keeps the performance's timing either way)")
     p.add_argument("--json", action="store_true",
                    help="print the run's figures (motion-to-sound latency median, p95, budget, "
                         "the 216 MHz estimate) as JSON on stdout; the report goes to stderr")
@@ -246,7 +257,7 @@ def _play(args: argparse.Namespace) -> int:
     report = sys.stderr if args.json else sys.stdout  # --json: stdout holds the JSON alone
     with contextlib.redirect_stdout(report):
         target = _play_target(args)
-    settings = PlaySettings(pace=not args.no_pace, latency_s=args.latency)
+    settings = PlaySettings(pace=not args.no_pace, latency_s=args.latency, playout=args.playout)
     status = StatusLine(paced=settings.pace)
     try:
         res = play(frame_source(args.keypoints, _video_or_camera(args), pace=settings.pace), args.midi_out,

@@ -42,8 +42,8 @@ def depthwise_plane_bytes(graph: Graph, op: Operator) -> int:
     """One channel's padded input plane as the Helium in-place depthwise lays it out
     (``fe_mve_dwt_scratch`` in ``edge/kernels/fe_dw_mve.h``, the same formula): every input row
     and column a filter window reaches, rows = (out_h - 1) stride_h + (filter_h - 1) dilation_h
-    + 1 and cols likewise, each row stored as stride_w phases of ceil(cols / stride_w) bytes,
-    plus 3 bytes a block's lanes past the last row may read."""
+    + 1 and cols likewise, plus 3 stride_w bytes that a block's lanes past the row end may read
+    past the last row."""
     out = graph.tensors[op.outputs[0]]
     w = graph.tensors[op.inputs[1]]
     o = op.options
@@ -51,4 +51,4 @@ def depthwise_plane_bytes(graph: Graph, op: Operator) -> int:
     dh, dw = int(o.get("dilation_h_factor", 1)), int(o.get("dilation_w_factor", 1))
     rows = (out.shape[1] - 1) * sh + (w.shape[1] - 1) * dh + 1
     cols = (out.shape[2] - 1) * sw + (w.shape[2] - 1) * dw + 1
-    return rows * sw * -(-cols // sw) + 3
+    return rows * cols + 3 * sw

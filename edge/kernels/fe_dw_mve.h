@@ -197,20 +197,19 @@ static inline void fe_mve_depthwise(const fe_conv_params *p, const int8_t *input
  * holds every input row and column the filter windows reach, the padding set once per call to
  * the input zero point. Then each output row is computed with output columns as lanes and
  * written straight over channel c of buf (its input is in the plane now; no other channel
- * is touched): per tap one scalar weight and, per four columns, one VLDRB.S32 widening load
- * from the plane (contiguous: columns are stored by phase of the stride, column q at
- * (q mod stride_w) * len + q / stride_w of its row) and one VMLA.S32 by the weight into an
- * int32x4 sum, blocks of up to 16 columns (G = 1..4 sums). A padded tap reads the zero point,
- * so every window has all its taps and the input offset is folded into the starting sum,
- * bias + input_offset * (sum of the channel's weights). Requantization per four outputs
- * (fe_mve_requant4, the channel's multiplier and shift in every lane) and a scatter store
- * (VSTRB.32, offsets k * in_c) of the lanes inside the row. Filters 3x3, 5x5 and 7x7 with
- * strides 1 and 2 (dilation 1) have their taps unrolled at constant offsets; other shapes
- * read each tap's offset from a table.
+ * is touched). Per tap (offsets from a table made once per call) one scalar weight (LDRSB)
+ * and, per four columns, one widening load from the plane (stride 1: VLDRB.S32, contiguous;
+ * stride_w >= 2: VLDRB.S32 gathered stride_w bytes apart) and one VMLA.S32 by the weight into
+ * an int32x4 sum: blocks of up to 24 columns (stride 1, G = 1..6 sums) or 12 (G <= 3). A
+ * padded tap reads the zero point, so every window has all its taps and the input offset is
+ * folded into the starting sum, bias + input_offset * (sum of the channel's weights).
+ * Requantization per four outputs (fe_mve_rq1_apply: TFLite's double rounding with the
+ * channel's multiplier and shift as scalars) and a scatter store (VSTRB.32, offsets k * in_c)
+ * of the lanes inside the row.
  *
- * Scratch: rows x stride_w x len bytes (+3: a block's lanes past the row may read 3 bytes past
- * the last row), rows = (out_h - 1) stride_h + (filter_h - 1) dilation_h + 1 and
- * len = ceil(((out_w - 1) stride_w + (filter_w - 1) dilation_w + 1) / stride_w):
+ * Scratch: rows x cols bytes, rows = (out_h - 1) stride_h + (filter_h - 1) dilation_h + 1
+ * and cols = (out_w - 1) stride_w + (filter_w - 1) dilation_w + 1, plus 3 stride_w (a
+ * block's lanes past the row end read up to that far past the last row):
  * export/scratch.py reserves it (fe_mve_dwt_scratch computes the same).
  */
 
@@ -223,64 +222,58 @@ static inline void fe_mve_depthwise(const fe_conv_params *p, const int8_t *input
  * 11x11x48 3x3 stride 2 to 5x5 82,453 / 38,847 (DSP quads: 838,836, 708,616, 878,274,
  * 709,741, 61,206). export/scratch.py's DW_MIN_PLANE is the same number. */
 #define FE_MVE_DW_MIN_PLANE 32
-/* Largest stride_w it takes (columns are stored by phase of the stride). */
+/* Largest stride_w it takes (the fill's 16-bit gather offsets reach seven columns). */
 #define FE_MVE_DW_MAX_S 4
 
 /* The padded plane's layout, the same for every channel. */
 typedef struct {
   const fe_conv_params *p;
   int32_t rows;      /* rows of the plane */
-  int32_t len;       /* bytes of one phase of a row: ceil(columns / stride_w) */
-  int32_t row_b;     /* bytes of a row: stride_w * len */
+  int32_t cols;      /* columns (bytes) of a plane row */
   int32_t y0, y1;    /* input rows inside the plane: plane row = y + pad_h */
   int32_t x0, x1;    /* input columns inside the plane: plane column = x + pad_w */
-  int32_t src[FE_MVE_DW_MAX_S];  /* phase ph's first input column's byte in an input row */
-  int32_t dst[FE_MVE_DW_MAX_S];  /* and its byte in a plane row */
-  int32_t cols[FE_MVE_DW_MAX_S]; /* input columns of phase ph inside the plane */
   int32_t taps;      /* filter_h x filter_w */
-  int32_t off[FE_MVE_DW_MAX_TAPS];   /* tap k's byte in the plane, from output column 0 */
-  uint8_t index[FE_MVE_DW_MAX_TAPS]; /* tap k's position in the filter (fy * filter_w + fx) */
+  int32_t off[FE_MVE_DW_MAX_TAPS]; /* tap k = fy * filter_w + fx: its byte in the plane from
+                                     * output column 0's window */
 } fe_mve_dwt;
 
 /* Bytes of scratch the in-place pass needs for p (see the family comment). */
 FE_INLINE int32_t fe_mve_dwt_scratch(const fe_conv_params *p) {
   const int32_t rows = (p->out_h - 1) * p->stride_h + (p->filter_h - 1) * p->dilation_h + 1;
   const int32_t cols = (p->out_w - 1) * p->stride_w + (p->filter_w - 1) * p->dilation_w + 1;
-  return rows * p->stride_w * ((cols + p->stride_w - 1) / p->stride_w) + 3;
+  return rows * cols + 3 * p->stride_w;
 }
 
 /* 1 when fe_mve_depthwise_inplace takes p: at least FE_MVE_DW_MIN_PLANE output pixels,
- * dilation_w 1, at most FE_MVE_DW_MAX_TAPS taps,
- * stride_w at most FE_MVE_DW_MAX_S, and the fill's 16-bit gather offsets reach seven
- * columns. */
+ * dilation_w 1, at most FE_MVE_DW_MAX_TAPS taps, stride_w at most FE_MVE_DW_MAX_S, and the
+ * fill's 16-bit gather offsets reach seven pixels. */
 FE_INLINE int fe_mve_dw_inplace_ok(const fe_conv_params *p) {
-  return p->out_h * p->out_w >= FE_MVE_DW_MIN_PLANE && p->dilation_w == 1 && p->filter_h * p->filter_w <= FE_MVE_DW_MAX_TAPS &&
-         p->stride_w <= FE_MVE_DW_MAX_S && 7 * p->stride_w * p->in_c <= 0xFFFF;
+  return p->out_h * p->out_w >= FE_MVE_DW_MIN_PLANE && p->dilation_w == 1 &&
+         p->filter_h * p->filter_w <= FE_MVE_DW_MAX_TAPS && p->stride_w <= FE_MVE_DW_MAX_S &&
+         7 * p->in_c <= 0xFFFF;
 }
 
-/* Channel c of buf into the plane's input-backed part: per input row and phase of the
- * stride, eight columns a step (the last step predicated). */
+/* Channel c of buf into the plane's input-backed part: per input row eight columns a step
+ * (the last step predicated). */
 static DW_NOINLINE void fe_mve_dwt_fill(const fe_mve_dwt *t, const int8_t *buf, int32_t c,
                                         int8_t *plane) {
   const fe_conv_params *p = t->p;
-  const int32_t s = p->stride_w;
-  const int32_t step = 8 * s * p->in_c;
-  const uint16x8_t offs = vmulq_n_u16(vidupq_n_u16(0, 1), (uint16_t)(s * p->in_c));
-  int32_t y, ph;
-  buf += t->y0 * p->in_w * p->in_c + c;
-  plane += (t->y0 + p->pad_h) * t->row_b;
-  for (y = t->y0; y < t->y1; ++y, buf += p->in_w * p->in_c, plane += t->row_b) {
-    for (ph = 0; ph < s; ++ph) {
-      const int8_t *src = buf + t->src[ph];
-      int8_t *dst = plane + t->dst[ph];
-      int32_t n = t->cols[ph];
-      for (; n >= 8; n -= 8, src += step, dst += 8) {
-        vstrbq_s16(dst, vldrbq_gather_offset_s16(src, offs));
-      }
-      if (n > 0) {
-        const mve_pred16_t pr = vctp16q((uint32_t)n);
-        vstrbq_p_s16(dst, vldrbq_gather_offset_z_s16(src, offs, pr), pr);
-      }
+  const int32_t step = 8 * p->in_c;
+  const int32_t n0 = t->x1 - t->x0;
+  const uint16x8_t offs = vmulq_n_u16(vidupq_n_u16(0, 1), (uint16_t)p->in_c);
+  int32_t y;
+  buf += (t->y0 * p->in_w + t->x0) * p->in_c + c;
+  plane += (t->y0 + p->pad_h) * t->cols + t->x0 + p->pad_w;
+  for (y = t->y0; y < t->y1; ++y, buf += p->in_w * p->in_c, plane += t->cols) {
+    const int8_t *src = buf;
+    int8_t *dst = plane;
+    int32_t n = n0;
+    for (; n >= 8; n -= 8, src += step, dst += 8) {
+      vstrbq_s16(dst, vldrbq_gather_offset_s16(src, offs));
+    }
+    if (n > 0) {
+      const mve_pred16_t pr = vctp16q((uint32_t)n);
+      vstrbq_p_s16(dst, vldrbq_gather_offset_z_s16(src, offs, pr), pr);
     }
   }
 }
@@ -339,8 +332,8 @@ FE_INLINE int32x4_t fe_mve_rq1_apply(int32x4_t x, const fe_mve_rq1 *q) {
   } while (0)
 
 /* Output columns [ox0, ox0 + n) (4 G - 3 <= n <= 4 G) of one row: `row` is the plane row of
- * output row oy's filter row 0 at output column ox0, w the channel's weights in tap order
- * (t->index), out channel c of pixel (oy, ox0) in buf. */
+ * output row oy's filter row 0 at output column ox0, w the channel's weights, out channel c
+ * of pixel (oy, ox0) in buf. */
 FE_INLINE void fe_mve_dwt_block(const fe_mve_dwt *t, const int8_t *row, const int8_t *w,
                                 int32_t init, const fe_mve_rq1 *rq, int32_t n, int8_t *out,
                                 const int G) {
@@ -358,6 +351,45 @@ FE_INLINE void fe_mve_dwt_block(const fe_mve_dwt *t, const int8_t *row, const in
   FE_MVE_DWT_EACH(FE_MVE_DWT_STORE);
 }
 
+/* A tap of sum K, stride_w >= 2: lanes gathered stride_w bytes apart from x. */
+#define FE_MVE_DWT_GMAC(K) a##K = vmlaq_n_s32(a##K, vldrbq_gather_offset_s32(x, o##K), wv)
+#define FE_MVE_DWT_GOFF(K) o##K = vaddq_n_u32(o0, (uint32_t)(4 * (K) * p->stride_w))
+
+/* fe_mve_dwt_block for stride_w >= 2 (G <= 3: each sum keeps its gather offsets). */
+FE_INLINE void fe_mve_dwt_block_strided(const fe_mve_dwt *t, const int8_t *row,
+                                        const int8_t *w, int32_t init, const fe_mve_rq1 *rq,
+                                        int32_t n, int8_t *out, const int G) {
+  const fe_conv_params *p = t->p;
+  const int32_t *off = t->off;
+  const uint32x4_t offs = vmulq_n_u32(vidupq_n_u32(0, 1), (uint32_t)p->in_c);
+  const uint32x4_t o0 = vmulq_n_u32(vidupq_n_u32(0, 1), (uint32_t)p->stride_w);
+  uint32x4_t o1 = o0, o2 = o0;
+  int32x4_t a0, a1 = vdupq_n_s32(0), a2 = a1, a3 = a1, a4 = a1, a5 = a1;
+  int32_t k;
+  (void)a3;
+  (void)a4;
+  (void)a5;
+  if (G > 1) {
+    FE_MVE_DWT_GOFF(1);
+  }
+  if (G > 2) {
+    FE_MVE_DWT_GOFF(2);
+  }
+  FE_MVE_DWT_EACH(FE_MVE_DWT_START);
+  for (k = t->taps; k > 0; --k) {
+    const int8_t *x = row + *off++;
+    const int32_t wv = *w++;
+    FE_MVE_DWT_GMAC(0);
+    if (G > 1) {
+      FE_MVE_DWT_GMAC(1);
+    }
+    if (G > 2) {
+      FE_MVE_DWT_GMAC(2);
+    }
+  }
+  FE_MVE_DWT_EACH(FE_MVE_DWT_STORE);
+}
+
 static DW_NOINLINE void fe_mve_dwt_channel(const fe_mve_dwt *t, int8_t *buf, const int8_t *filter,
                                            const int32_t *bias, int32_t c, const int8_t *plane) {
   const fe_conv_params *p = t->p;
@@ -368,7 +400,7 @@ static DW_NOINLINE void fe_mve_dwt_channel(const fe_mve_dwt *t, int8_t *buf, con
   int32_t k, oy, sum = 0;
   int32_t init;
   for (k = 0; k < taps; ++k) {
-    w[k] = filter[t->index[k] * p->in_c + c];
+    w[k] = filter[k * p->in_c + c];
     sum += w[k];
   }
   init = (bias != NULL ? bias[c] : 0) + p->input_offset * sum;
@@ -379,23 +411,37 @@ static DW_NOINLINE void fe_mve_dwt_channel(const fe_mve_dwt *t, int8_t *buf, con
   rq.lo = vdupq_n_s32(p->act_min);
   rq.hi = vdupq_n_s32(p->act_max);
   for (oy = 0; oy < p->out_h; ++oy) {
-    const int8_t *row = plane + oy * p->stride_h * t->row_b;
+    const int8_t *row = plane + oy * p->stride_h * t->cols;
     int8_t *out = buf + oy * p->out_w * p->in_c + c;
     int32_t ox, left;
-    /* blocks of 24 columns, the last of 4, 8, ..., 24 */
-    for (ox = 0; (left = p->out_w - ox) > 0; ox += 24, row += 24, out += 24 * p->in_c) {
-      if (left > 20) {
-        fe_mve_dwt_block(t, row, w, init, &rq, left < 24 ? left : 24, out, 6);
-      } else if (left > 16) {
-        fe_mve_dwt_block(t, row, w, init, &rq, left, out, 5);
-      } else if (left > 12) {
-        fe_mve_dwt_block(t, row, w, init, &rq, left, out, 4);
-      } else if (left > 8) {
-        fe_mve_dwt_block(t, row, w, init, &rq, left, out, 3);
-      } else if (left > 4) {
-        fe_mve_dwt_block(t, row, w, init, &rq, left, out, 2);
-      } else {
-        fe_mve_dwt_block(t, row, w, init, &rq, left, out, 1);
+    if (p->stride_w == 1) {
+      /* blocks of 24 columns, the last of 4, 8, ..., 24 */
+      for (ox = 0; (left = p->out_w - ox) > 0; ox += 24, row += 24, out += 24 * p->in_c) {
+        if (left > 20) {
+          fe_mve_dwt_block(t, row, w, init, &rq, left < 24 ? left : 24, out, 6);
+        } else if (left > 16) {
+          fe_mve_dwt_block(t, row, w, init, &rq, left, out, 5);
+        } else if (left > 12) {
+          fe_mve_dwt_block(t, row, w, init, &rq, left, out, 4);
+        } else if (left > 8) {
+          fe_mve_dwt_block(t, row, w, init, &rq, left, out, 3);
+        } else if (left > 4) {
+          fe_mve_dwt_block(t, row, w, init, &rq, left, out, 2);
+        } else {
+          fe_mve_dwt_block(t, row, w, init, &rq, left, out, 1);
+        }
+      }
+    } else {
+      /* blocks of 12 columns, the last of 4, 8 or 12 */
+      const int32_t step = 12 * p->stride_w;
+      for (ox = 0; (left = p->out_w - ox) > 0; ox += 12, row += step, out += 12 * p->in_c) {
+        if (left > 8) {
+          fe_mve_dwt_block_strided(t, row, w, init, &rq, left < 12 ? left : 12, out, 3);
+        } else if (left > 4) {
+          fe_mve_dwt_block_strided(t, row, w, init, &rq, left, out, 2);
+        } else {
+          fe_mve_dwt_block_strided(t, row, w, init, &rq, left, out, 1);
+        }
       }
     }
   }
@@ -405,35 +451,23 @@ static DW_NOINLINE void fe_mve_dwt_channel(const fe_mve_dwt *t, int8_t *buf, con
 static inline void fe_mve_depthwise_inplace(const fe_conv_params *p, int8_t *buf,
                                             const int8_t *filter, const int32_t *bias,
                                             int8_t *scratch) {
-  const int32_t s = p->stride_w;
-  const int32_t cols = (p->out_w - 1) * s + (p->filter_w - 1) * p->dilation_w + 1;
+  const int32_t cols = (p->out_w - 1) * p->stride_w + (p->filter_w - 1) * p->dilation_w + 1;
   fe_mve_dwt t;
-  int32_t c, fy, fx, ph;
+  int32_t c, fy, fx;
   t.p = p;
   t.rows = (p->out_h - 1) * p->stride_h + (p->filter_h - 1) * p->dilation_h + 1;
-  t.len = (cols + s - 1) / s;
-  t.row_b = s * t.len;
+  t.cols = cols;
   t.y0 = p->pad_h > 0 ? 0 : -p->pad_h;
   t.y1 = t.rows - p->pad_h < p->in_h ? t.rows - p->pad_h : p->in_h;
   t.x0 = p->pad_w > 0 ? 0 : -p->pad_w;
   t.x1 = cols - p->pad_w < p->in_w ? cols - p->pad_w : p->in_w;
-  for (ph = 0; ph < s; ++ph) {
-    /* first input column at or after x0 whose plane column has phase ph */
-    const int32_t x = t.x0 + ((ph - (t.x0 + p->pad_w) % s) % s + s) % s;
-    t.src[ph] = x * p->in_c;
-    t.dst[ph] = ph * t.len + (x + p->pad_w) / s;
-    t.cols[ph] = x < t.x1 ? (t.x1 - x + s - 1) / s : 0;
-  }
   t.taps = 0;
   for (fy = 0; fy < p->filter_h; ++fy) {
-    for (ph = 0; ph < s && ph < p->filter_w; ++ph) {
-      for (fx = ph; fx < p->filter_w; fx += s, ++t.taps) {
-        t.off[t.taps] = fy * p->dilation_h * t.row_b + ph * t.len + fx / s;
-        t.index[t.taps] = (uint8_t)(fy * p->filter_w + fx);
-      }
+    for (fx = 0; fx < p->filter_w; ++fx, ++t.taps) {
+      t.off[t.taps] = fy * p->dilation_h * cols + fx;
     }
   }
-  memset(scratch, -p->input_offset, (size_t)(t.rows * t.row_b));
+  memset(scratch, -p->input_offset, (size_t)(t.rows * cols));
   for (c = 0; c < p->in_c; ++c) {
     fe_mve_dwt_fill(&t, buf, c, scratch);
     fe_mve_dwt_channel(&t, buf, filter, bias, c, scratch);
@@ -444,6 +478,8 @@ static inline void fe_mve_depthwise_inplace(const fe_conv_params *p, int8_t *buf
 #undef FE_MVE_DWT_START
 #undef FE_MVE_DWT_MAC
 #undef FE_MVE_DWT_STORE
+#undef FE_MVE_DWT_GMAC
+#undef FE_MVE_DWT_GOFF
 
 #undef FE_MVE_DW_WINDOW
 #undef FE_MVE_DW_TAP16

@@ -48,7 +48,7 @@ def _dw_graph(in_hw: tuple[int, int], out_hw: tuple[int, int], f: tuple[int, int
 
 @pytest.mark.parametrize(("in_hw", "out_hw", "f", "stride", "dil_h", "plane"), [
     ((20, 20), (20, 20), (3, 3), 1, 1, 22 * 22 + 3),        # SAME 3x3: 22 rows of 22
-    ((20, 20), (10, 10), (7, 7), 2, 1, 25 * 2 * 13 + 3),    # 7x7 stride 2: 25 cols as 2 x 13
+    ((20, 20), (10, 10), (7, 7), 2, 1, 25 * 25 + 6),        # 7x7 stride 2: 25 rows of 25
     ((13, 13), (11, 11), (3, 3), 1, 1, 13 * 13 + 3),        # VALID
     ((14, 11), (14, 11), (3, 3), 1, 2, 18 * 13 + 3),        # dilation_h 2: 13 + 4 + 1 rows
     ((5, 5), (5, 5), (7, 7), 1, 1, 11 * 11 + 3),            # small plane: 16 x 25 rules

@@ -44,12 +44,12 @@ typedef struct {
   int32_t x_off;
 } dw_case;
 
-/* export/scratch.py's reservation: max(out_h * out_w, padded plane + 3, and 16 out_h * out_w
- * below 32 output pixels). */
+/* export/scratch.py's reservation: max(out_h * out_w, padded plane + 3 stride_w, and 16 out_h *
+ * out_w below 32 output pixels). */
 static int32_t scratch_size(const fe_conv_params *p) {
   const int32_t rows = (p->out_h - 1) * p->stride_h + (p->filter_h - 1) * p->dilation_h + 1;
   const int32_t cols = (p->out_w - 1) * p->stride_w + (p->filter_w - 1) * p->dilation_w + 1;
-  const int32_t plane = rows * p->stride_w * ((cols + p->stride_w - 1) / p->stride_w) + 3;
+  const int32_t plane = rows * cols + 3 * p->stride_w;
   const int32_t out = p->out_h * p->out_w;
   const int32_t small = out < 32 ? 16 * out : 0;
   const int32_t most = plane > out ? plane : out;

@@ -1,4 +1,4 @@
-"""Fixed-latency playout: MIDI events play at their device timestamps, not when they arrive.
+"""Playout: MIDI events play at their device timestamps + a latency, not when they arrive.
 
 The board sends events as ``(device_time_s, mido.Message)``; they reach the host with jitter
 (UART, the emulator, the hop-by-hop decoding). :class:`PlayoutScheduler` plays each event at
@@ -160,7 +160,9 @@ OnPlay = Callable[[float, mido.Message, object], None]
 
 
 class PlayoutScheduler:
-    """Plays ``(device_time_s, msg)`` events on a sink at ``t0 + device_time_s + latency_s``."""
+    """Plays ``(device_time_s, msg)`` events on a sink at ``t0 + device_time_s + latency_s``
+    or, arriving after that, at once (``mode="live"``: a small latency, device-time order kept
+    among queued events; module doc)."""
 
     def __init__(self, sink: MidiSink, *, latency_s: float, clock: Clock | None = None,
                  on_play: OnPlay | None = None, mode: str = "steady") -> None:

@@ -58,26 +58,34 @@ static inline int16x2_t fe_sxtab16_odd(int16x2_t a, uint32_t v) {
   return r;
 }
 
-/* (a * b + 2^31) >> 32 (SMMULR) */
-static inline int32_t fe_smmulr(int32_t a, int32_t b) {
+/* (a * b + 2^31) >> 32, plus c (SMMLAR: c + SMMULR(a, b), exactly: c * 2^32 is added before
+ * the rounding) */
+static inline int32_t fe_smmlar(int32_t a, int32_t b, int32_t c) {
   int32_t r;
-  __asm__("smmulr %0, %1, %2" : "=r"(r) : "r"(a), "r"(b));
+  __asm__("smmlar %0, %1, %2, %3" : "=r"(r) : "r"(a), "r"(b), "r"(c));
   return r;
 }
 
+/* q + h - [q < 0] for q = SRDHM(s, m) (= SMMULR(2s, m), below), m >= 0: one SMMLAR and one
+ * SUB with a shifted operand. [s < 0] stands for [q < 0]: they differ only when q = 0 and
+ * s < 0 (a product too small to round away from 0), and there the two sums give the same
+ * result once shifted right by r (h = 2^(r-1) + a multiple of 2^r: (h - 1) >> r = h >> r for
+ * r >= 1). */
+#define FE_RQ_NUDGED(S, M, H) \
+  (fe_smmlar((int32_t)((uint32_t)(S) << 1), (M), (H)) - (int32_t)((uint32_t)(S) >> 31))
+
 /* TFLite's per-channel requantization (two roundings) plus the output zero point zp, as
- * SMMULR, two adds, one shift, one add and one SSAT: exact for shifts -31..-1, multipliers
+ * SMMLAR, a subtract, one shift, one add and one SSAT: exact for shifts -31..-1, multipliers
  * >= 0 and sums |s| < 2^30 (fe_rq8z_ok). TFLite computes q = SRDHM(s, m) =
  * floor((s m + 2^30) / 2^31), which is SMMULR(2s, m), then rounds q / 2^r half away from zero
- * (r = -shift): (q + 2^(r-1) - [q < 0]) >> r; nothing leaves int32 (|q| < 2^30, 2^(r-1) <=
- * 2^30). The result is saturated to int8, not yet clamped to the activation range. Shifts
- * below -23 occur: an all-zero weight row (a skeleton adjacency's padding) or a first layer's
- * small input scale (mcunet-vww1: -24). */
+ * (r = -shift): (q + 2^(r-1) - [q < 0]) >> r (FE_RQ_NUDGED); nothing leaves int32 (|q| < 2^30,
+ * 2^(r-1) <= 2^30). The result is saturated to int8, not yet clamped to the activation range.
+ * Shifts below -23 occur: an all-zero weight row (a skeleton adjacency's padding) or a first
+ * layer's small input scale (mcunet-vww1: -24). */
 static inline __attribute__((always_inline)) int32_t fe_rq8z(int32_t s, int32_t m, int32_t shift,
                                                              int32_t zp) {
-  const int32_t q = fe_smmulr((int32_t)((uint32_t)s << 1), m);
   const int32_t h = (int32_t)(1u << (-shift - 1));
-  return __ssat(((q + h - (int32_t)((uint32_t)q >> 31)) >> -shift) + zp, 8);
+  return __ssat((FE_RQ_NUDGED(s, m, h) >> -shift) + zp, 8);
 }
 
 /* TFLite's MultiplyByQuantizedMultiplier (two roundings) for a multiplier >= 0, a shift
@@ -105,8 +113,9 @@ static inline int fe_rqd_make(int32_t m, int32_t shift, fe_rqd *q) {
 }
 
 static inline __attribute__((always_inline)) int32_t fe_rqd_apply(const fe_rqd *q, int32_t s) {
-  const int32_t v = fe_smmulr((int32_t)((uint32_t)s << 1), q->m);
-  return (v + q->h - (q->neg & (int32_t)((uint32_t)v >> 31))) >> q->r;
+  /* FE_RQ_NUDGED's form where r > 0; r = 0 adds and subtracts nothing */
+  const int32_t v = fe_smmlar((int32_t)((uint32_t)s << 1), q->m, q->h);
+  return (v - (q->neg & (int32_t)((uint32_t)s >> 31))) >> q->r;
 }
 
 /* 1 when fe_rq8z is exact for channel (m, shift) with sums bounded by |s| <= max_abs_sum. */

@@ -175,8 +175,7 @@ static inline int dw_rq_make(int32_t m, int32_t shift, int32_t zp, int64_t max_s
 }
 
 FE_INLINE int32_t dw_rq_apply(int32_t s, int32_t m, int32_t k, int32_t r) {
-  const int32_t q = fe_smmulr((int32_t)((uint32_t)s << 1), m);
-  return __ssat((q + k - (int32_t)((uint32_t)q >> 31)) >> r, 8);
+  return __ssat(FE_RQ_NUDGED(s, m, k) >> r, 8);
 }
 
 /* dw_rq_apply with the rounding constant and shift derived from the shift itself (raster

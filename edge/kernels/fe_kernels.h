@@ -136,7 +136,8 @@ void fe_conv2d(const fe_conv_params *p, const int8_t *input, const int8_t *filte
 void fe_depthwise_conv2d(const fe_conv_params *p, const int8_t *input, const int8_t *filter,
                          const int32_t *bias, int8_t *output);
 /* In place (depth multiplier 1, output no larger than the input): the output ends up NHWC at
- * the front of buf; scratch holds out_h * out_w bytes. */
+ * the front of buf; scratch holds export/scratch.py's scratch_bytes: out_h * out_w bytes, or
+ * more for the Helium paths (one channel's padded input plane; 16 channels of small planes). */
 void fe_depthwise_conv2d_inplace(const fe_conv_params *p, int8_t *buf, const int8_t *filter,
                                  const int32_t *bias, int8_t *scratch);
 

@@ -43,8 +43,8 @@ Two bases, both from the same run:
   measured basis sees the same as frames held back by the link), and the playout latency the
   'auto' rule would pick for those answers: one hop + ``auto_margin`` of the answer delays
   ``arrival_k - end_k`` over the hops. A note due before its hop's answer arrives plays on
-  arrival (playout 0). Live playout: the same with ``L`` = ``auto_margin`` alone (no hop),
-  each note at ``max(arrival, time + L)``. Limits: counts from QEMU's ``-icount`` are instructions, not cycles
+  arrival (playout 0). Live playout: each note at ``max(arrival, time + L)``, ``L`` =
+  ``auto_margin`` alone (no hop) over the median answer delay (``LIVE_PERCENTILE``). Limits: counts from QEMU's ``-icount`` are instructions, not cycles
   (flash wait states and cache misses cost more, dual issue less); E is the mean per encoder
   run, so a streamed encoder's priming (``ceil(W / H) - 1`` hops of the stream's first frame,
   run while its first hop's frames arrive, not metered as a run) is left out.
@@ -60,7 +60,13 @@ import numpy as np
 from edge.protocol_spec import EVENTS_FLAG_LAST, EVENTS_MAX_ITEMS
 from edge.skeleton import N_CHANNELS, N_JOINTS
 from firmware_bridge.player.hops import Hop
-from firmware_bridge.player.latency import NoteTiming, auto_margin, percentile
+from firmware_bridge.player.latency import (
+    AUTO_PERCENTILE,
+    LIVE_PERCENTILE,
+    NoteTiming,
+    auto_margin,
+    percentile,
+)
 from firmware_bridge.player.stream import StreamResult
 from firmware_bridge.protocol import messages as m
 
@@ -257,8 +263,10 @@ def estimated(res: StreamResult, *, clock_hz: float = REFERENCE_CLOCK_HZ,
     doc): the same notes, their hops' token counts, frame times instead of host times."""
     fps, hop = res.hello.fps, res.hello.hop
     timeline = board_timeline(res, clock_hz=clock_hz, baud=baud) if fps else []
-    margin = auto_margin([t.need_s for t in timeline]) if fps else 0.0
-    delay = margin + (hop / fps if res.playout_mode == "steady" and fps else 0.0)
+    live = res.playout_mode == "live"
+    q = LIVE_PERCENTILE if live else AUTO_PERCENTILE
+    margin = auto_margin([t.need_s for t in timeline], q=q) if fps else 0.0
+    delay = margin + (hop / fps if not live and fps else 0.0)
     notes, offsets = [], []
     for n in res.notes:
         t = timeline[n.hop]

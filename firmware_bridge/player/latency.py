@@ -18,8 +18,9 @@ that raises it still plays on time. A raise shifts the music later once; a hop s
 95th percentile plays its first events late (on arrival). With ``window`` (``play`` uses
 :data:`AUTO_WINDOW_HOPS`) the percentile covers only the last ``window`` hops, so the margin
 follows the jitter down again once a slow stretch (QEMU's first-transfer stall, a busy host)
-is over; the playout lowers its latency only as far as keeps every new event due after every
-queued one (:meth:`firmware_bridge.playout.PlayoutScheduler.retarget_latency`: a hop's
+is over; live playout (``play --playout live``) takes L = the margin alone, from the median
+(:data:`LIVE_PERCENTILE`) instead of the 95th percentile; the steady playout lowers its latency
+only as far as keeps every new event due after every queued one (:meth:`firmware_bridge.playout.PlayoutScheduler.retarget_latency`: a hop's
 note-offs keep coming before the next hop's note-ons). Without ``window`` it never lowers.
 """
 
@@ -35,6 +36,12 @@ AUTO_SAFETY_S = 0.03
 """Added to the 95th percentile of the observed answer delays by the auto margin."""
 
 AUTO_PERCENTILE = 95.0  # which percentile of the answer delays the auto margin covers
+
+LIVE_PERCENTILE = 50.0
+"""Which percentile of the answer delays live playout's 'auto' L covers: the median. Live playout
+plays an event that arrives after its time + L on arrival (in order), so L only has to cover a
+typical answer, keeping the rhythm of the notes late in a hop; a higher percentile would add
+the slow hops' delay to every note (one QEMU stall in the window set L to 1.6 s with the p95)."""
 
 AUTO_WINDOW_HOPS = 32
 """Hops ``play``'s auto margin looks back over (5.8 s at a 4-frame hop, 32 s at 22): older
@@ -101,10 +108,14 @@ def onset_frame(time_s: float, fps: float, first: int, hop: int) -> int:
 class AutoMargin:
     """The 'auto' playout margin from each hop's answer delay (module doc)."""
 
-    def __init__(self, *, safety_s: float = AUTO_SAFETY_S, window: int | None = None) -> None:
+    def __init__(self, *, safety_s: float = AUTO_SAFETY_S, window: int | None = None,
+                 q: float = AUTO_PERCENTILE) -> None:
         if window is not None and window < 1:
             raise BridgeError(f"auto margin window: expected at least 1 hop, found {window}")
+        if not 0.0 <= q <= 100.0:
+            raise BridgeError(f"auto margin percentile: expected 0..100, found {q}")
         self.safety_s = safety_s  # added to the percentile
+        self.q = q  # which percentile of the answer delays (AUTO_PERCENTILE; live: LIVE_PERCENTILE)
         self.window = window  # hops the percentile covers (None: all, and it only grows)
         self.needs: list[float] = []  # per hop: arrival - hop end on the playout clock (s)
         self.margin_s = 0.0  # current margin
@@ -114,6 +125,6 @@ class AutoMargin:
         than before without a window)."""
         self.needs.append(need_s)
         recent = self.needs if self.window is None else self.needs[-self.window:]
-        target = auto_margin(recent, safety_s=self.safety_s)
+        target = auto_margin(recent, safety_s=self.safety_s, q=self.q)
         self.margin_s = max(self.margin_s, target) if self.window is None else target
         return self.margin_s

@@ -10,9 +10,9 @@ margin: 'auto' by default (:class:`firmware_bridge.player.latency.AutoMargin` ov
 one hop, most of every hop plays late, ons and offs bunched together). With
 ``PlaySettings.playout = "live"`` the latency is L, not one hop + L: every event plays at
 ``max(arrival, its time + L)`` in time order (:class:`firmware_bridge.playout.PlayoutScheduler`'s
-live mode), L 'auto' = the margin alone (the answer delays' 95th percentile + a safety) or fixed
+live mode), L 'auto' = the margin alone (the answer delays' median + a safety) or fixed
 (``latency_s``): a note early in its hop sounds when the hop's answer arrives, so notes move
-against each other by up to a hop, and the latency falls by about half a hop plus the margin
+against each other by up to a hop, and the latency falls by about half a hop or more
 on average. Ctrl-C and SIGTERM
 become ``KeyboardInterrupt`` (``interrupt_on_termination``); on any exit the playout scheduler
 and the sink panic, so no note is left on, and QEMU is stopped.
@@ -29,7 +29,12 @@ from firmware_bridge.boards.qemu import QemuBoard
 from firmware_bridge.boards.registry import Board
 from firmware_bridge.errors import BridgeError
 from firmware_bridge.link import DeviceLink
-from firmware_bridge.player.latency import AUTO_WINDOW_HOPS, AutoMargin
+from firmware_bridge.player.latency import (
+    AUTO_PERCENTILE,
+    AUTO_WINDOW_HOPS,
+    LIVE_PERCENTILE,
+    AutoMargin,
+)
 from firmware_bridge.player.stream import StreamProgress, StreamResult, stream
 from firmware_bridge.playout import Clock, MonotonicClock, PlayoutScheduler, VirtualClock
 from firmware_bridge.sinks import MidiSink, open_sink
@@ -97,7 +102,8 @@ def play(frames: Iterable[Frame] | Callable[[Clock, float], Iterable[Frame]],
         out = sink
     else:
         out = sink(clock)
-    margin = AutoMargin(window=AUTO_WINDOW_HOPS) if settings.latency_s is None else None
+    q = LIVE_PERCENTILE if settings.playout == "live" else AUTO_PERCENTILE
+    margin = AutoMargin(window=AUTO_WINDOW_HOPS, q=q) if settings.latency_s is None else None
     with interrupt_on_termination(), out, \
             PlayoutScheduler(out, latency_s=settings.latency_s or 0.0, clock=clock,
                              mode=settings.playout) as playout, \

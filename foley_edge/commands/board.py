@@ -16,8 +16,9 @@ latency per note-on, measured and estimated for 216 MHz (:mod:`firmware_bridge.p
 ``--json``: the figures as JSON on stdout); ``--latency`` is 'auto' (one hop + a margin from the
 measured answer delays) or a fixed playout latency in seconds. ``--playout live`` hands each
 event over as soon as its hop's answer is in, at ``max(arrival, its time + L)`` with ``L`` =
-``--latency`` ('auto': the margin alone, no hop): lower latency, notes of a hop moved against
-each other by up to a hop (the report's jitter); ``steady`` (default) keeps the rhythm exactly.
+``--latency`` ('auto': the median answer delay + a safety, no hop): lower latency, notes of a
+hop moved against each other by up to a hop (the report's jitter); ``steady`` (default) keeps
+the rhythm exactly.
 A ``.mid``/``.wav`` is written on the performance's timeline in both modes.
 """
 
@@ -72,8 +73,8 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--latency", type=_latency, default=None, metavar="auto|SECONDS",
                    help="playout latency: 'auto' (default: one hop + a margin raised from the "
                         "board's measured answer delays: their 95th percentile + a small safety; "
-                        "live playout: the margin alone) or a fixed latency in s (steady: below "
-                        "one hop, most events play late; live: L)")
+                        "live playout: their median + the safety, no hop) or a fixed latency in "
+                        "s (steady: below one hop, most events play late; live: L)")
     p.add_argument("--playout", choices=("steady", "live"), default="steady",
                    help="steady (default): every event one hop + margin after its time, the "
                         "rhythm kept exactly; live: each event as soon as its hop's answer is in, "

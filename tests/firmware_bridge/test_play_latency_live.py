@@ -86,3 +86,16 @@ def test_measured_offsets_are_handed_minus_the_notes_own_moment() -> None:
     assert fig is not None
     assert fig.offsets_s == pytest.approx([0.03 + 0.01 * (k % 2) for k in range(N)])
     assert fig.jitter_s == (pytest.approx(0.005), pytest.approx(0.005))
+
+
+def test_live_auto_l_covers_the_median_answer_delay_not_the_slow_hops() -> None:
+    """Live 'auto' L: the median answer delay + the safety (a stall plays on arrival instead of
+    delaying every note); steady keeps the 95th percentile."""
+    from firmware_bridge.player.latency import LIVE_PERCENTILE, AutoMargin
+
+    live, steady = AutoMargin(window=32, q=LIVE_PERCENTILE), AutoMargin(window=32)
+    for need in (0.05, 0.06, 1.5, 0.04, 0.07):
+        live.observe(need)
+        steady.observe(need)
+    assert live.margin_s == pytest.approx(0.06 + AUTO_SAFETY_S)
+    assert steady.margin_s == pytest.approx(1.5 + AUTO_SAFETY_S)

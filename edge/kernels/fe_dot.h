@@ -58,6 +58,13 @@ static inline int16x2_t fe_sxtab16_odd(int16x2_t a, uint32_t v) {
   return r;
 }
 
+/* (a * b + 2^31) >> 32 (SMMULR) */
+static inline int32_t fe_smmulr(int32_t a, int32_t b) {
+  int32_t r;
+  __asm__("smmulr %0, %1, %2" : "=r"(r) : "r"(a), "r"(b));
+  return r;
+}
+
 /* (a * b + 2^31) >> 32, plus c (SMMLAR: c + SMMULR(a, b), exactly: c * 2^32 is added before
  * the rounding) */
 static inline int32_t fe_smmlar(int32_t a, int32_t b, int32_t c) {
@@ -75,17 +82,19 @@ static inline int32_t fe_smmlar(int32_t a, int32_t b, int32_t c) {
   (fe_smmlar((int32_t)((uint32_t)(S) << 1), (M), (H)) - (int32_t)((uint32_t)(S) >> 31))
 
 /* TFLite's per-channel requantization (two roundings) plus the output zero point zp, as
- * SMMLAR, a subtract, one shift, one add and one SSAT: exact for shifts -31..-1, multipliers
+ * SMMULR, two adds, one shift, one add and one SSAT: exact for shifts -31..-1, multipliers
  * >= 0 and sums |s| < 2^30 (fe_rq8z_ok). TFLite computes q = SRDHM(s, m) =
  * floor((s m + 2^30) / 2^31), which is SMMULR(2s, m), then rounds q / 2^r half away from zero
- * (r = -shift): (q + 2^(r-1) - [q < 0]) >> r (FE_RQ_NUDGED); nothing leaves int32 (|q| < 2^30,
- * 2^(r-1) <= 2^30). The result is saturated to int8, not yet clamped to the activation range.
+ * (r = -shift): (q + 2^(r-1) - [q < 0]) >> r; nothing leaves int32 (|q| < 2^30,
+ * 2^(r-1) <= 2^30). (FE_RQ_NUDGED's shorter form keeps s live past the multiply: in the GEMM
+ * epilogues, short of registers already, it measured slower on qemu-m7.) The result is saturated to int8, not yet clamped to the activation range.
  * Shifts below -23 occur: an all-zero weight row (a skeleton adjacency's padding) or a first
  * layer's small input scale (mcunet-vww1: -24). */
 static inline __attribute__((always_inline)) int32_t fe_rq8z(int32_t s, int32_t m, int32_t shift,
                                                              int32_t zp) {
+  const int32_t q = fe_smmulr((int32_t)((uint32_t)s << 1), m);
   const int32_t h = (int32_t)(1u << (-shift - 1));
-  return __ssat((FE_RQ_NUDGED(s, m, h) >> -shift) + zp, 8);
+  return __ssat(((q + h - (int32_t)((uint32_t)q >> 31)) >> -shift) + zp, 8);
 }
 
 /* TFLite's MultiplyByQuantizedMultiplier (two roundings) for a multiplier >= 0, a shift

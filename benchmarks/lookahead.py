@@ -168,7 +168,11 @@ def write_curve(paths: list[Path], out: Path) -> list[Path]:
     out.mkdir(parents=True, exist_ok=True)
     md, png, js = out / "lookahead.md", out / "lookahead.png", out / "lookahead.json"
     cmd = "python -m benchmarks.lookahead " + " ".join(str(p) for p in paths) + f" --out {out}"
-    write_atomic(md, (f"{render_markdown(points, split)}\n\n_Made by `{cmd}`._\n").encode())
+    note = ("Look-ahead = one hop: an onset is emitted once its hop's last frame is in. Token "
+            "accuracy counts one EOS per hop (easy to predict), so it is not comparable across "
+            "hops; a note never outlasts its hop, so onset+offset F1 falls with short hops.")
+    write_atomic(md, (f"{render_markdown(points, split)}\n\n{note}\n\n_Made by `{cmd}`._\n"
+                      ).encode())
     write_atomic(js, (json.dumps({"command": cmd, "points": [asdict(p) for p in points]},
                                  indent=1) + "\n").encode())
     plot_curve(points, png)

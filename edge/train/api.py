@@ -182,10 +182,10 @@ def distill_student(
                                fps=tcfg.fps, max_tokens=tcfg.max_tokens)
     if cfg.hop_frames != tcfg.hop_frames:
         raise TrainError(
-            f"student 'hop_frames' must equal the teacher's {tcfg.hop_frames}, found "
-            f"{cfg.hop_frames}: the teacher's soft targets are the events of its own hop. To "
-            f"train for another hop, fine-tune on the ground truth: foley-edge train --init "
-            f"{teacher_run} --set hop_frames={cfg.hop_frames} (the clock embedding is remapped)"
+            f"student 'hop_frames' must equal the teacher's {tcfg.hop_frames} (its soft targets "
+            f"are the events of its own hop), found {cfg.hop_frames}; to train for another hop, "
+            f"fine-tune on the ground truth: foley-edge train --init {teacher_run} --set "
+            f"hop_frames={cfg.hop_frames} (the clock embedding is remapped)"
         )
     for name in ("window_frames", "fps", "max_tokens"):
         if getattr(cfg, name) != getattr(tcfg, name):

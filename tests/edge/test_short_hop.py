@@ -145,8 +145,8 @@ def test_bad_hops_give_clear_errors(long_hop_run: tuple[Path, Path], tmp_path: P
     assert main(["train", "--init", str(run6), "--data", str(data), "--out", str(tmp_path / "x"),
                  "--set", "hop_frames=13", *FAST_ARGS]) == 2
     assert "'hop_frames' must be in 1..window_frames=12, found 13" in capsys.readouterr().err
-    with pytest.raises(TrainError, match=r"student 'hop_frames' must equal the teacher's 6, found "
-                                         r"2: .* foley-edge train --init .* --set hop_frames=2"):
+    with pytest.raises(TrainError, match=r"student 'hop_frames' must equal the teacher's 6 \(.*\), "
+                                         r"found 2; .* foley-edge train --init .* --set hop_frames=2"):
         distill_student(run6, data, tmp_path / "y", FAST, SHORT)
     clip = fake_clip(0, seconds=0.05)  # one frame: shorter than a hop of 2
     with pytest.raises(TrainError, match="needs at least one hop of 2 frames, found 1"):

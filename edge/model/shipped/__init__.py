@@ -24,13 +24,18 @@ class ShippedModelError(FoleyEdgeError, FileNotFoundError):
 STUDENTS: dict[str, str] = {
     "student": "python -m foley_edge.ship --data DATA --work WORK",
     "student-f411": "foley-edge search --board nucleo-f411re --data DATA --out DIR",
+    "student-hop4": ("foley-edge train --init edge/model/shipped/student --data DATA --out DIR "
+                     "--set hop_frames=4 --set max_tokens=24 --stride 4 --epochs 6 "
+                     "--lr-factor 0.3 --seed 0"),
 }
-"""Shipped students by folder name (one per board class) -> the command that produces it."""
+"""Shipped students by folder name (one per board class, and the F746 class's 4-frame-hop
+student for live playing) -> the command that produces it."""
 
 
 def shipped_run(kind: str = "student") -> Path:
     """The run folder of a shipped student (``student``: STM32F746 class, ``student-f411``:
-    STM32F411 class) or the teacher's config/metrics folder (``teacher``)."""
+    STM32F411 class, ``student-hop4``: the F746 student for 4-frame hops) or the teacher's
+    config/metrics folder (``teacher``)."""
     recipes = {**STUDENTS, "teacher": STUDENTS["student"]}
     if kind not in recipes:
         raise ShippedModelError(f"kind must be one of {', '.join(recipes)}, found {kind!r}")

@@ -53,3 +53,27 @@ def run_image(board_name: str, elf: Path, *, timeout: int = 300) -> str:
                           capture_output=True, text=True, timeout=timeout, check=False)
     assert proc.returncode == 0, (proc.stdout + proc.stderr)[-400:]
     return proc.stdout + proc.stderr
+
+
+def build_model_image(board_name: str, folder: Path, files: dict[str, str],
+                      extra: Sequence[Path] = ()) -> Path:
+    """Write generated sources ``files`` (name -> text) into ``folder`` and link them, the C
+    files in ``extra`` and every kernel source for the board, warning-free. Returns the ELF."""
+    from firmware_bridge.boards.registry import FIRMWARE_DIR, get_board
+    from firmware_bridge.build import LINK_FLAGS
+
+    board = get_board(board_name)
+    common = FIRMWARE_DIR / "common"
+    for name, text in files.items():
+        (folder / name).write_text(text)
+    srcs = [common / "startup.c", common / "semihost.c", *(FIRMWARE_DIR / s for s in board.sources),
+            *extra, *(folder / n for n in files if n.endswith(".c")),
+            *sorted(KERNEL_DIR.glob("*.c"))]
+    elf = folder / f"{board_name}.elf"
+    subprocess.run(["arm-none-eabi-gcc", *board.cpu_flags, "-std=c99", "-O2", "-Wall", "-Wextra",
+                    "-Werror", "-ffunction-sections", "-fdata-sections", *LINK_FLAGS,
+                    f"-I{KERNEL_DIR}", f"-I{common}", f"-I{FIRMWARE_DIR}", f"-I{board.board_dir}",
+                    f"-I{folder}", f"-L{board.board_dir}", f"-L{common}", "-T", "linker.ld",
+                    f"-Wl,--defsym=__stack_size={board.stack_size}", *map(str, srcs), "-o",
+                    str(elf)], check=True, capture_output=True, text=True)
+    return elf

@@ -17,7 +17,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from board_image import needs_arm
+from board_image import build_model_image, needs_arm
 
 from export.backends import run_model_many
 from export.codegen import KERNEL_DIR
@@ -97,26 +97,6 @@ def _main(names: list[str], prefixes: list[str], graphs: list) -> str:
     return "\n".join(lines)
 
 
-def _image(board_name: str, folder: Path, files: dict[str, str]) -> Path:
-    from firmware_bridge.boards.registry import FIRMWARE_DIR, get_board
-    from firmware_bridge.build import LINK_FLAGS
-
-    for name, text in files.items():
-        (folder / name).write_text(text)
-    board = get_board(board_name)
-    common = FIRMWARE_DIR / "common"
-    srcs = [common / "startup.c", common / "semihost.c", *(FIRMWARE_DIR / s for s in board.sources),
-            *sorted(folder.glob("*.c")), *sorted(KERNEL_DIR.glob("*.c"))]
-    elf = folder / f"{board_name}.elf"
-    subprocess.run(["arm-none-eabi-gcc", *board.cpu_flags, "-std=c99", "-O2", "-Wall", "-Wextra",
-                    "-Werror", "-ffunction-sections", "-fdata-sections", *LINK_FLAGS,
-                    f"-I{KERNEL_DIR}", f"-I{common}", f"-I{FIRMWARE_DIR}", f"-I{board.board_dir}",
-                    f"-I{folder}", f"-L{board.board_dir}", f"-L{common}", "-T", "linker.ld",
-                    f"-Wl,--defsym=__stack_size={board.stack_size}", *map(str, srcs), "-o",
-                    str(elf)], check=True, capture_output=True, text=True)
-    return elf
-
-
 @needs_arm
 @pytest.mark.parametrize("board_name", ["qemu-m4", "qemu-m55"])
 def test_conv_models_equal_tflm_on_board(op_models, zoo, tmp_path: Path, board_name: str
@@ -149,7 +129,7 @@ def test_conv_models_equal_tflm_on_board(op_models, zoo, tmp_path: Path, board_n
         graphs.append(graph)
     files["model_cases.h"] = "#include <stdint.h>\n" + "\n".join(cases) + "\n"
     files["model_board_main.c"] = _main(list(paths), prefixes, graphs)
-    elf = _image(board_name, tmp_path, files)
+    elf = build_model_image(board_name, tmp_path, files)
     proc = subprocess.run(["qemu-system-arm", "-machine", get_board(board_name).qemu_machine,
                            "-display", "none", "-monitor", "none", "-serial", "null",
                            "-semihosting-config", "enable=on,target=native", "-kernel", str(elf)],

@@ -16,11 +16,11 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from board_image import build_model_image
 from stream_data import STREAM_WINDOW as WINDOW
 from stream_data import stream_frames
 
 from export.backends import run_model_many
-from export.codegen import KERNEL_DIR
 from export.codegen.cformat import c_array
 from export.codegen.stream import emit_stream_c
 from export.planner.stream import plan_stream
@@ -46,26 +46,6 @@ def _case_header(frames: np.ndarray, expected: list[list[np.ndarray]], first: in
         c_array("int8_t", "case_expected", [int(v) for v in want]), ""])
 
 
-def _image(board_name: str, folder: Path, files: dict[str, str]) -> Path:
-    from firmware_bridge.boards.registry import FIRMWARE_DIR, get_board
-    from firmware_bridge.build import LINK_FLAGS
-
-    board = get_board(board_name)
-    common = FIRMWARE_DIR / "common"
-    for name, text in files.items():
-        (folder / name).write_text(text)
-    srcs = [common / "startup.c", common / "semihost.c", *(FIRMWARE_DIR / s for s in board.sources),
-            MAIN, *(folder / n for n in files if n.endswith(".c")), *sorted(KERNEL_DIR.glob("*.c"))]
-    elf = folder / f"stream-{board_name}.elf"
-    subprocess.run(["arm-none-eabi-gcc", *board.cpu_flags, "-std=c99", "-O2", "-Wall", "-Wextra",
-                    "-Werror", "-ffunction-sections", "-fdata-sections", *LINK_FLAGS,
-                    f"-I{KERNEL_DIR}", f"-I{common}", f"-I{FIRMWARE_DIR}", f"-I{board.board_dir}",
-                    f"-I{folder}", f"-L{board.board_dir}", f"-L{common}", "-T", "linker.ld",
-                    f"-Wl,--defsym=__stack_size={board.stack_size}", *map(str, srcs), "-o",
-                    str(elf)], check=True, capture_output=True, text=True)
-    return elf
-
-
 @pytest.mark.parametrize("board_name", ["qemu-m7", "qemu-m55"])
 def test_stream_is_bit_exact_with_the_windowed_encoder_on_board(stream_encoder: Path,
                                                                 tmp_path: Path,
@@ -84,7 +64,7 @@ def test_stream_is_bit_exact_with_the_windowed_encoder_on_board(stream_encoder: 
     expected = run_model_many(stream_encoder, windows, "tflm")
     files = emit_stream_c(g2, plan, info, prefix="enc")
     files["stream_case.h"] = _case_header(frames, expected, first, hops)
-    elf = _image(board_name, tmp_path, files)
+    elf = build_model_image(board_name, tmp_path, files, extra=(MAIN,))
     proc = subprocess.run(["qemu-system-arm", "-machine", get_board(board_name).qemu_machine,
                            "-display", "none", "-monitor", "none", "-serial", "null",
                            "-icount", "shift=7", "-semihosting-config", "enable=on,target=native",

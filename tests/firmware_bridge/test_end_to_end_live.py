@@ -6,8 +6,8 @@ Both runs use a fixed playout latency, so the comparison does not hang on the em
 jitter: steady at one hop + 0.1 s, live at ``max(arrival, time + 0.1 s)`` — per note never later
 than steady for the same arrivals, a hop earlier for a note whose hop answered in time. The
 latency figures must be in the JSON (measured on the host clock and estimated for 216 MHz, with
-the budget and the jitter), the live median below the steady one, and the two recordings the
-same bytes: live playout moves what a port hears, not the file's notes.
+the budget and the jitter), the live median of the 216 MHz estimate below the steady one, and
+the two recordings the same bytes: live playout moves what a port hears, not the file's notes.
 """
 
 from __future__ import annotations
@@ -67,9 +67,9 @@ def test_live_playout_beats_steady_on_qemu_and_keeps_the_recording(
             assert set(fig["jitter_s"]) == {"median_s", "p95_s"}
             assert set(fig["mean_s"]) == {*PARTS, "total_s"}
     live, steady = docs["live"]["motion_to_sound"], docs["steady"]["motion_to_sound"]
-    assert live["measured"]["median_s"] < steady["measured"]["median_s"]
+    # the 216 MHz estimate is deterministic (instruction counts, the schedule); the host-clock
+    # figures depend on how fast this machine emulates the board (a loaded host answers later
+    # than one hop + L, and then both modes play on arrival), so they are only checked present
     assert live["estimated"]["median_s"] < steady["estimated"]["median_s"]
-    # live playout waits in the queue less than steady, by about a hop for notes on time
-    assert live["measured"]["mean_s"]["playout_s"] < steady["measured"]["mean_s"]["playout_s"]
     assert docs["live"]["stream"]["tokens"] == docs["steady"]["stream"]["tokens"]
     assert (tmp_path / "live.mid").read_bytes() == (tmp_path / "steady.mid").read_bytes()

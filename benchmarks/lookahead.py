@@ -23,6 +23,7 @@ from typing import Any
 
 from edge.data.clip import write_atomic
 from edge.errors import FoleyEdgeError
+from edge.model.config import ModelConfigError, load_config
 
 
 class LookaheadError(FoleyEdgeError, ValueError):
@@ -52,8 +53,11 @@ def _hop(doc: dict[str, Any], where: str) -> tuple[int, float]:
     if not cfg_path.is_file():
         raise LookaheadError(f"{where}: no 'hop_frames' in the evaluation and no {cfg_path} to "
                              "read it from (re-run foley-edge evaluate)")
-    model = json.loads(cfg_path.read_text())["model"]
-    return int(model["hop_frames"]), int(model["hop_frames"]) / float(model["fps"])
+    try:
+        cfg = load_config(cfg_path)
+    except ModelConfigError as e:
+        raise LookaheadError(f"{where}: {e}") from e
+    return cfg.hop_frames, cfg.hop_seconds
 
 
 def load_point(path: Path) -> tuple[Point, tuple[str, str, tuple[str, ...]]]:

@@ -139,16 +139,17 @@ static void conv_pixel_pair(const fe_conv_params *p, const int8_t *input, const 
 #endif
 
 #if FE_KERNELS_ACLE
-/* 1 when the pointwise family (fe_conv_gemm.h) takes the call: a 1x1 filter without padding
- * on any side (explicit pads after the last row / column would put output pixels outside the
- * input) or input offset (the code generator folds it into the bias) and requantization in
- * cg_rq's range. */
+/* 1 when the call is pointwise in shape: a 1x1 filter without padding on any side (explicit
+ * pads after the last row / column would put output pixels outside the input) or input offset
+ * (the code generator folds it into the bias). */
 static int pointwise_shape(const fe_conv_params *p) {
   return p->filter_h == 1 && p->filter_w == 1 && p->pad_h == 0 && p->pad_w == 0 &&
          (p->out_h - 1) * p->stride_h < p->in_h && (p->out_w - 1) * p->stride_w < p->in_w &&
          p->input_offset == 0;
 }
 
+/* 1 when the pointwise family (fe_conv_gemm.h) takes the call: pointwise in shape and every
+ * channel's requantization in fe_rq8z's range. */
 static int pointwise_ok(const fe_conv_params *p, const int32_t *bias) {
   return pointwise_shape(p) && cg_plan_ok(p, bias);
 }

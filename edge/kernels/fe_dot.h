@@ -86,10 +86,11 @@ static inline int32_t fe_smmlar(int32_t a, int32_t b, int32_t c) {
  * >= 0 and sums |s| < 2^30 (fe_rq8z_ok). TFLite computes q = SRDHM(s, m) =
  * floor((s m + 2^30) / 2^31), which is SMMULR(2s, m), then rounds q / 2^r half away from zero
  * (r = -shift): (q + 2^(r-1) - [q < 0]) >> r; nothing leaves int32 (|q| < 2^30,
- * 2^(r-1) <= 2^30). (FE_RQ_NUDGED's shorter form keeps s live past the multiply: in the GEMM
- * epilogues, short of registers already, it measured slower on qemu-m7.) The result is saturated to int8, not yet clamped to the activation range.
+ * 2^(r-1) <= 2^30). The result is saturated to int8, not yet clamped to the activation range.
  * Shifts below -23 occur: an all-zero weight row (a skeleton adjacency's padding) or a first
- * layer's small input scale (mcunet-vww1: -24). */
+ * layer's small input scale (mcunet-vww1: -24). (FE_RQ_NUDGED's shorter form keeps s live
+ * past the multiply: in the GEMM epilogues, short of registers already, it measured slower on
+ * qemu-m7.) */
 static inline __attribute__((always_inline)) int32_t fe_rq8z(int32_t s, int32_t m, int32_t shift,
                                                              int32_t zp) {
   const int32_t q = fe_smmulr((int32_t)((uint32_t)s << 1), m);

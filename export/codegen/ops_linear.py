@@ -280,7 +280,7 @@ def _render_conv(ctx: OpContext, *, depthwise: bool) -> Rendered:
 CONV_WIDE_MAX_K = 192
 """Most values per output (filter_h * filter_w * in_c) for which CONV_2D's weights are widened
 (``fe_conv_params.filter_wide``): fe_conv_gemm.h's CG_MAX_K, the widened pair buffer on its
-stack (tests/export/test_codegen_wide.py checks the two agree)."""
+stack (tests/export/test_model_board.py checks the two agree)."""
 
 
 CONV_WIDE_MIN_K = 16
@@ -300,8 +300,8 @@ def _wide_filter(w: Tensor, mults: list[int], shifts: list[int],
                  biases: np.ndarray | None) -> np.ndarray | None:
     """CONV_2D's constant OHWI weights as ``fe_conv_params.filter_wide`` words, or None when the
     DSP GEMM family would not take them or gain little (values per output outside
-    :data:`CONV_WIDE_MIN_K`..:data:`CONV_WIDE_MAX_K`,
-    requantization or sums outside ``fe_rq8z``'s range, weights or bias not constant).
+    :data:`CONV_WIDE_MIN_K`..:data:`CONV_WIDE_MAX_K`, requantization or sums outside
+    ``fe_rq8z``'s range, weights or bias not constant).
 
     Layout: per pair of output channels (an odd last one paired with zeros) and per group of 4
     values (zeros past k), 4 words: channel c's values 0 and 2, its values 1 and 3, then channel

@@ -30,11 +30,14 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from export.codegen.cformat import environment
 from export.ir import Graph, Operator
 from export.planner.stream import Streaming, stream_graph
 from export.tflite_reader import read_tflite
 from export.tflite_writer import write_tflite
 from export.tflm import TflmError
+from export.tflm.bundle import identifier, render
+from export.tflm.runtime import TflmSources, tflm_model_sources
 
 
 @dataclass(frozen=True)
@@ -102,6 +105,36 @@ def stream_tflite(encoder: bytes, hop: int, *, cut: int | None = None) -> Stream
         init.append(np.full(t.shape, zp, dtype=np.dtype(t.dtype)))
     return StreamModel(flatbuffer=flat, streaming=info, outputs=len(graph.outputs),
                        initial_states=tuple(init))
+
+
+def tflm_stream_sources(encoder: bytes, hop: int, *, prefix: str = "encoder",
+                        cut: int | None = None) -> tuple[TflmSources, StreamModel]:
+    """TFLite Micro sources of ``encoder`` streamed in hops of ``hop`` frames, with the API of
+    the generated C's stream (``{prefix}_stream.h``: ``{prefix}_stream_reset()`` /
+    ``{prefix}_stream_invoke()``), so the firmware glue drives either runtime the same way.
+
+    The states are persistent inputs (:func:`export.tflm.runtime.tflm_model_sources`: past the
+    planned arena); ``{prefix}_stream.cc`` copies each next-state output onto its state input
+    after an invoke. Also returns the :class:`StreamModel` (its flatbuffer is the one compiled in
+    before the offline plan is written into it)."""
+    model = stream_tflite(encoder, hop, cut=cut)
+    graph = read_tflite(model.flatbuffer, compiler_ops=False)
+    state_inputs = graph.inputs[1:]
+    src = tflm_model_sources(model.flatbuffer, prefix=prefix, persistent=tuple(state_inputs))
+    p = identifier(prefix)
+    order = sorted(state_inputs)  # the runtime numbers states by tensor index
+    carries = [{"state": order.index(t), "output": model.outputs + j,
+                "comment": f"{graph.tensors[t].name} <- output {model.outputs + j}"}
+               for j, t in enumerate(state_inputs)]
+    info = model.streaming
+    files = dict(src.files)
+    files[f"{p}_stream.h"] = environment().get_template("stream.h.j2").render(
+        p=p, P=p.upper(), source=f"{graph.name} (TFLite Micro)", header=f"{p}.h", hop=info.hop,
+        window=info.window, warmup=info.warmup_hops, state_bytes=info.state_bytes,
+        rings=carries)
+    files[f"{p}_stream.cc"] = render("tflm_stream.cc.j2", p=p, P=p.upper(), source=graph.name,
+                                     carries=carries)
+    return dataclasses.replace(src, files=files), model
 
 
 def run_stream_tflm(model: StreamModel, hops: Sequence[np.ndarray], *,

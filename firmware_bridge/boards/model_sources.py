@@ -9,7 +9,7 @@ nothing):
   run on each model, prefixes ``encoder_`` and ``decoder_step_``; the step's self-attention
   caches (``cache_*``) and cross K/V inputs (``cross_*``) are persistent, so the caches keep
   their rows between steps and the cross K/V are copied in once per hop;
-* the STREAMED encoder (runtime ``"c"``, ``stream=True``, the default) when the model's hop
+* the STREAMED encoder (``stream=True``, the default) when the model's hop
   (``hop_frames``) is a multiple of every row stride of the encoder's longest row-wise segment
   (:func:`stream_choice`): :func:`export.planner.stream.plan_stream` + ``emit_stream_c`` write
   ``encoder.c/.h`` over the stream graph (input: the hop's H new frames) and
@@ -23,7 +23,10 @@ nothing):
 * runtime ``"tflm"``: the same API (``encoder.h``, ``decoder_step.h``) implemented over one
   TFLite Micro interpreter per model (:func:`export.tflm.runtime.tflm_model_sources`:
   ``*_tflm.cc``, the model arrays with our offline plan embedded, op resolvers), the same
-  inputs persistent (placed past TFLM's planned arena); linked with TFLite Micro + CMSIS-NN;
+  inputs persistent (placed past TFLM's planned arena); linked with TFLite Micro + CMSIS-NN.
+  A streamed encoder runs there too, over the same segment: its rings' states are explicit
+  inputs and outputs (:func:`export.tflm.stream.tflm_stream_sources`), and
+  ``encoder_stream.cc`` copies each next state onto its input after an invoke;
 * ``fe_model_config.h``: everything ``edge/firmware/model_generated.c`` needs to know about this
   pair, bound by signature name (:func:`export.int8.flat.model_io`) — input/output indices, the
   hand-over pairs (encoder ``cross_*`` output -> step ``cross_*`` input, step ``new_*`` output
@@ -261,12 +264,28 @@ def _config_header(export_dir: Path, data: dict[str, bytes], crc: int,  # type: 
     return _CONFIG_TEMPLATE.substitute(values), cfg
 
 
-def _generate_stream(choice: StreamChoice) -> tuple[dict[str, str], int, int, set[str]]:
-    """(files, arena bytes, persistent bytes, operators) of the streamed encoder."""
+def _generate_stream(choice: StreamChoice, encoder_flat: bytes,
+                     runtime: str) -> tuple[dict[str, str], int, int, set[str]]:  # fmt: skip
+    """(files, arena bytes, persistent bytes, operators) of the streamed encoder: our stream
+    plan's C, or under TFLite Micro the same rows with the states as explicit inputs and
+    outputs (:func:`export.tflm.stream.tflm_stream_sources`, same segment, same API)."""
     from export.codegen.stream import emit_stream_c
+    from export.planner.stream import longest_cut
+    from export.tflite_reader import read_tflite
 
     assert choice.plan is not None
     g2, plan, info = choice.plan
+    if runtime == "tflm":
+        from export.tflm.stream import tflm_stream_sources
+
+        src, model = tflm_stream_sources(encoder_flat, choice.hop, prefix=PREFIXES[0],
+                                         cut=longest_cut(read_tflite(encoder_flat)))
+        if model.streaming.warmup_hops != info.warmup_hops:
+            raise ModelSourceError(f"streamed encoder: TFLite Micro's graph needs "
+                                   f"{model.streaming.warmup_hops} warm-up hops, our plan "
+                                   f"{info.warmup_hops}: the two streams differ")
+        ops = {op.op for op in read_tflite(model.flatbuffer).operators}
+        return src.files, src.arena_bytes, 0, ops
     ops = {op.op for op in g2.operators}
     return emit_stream_c(g2, plan, info, prefix=PREFIXES[0]), plan.arena_bytes, \
         plan.persistent_bytes, ops
@@ -284,9 +303,7 @@ def model_sources(export_dir: str | os.PathLike[str], *, runtime: str = "c",
     data = _read(folder)
     crc = model_hash(folder)
     hop = load_config(folder / "config.json").hop_frames
-    if runtime != "c":
-        choice = StreamChoice(hop, None, f"windowed encoder: runtime {runtime} does not stream")
-    elif not stream:
+    if not stream:
         choice = StreamChoice(hop, None, "windowed encoder: streaming disabled (--no-stream)")
     else:
         choice = stream_choice(data["encoder.tflite"], hop)
@@ -295,7 +312,8 @@ def model_sources(export_dir: str | os.PathLike[str], *, runtime: str = "c",
     arena, persistent, ops = {}, {}, set()
     for prefix, persist in zip(PREFIXES, ((), STEP_PERSISTENT), strict=True):
         if prefix == PREFIXES[0] and choice.plan is not None:
-            code, arena[prefix], persistent[prefix], used = _generate_stream(choice)
+            code, arena[prefix], persistent[prefix], used = _generate_stream(
+                choice, data["encoder.tflite"], runtime)
         else:
             code, arena[prefix], persistent[prefix], used = _generate(
                 data[f"{prefix}.tflite"], prefix, persist, runtime)

@@ -126,6 +126,37 @@ def test_streamed_and_windowed_boards_equal_the_host_reference_from_the_first_ho
     assert s_enc < 0.5 * w_enc
 
 
+def test_tflm_streams_the_same_hops_as_the_generated_c(
+        short_hop, reference, images, tmp_path: Path) -> None:  # noqa: ANN001
+    """--runtime tflm streams too (export/tflm/stream.py: the rings' states as explicit inputs
+    and outputs, copied over after each invoke): the same tokens and logits from the first hop,
+    and a hop costs TFLite Micro a fraction of its windowed invoke."""
+    import shutil
+
+    from firmware_bridge.tflm.sources import PeerUnavailable, locate_sources
+
+    try:
+        locate_sources()
+    except PeerUnavailable as e:
+        pytest.skip(f"no TFLite Micro sources here: {e}")
+    if shutil.which("arm-none-eabi-g++") is None:
+        pytest.skip("arm-none-eabi-g++ not installed (make setup)")
+    export, kp = short_hop
+    built = {s: build_firmware("qemu-m7", model_dir=export, out_dir=tmp_path / f"tflm-{s}",
+                               runtime="tflm", stream=s, defines=("FE_DEBUG_LOGITS",))
+             for s in (True, False)}
+    assert built[True].size.stream_hop == HOP and built[False].size.stream_hop == 0
+    peer, p_logits = _play(built[True], kp, tmp_path / "tflm-stream")
+    windowed, _ = _play(built[False], kp, tmp_path / "tflm-window")
+    ours, o_logits = _play(images[True], kp, tmp_path / "c-stream")
+    assert peer.tokens == ours.tokens == reference == windowed.tokens
+    assert len(p_logits) == peer.stats.dec_tokens > 0 and p_logits == o_logits
+    assert peer.stats.guard_broken == 0 and not peer.progress.errors
+    s_enc = peer.stats.enc_instr_total / peer.stats.enc_runs
+    w_enc = windowed.stats.enc_instr_total / windowed.stats.enc_runs
+    assert s_enc < 0.6 * w_enc
+
+
 def test_streamed_image_keeps_its_state_in_the_persistent_area(short_hop, images) -> None:  # noqa: ANN001
     from firmware_bridge.boards.model_sources import model_sources
 

@@ -59,6 +59,8 @@ class Board:
     twin: str | None = None  # real boards: the emulated board with the same core and budgets
     rtf_limit: float = RTF_LIMIT  # real-time factor the model must stay at or below
     student: str = "student"  # the shipped student of its class (edge/model/shipped/<student>)
+    # the class's short-hop student for live playing (`play`'s default), None: play `student`
+    live_student: str | None = "student-hop4"
 
     @property
     def emulated(self) -> bool:
@@ -96,11 +98,12 @@ BOARDS: dict[str, Board] = {
               False, twin="qemu-m7"),
         Board("qemu-f411", "qemu_f411", "Cortex-M4F", _M4, _CMSDK, "mps2-an386", None,
               STM32F411_FLASH, STM32F411_SRAM, _STACK_F411, 0x40004000, 0x40005000, 25_000_000,
-              True, target_hz=STM32F411_HZ, student="student-f411"),
+              True, target_hz=STM32F411_HZ, student="student-f411", live_student=None),
         Board("nucleo-f411re", "nucleo_f411re", "Cortex-M4F", _M4,
               ("boards/nucleo_f411re/board.c", "common/board_stm32.c"), None, "stm32f411retx",
               STM32F411_FLASH, STM32F411_SRAM, _STACK_F411, 0x40004400, 0x40011000, STM32F411_HZ,
-              False, target_hz=STM32F411_HZ, twin="qemu-f411", student="student-f411"),
+              False, target_hz=STM32F411_HZ, twin="qemu-f411", student="student-f411",
+              live_student=None),
     )
 }  # fmt: skip
 """Every board by command-line name."""

@@ -42,6 +42,17 @@ from firmware_bridge.sinks.signals import interrupt_on_termination
 from firmware_bridge.sources import Frame
 
 LINK_TIMEOUT_S = 60.0  # a hop of a big model takes seconds of emulated time
+LIVE_HOP_MAX_S = 0.25
+"""Playout 'auto' plays live at hops up to this long (a short-hop model: its notes then sound
+within ~a hop of their motion); a longer hop (the 1-s offline student) plays steady, keeping the
+rhythm exactly, its latency dominated by the hop either way."""
+
+
+def resolve_playout(playout: str, hop_s: float) -> str:
+    """``steady`` or ``live`` for ``playout`` ('auto': by the hop, :data:`LIVE_HOP_MAX_S`)."""
+    if playout != "auto":
+        return playout
+    return "live" if 0.0 < hop_s <= LIVE_HOP_MAX_S + 1e-9 else "steady"
 
 
 @dataclass(frozen=True)
@@ -61,7 +72,9 @@ class PlaySettings:
 
     pace: bool = True  # frames at their real rate (False: as fast as possible)
     latency_s: float | None = None  # fixed playout latency (None: 'auto', one hop + AutoMargin)
-    playout: str = "steady"  # "steady" (hop + margin) or "live" (on arrival, at most L late)
+    # "steady" (hop + margin), "live" (on arrival, at most L late) or "auto": live when the
+    # device's hop (from its HELLO) is at most LIVE_HOP_MAX_S, steady for longer hops
+    playout: str = "steady"
     expect_model_hash: int | None = None  # refuse a device announcing another model
 
 
@@ -102,18 +115,22 @@ def play(frames: Iterable[Frame] | Callable[[Clock, float], Iterable[Frame]],
         out = sink
     else:
         out = sink(clock)
-    q = LIVE_PERCENTILE if settings.playout == "live" else AUTO_PERCENTILE
-    margin = AutoMargin(window=AUTO_WINDOW_HOPS, q=q) if settings.latency_s is None else None
     with interrupt_on_termination(), out, \
             PlayoutScheduler(out, latency_s=settings.latency_s or 0.0, clock=clock,
-                             mode=settings.playout) as playout, \
+                             mode="steady" if settings.playout == "auto" else settings.playout
+                             ) as playout, \
             _device(target) as (url, board), DeviceLink(url, timeout=LINK_TIMEOUT_S) as link:
         if on_boot is not None:
             on_boot(board)
         link.handshake()
         _check_model(link, settings)
+        hello = link.hello
+        playout.mode = resolve_playout(settings.playout, hello.hop / hello.fps
+                                       if hello is not None and hello.fps > 0 else 0.0)
+        q = LIVE_PERCENTILE if playout.mode == "live" else AUTO_PERCENTILE
+        margin = AutoMargin(window=AUTO_WINDOW_HOPS, q=q) if settings.latency_s is None else None
         if margin is not None and link.hello is not None and link.hello.fps > 0 and \
-                settings.playout == "steady":
+                playout.mode == "steady":
             playout.raise_latency(link.hello.hop / link.hello.fps)  # + the margin, per hop
         fps = link.hello.fps if link.hello else 0.0
         if callable(frames):

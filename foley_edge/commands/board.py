@@ -75,12 +75,17 @@ def register(sub: argparse._SubParsersAction) -> None:
                         "board's measured answer delays: their 95th percentile + a small safety; "
                         "live playout: their median + the safety, no hop) or a fixed latency in "
                         "s (steady: below one hop, most events play late; live: L)")
-    p.add_argument("--playout", choices=("steady", "live"), default="steady",
-                   help="steady (default): every event one hop + margin after its time, the "
-                        "rhythm kept exactly; live: each event as soon as its hop's answer is in, "
-                        "at max(arrival, its time + L), L = --latency, in time order (lower "
-                        "latency; notes of a hop move against each other by up to a hop; a "
-                        ".mid/.wav keeps the performance's timing either way)")
+    p.add_argument("--offline", action="store_true",
+                   help="the offline mode: the board class's 1-s-hop student (best notes for a "
+                        "recording, ~1.2 s behind the motion) instead of its 4-frame-hop live "
+                        "student, the default where the class has one")
+    p.add_argument("--playout", choices=("auto", "steady", "live"), default="auto",
+                   help="auto (default): live for hops up to 0.25 s, else steady; steady: every "
+                        "event one hop + margin after its time, the rhythm kept exactly; live: "
+                        "each event as soon as its hop's answer is in, at max(arrival, its time "
+                        "+ L), L = --latency, in time order (lower latency; notes of a hop move "
+                        "against each other by up to a hop; a .mid/.wav keeps the performance's "
+                        "timing either way)")
     p.add_argument("--json", action="store_true",
                    help="print the run's figures (motion-to-sound latency median, p95, budget, "
                         "the 216 MHz estimate) as JSON on stdout; the report goes to stderr")
@@ -137,18 +142,20 @@ def library_progress():  # type: ignore[no-untyped-def]
     return update
 
 
-def resolve_model(args: argparse.Namespace) -> Path | None:
+def resolve_model(args: argparse.Namespace, *, live: bool = False) -> Path | None:
     """The model folder a build uses: --model, None for --no-model, else the shipped student
-    of the board's class (the STM32F746 class's when no board is named)."""
+    of the board's class (the STM32F746 class's when no board is named); ``live`` (``play``
+    without ``--offline``): the class's short-hop live student where it has one."""
     if getattr(args, "no_model", False):
         return None
     if args.model is not None:
         return _hop_override(args, args.model)
     from firmware_bridge.boards.default_model import default_export
-    from firmware_bridge.boards.registry import get_board
+    from firmware_bridge.boards.registry import DEFAULT_BOARD, get_board
 
-    board = getattr(args, "board", None)
-    model = default_export(student=get_board(board).student if board else "student")
+    board = get_board(getattr(args, "board", None) or DEFAULT_BOARD)
+    student = board.live_student if live and board.live_student else board.student
+    model = default_export(student=student)
     print(f"model      {model.description}")
     return _hop_override(args, model.export_dir)
 
@@ -281,7 +288,7 @@ def _play_target(args: argparse.Namespace) -> PlayTarget:
     if args.port is not None:
         return PlayTarget(url=args.port)
     args.board = args.board or DEFAULT_BOARD
-    result, reused = cached_build(args.board, model_dir=resolve_model(args),
+    result, reused = cached_build(args.board, model_dir=resolve_model(args, live=not args.offline),
                                   out_dir=_out_dir(args), runtime=args.runtime,
                                   progress=library_progress(), stream=not args.no_stream)
     print_size(result)

@@ -11,14 +11,17 @@ of the model's own hop (shorter only; for latency measurements).
 checks the HELLO handshake and keeps it running (``--check``: handshake, PING, then stop).
 ``play`` streams a clip (or a video) to a board booted here or given by ``--port`` and plays
 the events on ``--midi-out`` (:mod:`firmware_bridge.player`; the build is reused when
-no input changed, :mod:`firmware_bridge.boards.build_cache`), then reports the motion-to-sound
+no input changed, :mod:`firmware_bridge.boards.build_cache`). Without ``--model`` it plays the
+board class's live student (4-frame hop, streamed encoder; ``Board.live_student``), or with
+``--offline`` its 1-s-hop student; ``--playout auto`` (default) plays live for hops up to
+0.25 s and steady for longer ones. It then reports the motion-to-sound
 latency per note-on, measured and estimated for 216 MHz (:mod:`firmware_bridge.player.budget`;
 ``--json``: the figures as JSON on stdout); ``--latency`` is 'auto' (one hop + a margin from the
 measured answer delays) or a fixed playout latency in seconds. ``--playout live`` hands each
 event over as soon as its hop's answer is in, at ``max(arrival, its time + L)`` with ``L`` =
 ``--latency`` ('auto': the median answer delay + a safety, no hop): lower latency, notes of a
-hop moved against each other by up to a hop (the report's jitter); ``steady`` (default) keeps
-the rhythm exactly.
+hop moved against each other by up to a hop (the report's jitter); ``steady`` keeps the rhythm
+exactly.
 A ``.mid``/``.wav`` is written on the performance's timeline in both modes.
 """
 

@@ -1,4 +1,7 @@
-"""results.md: the tables the README quotes, each stating the command that produced it."""
+"""results.md: the tables the README quotes, each stating the command that produced it.
+
+The on-board, per-operator and streamed tables set ours beside TFLite Micro + CMSIS-NN on the same board
+(ratios ours / TFLM); every other table is ours alone or against the tflite-micro wheel."""
 
 from __future__ import annotations
 
@@ -7,7 +10,7 @@ from collections.abc import Sequence
 from benchmarks.peer import RUNTIME as PEER
 from benchmarks.runner import OURS, REFERENCE_BOARD, BenchResults
 from benchmarks.scaling import AXES
-from benchmarks.stream import MEASURED_HOPS
+from benchmarks.stream import MEASURED_HOPS, StreamRow
 
 KB = 1024
 
@@ -108,40 +111,72 @@ def _ops(res: BenchResults) -> list[str]:
 
 
 def _stream_headline(res: BenchResults) -> list[str]:
-    """One paragraph: the streamed rows on the reference board, per frame against windowed."""
-    parts = [f"{r.name} on {r.board}: {r.frame_instructions:,} instructions per frame against "
-             f"{r.windowed_frame_instructions:,} windowed ({r.frame_saving:.1f}x fewer), SRAM "
-             f"{_kb(r.sram_bytes)} KB against {_kb(r.windowed_sram_bytes)} KB"
-             for r in res.stream if r.board == REFERENCE_BOARD and r.windowed_frame_instructions]
+    """One paragraph: the streamed rows on the reference board, per frame against windowed and
+    against TFLite Micro + CMSIS-NN streaming the same encoder (where measured)."""
+    parts = []
+    for r in res.stream:
+        if r.board != REFERENCE_BOARD or not r.windowed_frame_instructions:
+            continue
+        text = (f"{r.name} on {r.board}: {r.frame_instructions:,} instructions per frame "
+                f"against {r.windowed_frame_instructions:,} windowed ({r.frame_saving:.1f}x "
+                f"fewer), SRAM {_kb(r.sram_bytes)} KB against {_kb(r.windowed_sram_bytes)} KB")
+        if r.peer_hop_instructions:
+            text += (f"; TFLite Micro + CMSIS-NN streaming the same encoder: "
+                     f"{r.peer_frame_instructions:,} instructions per frame (ours / TFLM "
+                     f"{r.hop_ratio:.2f}), SRAM {_kb(r.peer_sram_bytes)} KB (ours / TFLM "
+                     f"{r.sram_ratio:.2f})")
+        parts.append(text)
     return [f"{STREAM_HEADLINE} " + "; ".join(parts) + ".", ""] if parts else []
 
 
+def _stream_cells(r: StreamRow) -> tuple[object, ...]:
+    """One row of the streamed table."""
+    peer = bool(r.peer_hop_instructions)
+    return (r.name, r.board, r.hop_frames, f"{r.hop_instructions:,}",
+            f"{r.peer_hop_instructions:,}" if peer else "—",
+            f"{r.hop_ratio:.2f}" if peer else "—", f"{r.frame_instructions:,}",
+            f"{r.peer_frame_instructions:,}" if peer else "—",
+            f"{r.windowed_instructions:,}" if r.windowed_instructions else "—",
+            r.windowed_hop_frames or "—",
+            f"{r.windowed_frame_instructions:,}" if r.windowed_frame_instructions else "—",
+            f"{r.frame_saving:.1f}x" if r.windowed_frame_instructions else "—",
+            _kb(r.sram_bytes), _kb(r.peer_sram_bytes), f"{r.sram_ratio:.2f}" if peer else "—",
+            _kb(r.windowed_sram_bytes), f"{r.state_bytes:,}", _kb(r.flash_bytes),
+            _kb(r.peer_flash_bytes), _kb(r.windowed_flash_bytes))
+
+
 def _stream(res: BenchResults) -> list[str]:
-    rows = [(r.name, r.board, r.hop_frames, f"{r.hop_instructions:,}",
-             f"{r.frame_instructions:,}", f"{r.windowed_instructions:,}" if r.windowed_instructions
-             else "—", r.windowed_hop_frames or "—",
-             f"{r.windowed_frame_instructions:,}" if r.windowed_frame_instructions else "—",
-             f"{r.frame_saving:.1f}x" if r.windowed_frame_instructions else "—",
-             _kb(r.sram_bytes), _kb(r.windowed_sram_bytes), f"{r.state_bytes:,}",
-             _kb(r.flash_bytes), _kb(r.windowed_flash_bytes)) for r in res.stream]
     warm = sorted({s.warmup_hops for s in res.stream_runs})
     return [f"## {STREAM_SECTION}", "", *_stream_headline(res),
             "The student's encoder streamed (issue #20): per hop of a few new frames only the "
             "rows they make new are computed, the rows later hops need kept in ring buffers in "
             "the persistent area (bit-exact with the windowed encoder after the warm-up, "
             "tests/export/test_stream_board.py). Same build and QEMU -icount counting as the "
-            "on-board table; zero input bytes. Streamed per hop: the median over "
+            "on-board table; ours runs zero input bytes. Streamed per hop: the median over "
             f"{MEASURED_HOPS} hops after the warm-up ({', '.join(map(str, warm)) or '—'} hops "
             "from a reset), the shift of the kept rows included; per frame: / the hop's frames. "
             "Windowed: one invoke over the whole window (the on-board table's figure), run once "
             "per decoding hop; per frame: / that hop's frames. SRAM (both): bench image .data + "
-            ".bss (arena, persistent area) + stack bound; flash: the bench image. TFLite Micro "
-            "has no streamed board image yet: see 'Not available'.", "",
+            ".bss (arena, persistent area) + stack bound; flash: the bench image. "
+            "TFLite Micro + CMSIS-NN streams the same segment of the same encoder "
+            "(export/tflm/stream.py: the rings' states as explicit inputs, each next state a "
+            "STRIDED_SLICE output), built and counted as in the on-board table: one Invoke = "
+            "one hop, the second Invoke counted whole (interpreter included), from seeded "
+            "random frames and the states at their zero points, its outputs equal to the "
+            "tflite-micro wheel's byte for byte (checked in this run). Not counted for it: the "
+            "copy of each next state back onto its state input between hops (a memcpy of the "
+            "kept state's bytes, which ours counts as its shift) and its stack: both in its "
+            "favour. Its SRAM: arena_used_bytes() on the board (the states included) + its "
+            ".data/.bss outside the arena; flash: its bench image. Ratios are ours / TFLM: "
+            "below 1 is better.", "",
             *_table(("model", "board", "hop frames", "streamed instr./hop",
-                     "streamed instr./frame", "windowed instr./invoke", "windowed hop frames",
-                     "windowed instr./frame", "per-frame saving", "streamed SRAM KB",
-                     "windowed SRAM KB", "kept state B", "streamed flash KB",
-                     "windowed flash KB"), rows), ""]
+                     "TFLM+CMSIS-NN streamed instr./hop", "instr./hop ours / TFLM",
+                     "streamed instr./frame", "TFLM streamed instr./frame",
+                     "windowed instr./invoke", "windowed hop frames", "windowed instr./frame",
+                     "per-frame saving", "streamed SRAM KB", "TFLM streamed SRAM KB",
+                     "SRAM ours / TFLM", "windowed SRAM KB", "kept state B",
+                     "streamed flash KB", "TFLM streamed flash KB", "windowed flash KB"),
+                    [_stream_cells(r) for r in res.stream]), ""]
 
 
 def _memory(res: BenchResults) -> list[str]:

@@ -5,8 +5,8 @@ the M7, tflite-micro arena, bench image stack bound); flash per board; host inst
 (callgrind); per-operator instructions per emulated board (QEMU) and ACLE vs portable kernels
 on the M7; the peer, TFLite Micro + CMSIS-NN, on the same boards (:mod:`benchmarks.peer`,
 independent of our compiler: a model we cannot compile still gets its peer row); the student's
-encoder streamed in short hops on each board, beside its windowed run (:mod:`benchmarks.stream`;
-TFLite Micro + CMSIS-NN has no streamed board image yet: an Unavailable row). Then the
+encoder streamed in short hops on each board, beside its windowed run and, with the peer, beside
+TFLite Micro + CMSIS-NN streaming the same encoder (:mod:`benchmarks.stream`). Then the
 side-by-side rows (:func:`runtime_rows`), the real-time factors of encoder/step pairs and the
 scaling sweep. Anything that fails or lacks a tool becomes an :class:`benchmarks.Unavailable`
 row with its reason.
@@ -30,7 +30,14 @@ from benchmarks.peer import RUNTIME as PEER
 from benchmarks.peer import PeerRun, run_peer_on_board
 from benchmarks.scaling import ScalingPoint, scaling_point, sweep_configs
 from benchmarks.speed import RealTime, real_time
-from benchmarks.stream import DEFAULT_HOP, StreamRow, StreamRun, run_stream_on_board, stream_label
+from benchmarks.stream import (
+    DEFAULT_HOP,
+    StreamRow,
+    StreamRun,
+    run_peer_stream_on_board,
+    run_stream_on_board,
+    stream_label,
+)
 from benchmarks.stream import stream_row as make_stream_row
 from benchmarks.toolchain import Generated, build_image, generate, model_size
 from edge.errors import FoleyEdgeError
@@ -77,6 +84,8 @@ class BenchResults:
     models: tuple[BenchModel, ...]  # the models, with provenance
     stream_runs: tuple[StreamRun, ...] = ()  # streamed encoders: every hop, per model and board
     stream: tuple[StreamRow, ...] = ()  # streamed beside windowed, per model and board
+    stream_peer: tuple[PeerRun, ...] = ()  # TFLM + CMSIS-NN streaming the same encoders, per
+    #                                        board (model: the streamed row's label)
 
 
 @dataclass
@@ -84,7 +93,7 @@ class _Acc:
     """Mutable accumulator of one run (local to run_bench)."""
 
     rows: dict[str, list[Any]] = field(default_factory=lambda: {k: [] for k in (
-        "memory", "flash", "host", "board", "peer", "scaling", "stream")})
+        "memory", "flash", "host", "board", "peer", "scaling", "stream", "stream_peer")})
     missing: list[Unavailable] = field(default_factory=list)
     gens: dict[str, Generated] = field(default_factory=dict)
 
@@ -136,16 +145,19 @@ def _model_tasks(opts: BenchOptions, acc: _Acc, work: Path,
 
 def _stream_tasks(m: BenchModel, opts: BenchOptions,
                   acc: _Acc) -> list[tuple[str, Callable[[], None]]]:  # fmt: skip
-    """(label, task) of ``m`` streamed on every board, when it is an encoder to stream."""
+    """(label, task) of ``m`` streamed on every board, ours then (``opts.peer``) TFLite Micro
+    + CMSIS-NN's, when it is an encoder to stream."""
     hop = opts.stream_hop
     if hop is None or m.family not in STREAM_FAMILIES or m.role != "encoder":
         return []
-    acc.missing.append(Unavailable(
-        f"{stream_label(m.name, hop)}: {PEER}", "the streamed .tflite (explicit state "
-        "inputs/outputs, 'plan --stream-tflite') runs under the tflite-micro wheel but has no "
-        "TFLite Micro + CMSIS-NN board image yet (issue #20): not measured, not estimated"))
-    return [(f"{m.name}: {b} streamed (hop {hop})",
-             lambda b=b: _stream_on_board(m, b, hop, acc)) for b in opts.boards]
+    tasks: list[tuple[str, Callable[[], None]]] = []
+    for b in opts.boards:
+        tasks.append((f"{m.name}: {b} streamed (hop {hop})",
+                      lambda b=b: _stream_on_board(m, b, hop, acc)))
+        if opts.peer:
+            tasks.append((f"{m.name}: {b} streamed (hop {hop}) TFLM+CMSIS-NN",
+                          lambda b=b: _peer_stream_on_board(m, b, hop, acc)))
+    return tasks
 
 
 def _stream_on_board(m: BenchModel, board: str, hop: int, acc: _Acc) -> None:
@@ -153,6 +165,13 @@ def _stream_on_board(m: BenchModel, board: str, hop: int, acc: _Acc) -> None:
                       lambda: run_stream_on_board(m, _board(board), hop))
     if run is not None:
         acc.rows["stream"].append(run)
+
+
+def _peer_stream_on_board(m: BenchModel, board: str, hop: int, acc: _Acc) -> None:
+    run = acc.attempt(f"{stream_label(m.name, hop)}: {board} (TFLite Micro + CMSIS-NN)",
+                      lambda: run_peer_stream_on_board(m, _board(board), hop))
+    if run is not None:
+        acc.rows["stream_peer"].append(run)
 
 
 def _generate(m: BenchModel, acc: _Acc) -> None:
@@ -262,12 +281,15 @@ def _pairs(opts: BenchOptions, runs: list[BoardRun]) -> list[RealTime]:
     return out
 
 
-def _stream_rows(opts: BenchOptions, runs: list[StreamRun],
-                 board: list[BoardRun]) -> list[StreamRow]:  # fmt: skip
-    """Every streamed run beside the windowed encoder's ACLE run on the same board."""
+def _stream_rows(opts: BenchOptions, runs: list[StreamRun], board: list[BoardRun],
+                 peer: list[PeerRun]) -> list[StreamRow]:  # fmt: skip
+    """Every streamed run beside the windowed encoder's ACLE run on the same board and the
+    peer's streamed run of the same encoder and hop there."""
     windowed = {(r.model, r.board): r for r in board if r.kernels == "acle"}
+    theirs = {(r.model, r.board): r for r in peer}
     frames = {m.name: m.hop_frames for m in opts.models}
-    return [make_stream_row(s, windowed.get((s.model, s.board)), frames.get(s.model, 0))
+    return [make_stream_row(s, windowed.get((s.model, s.board)), frames.get(s.model, 0),
+                            peer=theirs.get((stream_label(s.model, s.hop_frames), s.board)))
             for s in runs]
 
 
@@ -326,5 +348,6 @@ def run_bench(opts: BenchOptions, progress: Callable[[str], None] | None = None,
                         tuple(runtime_rows(opts.models, r["board"], r["peer"])),
                         tuple(_pairs(opts, r["board"])),
                         tuple(r["scaling"]), tuple(acc.missing), opts.models,
-                        tuple(r["stream"]), tuple(_stream_rows(opts, r["stream"], r["board"]))
-                        ), acc.gens
+                        tuple(r["stream"]),
+                        tuple(_stream_rows(opts, r["stream"], r["board"], r["stream_peer"])),
+                        tuple(r["stream_peer"])), acc.gens

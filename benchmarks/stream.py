@@ -1,5 +1,6 @@
 """Streamed encoder figure: instructions per hop and per frame, SRAM and flash, against the
-windowed encoder on the same board.
+windowed encoder on the same board and against TFLite Micro + CMSIS-NN streaming the same
+encoder.
 
 Steps for one encoder and board: :func:`generate_stream` (``read_tflite`` -> ``plan_stream``
 with the hop in frames (+ ``verify_plan``) -> ``emit_stream_c``); a bench image with the
@@ -12,10 +13,21 @@ vary by a few instructions with the data); per frame: that / the hop's frames.
 :func:`stream_row` sets it beside the windowed encoder's board run (one invoke per decoding
 hop of ``BenchModel.hop_frames`` frames, 22 for the student): the per-frame saving.
 
-SRAM as the on-board table counts ours: the image's ``.data + .bss`` (arena, persistent area
-with the rings' states) + its call-graph stack bound; flash: the bench image.
-TFLite Micro + CMSIS-NN has no streamed board image yet: its row is an ``Unavailable``, never
-estimated.
+The peer, :func:`run_peer_stream_on_board`: :func:`export.tflm.stream.stream_tflite` streams the
+same segment (the default cut, as ``plan_stream``'s) with the rings' states as explicit inputs
+and the next states as outputs; :func:`benchmarks.peer.run_peer_on_board` builds its
+TFLite Micro + CMSIS-NN bench image with the states as persistent inputs and counts the whole
+second ``Invoke()`` (interpreter included): one Invoke = one hop, from seeded random frames and
+every state at its zero point (every hop runs the same operators over the same shapes; ours
+runs zero frames and takes the median of steady hops), the outputs checked byte for byte against the ``tflite-micro`` wheel (:class:`BenchError`
+otherwise). Its STRIDED_SLICE of each next state is counted; the caller's copy of each next
+state back onto its state input between hops (``tflm_stream.cc``'s ``memcpy``, the kept
+state's bytes) is not, which is in the peer's favour: ours counts its shift.
+
+SRAM as the on-board table counts each: ours, the image's ``.data + .bss`` (arena, persistent
+area with the rings' states) + its call-graph stack bound; the peer, ``arena_used_bytes`` (the
+states included) + its ``.data + .bss`` outside the arena, no stack (in its favour). Flash: each
+bench image.
 """
 
 from __future__ import annotations
@@ -29,6 +41,7 @@ from typing import Any
 from benchmarks import BenchError
 from benchmarks.board import BoardRun, boot
 from benchmarks.models import BenchModel, persistent_inputs
+from benchmarks.peer import PeerRun
 from benchmarks.toolchain import PREFIX, TEMPLATES, Generated, build_image
 
 DEFAULT_HOP = 4
@@ -84,6 +97,12 @@ class StreamRow:
     windowed_sram_bytes: int  # windowed: image .data + .bss + stack bound (0: not measured)
     windowed_flash_bytes: int  # windowed: bench image flash (0: not measured)
     frame_saving: float  # windowed per frame / streamed per frame (nan: not comparable)
+    peer_hop_instructions: int = 0  # TFLM + CMSIS-NN streamed: one Invoke (0: not measured)
+    peer_frame_instructions: int = 0  # TFLM streamed: per frame (Invoke / hop_frames)
+    peer_sram_bytes: int = 0  # TFLM streamed: arena used + .data/.bss outside it (no stack)
+    peer_flash_bytes: int = 0  # TFLM streamed: bench image flash
+    hop_ratio: float = float("nan")  # streamed instructions per hop, ours / TFLM (nan: no peer)
+    sram_ratio: float = float("nan")  # streamed SRAM, ours / TFLM (nan: no peer)
 
 
 def stream_label(model: str, hop: int) -> str:
@@ -158,8 +177,43 @@ def run_stream_on_board(model: BenchModel, board: Any, hop: int, *,
                      stack_bound_bytes=image.stack_bound_bytes)
 
 
-def stream_row(run: StreamRun, windowed: BoardRun | None, windowed_hop_frames: int) -> StreamRow:
-    """``run`` beside the windowed encoder's board run (None: not measured in this run)."""
+def stream_inputs(stream: Any, graph: Any) -> list[bytes]:
+    """The peer's bench inputs for ``stream`` (a :class:`export.tflm.stream.StreamModel`,
+    ``graph`` its flatbuffer read): seeded random frames, then every state at its zero point."""
+    from benchmarks.peer import bench_inputs
+
+    states = [s.tobytes() for s in stream.initial_states]
+    want = [graph.tensors[t].nbytes for t in graph.inputs[1:]]
+    if [len(s) for s in states] != want:
+        raise BenchError(f"{graph.name}: initial states of {[len(s) for s in states]} bytes, "
+                         f"expected {want} (the state inputs)")
+    return [bench_inputs(graph)[0], *states]
+
+
+def run_peer_stream_on_board(model: BenchModel, board: Any, hop: int, *,
+                             work: Path | None = None) -> PeerRun:  # fmt: skip
+    """TFLite Micro + CMSIS-NN running ``model`` streamed in hops of ``hop`` frames on
+    ``board`` (see the module docstring): one Invoke = one hop. The run's ``model`` is the
+    streamed row's label (:func:`stream_label`)."""
+    from benchmarks.peer import run_peer_on_board
+    from export.tflite_reader import read_tflite
+    from export.tflm.stream import stream_tflite
+
+    stream = stream_tflite(Path(model.path).read_bytes(), hop)
+    graph = read_tflite(stream.flatbuffer, compiler_ops=False)
+    label = stream_label(model.name, hop)
+    run = run_peer_on_board(stream.flatbuffer, label, board, persistent=tuple(graph.inputs[1:]),
+                            inputs=stream_inputs(stream, graph), work=work)
+    if not run.matches_wheel:
+        raise BenchError(f"{label} under TFLite Micro + CMSIS-NN on {board.name}: outputs differ "
+                         "from the tflite-micro wheel's on the same inputs, expected equal")
+    return run
+
+
+def stream_row(run: StreamRun, windowed: BoardRun | None, windowed_hop_frames: int, *,
+               peer: PeerRun | None = None) -> StreamRow:
+    """``run`` beside the windowed encoder's board run and the peer's streamed run (None: not
+    measured in this run)."""
     w_instr = windowed.total_instructions if windowed is not None else 0
     w_frame = round(w_instr / windowed_hop_frames) if w_instr and windowed_hop_frames else 0
     return StreamRow(
@@ -173,4 +227,18 @@ def stream_row(run: StreamRun, windowed: BoardRun | None, windowed_hop_frames: i
                              if windowed is not None else 0),
         windowed_flash_bytes=windowed.image_flash_bytes if windowed is not None else 0,
         frame_saving=(round(w_frame / run.frame_instructions, 2)
-                      if w_frame and run.frame_instructions else float("nan")))
+                      if w_frame and run.frame_instructions else float("nan")),
+        **_peer_fields(run, peer))
+
+
+def _peer_fields(run: StreamRun, peer: PeerRun | None) -> dict[str, Any]:
+    """The StreamRow fields of the peer's streamed run (empty: not measured)."""
+    if peer is None:
+        return {}
+    return {"peer_hop_instructions": peer.total_instructions,
+            "peer_frame_instructions": round(peer.total_instructions / run.hop_frames),
+            "peer_sram_bytes": peer.sram_bytes, "peer_flash_bytes": peer.flash_bytes,
+            "hop_ratio": round(run.hop_instructions / peer.total_instructions, 3)
+            if peer.total_instructions else float("nan"),
+            "sram_ratio": round(run.sram_bytes / peer.sram_bytes, 3)
+            if peer.sram_bytes else float("nan")}

@@ -256,10 +256,6 @@ FE_INLINE void cg_copy(int8_t *dst, const int8_t *src, int32_t n) {
   }
 }
 
-/* Two words at p into A, B, p advanced by 8 (one LDRD). */
-#define CG_LDRD_POST(A, B, P) __asm__("ldrd %0, %1, [%2], #8" : "=r"(A), "=r"(B), "+r"(P) : \
-                                      "m"(*(const uint64_t *)(P)))
-
 /* 2x2 block on a widened pair: weight rows w, w + ws (k int8 each) against pixels a, b; adds
  * {a.w, a.(w+ws), b.w, b.(w+ws)} to acc. Per 4 values: 2 LDRD, 2 LDR, 4 SXTB16, 8 SMLAD. */
 FE_INLINE void cg_dot2x2_wide(const uint32_t *x, const int8_t *w, int32_t ws, int32_t k,
@@ -270,8 +266,8 @@ FE_INLINE void cg_dot2x2_wide(const uint32_t *x, const int8_t *w, int32_t ws, in
     uint32_t ae, ao, be, bo;
     uint32_t wv = fe_ld4(w);
     int16x2_t we = __sxtb16((int8x4_t)wv), wo = fe_sxtb16_odd(wv);
-    CG_LDRD_POST(ae, ao, x);
-    CG_LDRD_POST(be, bo, x);
+    FE_LDRD_POST(ae, ao, x);
+    FE_LDRD_POST(be, bo, x);
     s00 = __smlad((int16x2_t)ao, wo, __smlad((int16x2_t)ae, we, s00));
     s10 = __smlad((int16x2_t)bo, wo, __smlad((int16x2_t)be, we, s10));
     wv = fe_ld4(w + ws);
@@ -302,12 +298,12 @@ FE_INLINE void cg_dot2x2_ww(const uint32_t *x, const uint32_t *w, int32_t groups
   const uint32_t *end = x + 4 * groups;
   while (x < end) {
     uint32_t ae, ao, be, bo, we, wo;
-    CG_LDRD_POST(ae, ao, x);
-    CG_LDRD_POST(be, bo, x);
-    CG_LDRD_POST(we, wo, w);
+    FE_LDRD_POST(ae, ao, x);
+    FE_LDRD_POST(be, bo, x);
+    FE_LDRD_POST(we, wo, w);
     s00 = __smlad((int16x2_t)ao, (int16x2_t)wo, __smlad((int16x2_t)ae, (int16x2_t)we, s00));
     s10 = __smlad((int16x2_t)bo, (int16x2_t)wo, __smlad((int16x2_t)be, (int16x2_t)we, s10));
-    CG_LDRD_POST(we, wo, w);
+    FE_LDRD_POST(we, wo, w);
     s01 = __smlad((int16x2_t)ao, (int16x2_t)wo, __smlad((int16x2_t)ae, (int16x2_t)we, s01));
     s11 = __smlad((int16x2_t)bo, (int16x2_t)wo, __smlad((int16x2_t)be, (int16x2_t)we, s11));
   }

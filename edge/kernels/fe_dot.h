@@ -44,6 +44,11 @@ static inline uint32_t fe_ld4(const int8_t *p) {
   return v;
 }
 
+/* Two words at p into A, B, p advanced by 8 (one LDRD; widened weights, fe_conv_gemm.h and
+ * fully_connected.c). */
+#define FE_LDRD_POST(A, B, P) __asm__("ldrd %0, %1, [%2], #8" : "=r"(A), "=r"(B), "+r"(P) : \
+                                      "m"(*(const uint64_t *)(P)))
+
 /* bytes 1 and 3 of v, sign-extended to two int16 (SXTB16 with ROR #8) */
 static inline int16x2_t fe_sxtb16_odd(uint32_t v) {
   int16x2_t r;

@@ -34,9 +34,9 @@
 #define FE_KERNELS_MVE 0
 #endif
 
-/* 1 when CONV_2D takes weights the code generator widened to int16 (fe_conv_params.filter_wide:
- * the DSP cores' GEMM family, fe_conv_gemm.h); the generated C then passes no int8 filter for
- * those calls, so only one copy of the weights is linked. */
+/* 1 when CONV_2D and single-row FULLY_CONNECTED take weights the code generator widened to
+ * int16 (fe_conv_params.filter_wide: the DSP cores' GEMM family, fe_conv_gemm.h;
+ * fe_fully_connected_wide); the generated C then links only one copy of the weights. */
 #define FE_CONV_WIDE (FE_KERNELS_ACLE && !FE_KERNELS_MVE)
 
 #include <stddef.h>
@@ -68,6 +68,12 @@ typedef struct {
 } fe_fc_params;
 void fe_fully_connected(const fe_fc_params *p, const int8_t *input, const int8_t *weights,
                         const int32_t *bias, int8_t *output);
+/* One input row (batches 1) on FE_CONV_WIDE builds, the weights widened by the code generator:
+ * per 4 output features and 4 inputs, 8 words, for each feature its inputs {0, 2} then {1, 3}
+ * as int16 pairs (first in the low half), features past output_depth zero. Needs accum_depth a
+ * multiple of 4, the input offset folded into bias (input_offset 0), filter_offset 0, rq8 1. */
+void fe_fully_connected_wide(const fe_fc_params *p, const int8_t *input, const uint32_t *weights,
+                             const int32_t *bias, int8_t *output);
 /* The same for batches > 1 (the code generator's choice): may take CONV_2D's pointwise GEMM. */
 void fe_fully_connected_rows(const fe_fc_params *p, const int8_t *input, const int8_t *weights,
                              const int32_t *bias, int8_t *output);

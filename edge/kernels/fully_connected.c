@@ -339,6 +339,74 @@ void fe_fully_connected(const fe_fc_params *p, const int8_t *input, const int8_t
   }
 }
 
+#if FE_CONV_WIDE
+/* Four features' sums over the whole row x..end against widened weights w (fe_kernels.h's
+ * layout): per 16 MACs one LDR and two SXTB16 for the input, 4 LDRD and 8 SMLAD; returns w
+ * past the group. */
+FE_INLINE const uint32_t *fc_wide_dot4(const int8_t *x, const int8_t *end, const uint32_t *w,
+                                       int32_t acc[4]) {
+  int32_t s0 = acc[0], s1 = acc[1], s2 = acc[2], s3 = acc[3];
+  for (; x < end; x += 4) {
+    const uint32_t xv = fe_ld4(x);
+    const int16x2_t xe = __sxtb16((int8x4_t)xv);
+    const int16x2_t xo = fe_sxtb16_odd(xv);
+    uint32_t we, wo;
+    FE_LDRD_POST(we, wo, w);
+    s0 = __smlad(xo, (int16x2_t)wo, __smlad(xe, (int16x2_t)we, s0));
+    FE_LDRD_POST(we, wo, w);
+    s1 = __smlad(xo, (int16x2_t)wo, __smlad(xe, (int16x2_t)we, s1));
+    FE_LDRD_POST(we, wo, w);
+    s2 = __smlad(xo, (int16x2_t)wo, __smlad(xe, (int16x2_t)we, s2));
+    FE_LDRD_POST(we, wo, w);
+    s3 = __smlad(xo, (int16x2_t)wo, __smlad(xe, (int16x2_t)we, s3));
+  }
+  acc[0] = s0;
+  acc[1] = s1;
+  acc[2] = s2;
+  acc[3] = s3;
+  return w;
+}
+
+void fe_fully_connected_wide(const fe_fc_params *p, const int8_t *input, const uint32_t *weights,
+                             const int32_t *bias, int8_t *output) {
+  const int32_t depth = p->output_depth;
+  const int32_t mstep = p->per_channel ? 1 : 0;
+  const int32_t zp = p->output_offset;
+  const int32_t lo = p->act_min;
+  const int32_t hi = p->act_max;
+  const uint32_t lo4 = 0x01010101u * (uint8_t)lo;
+  const uint32_t hi4 = 0x01010101u * (uint8_t)hi;
+  const int32_t *m = p->multiplier;
+  const int32_t *sh = p->shift;
+  const int8_t *end = input + p->accum_depth;
+  const uint32_t *w = weights;
+  int32_t o = 0;
+  for (; o + 4 <= depth; o += 4) {
+    int32_t acc[4] = {bias[o], bias[o + 1], bias[o + 2], bias[o + 3]};
+    uint32_t v;
+    w = fc_wide_dot4(input, end, w, acc);
+    v = fe_pack4_clamp(fe_rq8z(acc[0], m[0], sh[0], zp),
+                       fe_rq8z(acc[1], m[mstep], sh[mstep], zp),
+                       fe_rq8z(acc[2], m[2 * mstep], sh[2 * mstep], zp),
+                       fe_rq8z(acc[3], m[3 * mstep], sh[3 * mstep], zp), lo4, hi4);
+    memcpy(output + o, &v, sizeof v);
+    m += 4 * mstep;
+    sh += 4 * mstep;
+  }
+  if (o < depth) { /* the last 1-3 features: their group's other rows are zeros */
+    int32_t acc[4] = {0, 0, 0, 0};
+    int32_t r;
+    for (r = 0; o + r < depth; ++r) {
+      acc[r] = bias[o + r];
+    }
+    (void)fc_wide_dot4(input, end, w, acc);
+    for (r = 0; o + r < depth; ++r) {
+      output[o + r] = (int8_t)fe_clamp(fe_rq8z(acc[r], m[r * mstep], sh[r * mstep], zp), lo, hi);
+    }
+  }
+}
+#endif
+
 /* Several rows: on DSP cores per-channel rows go through CONV_2D's pointwise GEMM
  * (fc_as_pointwise) when it takes them. A separate entry, called by the code generator only
  * for batches > 1, so a single-row model's static stack bound does not include that family's

@@ -94,6 +94,9 @@ def _cases_linear() -> list[OpCase]:
                                1, 1, 3, 17, strides=1, padding="VALID")),
         OpCase("fully_connected_relu", frozenset({"FULLY_CONNECTED"}), ((1, 12),),
                lambda x: tf.nn.relu(tf.matmul(x, w((12, 7), 6)) + w((7,), 7, 0.1))),
+        # 13 features over 24 inputs: widened on DSP builds, the last group of four holds one
+        OpCase("fully_connected_wide_tail", frozenset({"FULLY_CONNECTED"}), ((1, 24),),
+               lambda x: tf.matmul(x, w((24, 13), 10)) + w((13,), 11, 0.1)),
         # ~6 % nonzero, two all-zero rows: the code generator stores it as compressed rows
         OpCase("fully_connected_sparse", frozenset({"FULLY_CONNECTED"}), ((1, 6, 40),),
                lambda x: tf.nn.relu(tf.matmul(x, _sparse((40, 30), 8, 0.06)) + w((30,), 9, 0.1))),

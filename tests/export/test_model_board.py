@@ -2,8 +2,9 @@
 
 The kernel board cases (test_kernels_board*.py) check each kernel path against a naive loop;
 this file checks what the code generator emits for a board's core as a whole: on the M4 the
-DSP build takes CONV_2D's weights widened at build time (``fe_conv_params.filter_wide``: the
-generated C links only that copy), on the M55 the Helium build keeps the int8 weights. One
+DSP build takes CONV_2D's and single-row FULLY_CONNECTED's weights widened at build time
+(``fe_conv_params.filter_wide``, ``fe_fully_connected_wide``: the generated C links only that
+copy), on the M55 the Helium build keeps the int8 weights. One
 image per board holds every model (each with its own prefix), random int8 inputs and
 tflite-micro's outputs for them; it prints one line per model and exits with the number of
 mismatching outputs.
@@ -32,6 +33,9 @@ CONV_CASES = ("conv_s2_same_relu", "conv_dilated_valid_relu6", "conv_1x3_s1x2_sa
               "depthwise_inplace_valid", "conv_wide_pointwise_odd", "conv_wide_3x3_k27_same",
               "conv_wide_k360_valid")
 """op_models cases with CONV_2D: every shape class of the widened GEMM path and one over it."""
+FC_CASES = ("fully_connected_relu", "fully_connected_wide_tail")
+"""op_models cases with a single-row FULLY_CONNECTED, widened on DSP builds (1 and 3 features in
+the last group of four)."""
 
 SAMPLES = 3
 
@@ -99,11 +103,12 @@ def _main(names: list[str], prefixes: list[str], graphs: list) -> str:
 
 @needs_arm
 @pytest.mark.parametrize("board_name", ["qemu-m4", "qemu-m55"])
-def test_conv_models_equal_tflm_on_board(op_models, zoo, tmp_path: Path, board_name: str
+def test_conv_and_fc_models_equal_tflm_on_board(op_models, zoo, tmp_path: Path, board_name: str
                                          ) -> None:
     from firmware_bridge.boards.registry import get_board
 
-    paths = {name: op_models[name][0] for name in CONV_CASES} | {"zoo_cnn": zoo["cnn"]}
+    paths = {name: op_models[name][0] for name in CONV_CASES + FC_CASES} | \
+        {"zoo_cnn": zoo["cnn"], "zoo_mlp": zoo["mlp"]}
     files: dict[str, str] = {}
     cases: list[str] = []
     prefixes, graphs = [], []
@@ -117,6 +122,8 @@ def test_conv_models_equal_tflm_on_board(op_models, zoo, tmp_path: Path, board_n
         code = emit_c(graph, plan, prefix=p)
         if name.startswith("conv_wide_") and name != "conv_wide_k360_valid":
             assert "#if FE_CONV_WIDE" in code[f"{p}.c"] and "_ww[" in code[f"{p}.c"]
+        if name in FC_CASES or name == "zoo_mlp":
+            assert "fe_fully_connected_wide(" in code[f"{p}.c"]
         files.update(code)
         samples = [[rng.integers(-128, 128, graph.tensors[i].shape, dtype=np.int8)
                     for i in graph.inputs] for _ in range(SAMPLES)]

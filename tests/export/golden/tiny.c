@@ -28,11 +28,13 @@ static uint8_t tiny_arena[32] TINY_ALIGNED;
 static uint8_t tiny_persistent[1] TINY_ALIGNED;
 
 /* ---- constant tensors ---- */
+#if !FE_CONV_WIDE
 static const int8_t tiny_c1[32] = {
   40, 101, 56, 43, 110, 43, -108, 78, 117, 25, 76, -123, -91, -75, 85, 78,
   64, 45, -122, -8, -65, -32, 108, 3, -10, -124, -41, 33, -4, -57, -86, -55,
 };
 
+#endif
 /* ---- operator parameters ---- */
 static const int32_t tiny_op0_mult[1] = {
   1374389535,
@@ -48,6 +50,14 @@ static const int32_t tiny_op0_bias[4] = {
 
 static const fe_fc_params tiny_op0_p = {.batches = 1, .accum_depth = 8, .output_depth = 4, .input_offset = 0, .filter_offset = 0, .output_offset = -2, .multiplier = tiny_op0_mult, .shift = tiny_op0_shift, .per_channel = 0, .act_min = -2, .act_max = 127, .rq8 = 1};
 
+#if FE_CONV_WIDE
+static const uint32_t tiny_c1_ww[16] = {
+  0x00380028u, 0x002B0065u, 0x004C0075u, 0xFF850019u, 0xFF860040u, 0xFFF8002Du,
+  0xFFD7FFF6u, 0x0021FF84u, 0xFF94006Eu, 0x004E002Bu, 0x0055FFA5u, 0x004EFFB5u,
+  0x006CFFBFu, 0x0003FFE0u, 0xFFAAFFFCu, 0xFFC9FFC7u,
+};
+
+#endif
 static const int32_t tiny_op1_exp[222] = {
   2147483647, 1943123572, 1758210936, 1590894991, 1439501330, 1302515042,
   1178564022, 1066408839, 964926589, 873101692, 790015308, 714835213,
@@ -115,7 +125,11 @@ int tiny_init(void) {
 int tiny_invoke(void) {
   TINY_PROBE(0);
   /* operator 0: FULLY_CONNECTED -> (1, 4) */
+  #if FE_CONV_WIDE
+  fe_fully_connected_wide(&tiny_op0_p, (const int8_t *)(tiny_arena + 0), tiny_c1_ww, tiny_op0_bias, (int8_t *)(tiny_arena + 16));
+  #else
   fe_fully_connected(&tiny_op0_p, (const int8_t *)(tiny_arena + 0), (const int8_t *)tiny_c1, tiny_op0_bias, (int8_t *)(tiny_arena + 16));
+  #endif
   TINY_PROBE(1);
   /* operator 1: SOFTMAX -> (1, 4) */
   fe_softmax(&tiny_op1_p, (const int8_t *)(tiny_arena + 16), (int8_t *)(tiny_arena + 0));

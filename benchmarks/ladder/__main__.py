@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import argparse
 import io
+import shlex
 import sys
 import time
 from pathlib import Path
@@ -29,7 +30,17 @@ from benchmarks.ladder.rungs import (
 )
 from edge.data.clip import Clip, write_atomic
 
-RUNGS: tuple[str, ...] = ("cues", "teacher", "float", "int8", "board", "board_live")
+RUNGS: tuple[str, ...] = ("cues", "teacher", "float", "int8", "board", "float_live",
+                          "board_live")
+DEFAULT_INT8: tuple[tuple[str, str], ...] = (
+    ("runs/ladder/export-demo", "the board's own export, calibrated on the bundled demo clip "
+     "(as `play` made it; byte-identical to `foley-edge export --model "
+     "edge/model/shipped/student --data out/cache/demo-data --out runs/ladder/export-demo "
+     "--no-onnx`)"),
+    ("runs/ladder/export-synth", "calibrated on data/synth (`foley-edge export --model "
+     "edge/model/shipped/student --data data/synth --out runs/ladder/export-synth --no-onnx`)"),
+)
+"""Default int8 rungs: (export folder, caveat)."""
 BOARD_SUFFIXES: dict[str, str] = {"board": "1s", "board_live": "live"}
 """Recording file suffix per board rung: ``<clip>-1s.mid`` (``play --offline``), ``-live``."""
 
@@ -63,18 +74,34 @@ def _write_midi(pm: Any, path: Path) -> None:
     write_atomic(path, buf.getvalue())
 
 
+def reference(clip: Clip) -> Any:
+    """The clip's own notes with an onset inside the clip, as :class:`NoteArrays`."""
+    import pretty_midi
+
+    from edge.model.evaluate import note_arrays
+
+    return note_arrays(pretty_midi.PrettyMIDI(io.BytesIO(clip.midi)), clip.n_frames / clip.fps)
+
+
+def _stale(rows: list[dict[str, Any]], clips: list[Clip]) -> str:
+    """A caveat naming the clips whose recorded reference count differs from today's."""
+    odd = [f"{r['clip']} ({r['ref_notes']} reference notes then, {len(reference(c).pitches)} "
+           "now)" for r, c in zip(rows, clips, strict=True)
+           if r["ref_notes"] != len(reference(c).pitches)]
+    return f"; recorded before a rebuild of {', '.join(odd)}" if odd else ""
+
+
 def score_rung(key: str, source: NoteSource, clips: list[Clip], notes_dir: Path | None
                ) -> list[tuple[str, Any]]:
     """(clip, :class:`NoteCounts`) of ``source`` on each clip; its MIDI saved under
     ``notes_dir`` when given."""
-    import pretty_midi
 
     from edge.model.evaluate import note_arrays
 
     out = []
     for clip in clips:
         until = clip.n_frames / clip.fps
-        ref = note_arrays(pretty_midi.PrettyMIDI(io.BytesIO(clip.midi)), until)
+        ref = reference(clip)
         pm = source(clip)
         if notes_dir is not None:
             _write_midi(pm, notes_dir / key / f"{clip_name(clip)}.mid")
@@ -93,10 +120,11 @@ def _describe(a: argparse.Namespace) -> dict[str, tuple[str, str, str]]:
                     "`foley-edge evaluate` counts them); the other figures cannot be measured "
                     "here"),
         "float": ("float student", f"`{a.student}`, Keras, greedy", ""),
-        "int8": ("int8 student, host", f"`{a.int8}` on TFLite Micro (`export/host_decode.py`)",
-                 ""),
+        "int8": ("int8 student, host", "`{}` on TFLite Micro (`export/host_decode.py`)", ""),
         "board": ("board, offline 1-s hop", "qemu-m7, `play --offline --no-pace`, "
                   f"`{a.board_mid}/<clip>-1s.mid`", ""),
+        "float_live": ("float live student", f"`{a.student_live}`, Keras, greedy, 4-frame hop",
+                       "the model the live board runs, in float"),
         "board_live": ("board, live 4-frame hop", "qemu-m7, `play --no-pace` (the "
                        f"4-frame-hop student), `{a.board_mid}/<clip>-live.mid`",
                        "another model (`edge/model/shipped/student-hop4`), int8, streamed"),
@@ -115,10 +143,17 @@ def measure(a: argparse.Namespace, clips: list[Clip]) -> list[Rung]:
         label, source, note = desc[key]
         if key == "teacher":
             rows = teacher_figures(a.teacher_eval, names)
-            rungs.append(onset_f1_rung(key, label, source, rows, note))
+            rungs.append(onset_f1_rung(key, label, source, rows, note + _stale(rows, clips)))
+        elif key == "int8":
+            for i, folder in enumerate(a.int8):
+                sub = key if len(a.int8) == 1 else f"int8_{folder.name}"
+                counts = score_rung(sub, int8_notes(folder, a.student), clips, a.out / "notes")
+                rungs.append(measured_rung(
+                    sub, label if len(a.int8) == 1 else f"{label} ({folder.name})",
+                    source.format(folder), counts, a.int8_note[i]))
         else:
             src = {"cues": cue_notes, "float": lambda: float_notes(a.student),
-                   "int8": lambda: int8_notes(a.int8, a.student)}.get(key) \
+                   "float_live": lambda: float_notes(a.student_live)}.get(key) \
                 or (lambda k=key: board_notes(a.board_mid, BOARD_SUFFIXES[k]))
             notes_dir = None if key.startswith("board") else a.out / "notes"
             counts = score_rung(key, src(), clips, notes_dir)
@@ -128,9 +163,15 @@ def measure(a: argparse.Namespace, clips: list[Clip]) -> list[Rung]:
 
 
 def _command(a: argparse.Namespace) -> str:
+    """The command line that remakes these figures (defaults left out)."""
     parts = ["python -m benchmarks.ladder", f"--data {a.data}", f"--split {a.split}",
-             f"--student {a.student}", f"--teacher-eval {a.teacher_eval}", f"--int8 {a.int8}",
-             f"--board-mid {a.board_mid}", f"--out {a.out}"]
+             f"--student {a.student}", f"--student-live {a.student_live}",
+             f"--teacher-eval {a.teacher_eval}"]
+    if [str(d) for d in a.int8] != [d for d, _ in DEFAULT_INT8]:
+        parts.append("--int8 " + " ".join(str(d) for d in a.int8))
+    if a.int8_note != [n for _, n in DEFAULT_INT8] and any(a.int8_note):
+        parts.append("--int8-note " + " ".join(shlex.quote(n) for n in a.int8_note))
+    parts += [f"--board-mid {a.board_mid}", f"--out {a.out}"]
     if set(a.rungs) != set(RUNGS):
         parts.append("--rungs " + " ".join(r for r in RUNGS if r in a.rungs))
     return " ".join(parts)
@@ -144,10 +185,16 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--split", default="test")
     p.add_argument("--student", type=Path, default=Path("edge/model/shipped/student"),
                    help="student run folder (float rung)")
+    p.add_argument("--student-live", type=Path,
+                   default=Path("edge/model/shipped/student-hop4"),
+                   help="the live (short-hop) student run folder (float_live rung)")
     p.add_argument("--teacher-eval", type=Path,
                    default=Path("edge/model/shipped/teacher/eval_test.json"))
-    p.add_argument("--int8", type=Path, default=Path("runs/ladder/export"),
-                   help="export folder of the student (foley-edge export --no-onnx)")
+    p.add_argument("--int8", type=Path, nargs="+", default=None,
+                   help="export folders of the student (foley-edge export --no-onnx), one "
+                        "int8 rung each")
+    p.add_argument("--int8-note", nargs="+", default=None,
+                   help="a caveat per --int8 folder for the table (e.g. its calibration data)")
     p.add_argument("--board-mid", type=Path, default=None,
                    help="folder of <clip>-1s.mid / <clip>-live.mid board recordings "
                         "(copied into OUT/board; default OUT/board)")
@@ -155,6 +202,14 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--rungs", nargs="+", choices=RUNGS, default=list(RUNGS))
     p.add_argument("--no-png", action="store_true")
     a = p.parse_args(argv)
+    if a.int8 is None:
+        a.int8 = [Path(d) for d, _ in DEFAULT_INT8]
+        a.int8_note = a.int8_note or [n for _, n in DEFAULT_INT8]
+    a.int8_note = a.int8_note or []
+    if len(a.int8_note) > len(a.int8):
+        p.error(f"--int8-note: at most one per --int8 folder ({len(a.int8)}), "
+                f"found {len(a.int8_note)}")
+    a.int8_note += [""] * (len(a.int8) - len(a.int8_note))
     try:
         clips = _load_clips(a.data, a.split)
         if a.board_mid is not None and any(r.startswith("board") for r in a.rungs):

@@ -8,6 +8,7 @@ the rung's note.
 from __future__ import annotations
 
 import json
+import textwrap
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
@@ -76,6 +77,26 @@ def render_markdown(rungs: list[Rung], clips: list[str]) -> str:
               "shares are of the notes matched on onset alone (the pairing that favours exact, "
               "then octave pairs among chord notes)."]
     lines += [f"- {r.label}: {r.note}" for r in rungs if r.note]
+    return "\n".join(lines + ["", render_per_clip(rungs, clips)])
+
+
+def _clip_f1(counts: dict[str, Any]) -> float:
+    """Onset F1 with pitch of one clip's counts (measured or recorded rungs alike)."""
+    n = counts["ref_notes"] + counts["est_notes"]
+    return 2.0 * counts["pitch_matched"] / n if n else 1.0
+
+
+def render_per_clip(rungs: list[Rung], clips: list[str]) -> str:
+    """Onset F1 with pitch per clip (rows) and rung (columns), with each clip's note count."""
+    lines = ["Onset F1 with pitch per clip:", "",
+             "| clip | notes | " + " | ".join(r.label for r in rungs) + " |",
+             "|" + "---|" * (len(rungs) + 2)]
+    for clip in clips:
+        per = [dict(r.per_clip)[clip] for r in rungs]
+        ref = next((c["ref_notes"] for r, c in zip(rungs, per, strict=True)
+                    if r.key != "teacher"), per[0]["ref_notes"])
+        cells = " | ".join(f"{_clip_f1(c):.3f}" for c in per)
+        lines.append(f"| {clip} | {ref} | {cells} |")
     return "\n".join(lines)
 
 
@@ -89,16 +110,16 @@ def plot_ladder(rungs: list[Rung], path: Path) -> None:
 
     keys = ("onset_only_f1", "onset_f1", "exact_pitch_share")
     x = np.arange(len(rungs))
-    fig, ax = plt.subplots(figsize=(10, 4.2))
+    fig, ax = plt.subplots(figsize=(11, 4.6))
     for i, k in enumerate(keys):
         vals = [r.pooled[k] if r.pooled[k] is not None else np.nan for r in rungs]
         bars = ax.bar(x + (i - 1) * 0.27, vals, 0.27, label=HEADERS[k])
         ax.bar_label(bars, fmt="%.2f", fontsize=7, padding=1)
-    ax.set_xticks(x, [r.label for r in rungs], fontsize=8, rotation=12)
-    ax.set_ylim(0, 1.1)
+    ax.set_xticks(x, [textwrap.fill(r.label, 16) for r in rungs], fontsize=8)
+    ax.set_ylim(0, 1.25)
     ax.set_ylabel("pooled over the test clips")
     ax.set_title("Where the pitch goes: keypoints → cues → float → int8 → board")
-    ax.legend(fontsize=8, loc="upper right")
+    ax.legend(fontsize=8, loc="upper center", ncol=3)
     fig.tight_layout()
     tmp = path.with_name(f".{path.name}.tmp.png")
     fig.savefig(tmp, dpi=110)

@@ -4,16 +4,19 @@ clip, and its errors for missing inputs."""
 from __future__ import annotations
 
 import io
+import json
 
 import numpy as np
 import pretty_midi
 import pytest
 
 from benchmarks.ladder import LadderError
+from benchmarks.ladder.__main__ import main as ladder_main
 from benchmarks.ladder.cues import CameraFit, fit_camera, read_cues
 from benchmarks.ladder.metrics import NoteCounts, count_notes, onset_pairs, summarize
 from benchmarks.ladder.rungs import board_notes
 from edge.data.clip import Clip
+from edge.data.dataset import write_dataset
 from edge.data.synth.body import LEGS, rest_body
 from edge.data.synth.params import PerformerParams
 from edge.data.synth.performer import Piece, perform_notes
@@ -115,3 +118,20 @@ def test_missing_board_recording_is_named(tmp_path) -> None:  # noqa: ANN001 (py
     clip = _performed()
     with pytest.raises(LadderError, match=r"ladder_test-1s\.mid missing.*--offline"):
         board_notes(tmp_path, "1s")(clip)
+
+
+def test_command_writes_the_table_and_names_missing_inputs(tmp_path, capsys) -> None:  # noqa: ANN001
+    clip = _performed()
+    data = write_dataset(tmp_path / "data", {"test": [clip]}, {"fps": clip.fps})
+    out = tmp_path / "ladder"
+    assert ladder_main(["--data", str(data), "--out", str(out), "--rungs", "cues",
+                        "--no-png"]) == 0
+    doc = json.loads((out / "ladder.json").read_text())
+    (rung,) = doc["rungs"]
+    assert rung["key"] == "cues" and rung["pooled"]["onset_f1"] >= 0.9
+    assert "| analytic upper bound" in (out / "ladder.md").read_text()
+    assert (out / "notes" / "cues" / "ladder_test.mid").is_file()
+    assert ladder_main(["--data", str(data), "--out", str(out), "--rungs", "int8",
+                        "--int8", str(tmp_path / "nowhere")]) == 2
+    err = capsys.readouterr().err
+    assert f"{tmp_path / 'nowhere' / 'config.json'}" in err and "foley-edge export" in err

@@ -123,6 +123,15 @@ FE_INLINE void fc_row(const fc_consts *k, int32_t n, int32_t depth, int32_t x_of
 #define FC_NOINLINE
 #endif
 
+/* Four features' sums requantized (fe_rq8z with channel constants m, sh every mstep entries),
+ * clamped to [lo, hi] a byte each and packed into one word (fe_pack4_clamp). A macro: as an
+ * inline function taking the sums' array GCC keeps them in memory (+0.3 % on the zoo mlp). */
+#define FC_RQ8_PACK4(acc, m, sh, mstep, zp, lo4, hi4)                                    \
+  fe_pack4_clamp(fe_rq8z((acc)[0], (m)[0], (sh)[0], zp),                                     \
+                 fe_rq8z((acc)[1], (m)[mstep], (sh)[mstep], zp),                             \
+                 fe_rq8z((acc)[2], (m)[2 * (mstep)], (sh)[2 * (mstep)], zp),                 \
+                 fe_rq8z((acc)[3], (m)[3 * (mstep)], (sh)[3 * (mstep)], zp), lo4, hi4)
+
 /* The common case on Cortex-M DSP cores, with nothing left to decide per output: symmetric
  * weights, the input offset folded into a bias the sums start from, every channel's
  * requantization exact as fe_rq8z. Row by row (raster order, each row read before its outputs
@@ -146,10 +155,7 @@ static FC_NOINLINE void fc_rows_rq8(const fc_consts *k, int32_t n, int32_t depth
       int32_t acc[4] = {bias[o], bias[o + 1], bias[o + 2], bias[o + 3]};
       uint32_t v;
       fe_dot4_s8(row, weights + o * n, n, n, 0, acc);
-      v = fe_pack4_clamp(fe_rq8z(acc[0], m[0], sh[0], zp),
-                         fe_rq8z(acc[1], m[mstep], sh[mstep], zp),
-                         fe_rq8z(acc[2], m[2 * mstep], sh[2 * mstep], zp),
-                         fe_rq8z(acc[3], m[3 * mstep], sh[3 * mstep], zp), lo4, hi4);
+      v = FC_RQ8_PACK4(acc, m, sh, mstep, zp, lo4, hi4);
       memcpy(out + o, &v, sizeof v);
       m += 4 * mstep;
       sh += 4 * mstep;
@@ -385,10 +391,7 @@ void fe_fully_connected_wide(const fe_fc_params *p, const int8_t *input, const u
     int32_t acc[4] = {bias[o], bias[o + 1], bias[o + 2], bias[o + 3]};
     uint32_t v;
     w = fc_wide_dot4(input, end, w, acc);
-    v = fe_pack4_clamp(fe_rq8z(acc[0], m[0], sh[0], zp),
-                       fe_rq8z(acc[1], m[mstep], sh[mstep], zp),
-                       fe_rq8z(acc[2], m[2 * mstep], sh[2 * mstep], zp),
-                       fe_rq8z(acc[3], m[3 * mstep], sh[3 * mstep], zp), lo4, hi4);
+    v = FC_RQ8_PACK4(acc, m, sh, mstep, zp, lo4, hi4);
     memcpy(output + o, &v, sizeof v);
     m += 4 * mstep;
     sh += 4 * mstep;

@@ -161,6 +161,17 @@ def locate_sources() -> PeerSources:
     raise PeerUnavailable(missing_message(f"{SRC_ENV} is not set and {SHARED_TARBALL} is absent"))
 
 
+def peer_missing() -> str | None:
+    """Why the peer cannot be built here (no sources, no ``arm-none-eabi-g++``), or None."""
+    try:
+        locate_sources()
+    except PeerUnavailable as e:
+        return f"no TFLite Micro sources here: {e}"
+    if shutil.which("arm-none-eabi-g++") is None:
+        return "arm-none-eabi-g++ not installed (make setup)"
+    return None
+
+
 def _kernel_sources(root: Path) -> list[Path]:
     inc = root / MICRO / "tools" / "make" / "sources.inc"
     try:

@@ -85,14 +85,10 @@ def test_bench_streams_the_student_encoder_on_one_board(bench: BenchResults) -> 
 
 def test_bench_streams_tflite_micro_beside_ours_on_the_same_board(bench: BenchResults) -> None:
     pytest.importorskip("tflite_micro")
-    from firmware_bridge.tflm.sources import PeerUnavailable, locate_sources
+    from firmware_bridge.tflm.sources import peer_missing
 
-    try:
-        locate_sources()
-    except PeerUnavailable as e:
-        pytest.skip(f"no TFLite Micro sources here: {e}")
-    if shutil.which("arm-none-eabi-g++") is None:
-        pytest.skip("arm-none-eabi-g++ not installed (make setup)")
+    if (why := peer_missing()) is not None:
+        pytest.skip(why)
     from export.tflm.stream import stream_tflite
 
     res = bench

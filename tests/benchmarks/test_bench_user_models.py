@@ -34,15 +34,12 @@ def _int8(model, shape: tuple[int, ...], path: Path) -> Path:  # noqa: ANN001 - 
 
 def test_bench_user_models_on_qemu_m7(tmp_path: Path) -> None:
     tf = pytest.importorskip("tensorflow")
-    from firmware_bridge.tflm.sources import PeerUnavailable, locate_sources
+    from firmware_bridge.tflm.sources import peer_missing
 
-    try:
-        locate_sources()
-    except PeerUnavailable as e:
-        pytest.skip(f"no TFLite Micro sources here: {e}")
-    for tool in ("arm-none-eabi-g++", "qemu-system-arm"):
-        if shutil.which(tool) is None:
-            pytest.skip(f"{tool} not installed (make setup)")
+    if (why := peer_missing()) is not None:
+        pytest.skip(why)
+    if shutil.which("qemu-system-arm") is None:
+        pytest.skip("qemu-system-arm not installed (make setup)")
     from foley_edge.cli import main
 
     layers = tf.keras.layers

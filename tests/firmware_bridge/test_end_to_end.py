@@ -156,16 +156,10 @@ def test_acle_and_portable_kernels_agree_on_the_board(tiny, reference, tmp_path:
 def test_tflm_runtime_plays_the_same_tokens_and_logits_as_the_generated_c(
         tiny, reference, tmp_path: Path) -> None:  # noqa: ANN001
     """--runtime tflm: the same firmware with TFLite Micro + CMSIS-NN running the pair."""
-    import shutil
+    from firmware_bridge.tflm.sources import peer_missing
 
-    from firmware_bridge.tflm.sources import PeerUnavailable, locate_sources
-
-    try:
-        locate_sources()
-    except PeerUnavailable as e:
-        pytest.skip(f"no TFLite Micro sources here: {e}")
-    if shutil.which("arm-none-eabi-g++") is None:
-        pytest.skip("arm-none-eabi-g++ not installed (make setup)")
+    if (why := peer_missing()) is not None:
+        pytest.skip(why)
     export, kp = tiny
     ours = _run("qemu-m7", export, kp, tmp_path / "c", ("FE_DEBUG_LOGITS",))
     peer = _run("qemu-m7", export, kp, tmp_path / "tflm", ("FE_DEBUG_LOGITS",), runtime="tflm")

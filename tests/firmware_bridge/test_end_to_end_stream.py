@@ -131,16 +131,10 @@ def test_tflm_streams_the_same_hops_as_the_generated_c(
     """--runtime tflm streams too (export/tflm/stream.py: the rings' states as explicit inputs
     and outputs, copied over after each invoke): the same tokens and logits from the first hop,
     and a hop costs TFLite Micro a fraction of its windowed invoke."""
-    import shutil
+    from firmware_bridge.tflm.sources import peer_missing
 
-    from firmware_bridge.tflm.sources import PeerUnavailable, locate_sources
-
-    try:
-        locate_sources()
-    except PeerUnavailable as e:
-        pytest.skip(f"no TFLite Micro sources here: {e}")
-    if shutil.which("arm-none-eabi-g++") is None:
-        pytest.skip("arm-none-eabi-g++ not installed (make setup)")
+    if (why := peer_missing()) is not None:
+        pytest.skip(why)
     export, kp = short_hop
     built = {s: build_firmware("qemu-m7", model_dir=export, out_dir=tmp_path / f"tflm-{s}",
                                runtime="tflm", stream=s, defines=("FE_DEBUG_LOGITS",))

@@ -1,6 +1,8 @@
 /* QUANTIZE (int8 -> int8 requantize, float -> int8) and DEQUANTIZE (int8 -> float).
- * No libm: roundf is VRINTA where the FPU has it (FE_VRINTA), else an exact integer rounding
+ * No libm: roundf is VCVTA where the FPU has it (FE_VRINTA), else an exact integer rounding
  * (round_half_away). */
+#include <string.h>
+
 #include "fe_internal.h"
 
 /* 1 on cores whose FPU rounds half away from zero in one instruction (VRINTA: FPv5, which
@@ -13,7 +15,25 @@
 #define FE_VRINTA 0
 #endif
 
-#if !FE_VRINTA
+#if FE_VRINTA
+/* roundf(q) converted to int32 in one instruction (VCVTA: ties away from zero, saturating at
+ * the int32 range, NaN -> 0), so no compare guards the conversion. */
+static inline int32_t cvta_s32(float q) {
+  float r;
+  int32_t v;
+  __asm__("vcvta.s32.f32 %0, %1" : "=t"(r) : "t"(q));
+  memcpy(&v, &r, sizeof v);
+  return v;
+}
+#if FE_KERNELS_ACLE
+#include <arm_acle.h>
+#define FE_SAT12(v) __ssat((v), 12)
+#define FE_SAT8(v) __ssat((v), 8)
+#else
+#define FE_SAT12(v) fe_clamp((v), -2048, 2047)
+#define FE_SAT8(v) fe_clamp((v), -128, 127)
+#endif
+#else
 /* roundf(q) for |q| <= 1024 (ties away from zero), exactly: t = trunc(q) is exact, and so is
  * q - t (both in the same binade or below, no rounding in float32), so comparing the fraction
  * with 0.5 decides as roundf does. Larger |q| saturate to +-1024 (the caller clamps to int8;
@@ -54,12 +74,8 @@ void fe_quantize_f32(const fe_affine_params *p, const float *input, int8_t *outp
   const int32_t size = p->size; /* read once: an int8 store may alias the params */
   int32_t i;
   for (i = 0; i < size; ++i) {
-#if FE_VRINTA /* round_half_away's contract: NaN -> 0, |q| > 1024 saturates to +-1024 */
-    float q = input[i] / scale;
-    q = q == q ? q : 0.0f;
-    q = q < -1024.0f ? -1024.0f : q;
-    q = q > 1024.0f ? 1024.0f : q;
-    output[i] = (int8_t)fe_clamp((int32_t)__builtin_roundf(q) + zp, -128, 127);
+#if FE_VRINTA /* as round_half_away: NaN -> 0, |q| > 2047 saturates (|zp| <= 128: the same bytes) */
+    output[i] = (int8_t)FE_SAT8(FE_SAT12(cvta_s32(input[i] / scale)) + zp);
 #else
     output[i] = (int8_t)fe_clamp(round_half_away(input[i] / scale) + zp, -128, 127);
 #endif

@@ -23,6 +23,7 @@ CASE_NAMES = (
     "conv_s2_same_relu", "conv_dilated_valid_relu6", "conv_1x3_s1x2_same",
     "depthwise_mult2_s2_same", "depthwise_mult1_dilated_valid", "depthwise_inplace_valid",
     "depthwise_inplace_same_s2", "fully_connected_relu", "fully_connected_sparse",
+    "fully_connected_wide_tail",
     "batch_matmul_bcast", "batch_matmul_adj_x", "batch_matmul_adj_y", "max_pool_same_s2",
     "max_pool_valid", "avg_pool_same_s2", "avg_pool_valid_s1",
     "add_bcast_relu", "add_relu6", "sub_bcast", "add_equal_scales", "sub_equal_scales_bcast", "mul_bcast", "mul_const", "squared_difference",

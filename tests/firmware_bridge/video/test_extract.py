@@ -123,6 +123,6 @@ def test_bad_video_paths_give_clear_errors(tmp_path: Path, capsys: pytest.Captur
 def test_play_from_a_missing_camera_says_so(tmp_path: Path, capsys: pytest.CaptureFixture[str], footage: Path) -> None:
     # No camera exists in CI: the live path must fail cleanly, naming the camera.
     out = tmp_path / "cam.mid"
-    rc = cli_main(["play", "--camera", "7", "--midi-out", str(out), "--no-pace"])
+    rc = cli_main(["play", "--camera", "7", "--midi-out", str(out), "--no-pace", "--offline"])
     assert rc == 2
     assert "cannot open video '7'" in capsys.readouterr().err

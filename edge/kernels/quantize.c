@@ -1,21 +1,21 @@
 /* QUANTIZE (int8 -> int8 requantize, float -> int8) and DEQUANTIZE (int8 -> float).
- * No libm: roundf is VCVTA where the FPU has it (FE_VRINTA), else an exact integer rounding
- * (round_half_away). */
+ * No libm: roundf and the conversion are one VCVTA where the FPU has it (FE_VCVTA), else an
+ * exact integer rounding (round_half_away). */
 #include <string.h>
 
 #include "fe_internal.h"
 
-/* 1 on cores whose FPU rounds half away from zero in one instruction (VRINTA: FPv5, which
- * every M-profile FPU with double precision is, e.g. Cortex-M7's fpv5-d16 and Cortex-M55's),
- * where GCC expands __builtin_roundf to it; elsewhere (Cortex-M4's fpv4-sp) a call to the C
+/* 1 on cores whose FPU converts a float to int32 rounding half away from zero in one
+ * instruction (VCVTA: FPv5, which every M-profile FPU with double precision is, e.g.
+ * Cortex-M7's fpv5-d16 and Cortex-M55's); elsewhere (Cortex-M4's fpv4-sp) a call to the C
  * library's roundf would cost more than round_half_away. */
 #if defined(__arm__) && defined(__ARM_FP) && (__ARM_FP & 8)
-#define FE_VRINTA 1
+#define FE_VCVTA 1
 #else
-#define FE_VRINTA 0
+#define FE_VCVTA 0
 #endif
 
-#if FE_VRINTA
+#if FE_VCVTA
 /* roundf(q) converted to int32 in one instruction (VCVTA: ties away from zero, saturating at
  * the int32 range, NaN -> 0), so no compare guards the conversion. */
 static inline int32_t cvta_s32(float q) {
@@ -74,7 +74,7 @@ void fe_quantize_f32(const fe_affine_params *p, const float *input, int8_t *outp
   const int32_t size = p->size; /* read once: an int8 store may alias the params */
   int32_t i;
   for (i = 0; i < size; ++i) {
-#if FE_VRINTA /* as round_half_away: NaN -> 0, |q| > 2047 saturates (|zp| <= 128: the same bytes) */
+#if FE_VCVTA /* as round_half_away: NaN -> 0, |q| > 2047 saturates (|zp| <= 128: the same bytes) */
     output[i] = (int8_t)FE_SAT8(FE_SAT12(cvta_s32(input[i] / scale)) + zp);
 #else
     output[i] = (int8_t)fe_clamp(round_half_away(input[i] / scale) + zp, -128, 127);

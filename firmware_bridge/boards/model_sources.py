@@ -194,6 +194,7 @@ class StreamChoice:
     hop: int  # frames per decoding hop (the model's hop_frames)
     plan: tuple[Any, Any, Any] | None  # (stream graph, MemoryPlan, Streaming); None: windowed
     note: str  # the plan's note, or the reason it is windowed
+    cut: int | None = None  # the row-wise segment streamed (longest_cut), the same for TFLM
 
 
 def stream_choice(encoder_flat: bytes, hop: int) -> StreamChoice:
@@ -207,12 +208,13 @@ def stream_choice(encoder_flat: bytes, hop: int) -> StreamChoice:
     from export.tflite_reader import read_tflite
 
     graph = read_tflite(encoder_flat)
+    cut = longest_cut(graph)
     try:
-        g2, plan, info = plan_stream(graph, hop, cut=longest_cut(graph))
+        g2, plan, info = plan_stream(graph, hop, cut=cut)
     except PlanError as e:
         return StreamChoice(hop, None, f"windowed encoder: {e}")
     verify_plan(g2, plan)
-    return StreamChoice(hop, (g2, plan, info), info.note())
+    return StreamChoice(hop, (g2, plan, info), info.note(), cut)
 
 
 def _config_header(export_dir: Path, data: dict[str, bytes], crc: int,  # type: ignore[no-untyped-def]
@@ -270,7 +272,6 @@ def _generate_stream(choice: StreamChoice, encoder_flat: bytes,
     plan's C, or under TFLite Micro the same rows with the states as explicit inputs and
     outputs (:func:`export.tflm.stream.tflm_stream_sources`, same segment, same API)."""
     from export.codegen.stream import emit_stream_c
-    from export.planner.stream import longest_cut
     from export.tflite_reader import read_tflite
 
     assert choice.plan is not None
@@ -279,7 +280,7 @@ def _generate_stream(choice: StreamChoice, encoder_flat: bytes,
         from export.tflm.stream import tflm_stream_sources
 
         src, model = tflm_stream_sources(encoder_flat, choice.hop, prefix=PREFIXES[0],
-                                         cut=longest_cut(read_tflite(encoder_flat)))
+                                         cut=choice.cut)
         if model.streaming.warmup_hops != info.warmup_hops:
             raise ModelSourceError(f"streamed encoder: TFLite Micro's graph needs "
                                    f"{model.streaming.warmup_hops} warm-up hops, our plan "

@@ -125,14 +125,13 @@ def play(frames: Iterable[Frame] | Callable[[Clock, float], Iterable[Frame]],
         link.handshake()
         _check_model(link, settings)
         hello = link.hello
-        playout.mode = resolve_playout(settings.playout, hello.hop / hello.fps
-                                       if hello is not None and hello.fps > 0 else 0.0)
+        fps = hello.fps if hello is not None else 0.0
+        hop_s = hello.hop / fps if hello is not None and fps > 0 else 0.0
+        playout.mode = resolve_playout(settings.playout, hop_s)
         q = LIVE_PERCENTILE if playout.mode == "live" else AUTO_PERCENTILE
         margin = AutoMargin(window=AUTO_WINDOW_HOPS, q=q) if settings.latency_s is None else None
-        if margin is not None and link.hello is not None and link.hello.fps > 0 and \
-                playout.mode == "steady":
-            playout.raise_latency(link.hello.hop / link.hello.fps)  # + the margin, per hop
-        fps = link.hello.fps if link.hello else 0.0
+        if margin is not None and hop_s > 0 and playout.mode == "steady":
+            playout.raise_latency(hop_s)  # + the margin, per hop
         if callable(frames):
             factory = frames
             return stream(link, lambda clock: factory(clock, fps), playout,

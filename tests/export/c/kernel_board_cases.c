@@ -89,7 +89,7 @@ static int check(int32_t batches, int32_t depth, int32_t n, int32_t x_off) {
   return bad;
 }
 
-/* ---- QUANTIZE float -> int8 (fe_quantize_f32: VRINTA on the M7/M55's FPv5, an integer
+/* ---- QUANTIZE float -> int8 (fe_quantize_f32: VCVTA on the M7/M55's FPv5, an integer
  * rounding on the M4) against roundf's rule written out here: ties k + 0.5 and their float
  * neighbours, random values, huge values, NaN (-> the zero point). ---- */
 static float bits_float(uint32_t u) {

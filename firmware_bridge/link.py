@@ -58,13 +58,13 @@ READ_CHUNK = 4096  # bytes taken from the port per read once one has arrived
 
 
 def _no_delay(port: serial.SerialBase) -> None:
-    """Send each write at once on a TCP link (socket://, e.g. QEMU's UART).
+    """Send each write at once on a TCP link (socket://, e.g. QEMU's UART), as QEMU's side
+    does (nodelay=on); pyserial does not set it on ours.
 
-    Without TCP_NODELAY, Nagle's algorithm holds a KEYPOINTS frame while the previous one is
-    unacknowledged, and the peer delays its ACK until it has something to send (or ~40 ms): each
-    frame then reaches the device a frame period late and the credits queue up (measured: a
-    4-frame hop answered 228 ms after its last frame instead of 47). QEMU's side sets nodelay=on;
-    pyserial does not set it on ours. A serial port has no socket: nothing to do.
+    Without TCP_NODELAY, Nagle's algorithm may hold a small write while an earlier one is
+    unacknowledged. On QEMU here it made no measurable difference (the slow answers were the
+    one-byte reads :meth:`DeviceLink._pump` no longer does); it keeps a frame from waiting on
+    the peer's delayed ACK. A serial port has no socket: nothing to do.
     """
     sock = getattr(port, "_socket", None)
     if isinstance(sock, socket.socket) and sock.family in (socket.AF_INET, socket.AF_INET6):

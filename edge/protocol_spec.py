@@ -26,7 +26,7 @@ from enum import IntEnum
 
 from edge import skeleton
 
-PROTOCOL_VERSION = 1
+PROTOCOL_VERSION = 2
 """Bumped on any incompatible change; the host refuses firmware that speaks another."""
 
 HEADER_FORMAT = "<BBHH"  # version, type, seq, length
@@ -109,6 +109,13 @@ class Guard(IntEnum):
     STACK = 0x04
 
 
+class InputFrame(IntEnum):
+    """HELLO.input_frame: the coordinates the model reads, so the host sends them that way."""
+
+    IMAGE = 0  # x, y in image units, as the pose detector wrote them
+    BODY = 1  # the host first puts each frame in the body frame (edge.data.bodyframe)
+
+
 class Counter(IntEnum):
     """What STATS' instruction fields count."""
 
@@ -164,7 +171,7 @@ LAYOUTS: dict[MsgType, Layout] = {
     MsgType.HELLO: _layout(
         "protocol_version:B", "max_payload:H", "rx_window:H", "model_hash:I", "vocab_hash:I",
         "flash_budget:I", "sram_budget:I", "n_joints:B", "n_channels:B", "input_scale:f",
-        "input_zero_point:b", "fps:f", "hop:H", "context_frames:H",
+        "input_zero_point:b", "fps:f", "hop:H", "context_frames:H", "input_frame:B",
     ),  # fmt: skip
     # + N_JOINTS * N_CHANNELS int8, joint-major
     MsgType.KEYPOINTS: _layout("frame_index:I"),
@@ -224,6 +231,7 @@ def _defines() -> list[str]:
     lines += [""] + [_define(f"FE_ERR_{e.name}", e.value) for e in ErrorCode]
     lines += [""] + [_define(f"FE_GUARD_{g.name}", f"0x{g.value:02X}u") for g in Guard]
     lines += [""] + [_define(f"FE_COUNTER_{c.name}", c.value) for c in Counter]
+    lines += [""] + [_define(f"FE_INPUT_FRAME_{f.name}", f.value) for f in InputFrame]
     for t, layout in LAYOUTS.items():
         lines += ["", f"/* {t.name} payload (fixed part) */"]
         lines += [_define(f"FE_{t.name}_OFF_{n.upper()}", o) for n, o in layout.offsets().items()]

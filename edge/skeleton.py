@@ -19,6 +19,18 @@ BODY25_NAMES: tuple[str, ...] = (
     "MidHip", "RHip", "RKnee", "RAnkle", "LHip", "LKnee", "LAnkle", "REye", "LEye", "REar",
     "LEar", "LBigToe", "LSmallToe", "LHeel", "RBigToe", "RSmallToe", "RHeel",
 )  # fmt: skip
+REST_POSE: dict[int, tuple[float, float]] = {
+    0: (0.50, 0.16), 1: (0.50, 0.25), 2: (0.40, 0.28), 5: (0.60, 0.28), 8: (0.50, 0.60),
+    9: (0.45, 0.60), 12: (0.55, 0.60), 10: (0.41, 0.70), 13: (0.59, 0.70), 11: (0.42, 0.88),
+    14: (0.58, 0.88), 15: (0.48, 0.145), 16: (0.52, 0.145), 17: (0.46, 0.155),
+    18: (0.54, 0.155), 19: (0.59, 0.91), 20: (0.61, 0.90), 21: (0.575, 0.895),
+    22: (0.41, 0.91), 23: (0.39, 0.90), 24: (0.425, 0.895),
+}  # fmt: skip
+"""Rest pose of a performer seen from the front, centred, in image-like units: BODY_25 joint →
+(x, y). The synthetic performer is posed from it (:mod:`edge.data.synth.body`; arms and hands
+by the instrument) and its trunk and legs anchor the body frame (:mod:`edge.data.bodyframe`).
+The performer's right side (RShoulder) is on the image's left."""
+
 FINGERS: tuple[str, ...] = ("Thumb", "Index", "Middle", "Ring", "Pinky")
 N_BODY = 25
 N_HAND = 20

@@ -1,7 +1,8 @@
 """The host decoding loop: the exported encoder, then greedy steps with the KV cache -> MIDI.
 
-The reference the device must match token for token. Per hop (window of W frames ending at
-frame ``e``): quantize the keypoints with the encoder input's (scale, zero point) through the
+The reference the device must match token for token. The clip's keypoints are first put in the
+model's input frame (:mod:`edge.data.bodyframe`), as the streaming host does before it sends
+them. Per hop (window of W frames ending at frame ``e``): quantize the keypoints with the encoder input's (scale, zero point) through the
 streaming host's own ``quantize_frame`` (:func:`quantize_keypoints`), run the
 encoder once, copy its cross K/V outputs into the step's cross inputs *as bytes* (the export
 pins both sides to one quantization), start from SOS with zeroed caches (the zero point, i.e.
@@ -31,6 +32,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from edge import vocab
+from edge.data.bodyframe import model_keypoints
 from edge.model.build import cache_names
 from edge.model.clock import advance, clock_bin
 from edge.model.config import ModelConfig
@@ -194,6 +196,7 @@ def decode_clip(cfg: ModelConfig, encoder: Session | StreamedEncoder, step: Sess
     from tqdm import tqdm
 
     check_pair(cfg, encoder, step)
+    keypoints = model_keypoints(keypoints, cfg.fps, cfg.input_frame)
     ends = hop_ends(int(keypoints.shape[0]), cfg, cfg.hop_frames)
     streamed = None
     if hasattr(encoder, "encode_hops"):  # export.host_stream.StreamedEncoder: one stream

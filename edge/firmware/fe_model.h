@@ -54,6 +54,7 @@ typedef struct {
     float fps;               /* keypoint frames per second */
     uint16_t hop;            /* frames between encoder runs (>= 1) */
     uint16_t context_frames; /* frames of context the encoder sees (window length, >= 1) */
+    uint8_t input_frame;     /* FE_INPUT_FRAME_* (fe_protocol.h): image or body coordinates */
 } fe_model_info_t;
 
 /* The keypoint window: a ring of the last context_frames frames in persistent SRAM. Until it

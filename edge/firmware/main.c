@@ -119,6 +119,7 @@ static void send_hello(void)
         .fps = m->fps,
         .hop = m->hop,
         .context_frames = m->context_frames,
+        .input_frame = m->input_frame,
         .fw_version = FE_FW_VERSION,
         .board = board_name,
     };

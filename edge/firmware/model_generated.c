@@ -78,6 +78,7 @@ static const fe_model_info_t info = {
     .fps = FE_MC_FPS,
     .hop = FE_MC_HOP,
     .context_frames = FE_MC_WINDOW,
+    .input_frame = FE_MC_INPUT_FRAME,
 };
 
 static const int16_t cross_pairs[FE_MC_N_KV][2] = FE_MC_CROSS_PAIRS;

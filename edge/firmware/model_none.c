@@ -6,6 +6,7 @@
  * its model_hash is 0 so the host can tell it from a real model.
  */
 #include "fe_model.h"
+#include "fe_protocol.h"
 
 #define NONE_HOP 4u
 #define NONE_CONTEXT 32u
@@ -18,6 +19,7 @@ static const fe_model_info_t none_info = {
     .fps = NONE_FPS,
     .hop = NONE_HOP,
     .context_frames = NONE_CONTEXT,
+    .input_frame = FE_INPUT_FRAME_IMAGE,
 };
 
 const fe_model_info_t *fe_model_info(void)

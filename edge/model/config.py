@@ -24,6 +24,7 @@ from dataclasses import asdict, dataclass, fields
 from pathlib import Path
 from typing import Any
 
+from edge.data.bodyframe import FRAMES
 from edge.errors import FoleyEdgeError
 
 
@@ -43,6 +44,7 @@ class ModelConfig:
     gcn_strides: tuple[int, ...] = (2, 2, 1)  # temporal stride of each block (early: SRAM)
     temporal_kernel: int = 3  # length of the valid (causal) temporal convolutions
     motion_gain: float = 8.0  # velocity features: gain on frame-to-frame motion (0: positions only)
+    input_frame: str = "body"  # keypoints as the model reads them: "body" frame or "image" as given
     joint_groups: int = 4  # learned pooling of the 65 joints into this many groups
     d_model: int = 64  # decoder width (and memory width)
     heads: int = 4  # attention heads (d_model % heads == 0)
@@ -103,6 +105,7 @@ class ModelConfig:
         _check(self.n_memory >= 1, "window_frames",
                "long enough for the convolutions to leave >= 1 memory vector",
                f"{self.window_frames} (-> {self.n_memory} vectors)")
+        _check(self.input_frame in FRAMES, "input_frame", f"one of {FRAMES}", self.input_frame)
         _check(0.0 <= self.motion_gain <= 64.0, "motion_gain", "in 0..64", self.motion_gain)
         _check(self.joint_groups >= 1, "joint_groups", ">= 1", self.joint_groups)
         _check(self.heads >= 1 and self.d_model % self.heads == 0, "heads",
@@ -155,6 +158,7 @@ def config_from_dict(d: dict[str, Any], where: str = "<config>") -> ModelConfig:
     if unknown:
         raise ModelConfigError(f"{where}: unknown model config keys {unknown} (known: {sorted(known)})")
     kw = {k: tuple(int(x) for x in v) if isinstance(v, list) else v for k, v in d.items()}
+    kw.setdefault("input_frame", "image")  # written before the body frame existed
     kind = str(kw.get("kind", "student"))
     if kind not in CONFIG_CLASSES:
         raise ModelConfigError(f"{where}: field 'kind' must be 'teacher' or 'student', found {kind!r}")

@@ -163,7 +163,9 @@ def _generate_batch(
 
 
 def hop_windows(keypoints: np.ndarray, cfg: ModelConfig) -> tuple[np.ndarray, list[int]]:
-    """Encoder windows of consecutive hops of one clip and their end frames."""
+    """Encoder windows of consecutive hops of one clip (image keypoints, put in the model's input
+    frame here) and their end frames."""
+    from edge.data.bodyframe import model_keypoints
     from edge.train.windows import hop_ends, window_keypoints
 
     ends = hop_ends(keypoints.shape[0], cfg, cfg.hop_frames)
@@ -171,6 +173,7 @@ def hop_windows(keypoints: np.ndarray, cfg: ModelConfig) -> tuple[np.ndarray, li
         raise DecodeError(
             f"keypoints have {keypoints.shape[0]} frames, fewer than one hop of {cfg.hop_frames}"
         )
+    keypoints = model_keypoints(keypoints, cfg.fps, cfg.input_frame)
     return np.stack([window_keypoints(keypoints, e, cfg.window_frames) for e in ends]), ends
 
 

@@ -87,8 +87,9 @@ def _run(
         model_holder["qat"] = qat(model)  # type: ignore[misc]
         return model_holder["qat"]
 
-    _, history = fit(build, train, val, s, out, d_model=cfg.d_model, teacher=teacher,
-                     resume=resume, progress=progress, qat=session if qat is not None else None)
+    _, history = fit(build, train, val, s, out, d_model=cfg.d_model, input_frame=cfg.input_frame,
+                     teacher=teacher, resume=resume, progress=progress,
+                     qat=session if qat is not None else None)
     models = model_holder["models"]
     if "qat" in model_holder:
         if snap:

@@ -55,15 +55,15 @@ class TrainSettings:
                 raise TrainError(f"training setting '{name}' must be {want}, found {getattr(self, name)!r}")
 
 
-def _dataset(w: Windows, s: TrainSettings, global_batch: int) -> Any:
+def _dataset(w: Windows, s: TrainSettings, global_batch: int, input_frame: str = "image") -> Any:
     import tensorflow as tf
 
-    from edge.train.augment import Augment, augment_window
+    from edge.train.augment import augment_for, augment_window
 
     ds = tf.data.Dataset.from_tensor_slices((w.keypoints, w.inputs, w.targets))
     ds = ds.shuffle(len(w), seed=s.seed, reshuffle_each_iteration=True).repeat()
     if s.augment:
-        aug = Augment()
+        aug = augment_for(input_frame)
         ds = ds.map(lambda k, i, t: (augment_window(k, aug), i, t))
     if s.input_step:  # the int8 input's grid (zero point at real 0): train on what the board sees
         step = tf.constant(s.input_step, tf.float32)
@@ -224,11 +224,12 @@ def _setup(
 
 def fit(
     build: Callable[[], Any], train: Windows, val: Windows | None, s: TrainSettings, out: Path, *,
-    d_model: int, teacher: Callable[[], Any] | None = None, resume: bool = False,
-    progress: bool = True, qat: Callable[[Any], Any] | None = None,
+    d_model: int, input_frame: str = "image", teacher: Callable[[], Any] | None = None,
+    resume: bool = False, progress: bool = True, qat: Callable[[Any], Any] | None = None,
 ) -> tuple[Any, list[dict[str, Any]]]:
     """Train the model ``build()`` returns (under the strategy's scope); returns it and history.
 
+    ``input_frame`` (the model's, :mod:`edge.data.bodyframe`) picks the augmentation's ranges.
     ``teacher`` (distillation) returns the frozen teacher's training graph. On resume the data
     order restarts from the seed (weights, optimizer slots and step count are restored).
     ``qat`` (quantization-aware training) turns the built model into an
@@ -243,7 +244,7 @@ def fit(
             session = qat(model)
         if resume:
             state = _load_checkpoint(out, model, optimizer)
-    batches = iter(strategy.experimental_distribute_dataset(_dataset(train, s, s.batch_size)))
+    batches = iter(strategy.experimental_distribute_dataset(_dataset(train, s, s.batch_size, input_frame)))
     step = _step_function(strategy, model, tmodel, optimizer, s, session)
     for epoch in range(state["epoch"], s.epochs):
         if session is not None:

@@ -1,7 +1,8 @@
 """Cut clips into the streaming windows the model sees (see :mod:`edge.model.config`).
 
-For a hop ending at frame ``e``: keypoints ``[e-W, e)`` (frames before the clip's start repeat
-frame 0, as the device does while its window fills) and the tokens of the notes whose onsets
+For a hop ending at frame ``e``: keypoints ``[e-W, e)`` in the model's input frame
+(:mod:`edge.data.bodyframe`; frames before the clip's start repeat frame 0, as the device does
+while its window fills) and the tokens of the notes whose onsets
 lie in the hop ``[(e-H)/fps, e/fps)`` (``edge.midi.codec.encode_window``: times relative to the
 hop start, releases clipped to its end). Sequences are ``SOS, events..., EOS`` padded with PAD
 to ``L + 1``; the decoder input is the first ``L``, the target the last ``L``. A hop with more
@@ -17,6 +18,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from edge import vocab
+from edge.data.bodyframe import model_keypoints
 from edge.data.clip import Clip
 from edge.model.config import ModelConfig
 from edge.train import TrainError
@@ -94,10 +96,11 @@ def make_windows(
         where = names[i] if i < len(names) else f"clip #{i}"
         check_clip(clip, cfg, where)
         pm = _pretty(clip, where)
+        kp = model_keypoints(clip.keypoints, clip.fps, cfg.input_frame)
         for e in hop_ends(clip.n_frames, cfg, stride):
             toks = encode_window(pm, (e - cfg.hop_frames) / cfg.fps, e / cfg.fps)
             inp, tgt, cut = sequence_pair(toks, cfg.max_tokens)
-            kps.append(window_keypoints(clip.keypoints, e, cfg.window_frames))
+            kps.append(window_keypoints(kp, e, cfg.window_frames))
             ins.append(inp)
             tgs.append(tgt)
             ci.append(i)

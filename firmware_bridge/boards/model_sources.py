@@ -49,6 +49,7 @@ from typing import Any
 
 from edge import vocab
 from edge.model.clock import cap_us, fps_milli
+from edge.protocol_spec import InputFrame
 from firmware_bridge.errors import BoardError
 
 EXPORT_FILES = ("encoder.tflite", "decoder_step.tflite", "config.json")
@@ -112,6 +113,7 @@ ${stream_include}
 #define FE_MC_CLOCK_CAP_US ${clock_cap}u
 #define FE_MC_INPUT_SCALE ${in_scale}f
 #define FE_MC_INPUT_ZERO_POINT ${in_zp}
+#define FE_MC_INPUT_FRAME ${in_frame}  /* FE_INPUT_FRAME_*: coordinates the host sends */
 
 #define FE_MC_ENC_IN_KEYPOINTS ${enc_kp}
 #define FE_MC_DEC_IN_TOKEN ${dec_token}
@@ -249,6 +251,7 @@ def _config_header(export_dir: Path, data: dict[str, bytes], crc: int,  # type: 
         "dec_mask": _index(dec.inputs, "mask", str(dec_w), dtype="int8"),
         "dec_logits": _index(dec.outputs, "logits", str(dec_w), dtype="int8"),
         "in_scale": repr(float(kp.scale)), "in_zp": int(kp.zero_point),  # type: ignore[union-attr]
+        "in_frame": int(InputFrame[cfg.input_frame.upper()]),
         "mask_open": int(mask.quantize(0.0)),  # type: ignore[union-attr]
         "mask_closed": int(mask.quantize(cfg.mask_value)),  # type: ignore[union-attr]
         "n_kv": len(cross), "row_bytes": row_bytes,

@@ -2,8 +2,9 @@
 
 :func:`stream` runs one conversation over an open :class:`DeviceLink` (handshake done):
 
-1. each frame is quantized with the HELLO's input (scale, zero point) and sent once a credit
-   is free (:meth:`DeviceLink.send_keypoints`); paced sources sleep through the playout
+1. each frame is put in the coordinates the HELLO asks for (``input_frame``: as given, or the
+   body frame of :mod:`edge.data.bodyframe`, one causal fit over the whole stream), quantized
+   with the HELLO's input (scale, zero point) and sent once a credit is free (:meth:`DeviceLink.send_keypoints`); paced sources sleep through the playout
    scheduler, so due events play while the host waits for the next frame;
 2. every message that arrived is handled: EVENTS parts join into hops (:class:`HopAssembler`),
    each hop's MIDI (TokenToMidi rules) goes to the playout scheduler at its clip time; a HELLO
@@ -33,6 +34,8 @@ from dataclasses import dataclass, field
 
 import mido
 
+from edge.data.bodyframe import BodyFrame
+from edge.protocol_spec import InputFrame
 from firmware_bridge.errors import BridgeError
 from firmware_bridge.link import DeviceLink, DisconnectedError
 from firmware_bridge.player.hops import Hop, HopAssembler, hop_messages
@@ -44,6 +47,16 @@ from firmware_bridge.sources import Frame, quantize_frame
 RECONNECT_S = 15.0
 FINISH_POLL_S = 0.005  # real-time poll period while waiting for the last hops
 POLL_SLICE_S = 0.005  # a paced source's waits read the link this often
+
+
+def input_stage(hello: m.Hello) -> BodyFrame | None:
+    """What turns the source's image keypoints into the model's input (None: nothing)."""
+    if hello.input_frame == InputFrame.IMAGE:
+        return None
+    if hello.input_frame == InputFrame.BODY:
+        return BodyFrame(hello.fps)
+    known = ", ".join(f"{f.value} ({f.name.lower()})" for f in InputFrame)
+    raise BridgeError(f"HELLO field 'input_frame' must be one of {known}, found {hello.input_frame}")
 
 
 @dataclass
@@ -94,6 +107,7 @@ class _Streamer:
         if hello is None:
             raise BridgeError("stream: handshake first (no HELLO from the device)")
         self.hello = hello
+        self.to_model = input_stage(hello)
         self.asm = HopAssembler(hop_frames=hello.hop, fps=hello.fps)
         self.progress = StreamProgress()
         self.hops: list[Hop] = []
@@ -107,7 +121,8 @@ class _Streamer:
         if self.progress.frames_sent == 0 and self.hello.fps > 0:
             # the first frame anchors the timeline: frame i happens at t0 + i / fps
             self.playout.start(self.playout.now() - frame.index / self.hello.fps)
-        q = quantize_frame(frame.keypoints, self.hello.input_scale, self.hello.input_zero_point)
+        kp = frame.keypoints if self.to_model is None else self.to_model(frame.keypoints)
+        q = quantize_frame(kp, self.hello.input_scale, self.hello.input_zero_point)
         try:
             self.link.send_keypoints(frame.index, q)
         except DisconnectedError:

@@ -105,6 +105,7 @@ class Hello:
     fps: float  # f32, keypoint frames per second the model expects
     hop: int  # u16, frames per encoder run
     context_frames: int  # u16, frames of context the encoder sees
+    input_frame: int  # u8, edge.protocol_spec.InputFrame: image coordinates or the body frame
     fw_version: str  # firmware version, at most HELLO_STR_MAX bytes of UTF-8
     board: str  # board name, at most HELLO_STR_MAX bytes of UTF-8
     TYPE: ClassVar[MsgType] = MsgType.HELLO

@@ -33,7 +33,7 @@ def _hello(fw: str = "0.1.0", board: str = "qemu-m7") -> m.Hello:
         model_hash=0xDEADBEEF, vocab_hash=vocab_hash(), flash_budget=1 << 20,
         sram_budget=320 << 10, n_joints=spec.N_JOINTS, n_channels=spec.N_CHANNELS,
         input_scale=0.0078125, input_zero_point=-3, fps=22.0, hop=8, context_frames=32,
-        fw_version=fw, board=board,
+        input_frame=int(spec.InputFrame.BODY), fw_version=fw, board=board,
     )  # fmt: skip
 
 
@@ -87,7 +87,8 @@ def bad_frames() -> list[tuple[str, bytes, ErrorCode]]:
     good = encode_frame(MsgType.PING, 1, b"hello")
     flipped = bytearray(good)
     flipped[5] ^= 0x10  # a data byte inside the first block: CRC catches it
-    too_long = _raw(1, MsgType.PING, 1, spec.MAX_PAYLOAD + 1, bytes(spec.MAX_PAYLOAD + 1))
+    v = spec.PROTOCOL_VERSION
+    too_long = _raw(v, MsgType.PING, 1, spec.MAX_PAYLOAD + 1, bytes(spec.MAX_PAYLOAD + 1))
     zeros_long = bytes([1]) * (spec.MAX_RAW_FRAME + 2)  # COBS of 521 zeros: too long decoded
     return [
         ("bad_crc", bytes(flipped), ErrorCode.BAD_CRC),
@@ -97,9 +98,9 @@ def bad_frames() -> list[tuple[str, bytes, ErrorCode]]:
         ("too_long_zeros", zeros_long + b"\x00", ErrorCode.TOO_LONG),
         ("too_short_one", b"\x01\x00", ErrorCode.TOO_SHORT),
         ("too_short_seven", cobs_encode(bytes(range(1, 8))) + b"\x00", ErrorCode.TOO_SHORT),
-        ("bad_version", cobs_encode(_raw(2, MsgType.PING, 1, 0, b"")) + b"\x00",
+        ("bad_version", cobs_encode(_raw(v + 1, MsgType.PING, 1, 0, b"")) + b"\x00",
          ErrorCode.BAD_VERSION),
-        ("bad_length", cobs_encode(_raw(1, MsgType.PING, 1, 10, bytes(9))) + b"\x00",
+        ("bad_length", cobs_encode(_raw(v, MsgType.PING, 1, 10, bytes(9))) + b"\x00",
          ErrorCode.BAD_LENGTH),
         ("unknown_type", encode_frame(0x42, 1, b"abc"), ErrorCode.UNKNOWN_TYPE),
     ]  # fmt: skip

@@ -43,8 +43,12 @@ def _overrides(pairs: list[str]) -> dict[str, Any]:
 def _model_config(kind: str, pairs: list[str], base: dict[str, Any] | None = None) -> Any:
     from edge.model.config import CONFIG_CLASSES, ModelConfigError
 
+    over = _overrides(pairs)
+    kind = str(over.pop("kind", kind))  # --set kind=student: the student's shape, not a relabel
+    if kind not in CONFIG_CLASSES:
+        raise ModelConfigError(f"--set: 'kind' must be one of {sorted(CONFIG_CLASSES)}, found {kind!r}")
     cls = CONFIG_CLASSES[kind]
-    kw = {**(base or {}), **_overrides(pairs)}
+    kw = {**(base or {}), **over}
     known = {f.name for f in fields(cls)}
     unknown = sorted(set(kw) - known)
     if unknown:

@@ -112,3 +112,14 @@ def test_mirrored_strategy_trains(tmp_path: Path) -> None:
                       TINY_TEACHER, progress=False)
     assert m["history"][0]["steps"] == m["train_windows"] // FAST.batch_size
     assert np.isfinite(m["history"][0]["train_loss"])
+
+
+def test_set_kind_gives_that_kinds_shape_not_a_relabel() -> None:
+    from edge.model.config import ModelConfigError, StudentConfig, TeacherConfig
+    from foley_edge.commands.model import _model_config
+
+    assert _model_config("teacher", []) == TeacherConfig()
+    assert _model_config("teacher", ["kind=student"]) == StudentConfig()
+    assert _model_config("teacher", ["kind=student", "d_model=32"]).d_model == 32
+    with pytest.raises(ModelConfigError, match="'kind' must be one of .*found 'coach'"):
+        _model_config("teacher", ["kind=coach"])

@@ -66,11 +66,13 @@ def test_every_sample_message_round_trips(name, msg, seq):
 
 
 def test_bad_version_reports_the_version_found():
-    raw = bytes([2, MsgType.HELLO, 0, 0, 0, 0])
+    other = spec.PROTOCOL_VERSION + 1
+    raw = bytes([other, MsgType.HELLO, 0, 0, 0, 0])
     raw += crc16(raw).to_bytes(2, "little")
     fault = parse_frame(raw)
     assert isinstance(fault, FrameFault) and fault.code is ErrorCode.BAD_VERSION
-    assert fault.version == 2 and "expected protocol 1, found 2" in fault.detail
+    assert fault.version == other
+    assert f"expected protocol {spec.PROTOCOL_VERSION}, found {other}" in fault.detail
 
 
 def test_payload_errors_say_expected_and_found():

@@ -13,6 +13,7 @@ from edge.skeleton import (
     LEFT_HAND_OFFSET,
     N_JOINTS,
     R_WRIST,
+    REST_POSE,
     RIGHT_HAND_OFFSET,
 )
 
@@ -28,22 +29,11 @@ _CHAIN_T = np.array([0.30, 0.58, 0.80, 1.0])
 _CHAIN_BULGE = np.array([0.0, 0.010, 0.008, 0.0])
 _THUMB_T = np.array([0.22, 0.50, 0.76, 1.0])
 
-_REST: dict[int, tuple[float, float]] = {
-    0: (0.50, 0.16), 1: (0.50, 0.25), 2: (0.40, 0.28), 5: (0.60, 0.28), 8: (0.50, 0.60),
-    9: (0.45, 0.60), 12: (0.55, 0.60), 10: (0.41, 0.70), 13: (0.59, 0.70), 11: (0.42, 0.88),
-    14: (0.58, 0.88), 15: (0.48, 0.145), 16: (0.52, 0.145), 17: (0.46, 0.155),
-    18: (0.54, 0.155), 19: (0.59, 0.91), 20: (0.61, 0.90), 21: (0.575, 0.895),
-    22: (0.41, 0.91), 23: (0.39, 0.90), 24: (0.425, 0.895),
-}  # fmt: skip
-"""Rest body of a performer seen from the front: BODY_25 joint → (x, y). Arms and hands are
-posed by the instrument; the performer's right side (RShoulder) is on the image's left."""
-
-
 def rest_body(n_frames: int) -> np.ndarray:
     """float64 [T, 65, 2]: the rest body in every frame (arms and hands at the neck)."""
     out = np.zeros((n_frames, N_JOINTS, 2))
-    out[:] = np.array(_REST[NECK])
-    for j, xy in _REST.items():
+    out[:] = np.array(REST_POSE[NECK])
+    for j, xy in REST_POSE.items():
         out[:, j] = xy
     return out
 

@@ -229,6 +229,7 @@ size_t fe_pack_hello(const fe_hello_t *h, uint8_t *out, size_t cap) {
     put_f32(out + FE_HELLO_OFF_FPS, h->fps);
     put_u16(out + FE_HELLO_OFF_HOP, h->hop);
     put_u16(out + FE_HELLO_OFF_CONTEXT_FRAMES, h->context_frames);
+    out[FE_HELLO_OFF_INPUT_FRAME] = h->input_frame;
     size_t n = FE_HELLO_FIXED_SIZE;
     n += put_str(out + n, h->fw_version);
     n += put_str(out + n, h->board);

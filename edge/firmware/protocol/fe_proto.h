@@ -145,6 +145,7 @@ typedef struct {
     float fps;                /* keypoint frames per second the model expects */
     uint16_t hop;             /* frames per encoder run (one EVENTS message per hop) */
     uint16_t context_frames;  /* frames of context the encoder sees */
+    uint8_t input_frame;      /* FE_INPUT_FRAME_*: the coordinates the host must send */
     const char *fw_version;   /* NUL-terminated, at most FE_HELLO_STR_MAX bytes sent */
     const char *board;        /* NUL-terminated board name, at most FE_HELLO_STR_MAX bytes */
 } fe_hello_t;

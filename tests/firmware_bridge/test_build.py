@@ -20,7 +20,7 @@ from firmware_bridge.build import BuildError, build_firmware
 ARENA_MODEL_C = """
 #include "fe_model.h"
 static int8_t big[ARENA_BYTES] FE_ARENA;
-static const fe_model_info_t info = {7u, 1.0f, 0, 22.0f, 1u, 1u};
+static const fe_model_info_t info = {7u, 1.0f, 0, 22.0f, 1u, 1u, 0u};
 const fe_model_info_t *fe_model_info(void) { return &info; }
 int fe_model_init(void) { return 0; }
 int fe_model_encode(const fe_window_t *w) { fe_window_copy(w, big); return 0; }

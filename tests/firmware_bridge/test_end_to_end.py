@@ -135,6 +135,7 @@ def _logits(console: str) -> list[str]:
 
 
 def test_acle_and_portable_kernels_agree_on_the_board(tiny, reference, tmp_path: Path) -> None:  # noqa: ANN001
+    from edge.data.bodyframe import model_keypoints
     from edge.train.windows import window_keypoints
     from export.host_decode import encode_window, load_pair, run_hop
 
@@ -147,7 +148,8 @@ def test_acle_and_portable_kernels_agree_on_the_board(tiny, reference, tmp_path:
     assert len(la) == acle[0].stats.dec_tokens > 0
     assert la == lp
     cfg, enc, step = load_pair(export, "tflm")
-    first = run_hop(cfg, step, encode_window(enc, window_keypoints(kp, 6, 12)))
+    seen = model_keypoints(kp, cfg.fps, cfg.input_frame)  # what the host sent the board
+    first = run_hop(cfg, step, encode_window(enc, window_keypoints(seen, 6, 12)))
     for p, row in enumerate(first.logits):
         device = bytes.fromhex(la[p].split()[3])
         assert np.array_equal(np.frombuffer(device, np.int8), np.asarray(row, np.int8))

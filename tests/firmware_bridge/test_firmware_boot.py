@@ -23,7 +23,7 @@ QEMU_BOARDS = ("qemu-m4", "qemu-m7", "qemu-m55", "qemu-f411")
 EXIT_MODEL_C = """
 #include "board.h"
 #include "fe_model.h"
-static const fe_model_info_t info = {0u, 1.0f, 0, 22.0f, 1u, 1u};
+static const fe_model_info_t info = {0u, 1.0f, 0, 22.0f, 1u, 1u, 0u};
 const fe_model_info_t *fe_model_info(void) { return &info; }
 int fe_model_init(void) { board_exit(EXIT_CODE); }
 int fe_model_encode(const fe_window_t *w) { (void)w; return 0; }
@@ -32,7 +32,7 @@ int fe_model_decode_step(uint8_t *t) { (void)t; return FE_MODEL_HOP_DONE; }
 
 FAULT_MODEL_C = """
 #include "fe_model.h"
-static const fe_model_info_t info = {0u, 1.0f, 0, 22.0f, 1u, 1u};
+static const fe_model_info_t info = {0u, 1.0f, 0, 22.0f, 1u, 1u, 0u};
 const fe_model_info_t *fe_model_info(void) { return &info; }
 int fe_model_init(void) { return 0; }
 int fe_model_encode(const fe_window_t *w) {

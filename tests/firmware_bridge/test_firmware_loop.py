@@ -34,7 +34,7 @@ PROBE_MODEL_C = """
 static int8_t window_copy[CONTEXT * FE_FRAME_BYTES] FE_ARENA;
 static FE_PERSISTENT uint8_t plan[4];
 static uint8_t next;
-static const fe_model_info_t info = {0x12345678u, 0.5f, -5, 30.0f, 2u, CONTEXT};
+static const fe_model_info_t info = {0x12345678u, 0.5f, -5, 30.0f, 2u, CONTEXT, 1u};
 const fe_model_info_t *fe_model_info(void) { return &info; }
 int fe_model_init(void) { next = 4u; return 0; }
 int fe_model_encode(const fe_window_t *w) {
@@ -59,7 +59,7 @@ GUARD_MODEL_C = """
 #include "fe_model.h"
 extern uint32_t __arena_end[];
 static int8_t scratch[64] FE_ARENA;
-static const fe_model_info_t info = {1u, 1.0f, 0, 22.0f, 1u, 1u};
+static const fe_model_info_t info = {1u, 1.0f, 0, 22.0f, 1u, 1u, 0u};
 const fe_model_info_t *fe_model_info(void) { return &info; }
 int fe_model_init(void) { return 0; }
 int fe_model_encode(const fe_window_t *w) {
@@ -101,6 +101,7 @@ def test_probe_model_tokens_din_and_meters(board: str, tmp_path: Path) -> None:
         with BoardConsole(q.url) as c:
             hello = c.expect(m.Hello)
             assert (hello.model_hash, hello.hop, hello.context_frames) == (0x12345678, 2, 3)
+            assert hello.input_frame == 1  # the model's FE_INPUT_FRAME_BODY reaches the host
             assert hello.input_zero_point == ZERO_POINT
             events = []
             for i, f in enumerate(frames):

@@ -180,7 +180,8 @@ def distill_student(
     ``inherit``: start from that run's weights where they fit (:func:`inherit_weights`)."""
     tcfg, _ = load_run(teacher_run)  # fails early on a bad teacher folder
     cfg = cfg or StudentConfig(window_frames=tcfg.window_frames, hop_frames=tcfg.hop_frames,
-                               fps=tcfg.fps, max_tokens=tcfg.max_tokens)
+                               fps=tcfg.fps, max_tokens=tcfg.max_tokens,
+                               input_frame=tcfg.input_frame)
     if cfg.hop_frames != tcfg.hop_frames:
         raise TrainError(
             f"student 'hop_frames' must equal the teacher's {tcfg.hop_frames} (its soft targets "
@@ -188,11 +189,11 @@ def distill_student(
             f"fine-tune on the ground truth: foley-edge train --init {teacher_run} --set "
             f"hop_frames={cfg.hop_frames} (the clock embedding is remapped)"
         )
-    for name in ("window_frames", "fps", "max_tokens"):
+    for name in ("window_frames", "fps", "max_tokens", "input_frame"):
         if getattr(cfg, name) != getattr(tcfg, name):
             raise TrainError(
-                f"student '{name}' must equal the teacher's {getattr(tcfg, name)} (same windows "
-                f"and sequences), found {getattr(cfg, name)}"
+                f"student '{name}' must equal the teacher's {getattr(tcfg, name)!r} (same windows "
+                f"and sequences), found {getattr(cfg, name)!r}"
             )
     return _run(cfg, data, out, s or TrainSettings(), resume=resume, progress=progress,
                 teacher_run=str(teacher_run), init=init, inherit=inherit)

@@ -125,7 +125,8 @@ def _distill(args: argparse.Namespace) -> int:
     from edge.train.run import read_run_config
 
     tcfg, _ = read_run_config(args.teacher)
-    base = {k: getattr(tcfg, k) for k in ("window_frames", "hop_frames", "fps", "max_tokens")}
+    base = {k: getattr(tcfg, k)
+            for k in ("window_frames", "hop_frames", "fps", "max_tokens", "input_frame")}
     m = distill_student(args.teacher, args.data, args.out, _settings(args),
                         _model_config("student", args.set, base), resume=args.resume,
                         progress=not args.quiet, init=args.init, inherit=args.inherit)

@@ -104,6 +104,8 @@ def test_distillation_lowers_the_students_kd_loss(teacher_run: tuple[Path, Path]
     assert json.loads((tmp_path / "student" / "config.json").read_text())["teacher"] == str(teacher)
     with pytest.raises(TrainError, match="student 'hop_frames' must equal the teacher's 6 .*, found 4"):
         distill_student(teacher, data, tmp_path / "s2", s, replace(TINY_STUDENT, hop_frames=4))
+    with pytest.raises(TrainError, match="'input_frame' must equal the teacher's 'body'.*'image'"):
+        distill_student(teacher, data, tmp_path / "s3", s, replace(TINY_STUDENT, input_frame="image"))
 
 
 def test_mirrored_strategy_trains(tmp_path: Path) -> None:

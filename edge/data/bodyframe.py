@@ -12,8 +12,9 @@ fingertip's x. Here the host undoes it once, before the keypoints reach the mode
    (:data:`CANONICAL`) onto those averages, weighted by each one's accumulated confidence, in
    closed form (2-D Umeyama: no SVD needed).
 3. Every present joint goes through the fit's inverse; missing joints stay ``(0, 0)`` with
-   confidence 0, as the pose detector wrote them. Fewer than two anchors seen so far: the frame
-   passes unchanged.
+   confidence 0, as the pose detector wrote them. Fewer than two anchors seen so far, or a zoom
+   no camera gives (outside :data:`ZOOM_RANGE` of the rest pose: the anchors are not a body):
+   the frame passes unchanged.
 
 It is causal (frame ``t`` uses frames ``<= t``) and the same code serves a whole clip
 (:func:`to_body_frame`: training, evaluation, export) and a live stream (:class:`BodyFrame`: the
@@ -35,6 +36,9 @@ CANONICAL: dict[int, tuple[float, float]] = {j: REST_POSE[j] for j in ANCHORS}
 (the synthetic performer is posed from the same numbers)."""
 TAU_S = 4.0
 """Default time constant of the anchors' moving average (seconds)."""
+
+ZOOM_RANGE = (0.125, 8.0)
+"""Fitted zooms (observed body size ÷ rest pose) outside this range are not a camera."""
 
 FRAMES = ("image", "body")
 """Values of a model's ``input_frame``: image coordinates as given, or this module's frame."""
@@ -87,7 +91,7 @@ class BodyFrame:
         a = float((w * (s * o).sum(1)).sum()) / n  # zoom * cos(roll)
         b = float((w * (s[:, 0] * o[:, 1] - s[:, 1] * o[:, 0])).sum()) / n  # zoom * sin(roll)
         z2 = a * a + b * b
-        if z2 < 1e-12:
+        if not ZOOM_RANGE[0] ** 2 <= z2 <= ZOOM_RANGE[1] ** 2:
             return None
         # observed = [[a, -b], [b, a]] @ canonical (centred); its inverse is the transpose / z².
         rot_inv = np.array([[a, b], [-b, a]]) / z2

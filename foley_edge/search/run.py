@@ -98,14 +98,14 @@ class _Clock:
 
 
 def base_config(teacher: Path) -> StudentConfig:
-    """The default student with the teacher's windows, hop, rate, sequence length and block
-    strides (a candidate with as many blocks as the teacher keeps its strides)."""
+    """The default student with the teacher's windows, hop, rate, sequence length, input frame
+    and block strides (a candidate with as many blocks as the teacher keeps its strides)."""
     from edge.train.run import read_run_config
 
     t, _ = read_run_config(teacher)
     return StudentConfig(window_frames=t.window_frames, hop_frames=t.hop_frames, fps=t.fps,
                          max_tokens=t.max_tokens, gcn_channels=t.gcn_channels,
-                         gcn_strides=t.gcn_strides)
+                         gcn_strides=t.gcn_strides, input_frame=t.input_frame)
 
 
 def _compute(cfg: StudentConfig) -> float:

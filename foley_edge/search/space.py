@@ -100,8 +100,11 @@ def describe(cfg: StudentConfig) -> str:
 
 
 def config_key(cfg: StudentConfig) -> str:
-    """16 hex of SHA-256 over the configuration's fields (training-only fields excluded)."""
+    """16 hex of SHA-256 over the configuration's fields (training-only fields excluded; an
+    ``input_frame`` of "image" is left out, so keys made before the field existed still hold)."""
     fields = config_to_dict(replace(cfg, dropout=0.0, quant_noise=False))
+    if fields["input_frame"] == "image":
+        del fields["input_frame"]
     return hashlib.sha256(json.dumps(fields, sort_keys=True).encode()).hexdigest()[:16]
 
 

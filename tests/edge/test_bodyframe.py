@@ -67,6 +67,9 @@ def test_stream_equals_clip_and_waits_for_two_anchors() -> None:
     lone = seen[:1].copy()
     lone[0, list(ANCHORS[1:]), 2] = 0  # one anchor seen: no fit, the frame passes as it is
     np.testing.assert_array_equal(to_body_frame(lone, FPS), lone)
+    huddle = seen[:1].copy()
+    huddle[0, :, :2] = 0.5 + 0.001 * np.arange(65)[:, None]  # no body: a zoom no camera gives
+    np.testing.assert_array_equal(to_body_frame(huddle, FPS), huddle)
     with pytest.raises(ValueError, match=r"\[65, 3\], found \[65, 2\]"):
         bf(seen[0, :, :2])
 

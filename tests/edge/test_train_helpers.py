@@ -14,7 +14,7 @@ import numpy as np
 from edge.data.clip import Clip
 from edge.data.dataset import load_split, write_dataset
 from edge.model.config import StudentConfig, TeacherConfig
-from edge.skeleton import RIGHT_HAND_OFFSET
+from edge.skeleton import REST_POSE, RIGHT_HAND_OFFSET
 
 FPS = 22.0
 WINDOW = dict(window_frames=12, hop_frames=6, max_tokens=12)
@@ -33,6 +33,8 @@ def fake_clip(seed: int, seconds: float = 4.0) -> Clip:
     kp = np.zeros((n, 65, 3), np.float32)
     kp[..., :2] = 0.5 + rng.normal(0, 0.01, (n, 65, 2))
     kp[..., 2] = 1.0
+    for j, xy in REST_POSE.items():  # a performer's trunk and legs: the body frame's anchors
+        kp[:, j, :2] = np.asarray(xy) + rng.normal(0, 0.002, (n, 2))
     pm = pretty_midi.PrettyMIDI()
     inst = pretty_midi.Instrument(0)
     for k in range(int(seconds * 2)):

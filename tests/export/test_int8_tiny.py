@@ -28,6 +28,8 @@ def _clip(rng: np.random.Generator, k: int):  # noqa: ANN202 - edge.data.clip.Cl
     """3 s of a performer striking every 3 frames; odd clips sit further right and play G4."""
     import pretty_midi
 
+    from edge.skeleton import REST_POSE
+
     from edge.data.clip import Clip
     from edge.midi.codec import midi_bytes
 
@@ -35,6 +37,8 @@ def _clip(rng: np.random.Generator, k: int):  # noqa: ANN202 - edge.data.clip.Cl
     base = rng.uniform(0.3, 0.5, (1, 65, 2)) + np.array([0.2 * (k % 2), 0.0])
     strike = np.cos(2 * np.pi * np.arange(t) / period)[:, None, None]  # down on each note
     xy = base + 0.04 * strike * np.array([0.0, 1.0]) + rng.normal(0, 0.003, (t, 65, 2))
+    for j, rest in REST_POSE.items():  # a still trunk and legs: the body frame's anchors
+        xy[:, j] = np.asarray(rest) + rng.normal(0, 0.002, (t, 2))
     kp = np.concatenate([xy, np.ones((t, 65, 1))], axis=-1).astype(np.float32)
     pm = pretty_midi.PrettyMIDI()
     inst = pretty_midi.Instrument(program=0)

@@ -10,6 +10,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from edge import protocol_spec as spec
 from edge.protocol_spec import ErrorCode
 from firmware_bridge.errors import BridgeError, ProtocolError
 from firmware_bridge.link import DeviceLink, DisconnectedError
@@ -80,8 +81,10 @@ def test_handshake_ping_stats(device):
 
 
 def test_refuses_protocol_mismatch(device):
-    with DeviceLink(device("--version", "2"), timeout=1.0) as link:
-        with pytest.raises(ProtocolError, match="firmware speaks protocol 2, host speaks 1"):
+    other = spec.PROTOCOL_VERSION + 1
+    with DeviceLink(device("--version", str(other)), timeout=1.0) as link:
+        with pytest.raises(ProtocolError, match=f"firmware speaks protocol {other}, host speaks "
+                                                f"{spec.PROTOCOL_VERSION}"):
             link.handshake()
 
 

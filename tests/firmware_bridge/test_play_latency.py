@@ -50,7 +50,7 @@ def _hello() -> m.Hello:
     return m.Hello(protocol_version=1, max_payload=512, rx_window=4, model_hash=1, vocab_hash=2,
                    flash_budget=1 << 20, sram_budget=320 << 10, n_joints=65, n_channels=3,
                    input_scale=1 / 127, input_zero_point=0, fps=FPS, hop=HOP, context_frames=44,
-                   fw_version="t", board="qemu-m7")
+                   input_frame=0, fw_version="t", board="qemu-m7")
 
 
 def _stats() -> m.Stats:

@@ -31,7 +31,7 @@ def _result(mode: str) -> StreamResult:
     hello = m.Hello(protocol_version=1, max_payload=512, rx_window=4, model_hash=1, vocab_hash=2,
                     flash_budget=1 << 20, sram_budget=320 << 10, n_joints=65, n_channels=3,
                     input_scale=1 / 127, input_zero_point=0, fps=FPS, hop=HOP,
-                    context_frames=44, fw_version="t", board="qemu-m7")
+                    context_frames=44, input_frame=0, fw_version="t", board="qemu-m7")
     stats = m.Stats(frames_rx=0, frames_bad=0, keypoints_rx=HOP * N, tokens_tx=2 * N,
                     enc_runs=N, enc_instr_total=int(N * E), enc_instr_last=int(E),
                     dec_tokens=3 * N, dec_instr_total=int(3 * N * D), dec_instr_last=int(D),

@@ -30,7 +30,7 @@ def _result(sessions: tuple[int, ...] = (0, 0, 0)) -> StreamResult:
     hello = m.Hello(protocol_version=1, max_payload=512, rx_window=4, model_hash=1, vocab_hash=2,
                     flash_budget=1 << 20, sram_budget=320 << 10, n_joints=65, n_channels=3,
                     input_scale=1 / 127, input_zero_point=0, fps=FPS, hop=HOP,
-                    context_frames=44, fw_version="t", board="qemu-m7")
+                    context_frames=44, input_frame=0, fw_version="t", board="qemu-m7")
     n = len(sessions)
     stats = m.Stats(frames_rx=0, frames_bad=0, keypoints_rx=4 * n, tokens_tx=9 * n, enc_runs=n,
                     enc_instr_total=int(n * E), enc_instr_last=int(E), dec_tokens=10 * n,

@@ -71,6 +71,7 @@ static void send_error(dev_t_ *d, uint16_t code, uint16_t ref) {
 static void send_hello(dev_t_ *d) {
     fe_hello_t h = {(uint16_t)opt.window, 0xFACEB00Cu, opt.vocab_hash, 1u << 20, 320u << 10,
                     FE_N_JOINTS, FE_N_CHANNELS, 0.0078125f, 0, 22.0f, (uint16_t)opt.hop, 32,
+                    FE_INPUT_FRAME_IMAGE,
                     "fake-0.1", "host-fake"};
     uint8_t p[FE_MAX_PAYLOAD];
     send_msg(d, FE_MSG_HELLO, p, fe_pack_hello(&h, p, sizeof p));

@@ -28,10 +28,9 @@ def _clip(rng: np.random.Generator, k: int):  # noqa: ANN202 - edge.data.clip.Cl
     """3 s of a performer striking every 3 frames; odd clips sit further right and play G4."""
     import pretty_midi
 
-    from edge.skeleton import REST_POSE
-
     from edge.data.clip import Clip
     from edge.midi.codec import midi_bytes
+    from edge.skeleton import REST_POSE
 
     t, period = 66, 3
     base = rng.uniform(0.3, 0.5, (1, 65, 2)) + np.array([0.2 * (k % 2), 0.0])

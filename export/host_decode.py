@@ -2,10 +2,10 @@
 
 The reference the device must match token for token. The clip's keypoints are first put in the
 model's input frame (:mod:`edge.data.bodyframe`), as the streaming host does before it sends
-them. Per hop (window of W frames ending at frame ``e``): quantize the keypoints with the encoder input's (scale, zero point) through the
-streaming host's own ``quantize_frame`` (:func:`quantize_keypoints`), run the
-encoder once, copy its cross K/V outputs into the step's cross inputs *as bytes* (the export
-pins both sides to one quantization), start from SOS with zeroed caches (the zero point, i.e.
+them. Per hop (window of W frames ending at frame ``e``): quantize the keypoints with the
+encoder input's (scale, zero point) through the streaming host's own ``quantize_frame``
+(:func:`quantize_keypoints`), run the encoder once, copy its cross K/V outputs into the step's
+cross inputs *as bytes* (the export pins both sides to one quantization), start from SOS with zeroed caches (the zero point, i.e.
 real 0) and run the step at positions ``0..L-1``: token + clock (the frame bin of the hop time
 reached after the token, :mod:`edge.model.clock`, fed as the ``position`` input) + quantized
 additive mask + caches in, logits + new K/V rows out; the rows are copied to cache row ``p``; the next token is

@@ -27,6 +27,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from edge.protocol_spec import InputFrame
 from edge.skeleton import N_CHANNELS, N_JOINTS, REST_POSE
 
 ANCHORS: tuple[int, ...] = (1, 2, 5, 8, 9, 12, 10, 13, 11, 14, 19, 20, 21, 22, 23, 24)
@@ -40,8 +41,9 @@ TAU_S = 4.0
 ZOOM_RANGE = (0.125, 8.0)
 """Fitted zooms (observed body size ÷ rest pose) outside this range are not a camera."""
 
-FRAMES = ("image", "body")
-"""Values of a model's ``input_frame``: image coordinates as given, or this module's frame."""
+FRAMES = tuple(f.name.lower() for f in InputFrame)
+"""Values of a model's ``input_frame`` ("image": coordinates as given, "body": this module's
+frame), named after the HELLO's :class:`edge.protocol_spec.InputFrame` they are sent as."""
 
 
 class BodyFrame:

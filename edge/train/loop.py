@@ -244,7 +244,8 @@ def fit(
             session = qat(model)
         if resume:
             state = _load_checkpoint(out, model, optimizer)
-    batches = iter(strategy.experimental_distribute_dataset(_dataset(train, s, s.batch_size, input_frame)))
+    ds = _dataset(train, s, s.batch_size, input_frame)
+    batches = iter(strategy.experimental_distribute_dataset(ds))
     step = _step_function(strategy, model, tmodel, optimizer, s, session)
     for epoch in range(state["epoch"], s.epochs):
         if session is not None:

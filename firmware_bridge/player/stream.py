@@ -4,8 +4,9 @@
 
 1. each frame is put in the coordinates the HELLO asks for (``input_frame``: as given, or the
    body frame of :mod:`edge.data.bodyframe`, one causal fit over the whole stream), quantized
-   with the HELLO's input (scale, zero point) and sent once a credit is free (:meth:`DeviceLink.send_keypoints`); paced sources sleep through the playout
-   scheduler, so due events play while the host waits for the next frame;
+   with the HELLO's input (scale, zero point) and sent once a credit is free
+   (:meth:`DeviceLink.send_keypoints`); paced sources sleep through the playout scheduler, so
+   due events play while the host waits for the next frame;
 2. every message that arrived is handled: EVENTS parts join into hops (:class:`HopAssembler`),
    each hop's MIDI (TokenToMidi rules) goes to the playout scheduler at its clip time; a HELLO
    means the device restarted: the playout panics (no note stays held), the hop numbering

@@ -83,10 +83,15 @@ def corpus_midi(
     composers: tuple[str, ...] | None = None,
     cache_dir: Path | None = None,
     progress: bool = True,
+    exclude: frozenset[str] = frozenset(),
 ) -> list[CorpusPiece]:
-    """``n`` corpus pieces as cached .mid files, picked deterministically by ``seed``."""
+    """``n`` corpus pieces as cached .mid files, picked deterministically by ``seed``.
+
+    Pieces named in ``exclude`` are never picked (the next pieces of the order replace them).
+    """
     batch = convert_corpus(
-        n, seed=seed, composers=composers, cache_dir=cache_dir, progress=progress
+        n, seed=seed, composers=composers, cache_dir=cache_dir, progress=progress,
+        exclude=exclude,
     )
     if progress and batch.failed:
         print(
@@ -102,14 +107,18 @@ def convert_corpus(
     composers: tuple[str, ...] | None = None,
     cache_dir: Path | None = None,
     progress: bool = True,
+    exclude: frozenset[str] = frozenset(),
 ) -> CorpusBatch:
     """Like :func:`corpus_midi`, also returning the pieces that failed and why."""
     from tqdm import tqdm
 
     names = list_corpus_pieces(composers)
-    if not 0 < n <= len(names):
-        raise CorpusError(f"n must be in 1..{len(names)} for these composers, found {n}")
-    order = [names[i] for i in np.random.default_rng(seed).permutation(len(names))]
+    n_free = len(names) - len(exclude.intersection(names))
+    if not 0 < n <= n_free:
+        held = f" after holding out {len(names) - n_free}" if n_free < len(names) else ""
+        raise CorpusError(f"n must be in 1..{n_free} for these composers{held}, found {n}")
+    order = [names[i] for i in np.random.default_rng(seed).permutation(len(names))
+             if names[i] not in exclude]
     root, _ = _corpus_root_and_names()
     cache_dir = Path(cache_dir) if cache_dir is not None else default_cache_dir()
     pieces: list[CorpusPiece] = []

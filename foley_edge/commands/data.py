@@ -25,6 +25,10 @@ def register(sub: argparse._SubParsersAction) -> None:
                    help="comma-separated corpus folders to draw from (e.g. bach,mozart)")
     s.add_argument("--cache-dir", type=Path, default=None, help="corpus → MIDI cache folder")
     s.add_argument("--workers", type=int, default=2, help="processes (default 2)")
+    s.add_argument("--hold-out", type=Path, default=None, metavar="DATASET",
+                   help="never perform the pieces of DATASET's val and test splits, so a model "
+                        "trained here can still be evaluated on DATASET's test split; the corpus "
+                        "draw is widened to keep --pieces pieces")
     s.add_argument("--quiet", action="store_true", help="no progress bars")
     s.set_defaults(func=_synth)
 
@@ -54,17 +58,26 @@ def register(sub: argparse._SubParsersAction) -> None:
 def _synth(args: argparse.Namespace) -> int:
     from dataclasses import replace
 
-    from edge.data.synth.build import build_synth_dataset, pieces_from_corpus, pieces_from_dir
+    from edge.data.synth.build import (
+        build_synth_dataset,
+        held_out_pieces,
+        pieces_from_corpus,
+        pieces_from_dir,
+    )
     from edge.data.synth.params import PerformerParams
 
+    held = held_out_pieces(args.hold_out) if args.hold_out is not None else frozenset()
     if args.midi_dir is not None:
-        pieces = pieces_from_dir(args.midi_dir)
+        pieces = [p for p in pieces_from_dir(args.midi_dir) if p.name not in held]
         source = f"midi-dir:{args.midi_dir.name}"
     else:
         composers = tuple(args.composers.split(",")) if args.composers else None
         pieces = pieces_from_corpus(args.pieces, seed=args.seed, composers=composers,
-                                    cache_dir=args.cache_dir, progress=not args.quiet)
+                                    cache_dir=args.cache_dir, progress=not args.quiet,
+                                    exclude=held)
         source = "music21-corpus"
+    if held:
+        print(f"holding out the {len(held)} val/test pieces of {args.hold_out}")
     params = replace(PerformerParams(), fps=args.fps)
     summary = build_synth_dataset(args.out, pieces, instrument=args.instrument, seed=args.seed,
                                   params=params, source=source, workers=args.workers,

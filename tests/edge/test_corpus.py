@@ -28,6 +28,9 @@ def test_live_conversion_is_cached_and_deterministic(tmp_path, monkeypatch) -> N
     stamp = path.stat().st_mtime_ns
     again = corpus_midi(1, seed=3, composers=("bach",), progress=False)
     assert again == first and path.stat().st_mtime_ns == stamp  # from the cache
+    other = corpus_midi(1, seed=3, composers=("bach",), progress=False,
+                        exclude=frozenset({first[0].name}))
+    assert other[0].name != first[0].name  # held out: the next piece of the order instead
     enc = encode(path)
     assert enc.report.notes_kept > 20 and enc.report.max_onset_error_s <= 0.010
 
@@ -43,3 +46,6 @@ def test_a_failing_piece_is_remembered(tmp_path) -> None:
 def test_bad_n(tmp_path) -> None:
     with pytest.raises(CorpusError, match=r"n must be in 1\.\.\d+ for these composers, found 0"):
         corpus_midi(0, cache_dir=tmp_path, progress=False)
+    bach = frozenset(list_corpus_pieces(("bach",)))
+    with pytest.raises(CorpusError, match=r"n must be in 1\.\.0 .* after holding out \d+, found 1"):
+        corpus_midi(1, composers=("bach",), exclude=bach, cache_dir=tmp_path, progress=False)

@@ -178,6 +178,23 @@ def test_cli_synth_show_and_errors(midi_dir: Path, tmp_path: Path,
     assert not (tmp_path / "x").exists()
 
 
+def test_hold_out_keeps_another_datasets_val_and_test_pieces_out(
+        midi_dir: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    first = _build(midi_dir, tmp_path / "first", seed=2, workers=1)
+    held = {p for s in ("val", "test") for p in read_manifest(first.root)["splits"][s]["pieces"]}
+    assert len(held) == 2
+    out = tmp_path / "more"
+    assert main(["data", "synth", "--midi-dir", str(midi_dir), "--out", str(out), "--seed", "9",
+                 "--hold-out", str(first.root), "--workers", "1", "--quiet"]) == 0
+    assert "holding out the 2 val/test pieces" in capsys.readouterr().out
+    splits = read_manifest(out)["splits"]
+    performed = {p for s in splits.values() for p in s["pieces"]}
+    assert len(performed) == 3 and not performed & held
+    assert main(["data", "synth", "--midi-dir", str(midi_dir), "--out", str(tmp_path / "y"),
+                 "--hold-out", str(tmp_path / "nowhere"), "--quiet"]) == 2
+    assert "nowhere" in capsys.readouterr().err and not (tmp_path / "y").exists()
+
+
 def test_bundled_demo_clip_is_small_valid_piano() -> None:
     from edge.assets import DEMO_CLIP
     from edge.data.clip import load_clip

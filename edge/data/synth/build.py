@@ -87,12 +87,33 @@ def pieces_from_dir(midi_dir: str | os.PathLike[str]) -> list[Piece]:
 
 
 def pieces_from_corpus(n: int, *, seed: int, composers: tuple[str, ...] | None,
-                       cache_dir: Path | None, progress: bool) -> list[Piece]:
-    """``n`` music21-corpus pieces converted to MIDI (cached) by :mod:`edge.data.corpus`."""
+                       cache_dir: Path | None, progress: bool,
+                       exclude: frozenset[str] = frozenset()) -> list[Piece]:
+    """``n`` music21-corpus pieces converted to MIDI (cached) by :mod:`edge.data.corpus`.
+
+    Pieces named in ``exclude`` are skipped and the next ones of the seeded order take their
+    place, so the first pieces drawn are the same as without it.
+    """
     from edge.data.corpus import corpus_midi
 
-    got = corpus_midi(n, seed=seed, composers=composers, cache_dir=cache_dir, progress=progress)
+    got = corpus_midi(n, seed=seed, composers=composers, cache_dir=cache_dir, progress=progress,
+                      exclude=exclude)
     return [Piece(p.name, p.composer, str(p.midi_path)) for p in got]
+
+
+def held_out_pieces(dataset: str | os.PathLike[str]) -> frozenset[str]:
+    """The piece names of ``dataset``'s val and test splits (its manifest's ``pieces``)."""
+    from edge.data.dataset import DatasetError, read_manifest
+
+    manifest = read_manifest(dataset)
+    names: set[str] = set()
+    for split in ("val", "test"):
+        entry = manifest["splits"].get(split)
+        if not isinstance(entry, dict) or not isinstance(entry.get("pieces"), list):
+            raise DatasetError(f"{Path(dataset) / 'manifest.json'}: splits.{split}.pieces: "
+                               f"expected a list of piece names, found {entry!r:.80}")
+        names.update(str(n) for n in entry["pieces"])
+    return frozenset(names)
 
 
 def _perform_job(job: tuple[Piece, str, int, PerformerParams]) -> Clip | str:

@@ -19,9 +19,12 @@ the returned description says so loudly. Its cache folder is keyed by the SHA-25
 
 from __future__ import annotations
 
+import fcntl
 import hashlib
 import os
 import shutil
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
@@ -59,6 +62,23 @@ def _digest(paths: list[Path]) -> str:
     for p in paths:
         h.update(p.read_bytes())
     return h.hexdigest()[:12]
+
+
+@contextmanager
+def cache_lock(cache: Path) -> Iterator[None]:
+    """Hold ``cache``'s lock (``cache/.lock``, an advisory ``flock``) while inside.
+
+    Two processes building the same default model (two ``make demo``s, a test run beside a
+    ``play``) would otherwise both export into ``<name>.tmp`` and delete each other's half; the
+    second now waits, then finds the finished folder.
+    """
+    cache.mkdir(parents=True, exist_ok=True)
+    with open(cache / ".lock", "a+b") as f:
+        fcntl.flock(f, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(f, fcntl.LOCK_UN)
 
 
 def demo_dataset(root: Path) -> Path:
@@ -165,16 +185,20 @@ def default_export(cache: str | os.PathLike[str] = DEFAULT_CACHE,
     if run is not None:
         out = cache / f"{student}-{_digest([run / 'config.json', run / 'model.weights.h5'])}"
         if not is_export_folder(out):
-            data = read_run_config(run)[1].get("data")
-            if not data or not Path(data).is_dir():
-                data = demo_dataset(cache / "demo-data")
-            export_pair(run, out, Path(data), waive_targets=False)
+            with cache_lock(cache):
+                if not is_export_folder(out):  # not finished meanwhile by another process
+                    data = read_run_config(run)[1].get("data")
+                    if not data or not Path(data).is_dir():
+                        data = demo_dataset(cache / "demo-data")
+                    export_pair(run, out, Path(data), waive_targets=False)
         return DefaultModel(out, f"shipped {student} ({run}), int8 export {out}"
                             f"{export_status(out)}", True, run)
     out = cache / f"untrained-student-{untrained_key()}"
     if not is_export_folder(out):
-        export_pair(untrained_run(cache), out, demo_dataset(cache / "demo-data"),
-                    waive_targets=True)
+        with cache_lock(cache):
+            if not is_export_folder(out):
+                export_pair(untrained_run(cache), out, demo_dataset(cache / "demo-data"),
+                            waive_targets=True)
     return DefaultModel(out, "UNTRAINED student stand-in (seeded StudentConfig weights; the "
                         f"shipped {student} is not in this checkout yet), int8 export {out}", False)
 

@@ -7,21 +7,26 @@
  *   offset added (SXTAB16), interleaved {a even, a odd, b even, b odd} per 4 values, k <= 192
  *   (768 B of stack); cg_dot2x2_wide then needs per 16 MACs 2 LDRD + 2 LDR + 4 SXTB16 +
  *   8 SMLAD (19 instructions with the loop step, no spills). cg_pair_wide: all channels of a
- *   pair by quads, one packed word per pixel and quad. cg_run_wide (pointwise) and
- *   cg_conv_im2col (any window) read both pixels before writing either, so slid outputs stay
- *   safe without checks.
+ *   pair. cg_run_wide (pointwise) and cg_conv_im2col (any window) read both pixels before
+ *   writing either, so slid outputs stay safe without checks.
  * - With weights the code generator widened (fe_conv_params.filter_wide, FE_CONV_WIDE builds):
  *   cg_dot2x2_ww needs per 16 MACs 4 LDRD + 8 SMLAD (no weight loads by the word, no SXTB16);
- *   the odd last pixel is widened into both slots of a pair and only one written.
+ *   the weights are doubled, so the sums come as 2 s, started at the doubled bias of the
+ *   generator's per-channel records (fe_conv_params.wide_rq), and cg_rq requantizes each in 4
+ *   instructions (SMMLAR, SUB, ASR, SSAT; fe_rq8z's 7 with its table loads and shift
+ *   arithmetic); the activation clamp (SSUB8 + SEL) only where the range is narrower than
+ *   int8's. cg_pair_ww_body: by channel pairs (a halfword per pixel), k 5..8 by quads and
+ *   k 13..16 unrolled (specialised instances, chosen per call). The odd last pixel is widened
+ *   into both slots of a pair and only one written.
  * - fe_rq8z (fe_dot.h): TFLite's per-channel requantization (two roundings) as SMMULR, adds, one
  *   shift and one SSAT per output, exact for shifts -31..-1, multipliers >= 0 and sums
  *   |s| < 2^30. cg_plan_ok says whether every channel of a call is in that range (otherwise the
  *   generic path runs).
- * - fe_pack4_clamp (fe_dot.h): four outputs of one pixel as one word, clamped to the activation range four
- *   bytes at once (SSUB8 + SEL), one store.
- * - cg_pair / cg_run: pointwise with in_c > 192, reading the input in place: channel quads as
- *   two cg_dot2x2 (fe_dot2x2_s8 with the offset by SXTAB16), sums started at the bias, one
- *   packed word per pixel; pairs only where fe_disjoint / fe_below allow. cg_single: one
+ * - fe_pack4_clamp (fe_dot.h): four outputs of one pixel as one word, clamped to the activation
+ *   range four bytes at once (SSUB8 + SEL), one store.
+ * - cg_pair / cg_run: pointwise with in_c > 192 (input offset 0: folded), reading the input in
+ *   place: channel quads as two cg_dot2x2 (fe_dot2x2_s8's blocks), sums started at the bias,
+ *   one packed word per pixel; pairs only where fe_disjoint / fe_below allow. cg_single: one
  *   pixel (fe_dot4_s8), raster order.
  */
 #ifndef FE_CONV_GEMM_H
@@ -49,14 +54,13 @@ static int cg_plan_ok(const fe_conv_params *p, const int32_t *bias) {
   return 1;
 }
 
-/* fe_dot2x2_s8 with the input offset added while widening (SXTAB16: no extra instruction):
- * input rows x, x + xs against weight rows w, w + ws, n each; adds {x.w, x.(w+ws), (x+xs).w,
- * (x+xs).(w+ws)} to acc, every input element taken as x + off. */
-static inline void cg_dot2x2(const int8_t *x, int32_t xs, const int8_t *w, int32_t ws, int32_t n,
-                             int32_t off, int32_t acc[4]) {
-  const int16x2_t off2 = fe_dup16(off);
+/* fe_dot2x2_s8 for the pointwise calls (input offset 0): input rows x, x + xs against weight
+ * rows w, w + n, n values each; adds {x.w, x.(w+n), (x+xs).w, (x+xs).(w+n)} to acc. */
+static inline void cg_dot2x2(const int8_t *x, int32_t xs, const int8_t *w, int32_t n,
+                             int32_t acc[4]) {
   int32_t s00 = acc[0], s01 = acc[1], s10 = acc[2], s11 = acc[3];
   const int8_t *end = x + (n & ~3);
+  const int32_t ws = n;
   int32_t k;
   for (; x < end; x += 4, w += 4) {
     const uint32_t a = fe_ld4(w);
@@ -64,18 +68,18 @@ static inline void cg_dot2x2(const int8_t *x, int32_t xs, const int8_t *w, int32
     const int16x2_t ae = __sxtb16((int8x4_t)a), ao = fe_sxtb16_odd(a);
     const int16x2_t be = __sxtb16((int8x4_t)b), bo = fe_sxtb16_odd(b);
     uint32_t xv = fe_ld4(x);
-    int16x2_t xe = __sxtab16(off2, (int8x4_t)xv);
-    int16x2_t xo = fe_sxtab16_odd(off2, xv);
+    int16x2_t xe = __sxtb16((int8x4_t)xv);
+    int16x2_t xo = fe_sxtb16_odd(xv);
     s00 = __smlad(xo, ao, __smlad(xe, ae, s00));
     s01 = __smlad(xo, bo, __smlad(xe, be, s01));
     xv = fe_ld4(x + xs);
-    xe = __sxtab16(off2, (int8x4_t)xv);
-    xo = fe_sxtab16_odd(off2, xv);
+    xe = __sxtb16((int8x4_t)xv);
+    xo = fe_sxtb16_odd(xv);
     s10 = __smlad(xo, ao, __smlad(xe, ae, s10));
     s11 = __smlad(xo, bo, __smlad(xe, be, s11));
   }
   for (k = 0; k < (n & 3); ++k) {
-    const int32_t x0 = (int32_t)x[k] + off, x1 = (int32_t)x[xs + k] + off;
+    const int32_t x0 = x[k], x1 = x[xs + k];
     s00 += x0 * w[k];
     s01 += x0 * w[ws + k];
     s10 += x1 * w[k];
@@ -92,11 +96,13 @@ typedef struct {
   const fe_conv_params *p;
   const int8_t *filter;
   const uint32_t *ww;  /* fe_conv_params.filter_wide (then filter is NULL), or NULL */
+  const fe_conv_rq *rq; /* fe_conv_params.wide_rq, with ww */
   const int32_t *bias; /* or NULL */
   int32_t k;           /* values per output: filter_h * filter_w * in_c */
   int32_t x_off;       /* input offset */
   int32_t zp;          /* output_offset */
   uint32_t lo4, hi4;   /* act_min, act_max in each byte */
+  int clamp;           /* 1 when the activation range is narrower than int8's */
 } cg_call;
 
 static void cg_call_init(cg_call *g, const fe_conv_params *p, const int8_t *filter,
@@ -104,12 +110,14 @@ static void cg_call_init(cg_call *g, const fe_conv_params *p, const int8_t *filt
   g->p = p;
   g->filter = filter;
   g->ww = p->filter_wide;
+  g->rq = p->wide_rq;
   g->bias = bias;
   g->k = p->filter_h * p->filter_w * p->in_c;
   g->x_off = p->input_offset;
   g->zp = p->output_offset;
   g->lo4 = (uint8_t)p->act_min * 0x01010101u;
   g->hi4 = (uint8_t)p->act_max * 0x01010101u;
+  g->clamp = p->act_min > -128 || p->act_max < 127;
 }
 
 /* Channel c's output from sum s (bias included), clamped. */
@@ -144,8 +152,8 @@ static void cg_pair(const cg_call *g, const int8_t *x, int32_t xs, int8_t *out) 
     } else {
       a[0] = a[1] = a[2] = a[3] = b[0] = b[1] = b[2] = b[3] = 0;
     }
-    cg_dot2x2(x, xs, w, n, n, g->x_off, a);
-    cg_dot2x2(x, xs, w + 2 * n, n, n, g->x_off, b);
+    cg_dot2x2(x, xs, w, n, a);
+    cg_dot2x2(x, xs, w + 2 * n, n, b);
     {
       const int32_t *m = p->multiplier + c;
       const int32_t *sh = p->shift + c;
@@ -289,6 +297,37 @@ FE_INLINE void cg_dot2x2_wide(const uint32_t *x, const int8_t *w, int32_t ws, in
   acc[3] = s11;
 }
 
+/* One group of 4 values of cg_dot2x2_ww: x and w stepped past it. */
+#define CG_WW_GROUP(x, w, s00, s01, s10, s11)                                                  \
+  do {                                                                                       \
+    uint32_t ae_, ao_, be_, bo_, we_, wo_;                                                   \
+    FE_LDRD_POST(ae_, ao_, x);                                                               \
+    FE_LDRD_POST(be_, bo_, x);                                                               \
+    FE_LDRD_POST(we_, wo_, w);                                                               \
+    s00 = __smlad((int16x2_t)ao_, (int16x2_t)wo_, __smlad((int16x2_t)ae_, (int16x2_t)we_, s00)); \
+    s10 = __smlad((int16x2_t)bo_, (int16x2_t)wo_, __smlad((int16x2_t)be_, (int16x2_t)we_, s10)); \
+    FE_LDRD_POST(we_, wo_, w);                                                               \
+    s01 = __smlad((int16x2_t)ao_, (int16x2_t)wo_, __smlad((int16x2_t)ae_, (int16x2_t)we_, s01)); \
+    s11 = __smlad((int16x2_t)bo_, (int16x2_t)wo_, __smlad((int16x2_t)be_, (int16x2_t)we_, s11)); \
+  } while (0)
+
+/* cg_dot2x2_ww for a constant `groups` of 2 or 4 (where inlined): the groups unrolled, no
+ * loop. */
+FE_INLINE void cg_dot2x2_ww_fixed(const uint32_t *x, const uint32_t *w, const int32_t groups,
+                                  int32_t acc[4]) {
+  int32_t s00 = acc[0], s01 = acc[1], s10 = acc[2], s11 = acc[3];
+  CG_WW_GROUP(x, w, s00, s01, s10, s11);
+  CG_WW_GROUP(x, w, s00, s01, s10, s11);
+  if (groups == 4) {
+    CG_WW_GROUP(x, w, s00, s01, s10, s11);
+    CG_WW_GROUP(x, w, s00, s01, s10, s11);
+  }
+  acc[0] = s00;
+  acc[1] = s01;
+  acc[2] = s10;
+  acc[3] = s11;
+}
+
 /* 2x2 block on a widened pair against one channel pair of widened weights (filter_wide's
  * layout): `groups` groups of 4 values, adds {a.c, a.(c+1), b.c, b.(c+1)} to acc. Per group
  * 4 LDRD and 8 SMLAD. */
@@ -297,15 +336,7 @@ FE_INLINE void cg_dot2x2_ww(const uint32_t *x, const uint32_t *w, int32_t groups
   int32_t s00 = acc[0], s01 = acc[1], s10 = acc[2], s11 = acc[3];
   const uint32_t *end = x + 4 * groups;
   while (x < end) {
-    uint32_t ae, ao, be, bo, we, wo;
-    FE_LDRD_POST(ae, ao, x);
-    FE_LDRD_POST(be, bo, x);
-    FE_LDRD_POST(we, wo, w);
-    s00 = __smlad((int16x2_t)ao, (int16x2_t)wo, __smlad((int16x2_t)ae, (int16x2_t)we, s00));
-    s10 = __smlad((int16x2_t)bo, (int16x2_t)wo, __smlad((int16x2_t)be, (int16x2_t)we, s10));
-    FE_LDRD_POST(we, wo, w);
-    s01 = __smlad((int16x2_t)ao, (int16x2_t)wo, __smlad((int16x2_t)ae, (int16x2_t)we, s01));
-    s11 = __smlad((int16x2_t)bo, (int16x2_t)wo, __smlad((int16x2_t)be, (int16x2_t)we, s11));
+    CG_WW_GROUP(x, w, s00, s01, s10, s11);
   }
   acc[0] = s00;
   acc[1] = s01;
@@ -313,31 +344,23 @@ FE_INLINE void cg_dot2x2_ww(const uint32_t *x, const uint32_t *w, int32_t groups
   acc[3] = s11;
 }
 
-/* Channels c, c + 1 (c even) of a widened pair: sums (bias added here) into a[4] as
- * cg_dot2x2_wide orders them; from g->ww when `ww` (a constant where inlined), else from w,
- * channel c's int8 row. */
+/* Channels c, c + 1 (c even) of a widened pair against int8 weight rows w (channel c's) and
+ * w + k: sums, the bias added, into a[4] as cg_dot2x2_wide orders them. */
 FE_INLINE void cg_sums2(const cg_call *g, const cg_wide *x, const int8_t *w, int32_t c,
-                        int32_t a[4], const int ww) {
+                        int32_t a[4]) {
   if (g->bias != NULL) {
     a[0] = a[2] = g->bias[c];
     a[1] = a[3] = g->bias[c + 1];
   } else {
     a[0] = a[1] = a[2] = a[3] = 0;
   }
-  if (ww) {
-    const int32_t groups = (g->k + 3) >> 2;
-    cg_dot2x2_ww(x->v, g->ww + 2 * c * groups, groups, a);
-    return;
-  }
   cg_dot2x2_wide(x->v, w, g->k, g->k, a);
 }
 
-/* All output channels of a widened pair into out and out_b (all reads done before; `two` 0:
- * only the first pixel is written): channel quads as two 2x2 blocks and one packed word per
- * pixel, then a pair, then one. `ww`: the weights are g->ww's. Both flags are constants in
- * each instantiation below, so no loop tests them. */
-FE_INLINE void cg_pair_body(const cg_call *g, const cg_wide *x, int8_t *out, int8_t *out_b,
-                            const int ww, const int two) {
+/* All output channels of a widened pair, int8 weights, into out and out_b (all reads done
+ * before): channel quads as two 2x2 blocks and one packed word per pixel, then a pair, then
+ * one. */
+static void cg_pair_i8(const cg_call *g, const cg_wide *x, int8_t *out, int8_t *out_b) {
   const fe_conv_params *p = g->p;
   const int32_t n = g->k;
   const int32_t oc_n = p->out_c;
@@ -348,65 +371,156 @@ FE_INLINE void cg_pair_body(const cg_call *g, const cg_wide *x, int8_t *out, int
     const int32_t *sh = p->shift + c;
     int32_t a[4], b[4];
     uint32_t v;
-    cg_sums2(g, x, w, c, a, ww);
-    cg_sums2(g, x, w + 2 * n, c + 2, b, ww);
+    cg_sums2(g, x, w, c, a);
+    cg_sums2(g, x, w + 2 * n, c + 2, b);
     v = fe_pack4_clamp(fe_rq8z(a[0], m[0], sh[0], g->zp), fe_rq8z(a[1], m[1], sh[1], g->zp),
-                 fe_rq8z(b[0], m[2], sh[2], g->zp), fe_rq8z(b[1], m[3], sh[3], g->zp), g->lo4,
-                 g->hi4);
+                       fe_rq8z(b[0], m[2], sh[2], g->zp), fe_rq8z(b[1], m[3], sh[3], g->zp),
+                       g->lo4, g->hi4);
     memcpy(out + c, &v, 4);
-    if (two) {
-      v = fe_pack4_clamp(fe_rq8z(a[2], m[0], sh[0], g->zp), fe_rq8z(a[3], m[1], sh[1], g->zp),
-                         fe_rq8z(b[2], m[2], sh[2], g->zp), fe_rq8z(b[3], m[3], sh[3], g->zp),
-                         g->lo4, g->hi4);
-      memcpy(out_b + c, &v, 4);
-    }
+    v = fe_pack4_clamp(fe_rq8z(a[2], m[0], sh[0], g->zp), fe_rq8z(a[3], m[1], sh[1], g->zp),
+                       fe_rq8z(b[2], m[2], sh[2], g->zp), fe_rq8z(b[3], m[3], sh[3], g->zp),
+                       g->lo4, g->hi4);
+    memcpy(out_b + c, &v, 4);
   }
   if (c + 2 <= oc_n) {
     int32_t a[4];
-    cg_sums2(g, x, w, c, a, ww);
+    cg_sums2(g, x, w, c, a);
     out[c] = cg_out(g, a[0], c);
     out[c + 1] = cg_out(g, a[1], c + 1);
-    if (two) {
-      out_b[c] = cg_out(g, a[2], c);
-      out_b[c + 1] = cg_out(g, a[3], c + 1);
-    }
+    out_b[c] = cg_out(g, a[2], c);
+    out_b[c + 1] = cg_out(g, a[3], c + 1);
     c += 2;
     w += 2 * n;
   }
   if (c < oc_n) {
     int32_t a[4] = {0, 0, 0, 0};
-    if (ww) { /* the last pair's second row is zeros */
-      const int32_t groups = (n + 3) >> 2;
-      cg_dot2x2_ww(x->v, g->ww + 2 * c * groups, groups, a);
-    } else {
-      cg_dot2x2_wide(x->v, w, 0, n, a); /* the last row twice */
-    }
+    cg_dot2x2_wide(x->v, w, 0, n, a); /* the last row twice */
     out[c] = cg_one(g, a[0], c);
+    out_b[c] = cg_one(g, a[2], c);
+  }
+}
+
+/* One output from doubled sum s2 = 2 s with q's requantization (fe_conv_rq): SMMLAR gives
+ * SRDHM(s, mult) + round in one step, as fe_rq8z's q + h with the output offset shifted in;
+ * [s2 < 0] stands for [q < 0] as there (round is still 2^(r-1) + a multiple of 2^r). Saturated
+ * to int8, not yet clamped to the activation range. */
+FE_INLINE int32_t cg_rq(int32_t s2, const fe_conv_rq *q) {
+  const int32_t v = fe_smmlar(s2, q->mult, q->round);
+  return __ssat((v - (int32_t)((uint32_t)s2 >> 31)) >> q->r, 8);
+}
+
+/* Two or four int8-saturated outputs (`n`, a constant where inlined) stored as one halfword
+ * or word at dst, clamped to the activation range (SSUB8 + SEL, as fe_pack4_clamp) only when
+ * `clamp` (also a constant). */
+FE_INLINE void cg_store(const cg_call *g, int8_t *dst, int32_t v0, int32_t v1, int32_t v2,
+                        int32_t v3, const int n, const int clamp) {
+  uint32_t v = (uint32_t)v0;
+  FE_BFI8(v, v1, 8);
+  if (n == 4) {
+    FE_BFI8(v, v2, 16);
+    FE_BFI8(v, v3, 24);
+  }
+  if (clamp) {
+    (void)__ssub8((int8x4_t)v, (int8x4_t)g->lo4);
+    v = (uint32_t)__sel((uint8x4_t)v, (uint8x4_t)g->lo4);
+    (void)__ssub8((int8x4_t)g->hi4, (int8x4_t)v);
+    v = (uint32_t)__sel((uint8x4_t)v, (uint8x4_t)g->hi4);
+  }
+  if (n == 4) {
+    memcpy(dst, &v, 4);
+  } else {
+    const uint16_t h = (uint16_t)v;
+    memcpy(dst, &h, 2);
+  }
+}
+
+/* One int8-saturated output clamped to the activation range. */
+FE_INLINE int8_t cg_clamp1(const cg_call *g, int32_t v) {
+  return (int8_t)(v < g->p->act_min ? g->p->act_min : (v > g->p->act_max ? g->p->act_max : v));
+}
+
+/* All output channels of a widened pair, widened weights (g->ww, g->rq), into out and out_b
+ * (all reads done before; `two` 0: only the first pixel is written): per channel pair one
+ * 2x2 block started at the doubled biases, one halfword per pixel; an odd last channel's
+ * partner has zero weights and record. `fixed` 2 or 4: k is 5..8 or 13..16, the groups of
+ * the blocks unrolled; with 2, channel quads first (two blocks, one word per pixel), which
+ * measured cheaper there on qemu-m7, while with larger k the pair's fewer live sums are.
+ * `two`, `clamp` and `fixed` are constants in each instantiation below, so no loop tests
+ * them. */
+FE_INLINE void cg_pair_ww_body(const cg_call *g, const cg_wide *x, int8_t *out, int8_t *out_b,
+                               const int two, const int clamp, const int32_t fixed) {
+  const int32_t oc_n = g->p->out_c;
+  const int32_t groups = fixed ? fixed : (g->k + 3) >> 2;
+  const uint32_t *w = g->ww;
+  const fe_conv_rq *q = g->rq;
+  int32_t c = 0;
+  for (; fixed == 2 && c + 4 <= oc_n; c += 4, q += 4, w += 16) {
+    int32_t a[4] = {q[0].bias2, q[1].bias2, q[0].bias2, q[1].bias2};
+    int32_t b[4] = {q[2].bias2, q[3].bias2, q[2].bias2, q[3].bias2};
+    cg_dot2x2_ww_fixed(x->v, w, 2, a);
+    cg_dot2x2_ww_fixed(x->v, w + 8, 2, b);
+    cg_store(g, out + c, cg_rq(a[0], q), cg_rq(a[1], q + 1), cg_rq(b[0], q + 2),
+             cg_rq(b[1], q + 3), 4, clamp);
     if (two) {
-      out_b[c] = cg_one(g, a[2], c);
+      cg_store(g, out_b + c, cg_rq(a[2], q), cg_rq(a[3], q + 1), cg_rq(b[2], q + 2),
+               cg_rq(b[3], q + 3), 4, clamp);
+    }
+  }
+  for (; c + 2 <= oc_n; c += 2, q += 2, w += 4 * groups) {
+    int32_t a[4] = {q[0].bias2, q[1].bias2, q[0].bias2, q[1].bias2};
+    if (fixed) {
+      cg_dot2x2_ww_fixed(x->v, w, fixed, a);
+    } else {
+      cg_dot2x2_ww(x->v, w, groups, a);
+    }
+    cg_store(g, out + c, cg_rq(a[0], q), cg_rq(a[1], q + 1), 0, 0, 2, clamp);
+    if (two) {
+      cg_store(g, out_b + c, cg_rq(a[2], q), cg_rq(a[3], q + 1), 0, 0, 2, clamp);
+    }
+  }
+  if (c < oc_n) {
+    int32_t a[4] = {q[0].bias2, 0, q[0].bias2, 0};
+    cg_dot2x2_ww(x->v, w, groups, a);
+    out[c] = cg_clamp1(g, cg_rq(a[0], q));
+    if (two) {
+      out_b[c] = cg_clamp1(g, cg_rq(a[2], q));
     }
   }
 }
 
 static void cg_pair_ww(const cg_call *g, const cg_wide *x, int8_t *out, int8_t *out_b) {
-  cg_pair_body(g, x, out, out_b, 1, 1);
+  cg_pair_ww_body(g, x, out, out_b, 1, 0, 0);
 }
 
-static void cg_pair_i8(const cg_call *g, const cg_wide *x, int8_t *out, int8_t *out_b) {
-  cg_pair_body(g, x, out, out_b, 0, 1);
+static void cg_pair_ww_k8(const cg_call *g, const cg_wide *x, int8_t *out, int8_t *out_b) {
+  cg_pair_ww_body(g, x, out, out_b, 1, 0, 2);
+}
+
+static void cg_pair_ww_k16(const cg_call *g, const cg_wide *x, int8_t *out, int8_t *out_b) {
+  cg_pair_ww_body(g, x, out, out_b, 1, 0, 4);
+}
+
+static void cg_pair_ww_clamp(const cg_call *g, const cg_wide *x, int8_t *out, int8_t *out_b) {
+  cg_pair_ww_body(g, x, out, out_b, 1, 1, 0);
 }
 
 /* The first pixel of a widened pair only, widened weights. */
 static void cg_first_ww(const cg_call *g, const cg_wide *x, int8_t *out) {
-  cg_pair_body(g, x, out, NULL, 1, 0);
+  cg_pair_ww_body(g, x, out, NULL, 0, 1, 0);
 }
 
-/* cg_pair_body for the call's weights. */
+/* All output channels of a widened pair with the call's weights. */
 FE_INLINE void cg_pair_wide(const cg_call *g, const cg_wide *x, int8_t *out, int8_t *out_b) {
-  if (g->ww != NULL) {
-    cg_pair_ww(g, x, out, out_b);
-  } else {
+  if (g->ww == NULL) {
     cg_pair_i8(g, x, out, out_b);
+  } else if (g->clamp) {
+    cg_pair_ww_clamp(g, x, out, out_b);
+  } else if (g->k > 4 && g->k <= 8) {
+    cg_pair_ww_k8(g, x, out, out_b);
+  } else if (g->k > 12 && g->k <= 16) {
+    cg_pair_ww_k16(g, x, out, out_b);
+  } else {
+    cg_pair_ww(g, x, out, out_b);
   }
 }
 

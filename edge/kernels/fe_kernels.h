@@ -111,6 +111,18 @@ typedef struct {
 void fe_batch_matmul(const fe_bmm_params *p, const int8_t *lhs, const int8_t *rhs, int8_t *output);
 
 /* ---- CONV_2D (per-channel) and DEPTHWISE_CONV_2D, NHWC ---- */
+/* One output channel's bias and requantization for CONV_2D's widened weights
+ * (fe_conv_params.wide_rq), precomputed by the code generator: the kernel's sums are doubled
+ * (the widened weights are 2 w), and out = SSAT(((SMMLAR(2 s, mult, round) - [s < 0]) >> r), 8)
+ * is TFLite's MultiplyByQuantizedMultiplier(s, mult, -r) + output_offset, saturated to int8
+ * (fe_conv_gemm.h, cg_rq). */
+typedef struct {
+  int32_t bias2; /* 2 * bias (the input offset folded in where the generator folds it) */
+  int32_t mult;  /* multiplier, >= 0 */
+  int32_t round; /* 2^(r - 1) + output_offset * 2^r: |round| + |the largest product| < 2^31 */
+  int32_t r;     /* -shift, 1..31 */
+} fe_conv_rq;
+
 typedef struct {
   int32_t in_h, in_w, in_c;
   int32_t out_h, out_w, out_c;
@@ -132,10 +144,15 @@ typedef struct {
    * code generator (export/codegen/ops_linear.py, _wide_weights) for fe_conv_gemm.h's 2x2
    * blocks: per pair of output channels and per group of 4 values, 4 words {channel c values
    * 0,2; values 1,3; channel c + 1 values 0,2; values 1,3} (int16 pairs, low half first);
-   * values past filter_h * filter_w * in_c and an odd last channel's partner are 0. Set only
-   * when that count is at most 192 and the requantization fits fe_rq8z (the generator checks
-   * both); the int8 filter argument is then NULL. */
+   * values past filter_h * filter_w * in_c and an odd last channel's partner are 0; each
+   * int16 is twice the weight (so the sums come doubled, as SMMLAR wants them). Set only when
+   * that count is at most 192 and the requantization fits fe_rq8z (the generator checks
+   * both); the int8 filter argument is then NULL, the bias argument is not read, and wide_rq
+   * is set. */
   const uint32_t *filter_wide;
+  /* with filter_wide: per output channel (an odd count padded by one with zeros) its bias and
+   * requantization; multiplier, shift and output_offset are then not read */
+  const fe_conv_rq *wide_rq;
 } fe_conv_params;
 void fe_conv2d(const fe_conv_params *p, const int8_t *input, const int8_t *filter,
                const int32_t *bias, int8_t *output);

@@ -3,6 +3,8 @@ DEPTHWISE_CONV_2D, and the pools that share their window arithmetic."""
 
 from __future__ import annotations
 
+import zlib
+
 import numpy as np
 
 from export.codegen.cformat import c_array, c_struct
@@ -293,10 +295,12 @@ def _render_conv(ctx: OpContext, *, depthwise: bool) -> Rendered:
         bias_ptr = ctx.name("bias")
     tables = (*_mult_tables(ctx, mults, shifts),
               *((_bias_decl(ctx, folded),) if folded is not None else ()))
+    biases = folded if folded is not None else _constant_bias(w, bias)
     wide = None if depthwise or oh * ow < CONV_WIDE_MIN_PIXELS else _wide_filter(
-        w, mults, shifts, folded if folded is not None else _constant_bias(w, bias))
-    if wide is not None:
-        return _render_wide_conv(ctx, fields, tables, wide, bias_ptr)
+        w, mults, shifts, biases)
+    rq = None if wide is None or biases is None else _wide_rq(w, mults, shifts, biases, zp_out)
+    if wide is not None and rq is not None:
+        return _render_wide_conv(ctx, fields, tables, wide, rq, bias_ptr)
     decls = (*tables, c_struct("fe_conv_params", ctx.name("p"), fields))
     if depthwise and ctx.storage[inp.index] == ctx.storage[out.index]:
         if ctx.scratch is None or oc != ic:
@@ -317,10 +321,11 @@ CONV_WIDE_MAX_K = 192
 stack (tests/export/test_model_board.py checks the two agree)."""
 
 
-CONV_WIDE_MIN_K = 16
-"""Fewest values per output for which the weights are widened: measured on qemu-m7 over
-mcunet-vww1's pointwise layers, k = 8 ran 0.6 % slower widened (two groups of four do not pay
-for the pair's setup), k = 16 4 % faster, k = 24 9 %, k >= 48 13-21 %."""
+CONV_WIDE_MIN_K = 8
+"""Fewest values per output for which the weights are widened. With the int8 weights' epilogue
+(fe_rq8z) k = 8 ran 0.6 % slower widened on qemu-m7; with the widened path's precomputed
+records (:func:`_wide_rq`, 4 instructions an output) mcunet-vww1's k = 8 expansions (8 -> 48
+channels) ran 4.5 -> 2.4 instructions a MAC."""
 
 
 CONV_WIDE_MIN_PIXELS = 16
@@ -340,7 +345,8 @@ def _wide_filter(w: Tensor, mults: list[int], shifts: list[int],
     Layout: per pair of output channels (an odd last one paired with zeros) and per group of 4
     values (zeros past k), 4 words: channel c's values 0 and 2, its values 1 and 3, then channel
     c + 1's; each word two int16, the first in the low half, as SXTB16 / SXTAB16 split a word
-    of four int8 into even and odd bytes."""
+    of four int8 into even and odd bytes. Each int16 is twice the weight: the kernel's sums
+    come doubled, as its requantization (:func:`_wide_rq`) takes them."""
     if not w.is_constant or biases is None:
         return None
     oc = w.shape[0]
@@ -350,23 +356,53 @@ def _wide_filter(w: Tensor, mults: list[int], shifts: list[int],
         return None
     kp, ocp = -(-k // 4) * 4, oc + (oc & 1)
     full = np.zeros((ocp, kp), np.int64)
-    full[:oc, :k] = w.numpy().astype(np.int64).reshape(oc, k)
+    full[:oc, :k] = 2 * w.numpy().astype(np.int64).reshape(oc, k)
     v = full.reshape(ocp // 2, 2, kp // 4, 4).transpose(0, 2, 1, 3)  # pair, group, channel, value
     lo, hi = v[..., [0, 1]], v[..., [2, 3]]  # words {v0, v2} and {v1, v3}
     words = (lo & 0xFFFF) | ((hi & 0xFFFF) << 16)
     return words.reshape(-1).astype(np.uint32)
 
 
+def _wide_rq(w: Tensor, mults: list[int], shifts: list[int], biases: np.ndarray,
+             zp_out: int) -> np.ndarray | None:
+    """``fe_conv_params.wide_rq`` for :func:`_wide_filter`'s weights: per output channel (an odd
+    count padded with a zero row) {2 bias, multiplier, 2^(r-1) + zp_out 2^r, r = -shift}, or
+    None when SMMLAR's sum could leave int32 for some channel.
+
+    The kernel computes SMMLAR(2 s, m, round) = SRDHM(s, m) + round with |SRDHM(s, m)| <= |s| m /
+    2^31 + 1 and |s| <= |bias| + 255 sum |w| (|x + input offset| <= 255); that plus |round| and
+    the 1 the rounding subtracts must stay below 2^31. (A first layer's small input scale gives
+    shifts near -24, where zp_out 2^r alone is near 2^31: its sums are small.)"""
+    oc = w.shape[0]
+    wsum = np.abs(w.numpy().astype(np.int64).reshape(oc, -1)).sum(axis=1)
+    rows = []
+    for c in range(oc):
+        r = -shifts[c]
+        rnd = (1 << (r - 1)) + zp_out * (1 << r)
+        qmax = (abs(int(biases[c])) + 255 * int(wsum[c])) * mults[c] // 2**31 + 1
+        if abs(rnd) + qmax + 1 >= 2**31:
+            return None
+        rows.append([2 * int(biases[c]), mults[c], rnd, r])
+    if oc & 1:
+        rows.append([0, 0, 0, 1])
+    return np.array(rows, np.int64)
+
+
 def _render_wide_conv(ctx: OpContext, fields: dict[str, object], tables: tuple[str, ...],
-                      wide: np.ndarray, bias_ptr: str) -> Rendered:
-    """CONV_2D whose DSP builds (FE_CONV_WIDE) link only the widened weights, the others only
-    the int8 ones."""
+                      wide: np.ndarray, rq: np.ndarray, bias_ptr: str) -> Rendered:
+    """CONV_2D whose DSP builds (FE_CONV_WIDE) link only the widened weights and their
+    requantization records, the others only the int8 weights."""
     inp, w, out = ctx.need(0), ctx.need(1), ctx.out()
     name = f"{ctx.storage[w.index]}_ww"  # one per weights tensor: patches of a conv share it
     ww = c_array("uint32_t", name, [f"0x{int(v):08X}u" for v in wide], per_row=6)
-    decls = (*tables, f"#if FE_CONV_WIDE\n{ww}\n#endif",
+    # named by content: patches of a conv share it unless their biases differ (input offset
+    # folded or not)
+    rq_name = f"{ctx.storage[w.index]}_rq{zlib.crc32(rq.tobytes()):08x}"
+    rq_decl = c_array("fe_conv_rq", rq_name, [[int(v) for v in row] for row in rq], per_row=2)
+    wide_fields = {**fields, "filter_wide": name, "wide_rq": rq_name}
+    decls = (*tables, f"#if FE_CONV_WIDE\n{ww}\n#endif", f"#if FE_CONV_WIDE\n{rq_decl}\n#endif",
              "\n".join(("#if FE_CONV_WIDE",
-                        c_struct("fe_conv_params", ctx.name("p"), {**fields, "filter_wide": name}),
+                        c_struct("fe_conv_params", ctx.name("p"), wide_fields),
                         "#else", c_struct("fe_conv_params", ctx.name("p"), fields), "#endif")))
     def call(filt: str) -> str:
         return (f"fe_conv2d(&{ctx.name('p')}, {ctx.ptr(inp, const=True)}, {filt}, {bias_ptr}, "

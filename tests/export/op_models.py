@@ -240,8 +240,9 @@ def _cases_resize() -> list[OpCase]:
 def _cases_conv_wide() -> list[OpCase]:
     """CONV_2D shapes around the DSP cores' widened weights (fe_conv_params.filter_wide): an
     odd pixel count and an odd channel count, values per output not a multiple of 4 (18, 17, 27),
-    strided pointwise, a window with padding (input offset not folded), and k = 360 > 192
-    (int8 weights kept)."""
+    strided pointwise, a window with padding (input offset not folded), k = 360 > 192
+    (int8 weights kept), and k = 8 and 13 (the kernel's instances for k 5..8 by channel quads,
+    with a pair and an odd channel after them, and for k 13..16 unrolled)."""
     tf = _tf()
     op = frozenset({"CONV_2D"})
     return [
@@ -253,6 +254,9 @@ def _cases_conv_wide() -> list[OpCase]:
                lambda x: _conv(x, 3, 3, 5, 25, strides=1, padding="SAME")),
         OpCase("conv_wide_k360_valid", op, ((1, 5, 5, 40),),
                lambda x: _conv(x, 3, 3, 4, 27, strides=1, padding="VALID")),
+        OpCase("conv_wide_pointwise_k8_k16", op, ((1, 5, 5, 8),),
+               lambda x: _conv(_conv(x, 1, 1, 13, 31, strides=1, padding="VALID"),
+                               1, 1, 7, 33, strides=1, padding="VALID")),
     ]
 
 

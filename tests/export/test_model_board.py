@@ -24,14 +24,14 @@ from export.backends import run_model_many
 from export.codegen import KERNEL_DIR
 from export.codegen.cformat import c_array
 from export.codegen.emit import emit_c
-from export.codegen.ops_linear import CONV_WIDE_MAX_K, _wide_filter
+from export.codegen.ops_linear import CONV_WIDE_MAX_K, _wide_filter, _wide_rq
 from export.planner.memory import plan_memory
 from export.planner.verify import verify_plan
 from export.tflite_reader import read_tflite
 
 CONV_CASES = ("conv_s2_same_relu", "conv_dilated_valid_relu6", "conv_1x3_s1x2_same",
               "depthwise_inplace_valid", "conv_wide_pointwise_odd", "conv_wide_3x3_k27_same",
-              "conv_wide_k360_valid")
+              "conv_wide_k360_valid", "conv_wide_pointwise_k8_k16")
 """op_models cases with CONV_2D: every shape class of the widened GEMM path and one over it."""
 FC_CASES = ("fully_connected_relu", "fully_connected_wide_tail")
 """op_models cases with a single-row FULLY_CONNECTED, widened on DSP builds (1 and 3 features in
@@ -47,8 +47,8 @@ def test_wide_limit_is_the_kernels_pair_buffer() -> None:
 
 
 def test_wide_layout_unpacks_to_the_weights(op_models) -> None:
-    """Each word holds values (0, 2) or (1, 3) of a group of four, channel pairs interleaved,
-    zeros past k and for an odd last channel's partner."""
+    """Each word holds values (0, 2) or (1, 3) of a group of four, doubled, channel pairs
+    interleaved, zeros past k and for an odd last channel's partner."""
     graph = read_tflite(op_models["conv_wide_3x3_k27_same"][0])
     conv = next(op for op in graph.operators if op.op == "CONV_2D")
     w = graph.tensors[conv.inputs[1]]
@@ -63,13 +63,28 @@ def test_wide_layout_unpacks_to_the_weights(op_models) -> None:
     values[..., [1, 3]] = v[:, :, :, 1, :].transpose(0, 2, 1, 3)
     rows = values.reshape(6, groups * 4)
     want = np.zeros((6, groups * 4), np.int64)
-    want[:5, :27] = w.numpy().astype(np.int64).reshape(5, 27)
+    want[:5, :27] = 2 * w.numpy().astype(np.int64).reshape(5, 27)
     np.testing.assert_array_equal(rows, want)
     # out of fe_rq8z's range (shift 0) or over the pair buffer: int8 weights kept
     assert _wide_filter(w, [1 << 30] * oc, [0] * oc, np.zeros(oc, np.int64)) is None
     big = read_tflite(op_models["conv_wide_k360_valid"][0])
     wb = big.tensors[next(op for op in big.operators if op.op == "CONV_2D").inputs[1]]
     assert _wide_filter(wb, [1 << 30] * 4, [-8] * 4, np.zeros(4, np.int64)) is None
+
+
+def test_wide_rq_records_and_their_int32_bound(op_models) -> None:
+    """{2 bias, multiplier, 2^(r-1) + zp 2^r, r} per channel, a zero row after an odd count;
+    None once |round| + the largest SRDHM could leave int32."""
+    graph = read_tflite(op_models["conv_wide_3x3_k27_same"][0])
+    w = graph.tensors[next(op for op in graph.operators if op.op == "CONV_2D").inputs[1]]
+    bias = np.array([5, -7, 0, 1, 2], np.int64)
+    rq = _wide_rq(w, [1 << 30] * 5, [-1, -2, -3, -8, -8], bias, -3)
+    assert rq is not None and rq.shape == (6, 4)
+    np.testing.assert_array_equal(rq[:2], [[10, 1 << 30, 1 - 6, 1], [-14, 1 << 30, 2 - 12, 2]])
+    np.testing.assert_array_equal(rq[5], [0, 0, 0, 1])
+    # r = 24 with zp 127: round = 2^23 + 127 * 2^24 = 2^31 - 2^23, so SRDHM may reach only
+    # 2^23 - 2; a bias of 2^24 with m near 2^31 alone gives about 2^24
+    assert _wide_rq(w, [(1 << 31) - 1] * 5, [-24] * 5, bias * 0 + (1 << 24), 127) is None
 
 
 def _main(names: list[str], prefixes: list[str], graphs: list) -> str:

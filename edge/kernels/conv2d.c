@@ -10,9 +10,9 @@
  * and passes input_offset 0. On DSP cores, calls whose requantization fits the SMMULR form
  * (shifts -23..-1) go to the GEMM family of fe_conv_gemm.h instead: 1x1 without padding as
  * pointwise, other windows with k <= 192 through im2col rows; the rest stay here. Calls whose
- * weights the code generator widened (fe_conv_params.filter_wide) always go there. On Helium
- * cores (FE_KERNELS_MVE) fe_gemm_mve.h takes pointwise calls and windows up to FE_MVE_MAX_K
- * values first. */
+ * weights the code generator widened or re-laid (fe_conv_params.filter_wide, filter_pairs)
+ * always go there. On Helium cores (FE_KERNELS_MVE) fe_gemm_mve.h takes pointwise calls and
+ * windows up to FE_MVE_MAX_K values first. */
 #include "fe_conv_gemm.h"
 #include "fe_conv_mve.h"
 #include "fe_dot.h"
@@ -216,6 +216,12 @@ void fe_conv2d(const fe_conv_params *p, const int8_t *input, const int8_t *filte
       cg_call_init(&g, p, NULL, bias);
       cg_conv_im2col(&g, input, output);
     }
+    return;
+  }
+  if (p->filter_pairs != NULL) { /* re-laid weights: the generator checked shape and range */
+    conv_pointwise(p, input, NULL, bias, output,
+                   fe_disjoint(input, p->in_h * p->in_w * p->in_c, output,
+                               p->out_h * p->out_w * p->out_c));
     return;
   }
   if (fe_conv2d_pointwise(p, input, filter, bias, output)) {

@@ -78,10 +78,10 @@ static DW_NOINLINE void dw_channel_inplace(const fe_conv_params *p, int8_t *buf,
 
 #define FE_DW_BLOCK 16
 
-/* Channels [c0, in_c) of one output pixel (multiplier 1), in blocks of FE_DW_BLOCK. */
+/* Channels [c0, c1) of one output pixel (multiplier 1), in blocks of FE_DW_BLOCK. */
 static DW_NOINLINE void dw_pixel_m1(const fe_conv_params *p, const int8_t *input,
                                     const int8_t *filter, const int32_t *bias, int32_t oy,
-                                    int32_t ox, int32_t c0, int8_t *out) {
+                                    int32_t ox, int32_t c0, int32_t c1, int8_t *out) {
   const int32_t y0 = oy * p->stride_h - p->pad_h;
   const int32_t x0 = ox * p->stride_w - p->pad_w;
   const int32_t channels = p->in_c;
@@ -89,8 +89,8 @@ static DW_NOINLINE void dw_pixel_m1(const fe_conv_params *p, const int8_t *input
   int32_t fy0, fy1, fx0, fx1;
   dw_taps(y0, p->dilation_h, p->filter_h, p->in_h, &fy0, &fy1);
   dw_taps(x0, p->dilation_w, p->filter_w, p->in_w, &fx0, &fx1);
-  for (; c0 < channels; c0 += FE_DW_BLOCK) {
-    const int32_t n = channels - c0 < FE_DW_BLOCK ? channels - c0 : FE_DW_BLOCK;
+  for (; c0 < c1; c0 += FE_DW_BLOCK) {
+    const int32_t n = c1 - c0 < FE_DW_BLOCK ? c1 - c0 : FE_DW_BLOCK;
     int32_t acc[FE_DW_BLOCK];
     int32_t fy, fx, c;
     for (c = 0; c < n; ++c) {
@@ -114,13 +114,14 @@ static DW_NOINLINE void dw_pixel_m1(const fe_conv_params *p, const int8_t *input
   }
 }
 
-/* Channels [c0, in_c) of every output pixel, pixel by pixel. */
+/* Channels [c0, c1) of every output pixel, pixel by pixel. */
 static void dw_pixels_m1(const fe_conv_params *p, const int8_t *input, const int8_t *filter,
-                         const int32_t *bias, int32_t c0, int8_t *output) {
+                         const int32_t *bias, int32_t c0, int32_t c1, int8_t *output) {
   int32_t oy, ox;
   for (oy = 0; oy < p->out_h; ++oy) {
     for (ox = 0; ox < p->out_w; ++ox) {
-      dw_pixel_m1(p, input, filter, bias, oy, ox, c0, output + (oy * p->out_w + ox) * p->out_c);
+      dw_pixel_m1(p, input, filter, bias, oy, ox, c0, c1,
+                  output + (oy * p->out_w + ox) * p->out_c);
     }
   }
 }
@@ -131,8 +132,10 @@ static void dw_pixels_m1(const fe_conv_params *p, const int8_t *input, const int
  * then pass q's output of pixel k lands on the input of pixel k - (in - out) / in_c, channels
  * of quad q again, which no later pixel reads (the planner's raster-order rule for channel
  * 4q) and no other pass reads. Disjoint, the last quad sits at in_c - 4 (rewriting up to three
- * channels with the same values); slid, the input of those channels is gone by then, so the
- * last channels are left to raster order. Returns the first channel not done. */
+ * channels with the same values), and a quad outside dw_rq's range (a channel with shift 0)
+ * goes through the portable loop on its own; slid, the input of the last channels is gone by
+ * then, so they are left to raster order, as is everything from a quad outside the range.
+ * Returns the first channel not done. */
 static DW_NOINLINE int32_t dw_quads_out(const fe_conv_params *p, const int8_t *input,
                                         const int8_t *filter, const int32_t *bias,
                                         int8_t *output, int32_t disjoint) {
@@ -144,7 +147,11 @@ static DW_NOINLINE int32_t dw_quads_out(const fe_conv_params *p, const int8_t *i
   for (c = 0; c < end; c += 4) {
     const int32_t q = c + 4 <= ch ? c : ch - 4;
     if (!dw_pass_quad(&d, input, filter, bias, q)) {
-      return q;
+      if (!disjoint) {
+        return q;
+      }
+      dw_pixels_m1(p, input, filter, bias, q, q + 4, output);
+      continue;
     }
     for (oy = 0; oy < p->out_h; ++oy) {
       dw_pass_row(&d, oy, output + oy * p->out_w * ch + q, ch);
@@ -172,12 +179,18 @@ static int32_t dw_ring_rows(const fe_conv_params *p) {
   return most;
 }
 
-#define FE_DW_RING_WORDS 32
+/* Words of the stack ring, for planes whose ring (rows pending x out_w words) is larger than
+ * the scratch's out_h * out_w bytes: a 7x7 filter at stride 1 keeps 4 rows pending, so planes
+ * narrower than 16 columns (mcunetv2-large's 14x14x256) need up to 60 words; with 32 they ran
+ * channel by channel at ~20 instructions a MAC instead of ~4.5. */
+#define FE_DW_RING_WORDS 64
 
 /* In place: each pass's output rows go through a ring of `rows` rows (in the scratch, or on the
  * stack for small planes) and back over their consumed input once no later row of the pass
- * reads there (writes land on the pass's own channels only). Returns the first channel left to
- * the per-channel loop: all when neither ring fits. */
+ * reads there (writes land on the pass's own channels only, so quads run in any order: one
+ * outside dw_rq's range, a channel with shift 0, goes channel by channel through the portable
+ * step, and the passes go on after it). Returns the first channel left to the per-channel
+ * loop: all when neither ring fits. */
 static DW_NOINLINE int32_t dw_quads_inplace(const fe_conv_params *p, int8_t *buf,
                                             const int8_t *filter, const int32_t *bias,
                                             int8_t *scratch) {
@@ -192,8 +205,14 @@ static DW_NOINLINE int32_t dw_quads_inplace(const fe_conv_params *p, int8_t *buf
   dw_pass d;
   int32_t c = 0;
   dw_pass_init(p, &d);
-  for (; ring != NULL && c + 4 <= ch && dw_pass_quad(&d, buf, filter, bias, c); c += 4) {
+  for (; ring != NULL && c + 4 <= ch; c += 4) {
     int32_t oy, k, done = 0;
+    if (!dw_pass_quad(&d, buf, filter, bias, c)) { /* the ring is idle between passes */
+      for (k = 0; k < 4; ++k) {
+        dw_channel_inplace(p, buf, filter, bias, scratch, c + k);
+      }
+      continue;
+    }
     for (oy = 0; oy < p->out_h; ++oy) {
       const int32_t floor = dw_rows_floor(p, oy);
       dw_pass_row(&d, oy, (int8_t *)(ring + (oy % rows) * p->out_w), 4);
@@ -368,7 +387,7 @@ void fe_depthwise_conv2d(const fe_conv_params *p, const int8_t *input, const int
     }
 #endif
     if (c < p->in_c) {
-      dw_pixels_m1(p, input, filter, bias, c, output);
+      dw_pixels_m1(p, input, filter, bias, c, p->in_c, output);
     }
     return;
   }

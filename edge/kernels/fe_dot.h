@@ -49,6 +49,11 @@ static inline uint32_t fe_ld4(const int8_t *p) {
 #define FE_LDRD_POST(A, B, P) __asm__("ldrd %0, %1, [%2], #8" : "=r"(A), "=r"(B), "+r"(P) : \
                                       "m"(*(const uint64_t *)(P)))
 
+/* One word at p into A, p advanced by 4 (one LDR; as asm, so GCC keeps it where it stands
+ * instead of hoisting it into a spill: fe_conv_gemm.h's cg_dot2x2_pairs). */
+#define FE_LDR_POST(A, P) __asm__("ldr %0, [%1], #4" : "=r"(A), "+r"(P) : \
+                                  "m"(*(const uint32_t *)(P)))
+
 /* bytes 1 and 3 of v, sign-extended to two int16 (SXTB16 with ROR #8) */
 static inline int16x2_t fe_sxtb16_odd(uint32_t v) {
   int16x2_t r;

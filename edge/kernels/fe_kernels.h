@@ -153,6 +153,14 @@ typedef struct {
   /* with filter_wide: per output channel (an odd count padded by one with zeros) its bias and
    * requantization; multiplier, shift and output_offset are then not read */
   const fe_conv_rq *wide_rq;
+  /* CONV_2D on FE_CONV_WIDE builds, or NULL: a pointwise call (1x1, no padding, input offset
+   * folded) with in_c over fe_conv_gemm.h's CG_MAX_K, a multiple of 4, and requantization in
+   * fe_rq8z's range, its int8 weights re-laid by the code generator
+   * (export/codegen/ops_linear.py, _pair_filter) for fe_conv_gemm.h's cg_dot2x2_pairs: per
+   * pair of output channels (an odd last one paired with zeros) and per group of 4 values, 2
+   * words {channel c's 4 values; channel c + 1's 4}, so one LDRD fetches both rows. The int8
+   * filter argument is then NULL. */
+  const uint32_t *filter_pairs;
 } fe_conv_params;
 void fe_conv2d(const fe_conv_params *p, const int8_t *input, const int8_t *filter,
                const int32_t *bias, int8_t *output);

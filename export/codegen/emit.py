@@ -185,7 +185,7 @@ def _states(graph: Graph, plan: MemoryPlan, storage: Mapping[int, str]) -> list[
             for s, t in zip(_io(graph, idx, storage), idx, strict=True)]
 
 
-_DECL = re.compile(r"static const (\w+) (\w+)(\[\d+\])? = (.*)", re.S)
+_DECL = re.compile(r"(#if [^\n]+\n)?static const (\w+) (\w+)(\[\d+\])? = ([^#]*)(?(1)#endif\s*)$")
 _OP_NAME = re.compile(r"\b\w+_op\d+_\w+\b")
 
 
@@ -193,9 +193,11 @@ def _dedupe(decls: list[str], steps: list[dict[str, object]]
             ) -> tuple[list[str], list[dict[str, object]]]:
     """Declarations with equal type and value emitted once (the operators of a banded segment
     share their requantization tables and, where their shapes agree, their parameters); later
-    names are replaced by the first in the other declarations and the operator calls."""
+    names are replaced by the first in the other declarations and the operator calls. A
+    declaration under one ``#if`` line (a table only some builds link) is shared only with
+    those under the same line."""
     rename: dict[str, str] = {}
-    seen: dict[tuple[str, str, str], str] = {}
+    seen: dict[tuple[str, str, str, str], str] = {}
     kept: list[str] = []
     verbatim: set[str] = set()
 
@@ -205,16 +207,16 @@ def _dedupe(decls: list[str], steps: list[dict[str, object]]
     for decl in decls:
         decl = fix(decl)
         m = _DECL.match(decl)
-        if m is None:
+        if m is None or (m.group(1) and not _OP_NAME.fullmatch(m.group(3))):
             if decl not in verbatim:  # (e.g. a conv's widened weights, shared by its patches)
                 verbatim.add(decl)
                 kept.append(decl)
             continue
-        key = (m.group(1), m.group(3) or "", m.group(4))
+        key = (m.group(1) or "", m.group(2), m.group(4) or "", m.group(5))
         if key in seen:
-            rename[m.group(2)] = seen[key]
+            rename[m.group(3)] = seen[key]
             continue
-        seen[key] = m.group(2)
+        seen[key] = m.group(3)
         kept.append(decl)
     out = [{**s, "body": [fix(line) for line in s["body"]]}  # type: ignore[attr-defined]
            for s in steps]

@@ -301,6 +301,10 @@ def _render_conv(ctx: OpContext, *, depthwise: bool) -> Rendered:
     rq = None if wide is None or biases is None else _wide_rq(w, mults, shifts, biases, zp_out)
     if wide is not None and rq is not None:
         return _render_wide_conv(ctx, fields, tables, wide, rq, bias_ptr)
+    pairs = None if depthwise or folded is None or (fh, fw) != (1, 1) else _pair_filter(
+        w, mults, shifts, folded)
+    if pairs is not None:
+        return _render_pair_conv(ctx, fields, tables, pairs, bias_ptr)
     decls = (*tables, c_struct("fe_conv_params", ctx.name("p"), fields))
     if depthwise and ctx.storage[inp.index] == ctx.storage[out.index]:
         if ctx.scratch is None or oc != ic:
@@ -388,27 +392,75 @@ def _wide_rq(w: Tensor, mults: list[int], shifts: list[int], biases: np.ndarray,
     return np.array(rows, np.int64)
 
 
+def _conv_variants(ctx: OpContext, dsp: dict[str, object], fields: dict[str, object],
+                   dsp_args: tuple[str, str], args: tuple[str, str]) -> tuple[str, tuple[str, ...]]:
+    """The parameter struct and the fe_conv2d call of a CONV_2D whose DSP builds (FE_CONV_WIDE)
+    read re-laid weights: ``dsp`` fields and (filter, bias) arguments there, ``fields`` and
+    ``args`` elsewhere."""
+    inp, out = ctx.need(0), ctx.out()
+    struct = "\n".join(("#if FE_CONV_WIDE", c_struct("fe_conv_params", ctx.name("p"), dsp),
+                        "#else", c_struct("fe_conv_params", ctx.name("p"), fields), "#endif"))
+
+    def call(filt: str, bias: str) -> str:
+        return (f"fe_conv2d(&{ctx.name('p')}, {ctx.ptr(inp, const=True)}, {filt}, {bias}, "
+                f"{ctx.ptr(out)});")
+    return struct, ("#if FE_CONV_WIDE", call(*dsp_args), "#else", call(*args), "#endif")
+
+
 def _render_wide_conv(ctx: OpContext, fields: dict[str, object], tables: tuple[str, ...],
                       wide: np.ndarray, rq: np.ndarray, bias_ptr: str) -> Rendered:
     """CONV_2D whose DSP builds (FE_CONV_WIDE) link only the widened weights and their
-    requantization records, the others only the int8 weights."""
-    inp, w, out = ctx.need(0), ctx.need(1), ctx.out()
+    requantization records, the others only the int8 weights, the multiplier and shift tables
+    and the bias (folded or the tensor's) that the records replace."""
+    w, bias = ctx.need(1), ctx.inp(2)
     name = f"{ctx.storage[w.index]}_ww"  # one per weights tensor: patches of a conv share it
     ww = c_array("uint32_t", name, [f"0x{int(v):08X}u" for v in wide], per_row=6)
     # named by content: patches of a conv share it unless their biases differ (input offset
     # folded or not)
     rq_name = f"{ctx.storage[w.index]}_rq{zlib.crc32(rq.tobytes()):08x}"
     rq_decl = c_array("fe_conv_rq", rq_name, [[int(v) for v in row] for row in rq], per_row=2)
-    wide_fields = {**fields, "filter_wide": name, "wide_rq": rq_name}
-    decls = (*tables, f"#if FE_CONV_WIDE\n{ww}\n#endif", f"#if FE_CONV_WIDE\n{rq_decl}\n#endif",
-             "\n".join(("#if FE_CONV_WIDE",
-                        c_struct("fe_conv_params", ctx.name("p"), wide_fields),
-                        "#else", c_struct("fe_conv_params", ctx.name("p"), fields), "#endif")))
-    def call(filt: str) -> str:
-        return (f"fe_conv2d(&{ctx.name('p')}, {ctx.ptr(inp, const=True)}, {filt}, {bias_ptr}, "
-                f"{ctx.ptr(out)});")
-    body = ("#if FE_CONV_WIDE", call("NULL"), "#else", call(ctx.ptr(w)), "#endif")
-    return Rendered(decls, body, narrow_only=(w.index,))
+    dsp = {**fields, "multiplier": "NULL", "shift": "NULL", "filter_wide": name,
+           "wide_rq": rq_name}
+    struct, body = _conv_variants(ctx, dsp, fields, ("NULL", "NULL"), (ctx.ptr(w), bias_ptr))
+    decls = (*(f"#if !FE_CONV_WIDE\n{t}\n#endif" for t in tables),
+             f"#if FE_CONV_WIDE\n{ww}\n#endif", f"#if FE_CONV_WIDE\n{rq_decl}\n#endif", struct)
+    narrow = (w.index, bias.index) if bias is not None and bias.is_constant else (w.index,)
+    return Rendered(decls, body, narrow_only=narrow)
+
+
+def _pair_filter(w: Tensor, mults: list[int], shifts: list[int],
+                 biases: np.ndarray) -> np.ndarray | None:
+    """A pointwise CONV_2D's constant OHWI weights as ``fe_conv_params.filter_pairs`` words, or
+    None where the DSP kernels read the int8 rows as they are: in_c up to
+    :data:`CONV_WIDE_MAX_K` (the widened pair buffer takes those) or not a multiple of 4 (a
+    group would read past a pixel), requantization or sums outside ``fe_rq8z``'s range.
+
+    Layout: per pair of output channels (an odd last one paired with zeros) and per group of 4
+    values, 2 words: channel c's 4 values, then channel c + 1's (bytes little-endian), so one
+    LDRD fetches both rows' group. The same bytes as the int8 weights (plus one row for an odd
+    count)."""
+    oc, k = w.shape[0], int(np.prod(w.shape[1:]))
+    if not w.is_constant or k <= CONV_WIDE_MAX_K or k % 4 or biases.shape != (oc,) or \
+            _rq8_flag(mults, shifts, biases, k) != 1:
+        return None
+    ocp = oc + (oc & 1)
+    full = np.zeros((ocp, k), np.int8)
+    full[:oc] = w.numpy().astype(np.int8).reshape(oc, k)
+    v = full.reshape(ocp // 2, 2, k // 4, 4).transpose(0, 2, 1, 3)  # pair, group, channel, value
+    return np.ascontiguousarray(v).reshape(-1).view("<u4")
+
+
+def _render_pair_conv(ctx: OpContext, fields: dict[str, object], tables: tuple[str, ...],
+                      pairs: np.ndarray, bias_ptr: str) -> Rendered:
+    """Pointwise CONV_2D whose DSP builds (FE_CONV_WIDE) link only the weights re-laid by
+    channel pairs (:func:`_pair_filter`), the others only the int8 OHWI weights."""
+    w = ctx.need(1)
+    name = f"{ctx.storage[w.index]}_wp"  # one per weights tensor: patches of a conv share it
+    wp = c_array("uint32_t", name, [f"0x{int(v):08X}u" for v in pairs], per_row=6)
+    struct, body = _conv_variants(ctx, {**fields, "filter_pairs": name}, fields,
+                                  ("NULL", bias_ptr), (ctx.ptr(w), bias_ptr))
+    return Rendered((*tables, f"#if FE_CONV_WIDE\n{wp}\n#endif", struct), body,
+                    narrow_only=(w.index,))
 
 
 def render_conv2d(ctx: OpContext) -> Rendered:

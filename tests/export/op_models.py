@@ -241,8 +241,9 @@ def _cases_conv_wide() -> list[OpCase]:
     """CONV_2D shapes around the DSP cores' widened weights (fe_conv_params.filter_wide): an
     odd pixel count and an odd channel count, values per output not a multiple of 4 (18, 17, 27),
     strided pointwise, a window with padding (input offset not folded), k = 360 > 192
-    (int8 weights kept), and k = 8 and 13 (the kernel's instances for k 5..8 by channel quads,
-    with a pair and an odd channel after them, and for k 13..16 unrolled)."""
+    (int8 weights kept), k = 8 and 13 (the kernel's instances for k 5..8 by channel quads,
+    with a pair and an odd channel after them, and for k 13..16 unrolled), and pointwise
+    k = 196, 200 (int8 weights re-laid by channel pairs, fe_conv_params.filter_pairs)."""
     tf = _tf()
     op = frozenset({"CONV_2D"})
     return [
@@ -257,6 +258,11 @@ def _cases_conv_wide() -> list[OpCase]:
         OpCase("conv_wide_pointwise_k8_k16", op, ((1, 5, 5, 8),),
                lambda x: _conv(_conv(x, 1, 1, 13, 31, strides=1, padding="VALID"),
                                1, 1, 7, 33, strides=1, padding="VALID")),
+        # in_c 196 and 200 > 192: int8 weights re-laid by channel pairs (filter_pairs), strided
+        # rows of 3 (a pair and a single), then 9 pixels into 7 channels (a quad, a pair, one)
+        OpCase("conv_pairs_pointwise_k196_k200", op, ((1, 5, 5, 196),),
+               lambda x: _conv(tf.nn.relu(_conv(x, 1, 1, 200, 35, strides=2, padding="VALID")),
+                               1, 1, 7, 37, strides=1, padding="VALID")),
     ]
 
 

@@ -24,14 +24,15 @@ from export.backends import run_model_many
 from export.codegen import KERNEL_DIR
 from export.codegen.cformat import c_array
 from export.codegen.emit import emit_c
-from export.codegen.ops_linear import CONV_WIDE_MAX_K, _wide_filter, _wide_rq
+from export.codegen.ops_linear import CONV_WIDE_MAX_K, _pair_filter, _wide_filter, _wide_rq
 from export.planner.memory import plan_memory
 from export.planner.verify import verify_plan
 from export.tflite_reader import read_tflite
 
 CONV_CASES = ("conv_s2_same_relu", "conv_dilated_valid_relu6", "conv_1x3_s1x2_same",
               "depthwise_inplace_valid", "conv_wide_pointwise_odd", "conv_wide_3x3_k27_same",
-              "conv_wide_k360_valid", "conv_wide_pointwise_k8_k16")
+              "conv_wide_k360_valid", "conv_wide_pointwise_k8_k16",
+              "conv_pairs_pointwise_k196_k200")
 """op_models cases with CONV_2D: every shape class of the widened GEMM path and one over it."""
 FC_CASES = ("fully_connected_relu", "fully_connected_wide_tail")
 """op_models cases with a single-row FULLY_CONNECTED, widened on DSP builds (1 and 3 features in
@@ -70,6 +71,27 @@ def test_wide_layout_unpacks_to_the_weights(op_models) -> None:
     big = read_tflite(op_models["conv_wide_k360_valid"][0])
     wb = big.tensors[next(op for op in big.operators if op.op == "CONV_2D").inputs[1]]
     assert _wide_filter(wb, [1 << 30] * 4, [-8] * 4, np.zeros(4, np.int64)) is None
+
+
+def test_pair_layout_unpacks_to_the_weights(op_models) -> None:
+    """Per channel pair and group of four, channel c's four bytes then channel c + 1's, a zero
+    partner for an odd last channel; int8 rows kept up to the pair buffer's k or for k not a
+    multiple of 4."""
+    graph = read_tflite(op_models["conv_pairs_pointwise_k196_k200"][0])
+    convs = [op for op in graph.operators if op.op == "CONV_2D"]
+    w = graph.tensors[convs[1].inputs[1]]
+    oc, k = w.shape[0], int(np.prod(w.shape[1:]))
+    words = _pair_filter(w, [1 << 30] * oc, [-8] * oc, np.zeros(oc, np.int64))
+    assert words is not None and (oc, k) == (7, 200)
+    v = words.astype("<u4").view(np.int8).reshape(4, k // 4, 2, 4)  # pair, group, channel, value
+    rows = v.transpose(0, 2, 1, 3).reshape(8, k)
+    want = np.zeros((8, k), np.int8)
+    want[:7] = w.numpy().reshape(7, k)
+    np.testing.assert_array_equal(rows, want)
+    assert _pair_filter(w, [1 << 30] * oc, [0] * oc, np.zeros(oc, np.int64)) is None
+    small = read_tflite(op_models["conv_wide_pointwise_odd"][0])
+    ws = small.tensors[next(op for op in small.operators if op.op == "CONV_2D").inputs[1]]
+    assert _pair_filter(ws, [1 << 30] * 17, [-8] * 17, np.zeros(17, np.int64)) is None
 
 
 def test_wide_rq_records_and_their_int32_bound(op_models) -> None:
@@ -137,6 +159,10 @@ def test_conv_and_fc_models_equal_tflm_on_board(op_models, zoo, tmp_path: Path, 
         code = emit_c(graph, plan, prefix=p)
         if name.startswith("conv_wide_") and name != "conv_wide_k360_valid":
             assert "#if FE_CONV_WIDE" in code[f"{p}.c"] and "_ww[" in code[f"{p}.c"]
+            # the records replace the int8 tables there
+            assert re.search(r"#if !FE_CONV_WIDE\nstatic const int32_t \w+_mult\[", code[f"{p}.c"])
+        if name.startswith("conv_pairs_"):
+            assert code[f"{p}.c"].count("filter_pairs = ") == 2
         if name in FC_CASES or name == "zoo_mlp":
             assert "fe_fully_connected_wide(" in code[f"{p}.c"]
         files.update(code)

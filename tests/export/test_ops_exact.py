@@ -38,7 +38,7 @@ CASE_NAMES = (
     "resize_nearest_down_frac_align", "resize_nearest_down_half_pixel_to_1",
     "resize_nearest_align_to_1",
     "conv_wide_pointwise_odd", "conv_wide_3x3_k27_same", "conv_wide_k360_valid",
-    "conv_wide_pointwise_k8_k16",
+    "conv_wide_pointwise_k8_k16", "conv_pairs_pointwise_k196_k200",
 )
 
 

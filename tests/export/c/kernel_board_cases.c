@@ -722,11 +722,15 @@ static int dw_cases(void) {
     }
   }
   /* planes where the in-place ring fits the scratch (12x12 3x3), only the stack (5x5 7x7:
-   * every row pending) or neither (9x9 7x7), and 3x3 maps of 7x7 / 3x3 filters */
+   * every row pending; 9x9 7x7: 4 rows of 9 words; 11x12 7x7, 13 channels, channel 5 out of
+   * range: passes on either side of its quad) or neither (9x20 7x7), and 3x3 maps of 7x7 /
+   * 3x3 filters */
   bad += dw_check(12, 12, 8, 3, 3, 1, 1, 1, 0);
   bad += dw_check(12, 12, 12, 3, 3, 1, 1, 1, 4);
   bad += dw_check(5, 5, 8, 7, 7, 1, 1, 1, 0);
   bad += dw_check(9, 9, 8, 7, 7, 1, 1, 1, 0);
+  bad += dw_check(11, 12, 13, 7, 7, 1, 1, 1, 1);
+  bad += dw_check(9, 20, 8, 7, 7, 1, 1, 1, 0);
   bad += dw_check(3, 3, 12, 7, 7, 1, 1, 1, 0);
   bad += dw_check(3, 3, 12, 3, 3, 1, 1, 1, 6);
   bad += dw_check(10, 10, 4, 3, 3, 2, 1, 0, 0);

@@ -1,7 +1,8 @@
 """Produce the shipped checkpoints: train the teacher, distill the student, evaluate, copy.
 
 ``python -m foley_edge.ship --data D --work W [--epochs N] [--distill-epochs N]
-[--noise-epochs N] [--more-data D2 [--more-epochs N] [--more-distill-epochs N]]``; see
+[--noise-epochs N | --qat-epochs N] [--more-data D2 [--more-epochs N]
+[--more-distill-epochs N]]``; see
 ``edge/model/shipped/README.md``. Every step is a ``foley-edge`` command, so the recipe lives
 beside the command line, above ``edge``. Everything is written under ``W`` first; only finished
 runs are copied into ``edge/model/shipped`` (the old copy is replaced by a rename).
@@ -10,7 +11,9 @@ runs are copied into ``edge/model/shipped`` (the old copy is replaced by a renam
 of D's val/test ones) adds a second stage: the teacher and then the student are fine-tuned on
 D2's pieces, the student distilled from the fine-tuned teacher. Many pieces seen a few times
 generalise where 40 pieces seen 20 times overfit (issue #17). Evaluation stays on D's test
-split, the pieces neither stage trained on.
+split, the pieces neither stage trained on. ``--qat-epochs N`` ends with quantization-aware
+fine-tuning (``foley-edge qat``, int8 simulated, margin and logit-bound terms) instead of the
+int8 rounding-noise fine-tuning.
 """
 
 from __future__ import annotations
@@ -40,7 +43,7 @@ def _install(src: Path, dst: Path, names: tuple[str, ...] | None) -> None:
 def _final(a: argparse.Namespace) -> tuple[Path, Path]:
     """The teacher and the noise-tuned student the recipe ends with."""
     teacher = a.work / ("teacher_more" if a.more_data else "teacher")
-    return teacher, a.work / "student_noise"
+    return teacher, a.work / ("student_qat" if a.qat_epochs else "student_noise")
 
 
 def _steps(a: argparse.Namespace) -> list[list[str]]:
@@ -62,11 +65,16 @@ def _steps(a: argparse.Namespace) -> list[list[str]]:
              "0.5"],
         ]
         teacher, student, last_data = more_t, more_s, a.more_data
-    tuned = a.work / "student_noise"
+    _, tuned = _final(a)
+    if a.qat_epochs:
+        steps.append(["qat", "--run", str(student), "--data", a.data, "--out", str(tuned),
+                      "--epochs", str(a.qat_epochs), "--lr-factor", "0.1", "--margin", "1.0",
+                      "--margin-weight", "1.0", "--logit-bound", "12", "--bound-weight", "1.0"])
+    else:
+        steps.append(["distill", "--teacher", str(teacher), "--data", a.noise_data or last_data,
+                      "--out", str(tuned), "--epochs", str(a.noise_epochs), "--init",
+                      str(student), "--lr-factor", "0.2", "--set", "quant_noise=true"])
     steps += [
-        ["distill", "--teacher", str(teacher), "--data", a.noise_data or last_data, "--out",
-         str(tuned), "--epochs", str(a.noise_epochs), "--init", str(student), "--lr-factor",
-         "0.2", "--set", "quant_noise=true"],
         ["evaluate", "--model", str(teacher), "--data", a.data, "--max-clips", str(a.max_clips)],
         ["evaluate", "--model", str(tuned), "--data", a.data, "--max-clips", str(a.max_clips)],
     ]
@@ -94,6 +102,10 @@ def main(argv: list[str] | None = None) -> int:
                    help="student distillation epochs on --more-data")
     p.add_argument("--noise-data", default=None, metavar="D3",
                    help="dataset of the noise fine-tuning (default: the last stage's)")
+    p.add_argument("--qat-epochs", type=int, default=0,
+                   help="end with quantization-aware fine-tuning on --data (foley-edge qat, "
+                        "margin 1.0 + logit bound 12) for this many epochs instead of the "
+                        "noise fine-tuning (0: noise fine-tuning)")
     a = p.parse_args(argv)
     for cmd in _steps(a):
         print("foley-edge " + " ".join(cmd), file=sys.stderr)

@@ -9,7 +9,7 @@ from foley_edge.ship import _final, _steps
 def _args(**kw: object) -> argparse.Namespace:
     base = dict(data="D", work=Path("W"), epochs=20, distill_epochs=35, noise_epochs=8,
                 max_clips=8, more_data=None, more_epochs=2, more_distill_epochs=3,
-                noise_data=None)
+                noise_data=None, qat_epochs=0)
     return argparse.Namespace(**{**base, **kw})
 
 
@@ -36,3 +36,15 @@ def test_more_pieces_stage_fine_tunes_both_and_still_evaluates_on_the_first_test
     assert all(s[s.index("--data") + 1] == "D" for s in steps[5:])  # held-out pieces
     assert steps[5][steps[5].index("--model") + 1] == "W/teacher_more"
     assert _final(a) == (Path("W/teacher_more"), Path("W/student_noise"))
+
+
+def test_qat_replaces_the_noise_fine_tuning_and_ends_the_recipe() -> None:
+    a = _args(more_data="D2", qat_epochs=4)
+    steps = _steps(a)
+    assert [s[0] for s in steps] == ["train", "distill", "train", "distill", "qat", "evaluate",
+                                     "evaluate"]
+    qat = steps[4]
+    assert qat[qat.index("--run") + 1] == "W/student_more" and qat[qat.index("--data") + 1] == "D"
+    assert qat[qat.index("--out") + 1] == "W/student_qat" and "--margin-weight" in qat
+    assert steps[6][steps[6].index("--model") + 1] == "W/student_qat"
+    assert _final(a) == (Path("W/teacher_more"), Path("W/student_qat"))

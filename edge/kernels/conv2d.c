@@ -11,10 +11,13 @@
  * (shifts -23..-1) go to the GEMM family of fe_conv_gemm.h instead: 1x1 without padding as
  * pointwise, other windows with k <= 192 through im2col rows; the rest stay here. Calls whose
  * weights the code generator widened or re-laid (fe_conv_params.filter_wide, filter_pairs)
- * always go there. On Helium cores (FE_KERNELS_MVE) fe_gemm_mve.h takes pointwise calls and
- * windows up to FE_MVE_MAX_K values first. */
+ * always go there. On Helium cores (FE_KERNELS_MVE) calls with the code generator's
+ * requantization records (fe_conv_params.mve_rq: pointwise over at most 64 channels, gathered
+ * windows) go to fe_conv_px4_mve.h, four pixels a channel; fe_conv_mve.h and fe_gemm_mve.h
+ * take the other pointwise calls and windows up to FE_MVE_MAX_K values first. */
 #include "fe_conv_gemm.h"
 #include "fe_conv_mve.h"
+#include "fe_conv_px4_mve.h"
 #include "fe_dot.h"
 #include "fe_gemm_mve.h"
 #include "fe_internal.h"
@@ -198,6 +201,10 @@ int fe_conv2d_pointwise(const fe_conv_params *p, const int8_t *input, const int8
 void fe_conv2d(const fe_conv_params *p, const int8_t *input, const int8_t *filter,
                const int32_t *bias, int8_t *output) {
 #if FE_KERNELS_MVE
+  if (fe_mve_conv_px4_ok(p)) { /* four pixels a channel (fe_conv_px4_mve.h) */
+    fe_mve_conv_px4(p, input, filter, output);
+    return;
+  }
   if (fe_mve_conv_gather_ok(p)) { /* windows of at most 48 values, gathered (fe_conv_mve.h) */
     fe_mve_conv_gather(p, input, filter, bias, output);
     return;

@@ -123,6 +123,19 @@ typedef struct {
   int32_t r;     /* -shift, 1..31 */
 } fe_conv_rq;
 
+/* One output channel's bias and requantization for CONV_2D on Helium builds
+ * (fe_conv_params.mve_rq), precomputed by the code generator for fe_conv_px4_mve.h: with v =
+ * VQRDMULH(sum + bias, mult) (TFLite's SaturatingRoundingDoublingHighMul) and r = -shift
+ * (1..24), out = (VQSHL(v + [v < 0 ? -1 : 0] + round, lsh) >> 24) is TFLite's
+ * MultiplyByQuantizedMultiplier(sum + bias, mult, -r) + output_offset, saturated to int8: the
+ * left shift by 24 - r saturates exactly where the result leaves int8. */
+typedef struct {
+  int32_t bias;  /* bias + input_offset * (sum of the channel's weights) */
+  int32_t mult;  /* multiplier */
+  int32_t round; /* 2^(r - 1) + output_offset * 2^r */
+  int32_t lsh;   /* 24 - r, 0..23 */
+} fe_conv_rq_mve;
+
 typedef struct {
   int32_t in_h, in_w, in_c;
   int32_t out_h, out_w, out_c;
@@ -161,6 +174,11 @@ typedef struct {
    * words {channel c's 4 values; channel c + 1's 4}, so one LDRD fetches both rows. The int8
    * filter argument is then NULL. */
   const uint32_t *filter_pairs;
+  /* CONV_2D on FE_KERNELS_MVE builds, or NULL: per output channel its requantization record
+   * (fe_conv_rq_mve), set by the code generator when the activation range is the whole int8
+   * range and every shift is in -24..-1; fe_conv_px4_mve.h then takes pointwise calls and
+   * gathered windows (multiplier, shift and the bias argument are not read there) */
+  const fe_conv_rq_mve *mve_rq;
 } fe_conv_params;
 void fe_conv2d(const fe_conv_params *p, const int8_t *input, const int8_t *filter,
                const int32_t *bias, int8_t *output);

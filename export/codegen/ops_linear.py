@@ -4,6 +4,7 @@ DEPTHWISE_CONV_2D, and the pools that share their window arithmetic."""
 from __future__ import annotations
 
 import zlib
+from dataclasses import replace
 
 import numpy as np
 
@@ -296,15 +297,29 @@ def _render_conv(ctx: OpContext, *, depthwise: bool) -> Rendered:
     tables = (*_mult_tables(ctx, mults, shifts),
               *((_bias_decl(ctx, folded),) if folded is not None else ()))
     biases = folded if folded is not None else _constant_bias(w, bias)
+    records = None if depthwise else _mve_rq(w, bias, fields, mults, shifts, -zp_in, zp_out)
+    mve: _Variant | None = None
+    mve_decls: tuple[str, ...] = ()
+    if records is not None:  # Helium builds: fe_conv_px4_mve.h reads the records instead
+        mve_name, mve_decl = _mve_rq_decl(ctx, records)
+        mve = ("FE_KERNELS_MVE",
+               {**fields, "multiplier": "NULL", "shift": "NULL", "mve_rq": mve_name},
+               (ctx.ptr(w), "NULL" if folded is not None else bias_ptr))
+        mve_decls = (mve_decl,)
     wide = None if depthwise or oh * ow < CONV_WIDE_MIN_PIXELS else _wide_filter(
         w, mults, shifts, biases)
     rq = None if wide is None or biases is None else _wide_rq(w, mults, shifts, biases, zp_out)
     if wide is not None and rq is not None:
-        return _render_wide_conv(ctx, fields, tables, wide, rq, bias_ptr)
+        r = _render_wide_conv(ctx, fields, tables, wide, rq, bias_ptr, mve)
+        return replace(r, decls=(*mve_decls, *r.decls))
     pairs = None if depthwise or folded is None or (fh, fw) != (1, 1) else _pair_filter(
         w, mults, shifts, folded)
     if pairs is not None:
-        return _render_pair_conv(ctx, fields, tables, pairs, bias_ptr)
+        r = _render_pair_conv(ctx, fields, tables, pairs, bias_ptr, mve)
+        return replace(r, decls=(*mve_decls, *r.decls))
+    if mve is not None:
+        struct, body = _conv_variants(ctx, fields, (ctx.ptr(w), bias_ptr), [mve])
+        return Rendered((*mve_decls, *_guard(tables, [mve]), struct), body)
     decls = (*tables, c_struct("fe_conv_params", ctx.name("p"), fields))
     if depthwise and ctx.storage[inp.index] == ctx.storage[out.index]:
         if ctx.scratch is None or oc != ic:
@@ -392,23 +407,43 @@ def _wide_rq(w: Tensor, mults: list[int], shifts: list[int], biases: np.ndarray,
     return np.array(rows, np.int64)
 
 
-def _conv_variants(ctx: OpContext, dsp: dict[str, object], fields: dict[str, object],
-                   dsp_args: tuple[str, str], args: tuple[str, str]) -> tuple[str, tuple[str, ...]]:
-    """The parameter struct and the fe_conv2d call of a CONV_2D whose DSP builds (FE_CONV_WIDE)
-    read re-laid weights: ``dsp`` fields and (filter, bias) arguments there, ``fields`` and
-    ``args`` elsewhere."""
+_Variant = tuple[str, dict[str, object], tuple[str, str]]
+"""A CONV_2D's build variant: the preprocessor condition of the builds (FE_CONV_WIDE,
+FE_KERNELS_MVE), its parameter fields and its (filter, bias) arguments."""
+
+
+def _conv_variants(ctx: OpContext, fields: dict[str, object], args: tuple[str, str],
+                   variants: list[_Variant]) -> tuple[str, tuple[str, ...]]:
+    """The parameter struct and the fe_conv2d call of a CONV_2D whose builds under each
+    variant's condition read its fields and arguments (re-laid weights, precomputed
+    requantization), ``fields`` and ``args`` elsewhere."""
     inp, out = ctx.need(0), ctx.out()
-    struct = "\n".join(("#if FE_CONV_WIDE", c_struct("fe_conv_params", ctx.name("p"), dsp),
-                        "#else", c_struct("fe_conv_params", ctx.name("p"), fields), "#endif"))
+    name = ctx.name("p")
 
     def call(filt: str, bias: str) -> str:
-        return (f"fe_conv2d(&{ctx.name('p')}, {ctx.ptr(inp, const=True)}, {filt}, {bias}, "
+        return (f"fe_conv2d(&{name}, {ctx.ptr(inp, const=True)}, {filt}, {bias}, "
                 f"{ctx.ptr(out)});")
-    return struct, ("#if FE_CONV_WIDE", call(*dsp_args), "#else", call(*args), "#endif")
+    struct: list[str] = []
+    body: list[str] = []
+    for i, (cond, f, a) in enumerate(variants):
+        line = f"#{'if' if i == 0 else 'elif'} {cond}"
+        struct += [line, c_struct("fe_conv_params", name, f)]
+        body += [line, call(*a)]
+    struct += ["#else", c_struct("fe_conv_params", name, fields), "#endif"]
+    body += ["#else", call(*args), "#endif"]
+    return "\n".join(struct), tuple(body)
+
+
+def _guard(tables: tuple[str, ...], variants: list[_Variant]) -> tuple[str, ...]:
+    """``tables`` (multipliers, shifts, a folded bias) declared only on the builds outside every
+    variant's condition (the variants read none of them)."""
+    cond = " && ".join(f"!{c}" for c, _, _ in variants)
+    return tuple(f"#if {cond}\n{t}\n#endif" for t in tables)
 
 
 def _render_wide_conv(ctx: OpContext, fields: dict[str, object], tables: tuple[str, ...],
-                      wide: np.ndarray, rq: np.ndarray, bias_ptr: str) -> Rendered:
+                      wide: np.ndarray, rq: np.ndarray, bias_ptr: str,
+                      mve: _Variant | None) -> Rendered:
     """CONV_2D whose DSP builds (FE_CONV_WIDE) link only the widened weights and their
     requantization records, the others only the int8 weights, the multiplier and shift tables
     and the bias (folded or the tensor's) that the records replace."""
@@ -421,8 +456,10 @@ def _render_wide_conv(ctx: OpContext, fields: dict[str, object], tables: tuple[s
     rq_decl = c_array("fe_conv_rq", rq_name, [[int(v) for v in row] for row in rq], per_row=2)
     dsp = {**fields, "multiplier": "NULL", "shift": "NULL", "filter_wide": name,
            "wide_rq": rq_name}
-    struct, body = _conv_variants(ctx, dsp, fields, ("NULL", "NULL"), (ctx.ptr(w), bias_ptr))
-    decls = (*(f"#if !FE_CONV_WIDE\n{t}\n#endif" for t in tables),
+    variants: list[_Variant] = [("FE_CONV_WIDE", dsp, ("NULL", "NULL")),
+                                *((mve,) if mve is not None else ())]
+    struct, body = _conv_variants(ctx, fields, (ctx.ptr(w), bias_ptr), variants)
+    decls = (*_guard(tables, variants),
              f"#if FE_CONV_WIDE\n{ww}\n#endif", f"#if FE_CONV_WIDE\n{rq_decl}\n#endif", struct)
     narrow = (w.index, bias.index) if bias is not None and bias.is_constant else (w.index,)
     return Rendered(decls, body, narrow_only=narrow)
@@ -451,16 +488,79 @@ def _pair_filter(w: Tensor, mults: list[int], shifts: list[int],
 
 
 def _render_pair_conv(ctx: OpContext, fields: dict[str, object], tables: tuple[str, ...],
-                      pairs: np.ndarray, bias_ptr: str) -> Rendered:
+                      pairs: np.ndarray, bias_ptr: str, mve: _Variant | None
+                      ) -> Rendered:  # fmt: skip
     """Pointwise CONV_2D whose DSP builds (FE_CONV_WIDE) link only the weights re-laid by
     channel pairs (:func:`_pair_filter`), the others only the int8 OHWI weights."""
     w = ctx.need(1)
     name = f"{ctx.storage[w.index]}_wp"  # one per weights tensor: patches of a conv share it
     wp = c_array("uint32_t", name, [f"0x{int(v):08X}u" for v in pairs], per_row=6)
-    struct, body = _conv_variants(ctx, {**fields, "filter_pairs": name}, fields,
-                                  ("NULL", bias_ptr), (ctx.ptr(w), bias_ptr))
+    struct, body = _conv_variants(ctx, fields, (ctx.ptr(w), bias_ptr),
+                                  [("FE_CONV_WIDE", {**fields, "filter_pairs": name},
+                                    ("NULL", bias_ptr)), *((mve,) if mve is not None else ())])
+    # the DSP builds read the tables too
+    tables = _guard(tables, [mve]) if mve is not None else tables
     return Rendered((*tables, f"#if FE_CONV_WIDE\n{wp}\n#endif", struct), body,
                     narrow_only=(w.index,))
+
+
+MVE_PX4_MAX_K = 64
+"""Most input channels of a pointwise CONV_2D given to fe_conv_px4_mve.h (FE_MVE_PX4_MAX_K, its
+stack rows). Longer rows stay on fe_gemm_mve.h's pixel pairs against three channels (11
+instructions per 96 MACs): on qemu-m55, mcunet-vww1's 1x1 convolutions over 96-480 channels
+ran 0.20-0.34 instructions a MAC there and 0.29-0.37 in blocks of four pixels (3x3 planes
+leave a block of one pixel), those over 40-64 channels 0.56-0.58 there and 0.41-0.49 here."""
+
+MVE_GATHER_K = 48
+"""Most values per output of a gathered window there (fe_conv_mve.h's FE_MVE_GK)."""
+
+
+def _mve_px4_shape(f: dict[str, int]) -> bool:
+    """True when fe_conv_px4_mve.h takes a CONV_2D of window ``f``: pointwise (1x1, no padding)
+    over at most :data:`MVE_PX4_MAX_K` channels, or a window fe_mve_conv_gather_ok accepts (at
+    most :data:`MVE_GATHER_K` values, filter offsets below 127, each group of 16 values within
+    255 bytes of its first)."""
+    if f["filter_h"] == f["filter_w"] == 1 and f["pad_h"] == f["pad_w"] == 0 and \
+            (f["out_h"] - 1) * f["stride_h"] < f["in_h"] and \
+            (f["out_w"] - 1) * f["stride_w"] < f["in_w"]:
+        return f["in_c"] <= MVE_PX4_MAX_K
+    c, row = f["in_c"], f["filter_w"] * f["in_c"]
+    k = f["filter_h"] * row
+    if k > MVE_GATHER_K or (f["filter_h"] - 1) * f["dilation_h"] >= 127 or \
+            (f["filter_w"] - 1) * f["dilation_w"] >= 127:
+        return False
+
+    def lane(j: int) -> int:  # byte offset of im2col value j from the window origin
+        fy, fx = j // row, (j % row) // c
+        return (fy * f["dilation_h"] * f["in_w"] + fx * f["dilation_w"]) * c + j % c
+    return all(lane(min(j + 15, k - 1)) - lane(j) <= 255 for j in range(0, k, 16))
+
+
+def _mve_rq(w: Tensor, bias: Tensor | None, f: dict[str, int], mults: list[int],
+            shifts: list[int], input_offset: int, zp_out: int) -> np.ndarray | None:
+    """``fe_conv_params.mve_rq`` records of a CONV_2D (rows {bias + input_offset * sum(w),
+    multiplier, 2^(r-1) + zp_out 2^r, 24 - r}, r = -shift), or None where fe_conv_px4_mve.h
+    would not take it: a shape it does not (:func:`_mve_px4_shape`), an activation range other
+    than int8's, a shift outside -24..-1 (the saturating left shift by 24 - r is the clamp),
+    weights or bias not constant, a folded bias outside int32."""
+    if (f["act_min"], f["act_max"]) != (-128, 127) or not _mve_px4_shape(f) or \
+            not all(-24 <= s <= -1 for s in shifts):
+        return None
+    folded = _folded_values(w, bias, input_offset)
+    if folded is None:
+        return None
+    rows = [[int(b), m, (1 << (-s - 1)) + zp_out * (1 << -s), 24 + s]
+            for b, m, s in zip(folded, mults, shifts, strict=True)]
+    return np.array(rows, np.int64)
+
+
+def _mve_rq_decl(ctx: OpContext, rq: np.ndarray) -> tuple[str, str]:
+    """Name and declaration (FE_KERNELS_MVE builds only) of :func:`_mve_rq`'s records, named by
+    content so that patches of a conv share them."""
+    w = ctx.need(1)
+    name = f"{ctx.storage[w.index]}_mrq{zlib.crc32(rq.tobytes()):08x}"
+    decl = c_array("fe_conv_rq_mve", name, [[int(v) for v in row] for row in rq], per_row=2)
+    return name, f"#if FE_KERNELS_MVE\n{decl}\n#endif"
 
 
 def render_conv2d(ctx: OpContext) -> Rendered:

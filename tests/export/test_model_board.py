@@ -24,7 +24,16 @@ from export.backends import run_model_many
 from export.codegen import KERNEL_DIR
 from export.codegen.cformat import c_array
 from export.codegen.emit import emit_c
-from export.codegen.ops_linear import CONV_WIDE_MAX_K, _pair_filter, _wide_filter, _wide_rq
+from export.codegen.fixedpoint import rdbpot, srdhm
+from export.codegen.ops_linear import (
+    CONV_WIDE_MAX_K,
+    MVE_GATHER_K,
+    MVE_PX4_MAX_K,
+    _mve_rq,
+    _pair_filter,
+    _wide_filter,
+    _wide_rq,
+)
 from export.planner.memory import plan_memory
 from export.planner.verify import verify_plan
 from export.tflite_reader import read_tflite
@@ -109,6 +118,66 @@ def test_wide_rq_records_and_their_int32_bound(op_models) -> None:
     assert _wide_rq(w, [(1 << 31) - 1] * 5, [-24] * 5, bias * 0 + (1 << 24), 127) is None
 
 
+MVE_CASES = ("conv_s2_same_relu", "conv_dilated_valid_relu6", "conv_1x3_s1x2_same",
+             "conv_wide_3x3_k27_same", "conv_wide_pointwise_odd", "conv_wide_pointwise_k8_k16")
+"""CONV_CASES whose Helium builds take fe_conv_px4_mve.h (requantization records): windows of
+4-36 values with and without padding and input offset, pointwise over 8-18 channels, planes
+of 25-81 pixels (a short last block)."""
+
+
+def test_mve_limits_are_the_kernels() -> None:
+    px4 = (KERNEL_DIR / "fe_conv_px4_mve.h").read_text()
+    gather = (KERNEL_DIR / "fe_conv_mve.h").read_text()
+    m = re.search(r"#define FE_MVE_PX4_MAX_K (\d+)", px4)
+    assert m is not None and int(m.group(1)) == MVE_PX4_MAX_K
+    m = re.search(r"#define FE_MVE_GK (\d+)", gather)
+    assert m is not None and int(m.group(1)) == MVE_GATHER_K
+
+
+def _mve_apply(s: int, rec: list[int]) -> int:
+    """fe_conv_px4_mve.h's requantization of an int32 sum s with one fe_conv_rq_mve record, as
+    the Helium instructions do it (VADD, VQRDMULH, VSHR #31 + VQADD, VQADD, VQSHL, VSHR #24)."""
+    def sat(v: int) -> int:
+        return min(2**31 - 1, max(-(2**31), v))
+    bias, mult, rnd, lsh = rec
+    v = sat((2 * (s + bias) * mult + 2**31) >> 32)
+    v = sat(v + (v >> 31))
+    v = sat(v + rnd)
+    return sat(v << lsh) >> 24
+
+
+def test_mve_rq_records_equal_tflite_requantization(op_models) -> None:
+    """{bias + input_offset sum(w), mult, 2^(r-1) + zp 2^r, 24 - r}; applied as the kernel does,
+    equal to TFLite's MultiplyByQuantizedMultiplier + zp clamped to int8 for sums across the
+    whole range (saturating ones included); None outside int8's activation range or shifts
+    -24..-1."""
+    graph = read_tflite(op_models["conv_wide_3x3_k27_same"][0])
+    w = graph.tensors[next(op for op in graph.operators if op.op == "CONV_2D").inputs[1]]
+    f = {"in_h": 7, "in_w": 7, "in_c": 3, "out_h": 7, "out_w": 7, "filter_h": 3, "filter_w": 3,
+         "stride_h": 1, "stride_w": 1, "dilation_h": 1, "dilation_w": 1, "pad_h": 1, "pad_w": 1,
+         "act_min": -128, "act_max": 127}
+    wsum = w.numpy().astype(np.int64).reshape(5, -1).sum(axis=1)
+    rng = np.random.default_rng(3)
+    for shift, zp in ((-1, 0), (-7, -128), (-13, 5), (-24, 127), (-24, -128)):
+        mults = [int(m) for m in rng.integers(1 << 30, 1 << 31, 5)]
+        rq = _mve_rq(w, None, f, mults, [shift] * 5, 3, zp)
+        assert rq is not None
+        np.testing.assert_array_equal(rq[:, 0], 3 * wsum)
+        np.testing.assert_array_equal(rq[0, 2:], [(1 << (-shift - 1)) + zp * (1 << -shift),
+                                                 24 + shift])
+        sums = [int(v) for v in np.concatenate([rng.integers(-(2**30), 2**30, 200),
+                                                rng.integers(-(2**20), 2**20, 200)])]
+        for c in range(5):
+            rec = [int(v) for v in rq[c]]
+            want = [min(127, max(-128, rdbpot(srdhm(v + rec[0], mults[c]), -shift) + zp))
+                    for v in [*sums, 0, -1, 1]]
+            got = [_mve_apply(v, rec) for v in [*sums, 0, -1, 1]]
+            assert got == want, f"shift {shift}, zp {zp}"
+    assert _mve_rq(w, None, {**f, "act_min": 0}, mults, [-7] * 5, 3, 0) is None
+    assert _mve_rq(w, None, f, mults, [-7, -7, 0, -7, -7], 3, 0) is None
+    assert _mve_rq(w, None, f, mults, [-25] * 5, 3, 0) is None
+
+
 def _main(names: list[str], prefixes: list[str], graphs: list) -> str:
     """The image's main: per model, every sample through {prefix}_invoke, outputs compared."""
     lines = ['#include <stdint.h>', '#include "semihost.h"', '#include "board.h"',
@@ -160,7 +229,10 @@ def test_conv_and_fc_models_equal_tflm_on_board(op_models, zoo, tmp_path: Path, 
         if name.startswith("conv_wide_") and name != "conv_wide_k360_valid":
             assert "#if FE_CONV_WIDE" in code[f"{p}.c"] and "_ww[" in code[f"{p}.c"]
             # the records replace the int8 tables there
-            assert re.search(r"#if !FE_CONV_WIDE\nstatic const int32_t \w+_mult\[", code[f"{p}.c"])
+            assert re.search(r"#if !FE_CONV_WIDE( && !FE_KERNELS_MVE)?\nstatic const int32_t "
+                             r"\w+_mult\[", code[f"{p}.c"])
+        if name in MVE_CASES:
+            assert ".mve_rq = " in code[f"{p}.c"], name
         if name.startswith("conv_pairs_"):
             assert code[f"{p}.c"].count("filter_pairs = ") == 2
         if name in FC_CASES or name == "zoo_mlp":

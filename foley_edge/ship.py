@@ -43,7 +43,11 @@ def _install(src: Path, dst: Path, names: tuple[str, ...] | None) -> None:
 def _final(a: argparse.Namespace) -> tuple[Path, Path]:
     """The teacher and the noise-tuned student the recipe ends with."""
     teacher = a.work / ("teacher_more" if a.more_data else "teacher")
-    return teacher, a.work / ("student_qat" if a.qat_epochs else "student_noise")
+    if a.qat_epochs:
+        return teacher, a.work / "student_qat"
+    if a.noise_epochs:
+        return teacher, a.work / "student_noise"
+    return teacher, a.work / ("student_more" if a.more_data else "student")
 
 
 def _steps(a: argparse.Namespace) -> list[list[str]]:
@@ -70,7 +74,7 @@ def _steps(a: argparse.Namespace) -> list[list[str]]:
         steps.append(["qat", "--run", str(student), "--data", a.data, "--out", str(tuned),
                       "--epochs", str(a.qat_epochs), "--lr-factor", "0.1", "--margin", "1.0",
                       "--margin-weight", "1.0", "--logit-bound", "12", "--bound-weight", "1.0"])
-    else:
+    elif a.noise_epochs:
         steps.append(["distill", "--teacher", str(teacher), "--data", a.noise_data or last_data,
                       "--out", str(tuned), "--epochs", str(a.noise_epochs), "--init",
                       str(student), "--lr-factor", "0.2", "--set", "quant_noise=true"])
@@ -91,7 +95,8 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--epochs", type=int, default=20)
     p.add_argument("--distill-epochs", type=int, default=35)
     p.add_argument("--noise-epochs", type=int, default=8,
-                   help="fine-tuning epochs with int8 rounding noise (quant_noise)")
+                   help="fine-tuning epochs with int8 rounding noise (quant_noise); 0: none, "
+                        "the distilled student is shipped as it is")
     p.add_argument("--max-clips", type=int, default=8)
     p.add_argument("--more-data", default=None, metavar="D2",
                    help="second stage: fine-tune teacher and student on this dataset's pieces "

@@ -48,3 +48,10 @@ def test_qat_replaces_the_noise_fine_tuning_and_ends_the_recipe() -> None:
     assert qat[qat.index("--out") + 1] == "W/student_qat" and "--margin-weight" in qat
     assert steps[6][steps[6].index("--model") + 1] == "W/student_qat"
     assert _final(a) == (Path("W/teacher_more"), Path("W/student_qat"))
+
+
+def test_no_fine_tuning_ships_the_distilled_student() -> None:
+    a = _args(more_data="D2", noise_epochs=0)
+    assert [s[0] for s in _steps(a)] == ["train", "distill", "train", "distill", "evaluate",
+                                         "evaluate"]
+    assert _final(a) == (Path("W/teacher_more"), Path("W/student_more"))

@@ -22,11 +22,12 @@ class ShippedModelError(FoleyEdgeError, FileNotFoundError):
 
 
 STUDENTS: dict[str, str] = {
-    "student": "python -m foley_edge.ship --data DATA --work WORK",
+    "student": ("python -m foley_edge.ship --data DATA --work WORK --more-data DATA2 "
+                "--more-epochs 2 --more-distill-epochs 4 --noise-epochs 0"),
     "student-f411": "foley-edge search --board nucleo-f411re --data DATA --out DIR",
-    "student-hop4": ("foley-edge train --init edge/model/shipped/student --data DATA --out DIR "
-                     "--set hop_frames=4 --set max_tokens=24 --stride 4 --epochs 6 "
-                     "--lr-factor 0.3 --seed 0"),
+    "student-hop4": ("foley-edge train --init edge/model/shipped/student --data DATA2 --out DIR "
+                     "--set hop_frames=4 --set max_tokens=24 --set quant_noise=true --stride 4 "
+                     "--epochs 1 --lr-factor 0.3 --seed 0"),
 }
 """Shipped students by folder name (one per board class, and the F746 class's 4-frame-hop
 student for live playing) -> the command that produces it."""

@@ -133,10 +133,11 @@ class DeviceLink:
         self._awaiting_hello = True
         try:
             hello = self._wait_for(lambda x: isinstance(x, m.Hello), "HELLO", handshake=True)
+            hello = self._last_hello(hello)  # type: ignore[arg-type]
         finally:
             self._awaiting_hello = False
-        self._accept_hello(hello)  # type: ignore[arg-type]
-        return hello  # type: ignore[return-value]
+        self._accept_hello(hello)
+        return hello
 
     def ping(self, data: bytes = b"") -> float:
         """Send PING, wait for the matching PONG; returns the round trip in seconds."""
@@ -156,10 +157,24 @@ class DeviceLink:
         self._awaiting_hello = True
         try:
             hello = self._wait_for(lambda x: isinstance(x, m.Hello), "HELLO after RESET")
+            hello = self._last_hello(hello)  # type: ignore[arg-type]
         finally:
             self._awaiting_hello = False
-        self._accept_hello(hello)  # type: ignore[arg-type]
-        return hello  # type: ignore[return-value]
+        self._accept_hello(hello)
+        return hello
+
+    def _last_hello(self, first: m.Hello) -> m.Hello:
+        """The newest of ``first`` and the HELLOs still queued behind it, which are taken off.
+
+        A device booting sends a HELLO of its own before it answers HELLO_REQ: when both arrive
+        in one read they are queued together, and the one left behind would later look like a
+        restart (a HELLO after the handshake) and shift the stream's timeline by the frames sent
+        meanwhile. Every HELLO queued by now belongs to this handshake or reset.
+        """
+        queued = [x for x in self._inbox if isinstance(x, m.Hello)]
+        if queued:
+            self._inbox = deque(x for x in self._inbox if not isinstance(x, m.Hello))
+        return queued[-1] if queued else first
 
     def reconnect(self, *, within_s: float = 10.0) -> m.Hello:
         """Reopen the URL (retrying while the device restarts) and handshake again."""

@@ -162,6 +162,27 @@ def test_resync_on_garbage_from_the_device():
         assert link.bad_frames == 4
 
 
+def _hello(board: str) -> m.Hello:
+    from edge.vocab import vocab_hash
+
+    return m.Hello(protocol_version=spec.PROTOCOL_VERSION, max_payload=512, rx_window=4,
+                   model_hash=1, vocab_hash=vocab_hash(), flash_budget=1 << 20,
+                   sram_budget=320 << 10, n_joints=65, n_channels=3, input_scale=1 / 127,
+                   input_zero_point=0, fps=22.0, hop=4, context_frames=44, input_frame=1,
+                   fw_version="t", board=board)
+
+
+def test_a_boot_hello_and_the_answer_read_together_are_one_handshake():
+    """A booting device announces itself (seq 0) and then answers HELLO_REQ (seq 1); read in
+    one go, the answer must not be left queued to pass later for a device restart."""
+    with DeviceLink("loop://", timeout=0.5) as link:
+        port = link._require_port()
+        port.write(m.encode_message(_hello("boot"), 0) + m.encode_message(_hello("answer"), 1))
+        assert link.handshake().board == "answer"  # the newest
+        assert not [x for x in link.poll() if isinstance(x, m.Hello)]
+        assert link.resets == 0
+
+
 def test_timeouts_are_clear_bridge_errors():
     with DeviceLink("loop://", timeout=0.2) as link:
         with pytest.raises(BridgeError, match=r"no HELLO from 'loop://' within 0.2 s"):

@@ -2,10 +2,11 @@
 
 ``shipped/student/`` holds the distilled student's run folder (config.json, model.weights.h5,
 metrics.json, curves.png, eval_test.json); ``shipped/teacher/`` the teacher's config, metrics
-and evaluation (its weights stay out of the repo). Both are produced by one command (see
-``README.md`` beside this file)::
+and evaluation (its weights stay out of the repo). Both are produced by one command after the
+two datasets (see ``README.md`` beside this file)::
 
-    python -m foley_edge.ship --data data/synth --work runs/ship
+    python -m foley_edge.ship --data data/synth --work runs/ship --more-data data/synth-250 \
+        --more-epochs 2 --more-distill-epochs 4 --noise-epochs 0
 """
 
 from __future__ import annotations

@@ -194,10 +194,11 @@ def _dedupe(decls: list[str], steps: list[dict[str, object]]
     """Declarations with equal type and value emitted once (the operators of a banded segment
     share their requantization tables and, where their shapes agree, their parameters); later
     names are replaced by the first in the other declarations and the operator calls. A
-    declaration under one ``#if`` line (a table only some builds link) is shared only with
-    those under the same line."""
+    declaration under an ``#if`` line (a table only some builds link) shared with one under
+    another line, or under none, is kept once under the union of their conditions: the patches
+    of one convolution may take different kernel variants and still read the same table."""
     rename: dict[str, str] = {}
-    seen: dict[tuple[str, str, str, str], str] = {}
+    seen: dict[tuple[str, str, str], tuple[int, list[str] | None]] = {}  # -> (kept, guards)
     kept: list[str] = []
     verbatim: set[str] = set()
 
@@ -212,15 +213,36 @@ def _dedupe(decls: list[str], steps: list[dict[str, object]]
                 verbatim.add(decl)
                 kept.append(decl)
             continue
-        key = (m.group(1) or "", m.group(2), m.group(4) or "", m.group(5))
+        key = (m.group(2), m.group(4) or "", m.group(5))
+        guard = m.group(1)[len("#if "):].strip() if m.group(1) else None
         if key in seen:
-            rename[m.group(3)] = seen[key]
+            i, guards = seen[key]
+            rename[m.group(3)] = _DECL.match(kept[i]).group(3)  # type: ignore[union-attr]
+            if guards is not None and (guard is None or guard not in guards):
+                guards = None if guard is None else [*guards, guard]
+                seen[key] = (i, guards)
+                kept[i] = _guarded(kept[i], guards)
             continue
-        seen[key] = m.group(3)
+        seen[key] = (len(kept), None if guard is None else [guard])
         kept.append(decl)
     out = [{**s, "body": [fix(line) for line in s["body"]]}  # type: ignore[attr-defined]
            for s in steps]
     return kept, out
+
+
+def _guarded(decl: str, guards: list[str] | None) -> str:
+    """``decl`` (guarded or not, a :data:`_DECL` match) under ``guards`` joined by ``||``
+    (none: unguarded)."""
+    m = _DECL.match(decl)
+    assert m is not None
+    body = decl[len(m.group(1) or ""):]
+    if m.group(1):
+        body = body.rstrip()
+        body = body[: -len("#endif")].rstrip() if body.endswith("#endif") else body
+    if not guards:
+        return body
+    cond = guards[0] if len(guards) == 1 else " || ".join(f"({g})" for g in guards)
+    return f"#if {cond}\n{body}\n#endif"
 
 
 def emit_c(graph: Graph, plan: MemoryPlan, *, prefix: str = "model") -> dict[str, str]:

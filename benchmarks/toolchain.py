@@ -268,9 +268,9 @@ def build_image(gen: Generated, board: Any, work: Path, *, portable: bool = Fals
             FIRMWARE_DIR]
     flags = ("-fstack-usage", "-fcallgraph-info=su")
     objs = _compile(board, board_srcs, incs, work / "obj", flags)
-    objs += _compile(board, srcs, incs, work / "obj_model", (*flags, *probe))
-    objs += _compile(board, _kernel_sources(), incs, work / "obj_kernels",
-                     (*flags, *_kernel_flags(portable)))
+    kflags = _kernel_flags(portable)  # the model's C picks its kernel variants by them too
+    objs += _compile(board, srcs, incs, work / "obj_model", (*flags, *probe, *kflags))
+    objs += _compile(board, _kernel_sources(), incs, work / "obj_kernels", (*flags, *kflags))
     elf = work / "bench.elf"
     layout = [f"-L{emulator_layout(board, work / 'ld')}"] if emulator_memory else []
     run_tool([tool("arm-none-eabi-gcc"), *board.cpu_flags, *LINK_FLAGS, *layout,

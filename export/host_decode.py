@@ -5,11 +5,12 @@ model's input frame (:mod:`edge.data.bodyframe`), as the streaming host does bef
 them. Per hop (window of W frames ending at frame ``e``): quantize the keypoints with the
 encoder input's (scale, zero point) through the streaming host's own ``quantize_frame``
 (:func:`quantize_keypoints`), run the encoder once, copy its cross K/V outputs into the step's
-cross inputs *as bytes* (the export pins both sides to one quantization), start from SOS with zeroed caches (the zero point, i.e.
-real 0) and run the step at positions ``0..L-1``: token + clock (the frame bin of the hop time
-reached after the token, :mod:`edge.model.clock`, fed as the ``position`` input) + quantized
-additive mask + caches in, logits + new K/V rows out; the rows are copied to cache row ``p``; the next token is
-the argmax of the int8 logits (monotonic in the real logits) until EOS. Works on any
+cross inputs *as bytes* (the export pins both sides to one quantization), start from SOS with
+zeroed caches (the zero point, i.e. real 0) and run the step at positions ``0..L-1``: token +
+clock (the frame bin of the hop time reached after the token, :mod:`edge.model.clock`, fed as
+the ``position`` input) + quantized additive mask + caches in, logits + new K/V rows out; the
+rows are copied to cache row ``p``; the next token is the argmax of the int8 logits (monotonic
+in the real logits) until EOS. Works on any
 :class:`export.session.Session` (litert, tflm, c, or the float Keras reference).
 Hop tokens are relative to the hop's start ``(e - H) / fps``; :func:`hops_to_midi` shifts each
 hop's notes (decoded by ``edge.midi.codec.decode``'s rules) to the clip's clock.

@@ -41,17 +41,17 @@ def _install(src: Path, dst: Path, names: tuple[str, ...] | None) -> None:
 
 
 def _final(a: argparse.Namespace) -> tuple[Path, Path]:
-    """The teacher and the noise-tuned student the recipe ends with."""
-    teacher = a.work / ("teacher_more" if a.more_data else "teacher")
-    if a.qat_epochs:
-        return teacher, a.work / "student_qat"
-    if a.noise_epochs:
-        return teacher, a.work / "student_noise"
-    return teacher, a.work / ("student_more" if a.more_data else "student")
+    """The run folders the recipe ships: its last teacher and its last student."""
+    return _recipe(a)[1:]
 
 
 def _steps(a: argparse.Namespace) -> list[list[str]]:
     """The ``foley-edge`` commands of the recipe, in order."""
+    return _recipe(a)[0]
+
+
+def _recipe(a: argparse.Namespace) -> tuple[list[list[str]], Path, Path]:
+    """The recipe's commands, in order, and the teacher and student run folders it ends with."""
     teacher, student = a.work / "teacher", a.work / "student"
     steps = [
         ["train", "--data", a.data, "--out", str(teacher), "--epochs", str(a.epochs)],
@@ -69,20 +69,23 @@ def _steps(a: argparse.Namespace) -> list[list[str]]:
              "0.5"],
         ]
         teacher, student, last_data = more_t, more_s, a.more_data
-    _, tuned = _final(a)
     if a.qat_epochs:
+        tuned = a.work / "student_qat"
         steps.append(["qat", "--run", str(student), "--data", a.data, "--out", str(tuned),
                       "--epochs", str(a.qat_epochs), "--lr-factor", "0.1", "--margin", "1.0",
                       "--margin-weight", "1.0", "--logit-bound", "12", "--bound-weight", "1.0"])
+        student = tuned
     elif a.noise_epochs:
+        tuned = a.work / "student_noise"
         steps.append(["distill", "--teacher", str(teacher), "--data", a.noise_data or last_data,
                       "--out", str(tuned), "--epochs", str(a.noise_epochs), "--init",
                       str(student), "--lr-factor", "0.2", "--set", "quant_noise=true"])
+        student = tuned
     steps += [
         ["evaluate", "--model", str(teacher), "--data", a.data, "--max-clips", str(a.max_clips)],
-        ["evaluate", "--model", str(tuned), "--data", a.data, "--max-clips", str(a.max_clips)],
+        ["evaluate", "--model", str(student), "--data", a.data, "--max-clips", str(a.max_clips)],
     ]
-    return steps
+    return steps, teacher, student
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -112,14 +115,14 @@ def main(argv: list[str] | None = None) -> int:
                         "margin 1.0 + logit bound 12) for this many epochs instead of the "
                         "noise fine-tuning (0: noise fine-tuning)")
     a = p.parse_args(argv)
-    for cmd in _steps(a):
+    steps, teacher, student = _recipe(a)
+    for cmd in steps:
         print("foley-edge " + " ".join(cmd), file=sys.stderr)
         rc = cli(cmd)
         if rc:
             return rc
-    teacher, tuned = _final(a)
     _install(teacher, SHIPPED_DIR / "teacher", TEACHER_FILES)
-    _install(tuned, SHIPPED_DIR / "student", None)
+    _install(student, SHIPPED_DIR / "student", None)
     print(f"shipped to {SHIPPED_DIR}", file=sys.stderr)
     return 0
 

@@ -382,6 +382,14 @@ def _wide_filter(w: Tensor, mults: list[int], shifts: list[int],
     return words.reshape(-1).astype(np.uint32)
 
 
+def _round_term(shift: int, zp_out: int) -> int:
+    """2^(r-1) + zp_out 2^r, r = -shift: the rounding of TFLite's final right shift by r with
+    the output zero point shifted in, as both requantization records add it before that shift
+    (:func:`_wide_rq`, :func:`_mve_rq`)."""
+    r = -shift
+    return (1 << (r - 1)) + zp_out * (1 << r)
+
+
 def _wide_rq(w: Tensor, mults: list[int], shifts: list[int], biases: np.ndarray,
              zp_out: int) -> np.ndarray | None:
     """``fe_conv_params.wide_rq`` for :func:`_wide_filter`'s weights: per output channel (an odd
@@ -397,7 +405,7 @@ def _wide_rq(w: Tensor, mults: list[int], shifts: list[int], biases: np.ndarray,
     rows = []
     for c in range(oc):
         r = -shifts[c]
-        rnd = (1 << (r - 1)) + zp_out * (1 << r)
+        rnd = _round_term(shifts[c], zp_out)
         qmax = (abs(int(biases[c])) + 255 * int(wsum[c])) * mults[c] // 2**31 + 1
         if abs(rnd) + qmax + 1 >= 2**31:
             return None
@@ -549,7 +557,7 @@ def _mve_rq(w: Tensor, bias: Tensor | None, f: dict[str, int], mults: list[int],
     folded = _folded_values(w, bias, input_offset)
     if folded is None:
         return None
-    rows = [[int(b), m, (1 << (-s - 1)) + zp_out * (1 << -s), 24 + s]
+    rows = [[int(b), m, _round_term(s, zp_out), 24 + s]
             for b, m, s in zip(folded, mults, shifts, strict=True)]
     return np.array(rows, np.int64)
 

@@ -23,7 +23,7 @@ import fcntl
 import hashlib
 import os
 import shutil
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, replace
 from pathlib import Path
@@ -168,6 +168,19 @@ def untrained_run(root: Path, cfg: Any = None) -> Path:
     return run
 
 
+def _export_once(cache: Path, out: Path, export: Callable[[], None]) -> None:
+    """Run ``export`` (which writes the export folder ``out``) unless ``out`` is one already,
+    under ``cache``'s lock and checking again after the wait (another process may have
+    finished it meanwhile)."""
+    from firmware_bridge.boards.model_sources import is_export_folder
+
+    if is_export_folder(out):
+        return
+    with cache_lock(cache):
+        if not is_export_folder(out):
+            export()
+
+
 def default_export(cache: str | os.PathLike[str] = DEFAULT_CACHE,
                    student: str = "student") -> DefaultModel:
     """The export folder of the shipped ``student`` (a board class's, see
@@ -175,7 +188,6 @@ def default_export(cache: str | os.PathLike[str] = DEFAULT_CACHE,
     use; the untrained stand-in when that student is not in this checkout."""
     from edge.model.shipped import ShippedModelError, shipped_run
     from edge.train.run import read_run_config
-    from firmware_bridge.boards.model_sources import is_export_folder
 
     cache = Path(cache).resolve()
     try:
@@ -184,21 +196,20 @@ def default_export(cache: str | os.PathLike[str] = DEFAULT_CACHE,
         run = None
     if run is not None:
         out = cache / f"{student}-{_digest([run / 'config.json', run / 'model.weights.h5'])}"
-        if not is_export_folder(out):
-            with cache_lock(cache):
-                if not is_export_folder(out):  # not finished meanwhile by another process
-                    data = read_run_config(run)[1].get("data")
-                    if not data or not Path(data).is_dir():
-                        data = demo_dataset(cache / "demo-data")
-                    export_pair(run, out, Path(data), waive_targets=False)
+
+        def export_shipped() -> None:
+            data = read_run_config(run)[1].get("data")
+            if not data or not Path(data).is_dir():
+                data = demo_dataset(cache / "demo-data")
+            export_pair(run, out, Path(data), waive_targets=False)
+
+        _export_once(cache, out, export_shipped)
         return DefaultModel(out, f"shipped {student} ({run}), int8 export {out}"
                             f"{export_status(out)}", True, run)
     out = cache / f"untrained-student-{untrained_key()}"
-    if not is_export_folder(out):
-        with cache_lock(cache):
-            if not is_export_folder(out):
-                export_pair(untrained_run(cache), out, demo_dataset(cache / "demo-data"),
-                            waive_targets=True)
+    _export_once(cache, out, lambda: export_pair(untrained_run(cache), out,
+                                                 demo_dataset(cache / "demo-data"),
+                                                 waive_targets=True))
     return DefaultModel(out, "UNTRAINED student stand-in (seeded StudentConfig weights; the "
                         f"shipped {student} is not in this checkout yet), int8 export {out}", False)
 

@@ -26,6 +26,7 @@ from typing import Any
 
 from benchmarks import BenchError
 from benchmarks.models import BenchModel, persistent_inputs
+from export.codegen.kernel_defines import kernel_defines
 
 TEMPLATES = Path(__file__).resolve().parent / "templates"
 ARM_CFLAGS: tuple[str, ...] = ("-std=c99", "-O2", "-g", "-ffunction-sections", "-fdata-sections",
@@ -196,8 +197,9 @@ def _compile(board: Any, srcs: list[Path], incs: list[Path], obj_dir: Path,
     return objs
 
 
-def _kernel_flags(portable: bool) -> tuple[str, ...]:
-    return ("-DFE_KERNELS_PORTABLE",) if portable else ()
+def _kernel_flags(portable: bool, files: dict[str, str] | None = None) -> tuple[str, ...]:
+    return (*(("-DFE_KERNELS_PORTABLE",) if portable else ()),
+            *(kernel_defines(files) if files is not None else ()))
 
 
 def model_size(gen: Generated, board: Any, work: Path, *, portable: bool = False) -> ImageSize:
@@ -207,7 +209,7 @@ def model_size(gen: Generated, board: Any, work: Path, *, portable: bool = False
     work = Path(work)
     srcs = _write(gen.files, work / "src")
     objs = _compile(board, srcs + _kernel_sources(), [KERNEL_DIR, work / "src"], work / "obj",
-                    _kernel_flags(portable))
+                    _kernel_flags(portable, gen.files))
     p = gen.prefix
     keep = [f"-Wl,--undefined={p}_{f}" for f in ("init", "input", "output", "input_bytes",
                                                   "output_bytes", "reset_state", "set_input",
@@ -270,7 +272,8 @@ def build_image(gen: Generated, board: Any, work: Path, *, portable: bool = Fals
     objs = _compile(board, board_srcs, incs, work / "obj", flags)
     kflags = _kernel_flags(portable)  # the model's C picks its kernel variants by them too
     objs += _compile(board, srcs, incs, work / "obj_model", (*flags, *probe, *kflags))
-    objs += _compile(board, _kernel_sources(), incs, work / "obj_kernels", (*flags, *kflags))
+    objs += _compile(board, _kernel_sources(), incs, work / "obj_kernels",
+                     (*flags, *_kernel_flags(portable, files)))
     elf = work / "bench.elf"
     layout = [f"-L{emulator_layout(board, work / 'ld')}"] if emulator_memory else []
     run_tool([tool("arm-none-eabi-gcc"), *board.cpu_flags, *LINK_FLAGS, *layout,

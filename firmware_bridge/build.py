@@ -177,6 +177,18 @@ def _defines(board: Board, extra: tuple[str, ...]) -> list[str]:
     ]
 
 
+def _gemm_defines(src_dir: Path | None) -> tuple[str, ...]:
+    """``CG_MAX_K=N`` for the model's GEMM calls (:mod:`export.codegen.kernel_defines`: the
+    kernels' widened-pair stack buffer sized for them), as ``_defines`` takes it; () without a
+    model or when its calls cannot be read."""
+    from export.codegen.kernel_defines import kernel_defines
+
+    if src_dir is None:
+        return ()
+    files = {p.name: p.read_text(errors="replace") for p in sorted(src_dir.glob("*.c"))}
+    return tuple(d.removeprefix("-D") for d in kernel_defines(files))
+
+
 def _object_name(src: Path) -> str:
     if src.parent == KERNELS_DIR:
         rel = Path("kernels") / src.name
@@ -388,8 +400,10 @@ def build_firmware(
     prepared = _prepare_model(model, out, runtime, stream)
     src_dir = prepared.src_dir
     peer = _peer_library(board, runtime, prepared.ops, progress)
+    own = any(d.split("=")[0] == "CG_MAX_K" for d in defines)  # the caller's size wins
+    sized = _gemm_defines(src_dir) if runtime == "c" and not own else ()
     flags = [*C_FLAGS, *_includes(board, out / "include", src_dir, peer),
-             *_defines(board, (*prepared.defines, *defines))]  # fmt: skip
+             *_defines(board, (*prepared.defines, *sized, *defines))]  # fmt: skip
     for stale in obj_dir.glob("*"):
         stale.unlink()
     objs = _compile(board, _sources(board, src_dir, runtime), flags, obj_dir, peer)

@@ -198,49 +198,13 @@ int fe_conv2d_pointwise(const fe_conv_params *p, const int8_t *input, const int8
 }
 #endif
 
-void fe_conv2d(const fe_conv_params *p, const int8_t *input, const int8_t *filter,
-               const int32_t *bias, int8_t *output) {
-#if FE_KERNELS_MVE
-  if (fe_mve_conv_px4_ok(p)) { /* four pixels a channel (fe_conv_px4_mve.h) */
-    fe_mve_conv_px4(p, input, filter, output);
-    return;
-  }
-  if (fe_mve_conv_gather_ok(p)) { /* windows of at most 48 values, gathered (fe_conv_mve.h) */
-    fe_mve_conv_gather(p, input, filter, bias, output);
-    return;
-  }
-  if (fe_mve_conv2d_ok(p)) {
-    fe_mve_conv2d(p, input, filter, bias, output);
-    return;
-  }
+/* Any CONV_2D, pixel by pixel (pairs where FE_DOT2X2 and the writes allow). Out of line:
+ * its locals stay out of fe_conv2d's frame, under which the GEMM family's calls run. */
+#if defined(__GNUC__)
+__attribute__((noinline))
 #endif
-#if FE_KERNELS_ACLE
-  if (p->filter_wide != NULL) { /* widened weights: the generator checked k and the range */
-    if (pointwise_shape(p)) {
-      conv_pointwise(p, input, NULL, bias, output, 1);
-    } else {
-      cg_call g;
-      cg_call_init(&g, p, NULL, bias);
-      cg_conv_im2col(&g, input, output);
-    }
-    return;
-  }
-  if (p->filter_pairs != NULL) { /* re-laid weights: the generator checked shape and range */
-    conv_pointwise(p, input, NULL, bias, output,
-                   fe_disjoint(input, p->in_h * p->in_w * p->in_c, output,
-                               p->out_h * p->out_w * p->out_c));
-    return;
-  }
-  if (fe_conv2d_pointwise(p, input, filter, bias, output)) {
-    return;
-  }
-  if (p->filter_h * p->filter_w * p->in_c <= CG_MAX_K && cg_plan_ok(p, bias)) {
-    cg_call g;
-    cg_call_init(&g, p, filter, bias);
-    cg_conv_im2col(&g, input, output);
-    return;
-  }
-#endif
+static void conv_generic(const fe_conv_params *p, const int8_t *input, const int8_t *filter,
+                         const int32_t *bias, int8_t *output) {
 #if defined(FE_DOT2X2)
   const int32_t disjoint = fe_disjoint(input, p->in_h * p->in_w * p->in_c, output,
                                        p->out_h * p->out_w * p->out_c);
@@ -268,4 +232,55 @@ void fe_conv2d(const fe_conv_params *p, const int8_t *input, const int8_t *filte
       conv_pixel(p, input, filter, bias, &wn, out);
     }
   }
+}
+
+void fe_conv2d(const fe_conv_params *p, const int8_t *input, const int8_t *filter,
+               const int32_t *bias, int8_t *output) {
+#if FE_KERNELS_MVE
+  if (fe_mve_conv_px4_ok(p)) { /* four pixels a channel (fe_conv_px4_mve.h) */
+    fe_mve_conv_px4(p, input, filter, output);
+    return;
+  }
+  if (fe_mve_conv_gather_ok(p)) { /* windows of at most 48 values, gathered (fe_conv_mve.h) */
+    fe_mve_conv_gather(p, input, filter, bias, output);
+    return;
+  }
+  if (fe_mve_conv2d_ok(p)) {
+    fe_mve_conv2d(p, input, filter, bias, output);
+    return;
+  }
+#endif
+#if FE_KERNELS_ACLE
+  if (p->filter_wide != NULL) { /* widened weights: the generator checked k and the range */
+#if CG_MAX_K < 192
+    if (p->filter_h * p->filter_w * p->in_c > CG_MAX_K) {
+      __builtin_trap(); /* kernels built for smaller calls (CG_MAX_K): no path takes these */
+    }
+#endif
+    if (pointwise_shape(p)) {
+      conv_pointwise(p, input, NULL, bias, output, 1);
+    } else {
+      cg_call g;
+      cg_call_init(&g, p, NULL, bias);
+      cg_conv_im2col(&g, input, output);
+    }
+    return;
+  }
+  if (p->filter_pairs != NULL) { /* re-laid weights: the generator checked shape and range */
+    conv_pointwise(p, input, NULL, bias, output,
+                   fe_disjoint(input, p->in_h * p->in_w * p->in_c, output,
+                               p->out_h * p->out_w * p->out_c));
+    return;
+  }
+  if (fe_conv2d_pointwise(p, input, filter, bias, output)) {
+    return;
+  }
+  if (p->filter_h * p->filter_w * p->in_c <= CG_MAX_K && cg_plan_ok(p, bias)) {
+    cg_call g;
+    cg_call_init(&g, p, filter, bias);
+    cg_conv_im2col(&g, input, output);
+    return;
+  }
+#endif
+  conv_generic(p, input, filter, bias, output);
 }

@@ -17,7 +17,8 @@
  *   arithmetic); the activation clamp (SSUB8 + SEL) only where the range is narrower than
  *   int8's. cg_pair_ww_body: by channel pairs (a halfword per pixel), k 5..8 by quads and
  *   k 13..16 unrolled (specialised instances, chosen per call). The odd last pixel is widened
- *   into both slots of a pair and only one written.
+ *   into both slots of a pair and written twice to the same bytes (cg_single_wide), with
+ *   int8 weights too: under the widened buffer's frame no deeper call than a pair's.
  * - fe_rq8z (fe_dot.h): TFLite's per-channel requantization (two roundings) as SMMULR, adds, one
  *   shift and one SSAT per output, exact for shifts -31..-1, multipliers >= 0 and sums
  *   |s| < 2^30. cg_plan_ok says whether every channel of a call is in that range (otherwise the
@@ -346,8 +347,16 @@ static void cg_run(const cg_call *g, const int8_t *x, int32_t xs, int32_t count,
 }
 
 /* Largest filter_h * filter_w * in_c the widened paths take: a pair of widened rows (4 k bytes)
- * plus one gathered int8 row (k bytes) on the stack. */
+ * plus one gathered int8 row (k bytes) on the stack. 192 (the code generator's
+ * CONV_WIDE_MAX_K) unless a build that knows its model's calls sets less with -DCG_MAX_K=N (a
+ * multiple of 4 at least every call's k, e.g. foley-edge bench: benchmarks/toolchain.py's
+ * kernel_defines): calls over it take the in-place paths, and widened weights over it trap. */
+#ifndef CG_MAX_K
 #define CG_MAX_K 192
+#endif
+#if CG_MAX_K < 4 || CG_MAX_K > 192 || CG_MAX_K % 4 != 0
+#error "CG_MAX_K: a multiple of 4 from 4 to 192"
+#endif
 
 /* A pair of output pixels' inputs widened once, the offset added: per group of 4 values
  * {a even, a odd, b even, b odd} (int16 pairs as SXTAB16 gives them, bytes 0,2 and 1,3); a
@@ -636,11 +645,6 @@ static void cg_pair_ww_clamp(const cg_call *g, const cg_wide *x, int8_t *out, in
   cg_pair_ww_body(g, x, out, out_b, 1, 1, 0);
 }
 
-/* The first pixel of a widened pair only, widened weights. */
-static void cg_first_ww(const cg_call *g, const cg_wide *x, int8_t *out) {
-  cg_pair_ww_body(g, x, out, NULL, 0, 1, 0);
-}
-
 /* All output channels of a widened pair with the call's weights. */
 FE_INLINE void cg_pair_wide(const cg_call *g, const cg_wide *x, int8_t *out, int8_t *out_b) {
   if (g->ww == NULL) {
@@ -656,22 +660,20 @@ FE_INLINE void cg_pair_wide(const cg_call *g, const cg_wide *x, int8_t *out, int
   }
 }
 
-/* One output pixel from its k values at x (a row of the input or of im2col): int8 weights
- * through cg_single; widened ones widened into both slots of the caller's `wide`, one
- * written. */
-static void cg_single_any(const cg_call *g, const int8_t *x, int8_t *out, cg_wide *wide) {
-  if (g->ww != NULL) {
-    const int16x2_t off = fe_dup16(g->x_off);
-    cg_widen(x, g->k, off, wide->v);
-    cg_widen(x, g->k, off, wide->v + 2);
-    cg_first_ww(g, wide, out);
-    return;
-  }
-  cg_single(g, x, out);
+/* One output pixel from its k values at x (a row of the input or of im2col), widened into
+ * both slots of the caller's `wide` and run as a pair written twice to out (the same bytes):
+ * no call deeper than a pair's, so the widened buffer's frame has no deeper path under it
+ * than the pairs' own (cg_single's unwidened blocks would add theirs). */
+FE_INLINE void cg_single_wide(const cg_call *g, const int8_t *x, int16x2_t off, int8_t *out,
+                              cg_wide *wide) {
+  cg_widen(x, g->k, off, wide->v);
+  cg_widen(x, g->k, off, wide->v + 2);
+  cg_pair_wide(g, wide, out, out);
 }
 
 /* Pointwise (1x1, no padding) over widened pairs: `count` pixels in raster order, inputs xs
- * bytes apart, both of a pair's inputs widened before its writes; an odd last pixel alone. */
+ * bytes apart, both of a pair's inputs widened before its writes; an odd last pixel alone
+ * (cg_single_wide). */
 static void cg_run_wide(const cg_call *g, const int8_t *x, int32_t xs, int32_t count,
                         int8_t *out) {
   const int16x2_t off = fe_dup16(g->x_off);
@@ -683,7 +685,7 @@ static void cg_run_wide(const cg_call *g, const int8_t *x, int32_t xs, int32_t c
     cg_pair_wide(g, &wide, out, out + oc_n);
   }
   if (count == 1) {
-    cg_single_any(g, x, out, &wide);
+    cg_single_wide(g, x, off, out, &wide);
   }
 }
 
@@ -717,7 +719,7 @@ static void cg_im2col(const fe_conv_params *p, const int8_t *input, int32_t oy, 
 /* Any CONV_2D with k <= CG_MAX_K: the output pixels in raster order, two at a time (a pair
  * may span the end of one output row and the start of the next), each gathered (one int8 row
  * at a time) and widened, all of the pair's reads before its writes (slid outputs stay safe),
- * then cg_pair_wide; an odd last pixel through cg_single. */
+ * then cg_pair_wide; an odd last pixel as cg_single_wide. */
 static void cg_conv_im2col(const cg_call *g, const int8_t *input, int8_t *output) {
   const fe_conv_params *p = g->p;
   const int16x2_t off = fe_dup16(g->x_off);
@@ -743,7 +745,7 @@ static void cg_conv_im2col(const cg_call *g, const int8_t *input, int8_t *output
   }
   if (i < count) {
     cg_im2col(p, input, oy, ox, row);
-    cg_single_any(g, row, out, &wide);
+    cg_single_wide(g, row, off, out, &wide);
   }
 }
 

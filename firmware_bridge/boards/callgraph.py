@@ -10,12 +10,17 @@ Limits, stated honestly: functions without a frame record (newlib's memcpy/memse
 helpers) are charged :data:`LIBRARY_FRAME_BYTES` each; recursion or dynamic (unbounded) frames
 make the bound unknown (:attr:`StackBound.bounded` is False) and the offender is named;
 indirect calls are not followed (the firmware makes none in the loop).
+
+:func:`worst_path` / :func:`format_worst_path` say which calls set the bound, each with its own
+frame; ``python -m firmware_bridge.boards.callgraph FOLDER...`` prints them for the ``.ci``
+files under the folders (e.g. a bench image's work folder).
 """
 
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable
+import sys
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -116,3 +121,75 @@ def stack_bound(graph: CallGraph) -> StackBound:
     handler = max((d for d, _ in handlers), default=0)
     total = depth + handler + EXCEPTION_FRAME_BYTES
     return StackBound(total, True, path, tuple(sorted(unknown)), "")
+
+
+@dataclass(frozen=True)
+class WorstPath:
+    """The calls that set a :class:`StackBound`, each with its own frame in bytes."""
+
+    reset: tuple[tuple[str, int], ...]  # deepest chain from the reset handler
+    handler: tuple[tuple[str, int], ...]  # deepest exception handler chain (() when none)
+    exception_frame: int  # the hardware-stacked frame charged once
+
+    @property
+    def bytes(self) -> int:
+        """The bound these frames add up to (:attr:`StackBound.bytes` when bounded)."""
+        return sum(b for _, b in self.reset) + sum(b for _, b in self.handler) + self.exception_frame
+
+
+def _frames(graph: CallGraph, path: tuple[str, ...]) -> tuple[tuple[str, int], ...]:
+    return tuple((fn, graph.frames[fn][0] if fn in graph.frames else LIBRARY_FRAME_BYTES)
+                 for fn in path)
+
+
+def worst_path(graph: CallGraph) -> WorstPath | None:
+    """The deepest reset-handler chain and the deepest handler chain with their frames (the
+    terms of :func:`stack_bound`), or None when the bound is unknown (recursion, dynamic
+    frames: :attr:`StackBound.problem` says where)."""
+    unknown: set[str] = set()
+    try:
+        _, reset = _deepest(graph, RESET_ROOT, unknown)
+        handlers = [_deepest(graph, h, unknown) for h in HANDLER_ROOTS if h in graph.frames]
+    except _Unbounded:
+        return None
+    handler = max(handlers, default=(0, ()))[1]
+    return WorstPath(_frames(graph, reset), _frames(graph, handler), EXCEPTION_FRAME_BYTES)
+
+
+def format_worst_path(graph: CallGraph) -> str:
+    """:func:`worst_path` as text: one line per call (own frame, running total, name)."""
+    bound = stack_bound(graph)
+    if not bound.bounded:
+        return f"stack bound unknown: {bound.problem}"
+    worst = worst_path(graph)
+    assert worst is not None  # bounded
+    lines = [f"stack bound {worst.bytes} B"]
+    total = 0
+    for title, chain in (("from " + RESET_ROOT, worst.reset), ("deepest handler", worst.handler)):
+        lines.append(f"  {title}:")
+        for fn, own in chain:
+            total += own
+            lines.append(f"    {own:>6} B  {total:>6} B  {fn}")
+    lines.append(f"  exception frame: {worst.exception_frame} B")
+    if bound.unknown_callees:
+        lines.append(f"  charged {LIBRARY_FRAME_BYTES} B each (no frame record): "
+                     + ", ".join(bound.unknown_callees))
+    return "\n".join(lines)
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Print the worst stack path of the ``.ci`` files under each folder given."""
+    folders = [Path(a) for a in (sys.argv[1:] if argv is None else argv)]
+    if not folders:
+        print("usage: python -m firmware_bridge.boards.callgraph FOLDER...", file=sys.stderr)
+        return 2
+    cis = sorted(c for f in folders for c in f.rglob("*.ci"))
+    if not cis:
+        print(f"no .ci files under {', '.join(map(str, folders))}", file=sys.stderr)
+        return 1
+    print(format_worst_path(read_callgraph(cis)))
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,79 @@
+"""kernel_defines: the bench image's GEMM buffers sized for its model's calls (CG_MAX_K), the
+same paths and instructions as the default build, and a smaller stack bound."""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+import pytest
+
+import benchmarks.toolchain as toolchain
+from export.codegen.kernel_defines import CG_MAX_K, gemm_max_k, kernel_defines
+
+MODEL_C = """
+static const fe_fc_params bench_op0_p = {.batches = 16, .accum_depth = 32, .output_depth = 64};
+static const fe_fc_params bench_op1_p = {.batches = 1, .accum_depth = 150, .output_depth = 4};
+static const fe_conv_params bench_op2_p = {.in_h = 3, .in_w = 13, .in_c = 12, .filter_h = 3, .filter_w = 1, .filter_wide = bench_c2_ww};
+static const fe_conv_params bench_op3_p = {.in_h = 3, .in_w = 13, .in_c = 64, .filter_h = 3, .filter_w = 3};
+int bench_invoke(void) {
+  fe_fully_connected_rows(&bench_op0_p, a, w0, b0, o);
+  fe_fully_connected(&bench_op1_p, a, w1, b1, o);
+  fe_conv2d(&bench_op2_p, a, w2, b2, o);
+  fe_depthwise_conv2d(&bench_op3_p, a, w3, b3, o);
+  return 0;
+}
+"""
+
+
+def test_gemm_max_k_reads_only_the_calls_into_the_gemm_family() -> None:
+    # fe_fully_connected (one row) and the depthwise call never reach fe_conv_gemm.h
+    assert gemm_max_k({"bench.c": MODEL_C}) == 36
+    assert kernel_defines({"bench.c": MODEL_C}) == ("-DCG_MAX_K=36",)
+
+
+def test_every_build_variant_of_a_call_counts() -> None:
+    text = MODEL_C.replace("bench_op3_p", "bench_op2_p")  # a second initialiser, k = 576
+    assert gemm_max_k({"bench.c": text}) == 576
+    assert kernel_defines({"bench.c": text}) == ()  # the default already
+
+
+def test_rounding_floor_and_unreadable_calls_keep_it_safe() -> None:
+    assert kernel_defines({"bench.c": MODEL_C.replace(".accum_depth = 32", ".accum_depth = 37")}) \
+        == ("-DCG_MAX_K=40",)
+    assert kernel_defines({"bench.c": "int bench_invoke(void) { return 0; }"}) == ("-DCG_MAX_K=4",)
+    # a called struct not initialised here, or without the fields: the default (192)
+    missing = MODEL_C.replace("static const fe_conv_params bench_op2_p", "extern fe_conv_params x")
+    assert gemm_max_k({"bench.c": missing}) is None and kernel_defines({"bench.c": missing}) == ()
+    no_field = MODEL_C.replace(".filter_w = 1, .filter_wide", ".filter_wide")
+    assert gemm_max_k({"bench.c": no_field}) is None
+
+
+def test_default_is_the_kernels() -> None:
+    from export.codegen import KERNEL_DIR
+    from export.codegen.ops_linear import CONV_WIDE_MAX_K
+
+    assert f"#define CG_MAX_K {CG_MAX_K}\n" in (KERNEL_DIR / "fe_conv_gemm.h").read_text()
+    assert CG_MAX_K == CONV_WIDE_MAX_K
+
+
+@pytest.mark.skipif(shutil.which("arm-none-eabi-gcc") is None or
+                    shutil.which("qemu-system-arm") is None,
+                    reason="arm-none-eabi-gcc or qemu-system-arm missing (make setup installs them)")
+def test_sized_image_runs_the_same_instructions_under_a_smaller_bound(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from benchmarks.board import run_on_board
+    from benchmarks.models import zoo_models
+    from firmware_bridge.boards.registry import get_board
+
+    board = get_board("qemu-m7")
+    m = zoo_models(("attention",))[0]  # FULLY_CONNECTED rows of k 32 and 64: pointwise GEMM
+    gen = toolchain.generate(m)
+    assert kernel_defines(gen.files) == ("-DCG_MAX_K=64",)
+    sized = run_on_board(gen, m.name, board, work=tmp_path / "sized")
+    monkeypatch.setattr(toolchain, "kernel_defines", lambda files: ())
+    default = run_on_board(gen, m.name, board, work=tmp_path / "default")
+    assert [o.instructions for o in sized.ops] == [o.instructions for o in default.ops]
+    assert sized.image_static_ram_bytes == default.image_static_ram_bytes
+    # the widened pair buffer: 4 * 192 bytes against 4 * 64
+    assert default.stack_bound_bytes - sized.stack_bound_bytes == 4 * (192 - 64)

@@ -125,8 +125,9 @@ def _step_function(strategy: Any, model: Any, tmodel: Any, optimizer: Any, s: Tr
     With ``qat`` (an :class:`edge.train.qat.QatSession`) the weights are swapped for their int8
     values (in the cross-replica context) for the forward and backward pass, restored, and the
     gradients applied to the float values: the straight-through estimator of weight rounding.
-    Its ``margin_weight`` > 0 adds :func:`edge.train.losses.margin_sum` for the simulated int8
-    logits and the float ones (a second, inference-mode forward pass), ``bound_weight`` > 0
+    Its ``margin_weight`` > 0 adds :func:`edge.train.losses.margin_sum` (around its
+    ``margin_anchor``'s top-1: the float model's own, the frozen teacher's or the target) for the
+    simulated int8 logits and the float ones (a second, inference-mode forward pass), ``bound_weight`` > 0
     :func:`edge.train.losses.bound_sum` of the float logits; the ``margin`` stat is their
     weighted sum.
     """
@@ -144,14 +145,19 @@ def _step_function(strategy: Any, model: Any, tmodel: Any, optimizer: Any, s: Tr
             logits = model([kp, inp], training=True)
             ce, correct, count = token_stats(logits, tgt)
             kd = tf.constant(0.0)
+            tlogits = None if tmodel is None else tmodel([kp, inp], training=False)
             if tmodel is not None:
-                kd = kd_sum(logits, tmodel([kp, inp], training=False), tgt, s.temperature)
+                kd = kd_sum(logits, tlogits, tgt, s.temperature)
             margin = tf.constant(0.0)
             if margin_weight or bound_weight:  # QAT: the float model's logits (int8 weights in)
                 ref = model([kp, inp], training=False)
             if margin_weight:  # both the float model and the simulated int8 one keep the
-                # float model's own top-1 ahead by the margin
-                top = tf.stop_gradient(tf.argmax(ref, axis=-1, output_type=tf.int32))
+                # anchor's top-1 (edge.train.qat.MARGIN_ANCHORS) ahead by the margin
+                if qat.margin_anchor == "target":
+                    top = tf.cast(tgt, tf.int32)
+                else:
+                    anchor = tlogits if qat.margin_anchor == "teacher" and tlogits is not None else ref
+                    top = tf.stop_gradient(tf.argmax(anchor, axis=-1, output_type=tf.int32))
                 margin = margin_weight * (margin_sum(logits, top, tgt, qat.margin)
                                           + margin_sum(ref, top, tgt, qat.margin))
             if bound_weight:  # the float logits (which the converter calibrates) kept in range

@@ -29,6 +29,11 @@ import numpy as np
 from edge.train import TrainError
 from edge.train.loop import TrainSettings
 
+MARGIN_ANCHORS = ("self", "teacher", "target")
+"""Whose top-1 token the margin term keeps ahead: the model's own float top-1 as it trains
+(``self``), the frozen RUN's (``teacher``: the fine-tune cannot drift from RUN's choices by
+reinforcing its own), or the ground truth (``target``: a multi-class hinge)."""
+
 
 @dataclass(frozen=True)
 class QatSettings:
@@ -40,6 +45,7 @@ class QatSettings:
     margin_weight: float = 0.0  # weight of the margin term per token (0: plain QAT)
     dropout: float = 0.0  # dropout while fine-tuning (the simulated int8 pass mirrors the device)
     logit_bound: float = 12.0  # |float logit| beyond which the bound term pulls it back
+    margin_anchor: str = "self"  # whose top-1 the margin keeps ahead: MARGIN_ANCHORS
     bound_weight: float = 0.0  # weight of the bound term per token (0: off)
 
     def validate(self) -> None:
@@ -50,6 +56,7 @@ class QatSettings:
             ("logit_bound", self.logit_bound > 0, "> 0"),
             ("bound_weight", self.bound_weight >= 0, ">= 0"),
             ("dropout", 0 <= self.dropout < 1, "in [0, 1)"),
+            ("margin_anchor", self.margin_anchor in MARGIN_ANCHORS, f"one of {MARGIN_ANCHORS}"),
         ):
             if not ok:
                 raise TrainError(f"QAT setting '{name}' must be {want}, found {getattr(self, name)!r}")
@@ -67,6 +74,7 @@ class QatSession:
         # read by the training step (edge.train.loop._step_function)
         self.margin, self.margin_weight = q.margin, q.margin_weight
         self.logit_bound, self.bound_weight = q.logit_bound, q.bound_weight
+        self.margin_anchor = q.margin_anchor
         self.weights = quantized_weights(model)
         if not self.weights or not fake_quant_layers(model):
             raise TrainError(f"QAT: model '{model.name}' has {len(self.weights)} int8 weights and "

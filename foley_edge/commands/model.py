@@ -139,7 +139,8 @@ def _qat(args: argparse.Namespace) -> int:
 
     q = QatSettings(calib_windows=args.calib_windows, snap=not args.no_snap, margin=args.margin,
                     margin_weight=args.margin_weight, dropout=args.dropout,
-                    logit_bound=args.logit_bound, bound_weight=args.bound_weight)
+                    logit_bound=args.logit_bound, bound_weight=args.bound_weight,
+                    margin_anchor=args.margin_anchor)
     m = qat_finetune(args.run, args.data, args.out, _settings(args), q, resume=args.resume,
                      progress=not args.quiet)
     print(f"QAT run written to {args.out}: final val {json.dumps(m['final_val'])}")
@@ -147,6 +148,8 @@ def _qat(args: argparse.Namespace) -> int:
 
 
 def _add_qat(sub: argparse._SubParsersAction) -> None:
+    from edge.train.qat import MARGIN_ANCHORS
+
     p = sub.add_parser("qat", help="fine-tune a run with its int8 export's quantization simulated")
     p.add_argument("--run", required=True, help="the finished run folder to fine-tune (also the "
                    "frozen teacher: its float model's soft targets)")
@@ -162,6 +165,9 @@ def _add_qat(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--margin-weight", type=float, default=0.0,
                    help="weight of that margin term, on the float and the simulated int8 logits "
                         "(0: plain QAT)")
+    p.add_argument("--margin-anchor", choices=MARGIN_ANCHORS, default="self",
+                   help="whose top-1 the margin keeps ahead: the model's own float top-1 as it "
+                        "trains, RUN's frozen one (no drift from RUN's choices) or the ground truth")
     p.add_argument("--logit-bound", type=float, default=12.0,
                    help="|float logit| beyond which the bound term pulls it back (a narrower "
                         "int8 logits range, a finer step between the two best tokens)")

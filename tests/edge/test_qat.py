@@ -179,3 +179,19 @@ def test_qat_finetune_tiny_run_exports_the_same_graphs(tmp_path: Path) -> None:
     qat_models = build_models(cfg, train_activations=fake_quant)
     for a, b in ((qat_models.encoder, models.encoder), (qat_models.step, models.step)):
         assert [type(x).__name__ for x in a.layers] == [type(x).__name__ for x in b.layers]
+
+
+@pytest.mark.parametrize("anchor", ["teacher", "target"])
+def test_qat_margin_anchor_is_trained_and_recorded(tmp_path: Path, anchor: str) -> None:
+    data = fake_dataset(tmp_path / "d", 3, 1, 1)
+    base = tmp_path / "base"
+    _run(TINY_STUDENT, data, base, FAST, resume=False, progress=False)
+    q = QatSettings(calib_windows=8, margin=2.0, margin_weight=0.5, margin_anchor=anchor)
+    m = qat_finetune(base, data, tmp_path / "qat", FAST, q, progress=False)
+    assert m["history"][0]["train_margin"] > 0 and np.isfinite(m["history"][0]["train_loss"])
+    assert json.loads((tmp_path / "qat" / "config.json").read_text())["qat"]["margin_anchor"] == anchor
+
+
+def test_qat_margin_anchor_must_be_known() -> None:
+    with pytest.raises(TrainError, match=r"QAT setting 'margin_anchor' must be one of .*found 'best'"):
+        QatSettings(margin_anchor="best").validate()

@@ -51,7 +51,7 @@ class BoardRun:
     total_instructions: int  # sum of the operators' counts
     ops: tuple[OpCount, ...]  # per operator, in execution order
     image_flash_bytes: int  # the bench image's flash (startup + model + kernels + bench main)
-    image_static_ram_bytes: int  # its .data + .bss (arena and persistent areas included)
+    image_static_ram_bytes: int  # its .data + .bss (arena and persistent areas included), the probe's tables left out
     stack_bound_bytes: int  # its call-graph stack bound (0: unbounded)
 
 
@@ -117,4 +117,4 @@ def run_on_board(gen: Generated, model: str, board: Any, *, portable: bool = Fal
                 for pos, (k, c) in enumerate(zip(gen.plan.order, counts, strict=True)))
     return BoardRun(model, board.name, "portable" if portable else "acle",
                     sum(o.instructions for o in ops), ops, image.size.flash_bytes,
-                    image.size.static_ram_bytes, image.stack_bound_bytes)
+                    image.model_ram_bytes, image.stack_bound_bytes)

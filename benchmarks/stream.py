@@ -173,7 +173,7 @@ def run_stream_on_board(model: BenchModel, board: Any, hop: int, *,
                      arena_bytes=gen.plan.arena_bytes, persistent_bytes=gen.plan.persistent_bytes,
                      macs_hop=info.macs_hop, macs_window=info.macs_window,
                      image_flash_bytes=image.size.flash_bytes,
-                     image_static_ram_bytes=image.size.static_ram_bytes,
+                     image_static_ram_bytes=image.model_ram_bytes,
                      stack_bound_bytes=image.stack_bound_bytes)
 
 

@@ -92,6 +92,15 @@ class BenchImage:
     size: ImageSize  # its sections
     stack_bound_bytes: int  # worst-case stack from the call graph (0 when unbounded)
     ops: int  # operators instrumented
+    probe_bytes: int = 0  # SRAM of the bench main's measurement tables (PROBE_TABLES)
+
+    @property
+    def model_ram_bytes(self) -> int:
+        """Static SRAM without the bench main's measurement tables: what running the model
+        reserves (the arena, persistent area, kernel tables, the caller's float buffers, the
+        harness's other globals); the tables are the measurement's (4 B an operator mark or a
+        hop) and no firmware has them."""
+        return self.size.static_ram_bytes - self.probe_bytes
 
 
 def generate(model: BenchModel) -> Generated:
@@ -152,6 +161,21 @@ def run_tool(argv: list[str], what: str, timeout_s: float = 300.0) -> str:
         raise BenchError(f"{what} failed (exit {proc.returncode}): {key.strip()[:240]}\n"
                          + "\n".join(lines[-30:]))
     return proc.stdout
+
+
+PROBE_TABLES = ("bench_ticks", "bench_hop_count")
+"""The bench mains' measurement tables (templates/bench_main.c.j2: a tick per operator mark;
+bench_stream_main.c.j2: an instruction count per hop)."""
+
+
+def symbol_bytes(elf: Path, name: str) -> int:
+    """Size of the symbol ``name`` in ``elf`` (``arm-none-eabi-nm -S``), 0 when absent."""
+    out = run_tool([tool("arm-none-eabi-nm"), "-S", str(elf)], "arm-none-eabi-nm")
+    for line in out.splitlines():
+        parts = line.split()
+        if len(parts) == 4 and parts[3] == name:
+            return int(parts[1], 16)
+    return 0
 
 
 def section_sizes(elf: Path) -> ImageSize:
@@ -282,4 +306,5 @@ def build_image(gen: Generated, board: Any, work: Path, *, portable: bool = Fals
              f"linking the bench image for {board.name}")
     cis = [c for d in ("obj", "obj_model", "obj_kernels") for c in sorted((work / d).glob("*.ci"))]
     bound = stack_bound(read_callgraph(cis))
-    return BenchImage(elf, section_sizes(elf), bound.bytes if bound.bounded else 0, n_ops)
+    return BenchImage(elf, section_sizes(elf), bound.bytes if bound.bounded else 0, n_ops,
+                      sum(symbol_bytes(elf, t) for t in PROBE_TABLES))

@@ -64,7 +64,17 @@ WINDOW_OPS: frozenset[str] = frozenset(
 
 BAND_COUNTS: tuple[int, ...] = (2, 4, 8)
 """Band counts ``bands="auto"`` tries per cut (each band adds a copy of the segment's calls
-to the generated code: more bands, less SRAM, more flash)."""
+to the generated code: more bands, less SRAM, more flash), besides :data:`BAND_HEIGHTS`."""
+
+BAND_HEIGHTS: tuple[int, ...] = (2, 3, 4)
+"""Input rows per band ``bands="auto"`` also tries per cut (``ceil(rows / height)`` bands):
+bands whose height is a multiple of the segment's temporal strides advance every strided
+tensor by the same rows each band, which the powers of two miss on a 44-row window."""
+
+MAX_AUTO_BANDS: int = 12
+"""Most bands ``bands="auto"`` tries: each band repeats the segment's calls (flash, and call
+overhead: the zoo gcn's 16 bands of 2 rows took 12 % more instructions than its 8 for 1.2 KB
+less arena; its 11 bands of 3 rows, 4 % more for 0.5 KB)."""
 
 Rows = tuple[int, int]
 """[lo, hi) rows along axis 1."""
@@ -379,9 +389,8 @@ def _computable(rule: _Rule, avail: int, n_in: int, n_out: int) -> int:
     return max(0, min(n_out, (avail + rule.pad - rule.span) // rule.stride + 1))
 
 
-def _band_rows(graph: Graph, seg: tuple[int, ...], rules: dict[int, _Rule],
-               bands: int) -> list[_BandRows]:
-    """Per band, the rows each segment tensor computes and holds (see :func:`band_graph`)."""
+def _segment_inputs(graph: Graph, seg: tuple[int, ...], rules: dict[int, _Rule]) -> tuple[set[int], int]:
+    """The segment's run-time inputs (read by rows, made outside it) and their row count."""
     made = {graph.operators[k].outputs[0] for k in seg}
     inputs = {graph.operators[k].inputs[p] for k in seg for p in rules[k].banded
               if not graph.tensors[graph.operators[k].inputs[p]].is_constant} - set(made)
@@ -389,7 +398,14 @@ def _band_rows(graph: Graph, seg: tuple[int, ...], rules: dict[int, _Rule],
     if len(sizes) != 1:
         raise IRError(f"{graph.name}: the segment's inputs have {sorted(sizes)} rows: expected "
                       "one row count to stream")
-    n_in = sizes.pop()
+    return inputs, sizes.pop()
+
+
+def _band_rows(graph: Graph, seg: tuple[int, ...], rules: dict[int, _Rule],
+               bands: int) -> list[_BandRows]:
+    """Per band, the rows each segment tensor computes and holds (see :func:`band_graph`)."""
+    made = {graph.operators[k].outputs[0] for k in seg}
+    inputs, n_in = _segment_inputs(graph, seg, rules)
     if not 2 <= bands <= n_in:
         raise IRError(f"{graph.name}: {bands} bands of {n_in} input rows: expected 2 to {n_in}")
     done: dict[int, int] = dict.fromkeys(made, 0)
@@ -583,6 +599,19 @@ def segment_ends(graph: Graph) -> list[int]:
     return list(dict.fromkeys([*ends, *(t for t, _ in small)]))
 
 
+def _counts(graph: Graph, cut: int) -> tuple[int, ...]:
+    """Band counts ``bands="auto"`` tries for ``cut``: :data:`BAND_COUNTS` and one band per
+    :data:`BAND_HEIGHTS` input rows, at most :data:`MAX_AUTO_BANDS`."""
+    rules = _rules(graph)
+    seg = _segment(graph, cut, rules, graph.producers(), graph.consumers())
+    try:
+        rows = _segment_inputs(graph, seg, rules)[1] if seg is not None else 0
+    except IRError:
+        rows = 0
+    found = {*BAND_COUNTS, *(-(-rows // h) for h in BAND_HEIGHTS)}
+    return tuple(sorted(n for n in found if 2 <= n <= MAX_AUTO_BANDS))
+
+
 def _estimate(graph: Graph, persistent: Sequence[int], *, caller_io: bool = False) -> int:
     """Model-order lower bound of ``graph`` (cheap: no order search, no placement; caller
     tensors left out with ``caller_io``)."""
@@ -601,7 +630,8 @@ def plan_model(graph: Graph, *, persistent: Sequence[int] = (), bands: str | int
 
     First every PAD that folds into the convolution reading it goes (``fold_pad``:
     :func:`export.planner.fold_pad.fold_pads`; the plan notes each). ``bands``: ``"auto"``
-    (band rewrites of :data:`BAND_COUNTS` bands, the best kept when it lowers the arena by at
+    (band rewrites of :data:`BAND_COUNTS` bands and of :data:`BAND_HEIGHTS` rows a band, the
+    best kept when it lowers the arena by at
     least ``min_gain``), ``"off"`` (no rewrite at all, patches neither), or a band count (the
     best cut with that many bands, kept when it lowers the arena at all). ``patches``
     (:mod:`export.planner.patches`, with ``bands="auto"`` only): ``"auto"`` (n x n tiles,
@@ -660,10 +690,9 @@ def _plan_bands(graph: Graph, *, persistent: Sequence[int], bands: str | int, mi
         return graph, base, None
     if isinstance(bands, str) and bands != "auto":
         raise IRError(f"bands must be 'auto', 'off' or a count, found '{bands}'")
-    counts = BAND_COUNTS if bands == "auto" else (int(bands),)
     scored = []
     for cut in segment_ends(graph):
-        for n in counts:
+        for n in _counts(graph, cut) if bands == "auto" else (int(bands),):
             try:
                 g2, info = band_graph(graph, cut, n)
             except IRError:  # too few input rows for n bands, rows it cannot stream

@@ -89,6 +89,26 @@ def test_plan_model_streams_the_gcn_in_less_arena_and_leaves_the_mlp(zoo) -> Non
     assert plan_model(mlp)[2] is None  # nothing row-wise: the graph as it is
 
 
+def test_auto_bands_try_band_heights_and_stay_bit_exact(zoo) -> None:
+    """``bands="auto"`` also tries one band per 2, 3 or 4 input rows (capped): on the gcn's
+    32 frames, 11 bands of 3 rows plan below the powers of two up to 8 (16 bands of 2 rows,
+    lower still, are past the cap: each band adds its calls), and the chosen rewrite is exact."""
+    from export.planner.bands import MAX_AUTO_BANDS, _counts
+
+    path = zoo["gcn"]
+    gcn = read_tflite(path)
+    counts = _counts(gcn, _row_end(gcn))
+    assert set(counts) == {2, 4, 8, 11} and MAX_AUTO_BANDS < 16  # 16 = 32 rows / 2: past the cap
+    banded, plan, info = plan_model(gcn)
+    verify_plan(banded, plan)
+    assert info is not None and info.bands > 8
+    assert plan.arena_bytes < plan_model(gcn, bands=8)[1].arena_bytes
+    samples = _samples(gcn, 16)
+    ours = build_host(banded, plan).run(samples)
+    for k, (o, r) in enumerate(zip(ours, run_model_many(path, samples, "tflm"), strict=True)):
+        np.testing.assert_array_equal(o[0], r[0], err_msg=f"sample {k}, {info.bands} bands")
+
+
 def test_banded_c_declares_shared_tables_once(zoo) -> None:
     gcn = read_tflite(zoo["gcn"])
     banded, _ = band_graph(gcn, _row_end(gcn), 8)

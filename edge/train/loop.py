@@ -155,9 +155,15 @@ def _step_function(strategy: Any, model: Any, tmodel: Any, optimizer: Any, s: Tr
                 # anchor's top-1 (edge.train.qat.MARGIN_ANCHORS) ahead by the margin
                 if qat.margin_anchor == "target":
                     top = tf.cast(tgt, tf.int32)
+                elif qat.margin_anchor in ("teacher", "teacher2") and tlogits is not None:
+                    top = tf.argmax(tlogits, axis=-1, output_type=tf.int32)
+                    if qat.margin_anchor == "teacher2":  # own top-1 where among RUN's two best
+                        own = tf.argmax(ref, axis=-1, output_type=tf.int32)
+                        two = tf.math.top_k(tlogits, k=2).indices
+                        top = tf.where(tf.reduce_any(tf.equal(two, own[..., None]), -1), own, top)
+                    top = tf.stop_gradient(top)
                 else:
-                    anchor = tlogits if qat.margin_anchor == "teacher" and tlogits is not None else ref
-                    top = tf.stop_gradient(tf.argmax(anchor, axis=-1, output_type=tf.int32))
+                    top = tf.stop_gradient(tf.argmax(ref, axis=-1, output_type=tf.int32))
                 margin = margin_weight * (margin_sum(logits, top, tgt, qat.margin)
                                           + margin_sum(ref, top, tgt, qat.margin))
             if bound_weight:  # the float logits (which the converter calibrates) kept in range

@@ -167,7 +167,8 @@ def _add_qat(sub: argparse._SubParsersAction) -> None:
                         "(0: plain QAT)")
     p.add_argument("--margin-anchor", choices=MARGIN_ANCHORS, default="self",
                    help="whose top-1 the margin keeps ahead: the model's own float top-1 as it "
-                        "trains, RUN's frozen one (no drift from RUN's choices) or the ground truth")
+                        "trains, RUN's frozen one (no drift from RUN's choices), the model's own "
+                        "where it is one of RUN's two best (teacher2), or the ground truth")
     p.add_argument("--logit-bound", type=float, default=12.0,
                    help="|float logit| beyond which the bound term pulls it back (a narrower "
                         "int8 logits range, a finer step between the two best tokens)")

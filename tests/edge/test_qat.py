@@ -181,7 +181,7 @@ def test_qat_finetune_tiny_run_exports_the_same_graphs(tmp_path: Path) -> None:
         assert [type(x).__name__ for x in a.layers] == [type(x).__name__ for x in b.layers]
 
 
-@pytest.mark.parametrize("anchor", ["teacher", "target"])
+@pytest.mark.parametrize("anchor", ["teacher", "teacher2", "target"])
 def test_qat_margin_anchor_is_trained_and_recorded(tmp_path: Path, anchor: str) -> None:
     data = fake_dataset(tmp_path / "d", 3, 1, 1)
     base = tmp_path / "base"

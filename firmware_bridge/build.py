@@ -178,9 +178,9 @@ def _defines(board: Board, extra: tuple[str, ...]) -> list[str]:
 
 
 def _gemm_defines(src_dir: Path | None) -> tuple[str, ...]:
-    """``CG_MAX_K=N`` for the model's GEMM calls (:mod:`export.codegen.kernel_defines`: the
-    kernels' widened-pair stack buffer sized for them), as ``_defines`` takes it; () without a
-    model or when its calls cannot be read."""
+    """``CG_MAX_K=N`` etc. for the model's GEMM calls (:mod:`export.codegen.kernel_defines`: the
+    kernels' stack buffers sized for them), as ``_defines`` takes them; () without a model or
+    when its calls cannot be read."""
     from export.codegen.kernel_defines import kernel_defines
 
     if src_dir is None:
@@ -400,8 +400,9 @@ def build_firmware(
     prepared = _prepare_model(model, out, runtime, stream)
     src_dir = prepared.src_dir
     peer = _peer_library(board, runtime, prepared.ops, progress)
-    own = any(d.split("=")[0] == "CG_MAX_K" for d in defines)  # the caller's size wins
-    sized = _gemm_defines(src_dir) if runtime == "c" and not own else ()
+    own = {d.split("=")[0] for d in defines}  # the caller's sizes win
+    sized = tuple(d for d in (_gemm_defines(src_dir) if runtime == "c" else ())
+                  if d.split("=")[0] not in own)
     flags = [*C_FLAGS, *_includes(board, out / "include", src_dir, peer),
              *_defines(board, (*prepared.defines, *sized, *defines))]  # fmt: skip
     for stale in obj_dir.glob("*"):

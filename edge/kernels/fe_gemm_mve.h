@@ -31,8 +31,15 @@
 
 #if FE_KERNELS_MVE
 
-/* Largest im2col row (filter_h * filter_w * in_c) fe_mve_conv2d gathers on the stack. */
+/* Largest im2col row (filter_h * filter_w * in_c) fe_mve_conv2d gathers on the stack: 576
+ * unless a build that knows its model's calls sets less (-DFE_MVE_MAX_K=N, a multiple of 16 at
+ * least every call's k: export/codegen/kernel_defines.py), so no call changes path. */
+#ifndef FE_MVE_MAX_K
 #define FE_MVE_MAX_K 576
+#endif
+#if FE_MVE_MAX_K < 16 || FE_MVE_MAX_K > 576 || FE_MVE_MAX_K % 16 != 0
+#error "FE_MVE_MAX_K: a multiple of 16 from 16 to 576"
+#endif
 
 /* Requantization of four consecutive outputs from per-output (per_channel) or one shared
  * multiplier and shift, starting at output o. */
@@ -338,8 +345,15 @@ FE_INLINE const int8_t *fe_mve_pixel(const fe_conv_params *p, const int8_t *inpu
   return row;
 }
 
-/* Largest out_c whose folded input offset fe_mve_conv2d keeps on the stack. */
+/* Largest out_c whose folded input offset fe_mve_conv2d keeps on the stack: 256 unless a build
+ * that knows its model's calls sets less (-DFE_MVE_MAX_OC=N, a multiple of 4 at least every
+ * call's out_c: export/codegen/kernel_defines.py); a wider call would only not fold. */
+#ifndef FE_MVE_MAX_OC
 #define FE_MVE_MAX_OC 256
+#endif
+#if FE_MVE_MAX_OC < 4 || FE_MVE_MAX_OC > 256 || FE_MVE_MAX_OC % 4 != 0
+#error "FE_MVE_MAX_OC: a multiple of 4 from 4 to 256"
+#endif
 
 
 /* CONV_2D's output side for fe_mve_out4 (per-channel requantization); with fold, its bias is

@@ -9,13 +9,20 @@ from pathlib import Path
 import pytest
 
 import benchmarks.toolchain as toolchain
-from export.codegen.kernel_defines import CG_MAX_K, gemm_max_k, kernel_defines
+from export.codegen.kernel_defines import (
+    CG_MAX_K,
+    MVE_MAX_K,
+    MVE_MAX_OC,
+    gemm_bounds,
+    gemm_max_k,
+    kernel_defines,
+)
 
 MODEL_C = """
 static const fe_fc_params bench_op0_p = {.batches = 16, .accum_depth = 32, .output_depth = 64};
 static const fe_fc_params bench_op1_p = {.batches = 1, .accum_depth = 150, .output_depth = 4};
-static const fe_conv_params bench_op2_p = {.in_h = 3, .in_w = 13, .in_c = 12, .filter_h = 3, .filter_w = 1, .filter_wide = bench_c2_ww};
-static const fe_conv_params bench_op3_p = {.in_h = 3, .in_w = 13, .in_c = 64, .filter_h = 3, .filter_w = 3};
+static const fe_conv_params bench_op2_p = {.in_h = 3, .in_w = 13, .in_c = 12, .out_c = 8, .filter_h = 3, .filter_w = 1, .filter_wide = bench_c2_ww};
+static const fe_conv_params bench_op3_p = {.in_h = 3, .in_w = 13, .in_c = 64, .out_c = 64, .filter_h = 3, .filter_w = 3};
 int bench_invoke(void) {
   fe_fully_connected_rows(&bench_op0_p, a, w0, b0, o);
   fe_fully_connected(&bench_op1_p, a, w1, b1, o);
@@ -29,19 +36,22 @@ int bench_invoke(void) {
 def test_gemm_max_k_reads_only_the_calls_into_the_gemm_family() -> None:
     # fe_fully_connected (one row) and the depthwise call never reach fe_conv_gemm.h
     assert gemm_max_k({"bench.c": MODEL_C}) == 36
-    assert kernel_defines({"bench.c": MODEL_C}) == ("-DCG_MAX_K=36",)
+    assert gemm_bounds({"bench.c": MODEL_C}) == (36, 64)  # out_c 8, output_depth 64
+    assert kernel_defines({"bench.c": MODEL_C}) == (
+        "-DCG_MAX_K=36", "-DFE_MVE_MAX_K=48", "-DFE_MVE_MAX_OC=64")
 
 
 def test_every_build_variant_of_a_call_counts() -> None:
     text = MODEL_C.replace("bench_op3_p", "bench_op2_p")  # a second initialiser, k = 576
     assert gemm_max_k({"bench.c": text}) == 576
-    assert kernel_defines({"bench.c": text}) == ()  # the default already
+    assert kernel_defines({"bench.c": text}) == ("-DFE_MVE_MAX_OC=64",)  # k: the defaults already
 
 
 def test_rounding_floor_and_unreadable_calls_keep_it_safe() -> None:
-    assert kernel_defines({"bench.c": MODEL_C.replace(".accum_depth = 32", ".accum_depth = 37")}) \
-        == ("-DCG_MAX_K=40",)
-    assert kernel_defines({"bench.c": "int bench_invoke(void) { return 0; }"}) == ("-DCG_MAX_K=4",)
+    assert kernel_defines({"bench.c": MODEL_C.replace(".accum_depth = 32", ".accum_depth = 37")})[:2] \
+        == ("-DCG_MAX_K=40", "-DFE_MVE_MAX_K=48")
+    assert kernel_defines({"bench.c": "int bench_invoke(void) { return 0; }"}) == (
+        "-DCG_MAX_K=4", "-DFE_MVE_MAX_K=16", "-DFE_MVE_MAX_OC=4")
     # a called struct not initialised here, or without the fields: the default (192)
     missing = MODEL_C.replace("static const fe_conv_params bench_op2_p", "extern fe_conv_params x")
     assert gemm_max_k({"bench.c": missing}) is None and kernel_defines({"bench.c": missing}) == ()
@@ -54,6 +64,8 @@ def test_default_is_the_kernels() -> None:
     from export.codegen.ops_linear import CONV_WIDE_MAX_K
 
     assert f"#define CG_MAX_K {CG_MAX_K}\n" in (KERNEL_DIR / "fe_conv_gemm.h").read_text()
+    mve = (KERNEL_DIR / "fe_gemm_mve.h").read_text()
+    assert f"#define FE_MVE_MAX_K {MVE_MAX_K}\n" in mve and f"#define FE_MVE_MAX_OC {MVE_MAX_OC}\n" in mve
     assert CG_MAX_K == CONV_WIDE_MAX_K
 
 
@@ -69,7 +81,7 @@ def test_sized_image_runs_the_same_instructions_under_a_smaller_bound(
     board = get_board("qemu-m7")
     m = zoo_models(("attention",))[0]  # FULLY_CONNECTED rows of k 32 and 64: pointwise GEMM
     gen = toolchain.generate(m)
-    assert kernel_defines(gen.files) == ("-DCG_MAX_K=64",)
+    assert kernel_defines(gen.files)[0] == "-DCG_MAX_K=64"
     sized = run_on_board(gen, m.name, board, work=tmp_path / "sized")
     monkeypatch.setattr(toolchain, "kernel_defines", lambda files: ())
     default = run_on_board(gen, m.name, board, work=tmp_path / "default")
@@ -77,3 +89,27 @@ def test_sized_image_runs_the_same_instructions_under_a_smaller_bound(
     assert sized.image_static_ram_bytes == default.image_static_ram_bytes
     # the widened pair buffer: 4 * 192 bytes against 4 * 64
     assert default.stack_bound_bytes - sized.stack_bound_bytes == 4 * (192 - 64)
+
+
+@pytest.mark.skipif(shutil.which("arm-none-eabi-gcc") is None or
+                    shutil.which("qemu-system-arm") is None,
+                    reason="arm-none-eabi-gcc or qemu-system-arm missing (make setup installs them)")
+def test_sized_helium_image_runs_the_same_instructions_under_a_smaller_bound(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from benchmarks.board import run_on_board
+    from benchmarks.models import zoo_models
+    from firmware_bridge.boards.registry import get_board
+
+    board = get_board("qemu-m55")
+    m = zoo_models(("gcn",))[0]  # im2col convolutions and pointwise rows through fe_mve_conv2d
+    gen = toolchain.generate(m)
+    defines = kernel_defines(gen.files)
+    assert any(d.startswith("-DFE_MVE_MAX_K=") for d in defines)
+    sized = run_on_board(gen, m.name, board, work=tmp_path / "sized")
+    monkeypatch.setattr(toolchain, "kernel_defines", lambda files: ())
+    default = run_on_board(gen, m.name, board, work=tmp_path / "default")
+    # the same paths (QEMU's M55 counts differ by a few where the compiler lays out the
+    # constant-bound loops differently: tests/export/test_model_board.py checks the outputs)
+    total = sum(o.instructions for o in default.ops)
+    assert abs(sum(o.instructions for o in sized.ops) - total) < 0.01 * total
+    assert sized.stack_bound_bytes < default.stack_bound_bytes - 1024

@@ -56,9 +56,10 @@ def run_image(board_name: str, elf: Path, *, timeout: int = 300) -> str:
 
 
 def build_model_image(board_name: str, folder: Path, files: dict[str, str],
-                      extra: Sequence[Path] = ()) -> Path:
+                      extra: Sequence[Path] = (), defines: Sequence[str] = ()) -> Path:
     """Write generated sources ``files`` (name -> text) into ``folder`` and link them, the C
-    files in ``extra`` and every kernel source for the board, warning-free. Returns the ELF."""
+    files in ``extra`` and every kernel source for the board, warning-free, with the ``-D``
+    flags ``defines``. Returns the ELF."""
     from firmware_bridge.boards.registry import FIRMWARE_DIR, get_board
     from firmware_bridge.build import LINK_FLAGS
 
@@ -71,7 +72,7 @@ def build_model_image(board_name: str, folder: Path, files: dict[str, str],
             *sorted(KERNEL_DIR.glob("*.c"))]
     elf = folder / f"{board_name}.elf"
     subprocess.run(["arm-none-eabi-gcc", *board.cpu_flags, "-std=c99", "-O2", "-Wall", "-Wextra",
-                    "-Werror", "-ffunction-sections", "-fdata-sections", *LINK_FLAGS,
+                    "-Werror", "-ffunction-sections", "-fdata-sections", *LINK_FLAGS, *defines,
                     f"-I{KERNEL_DIR}", f"-I{common}", f"-I{FIRMWARE_DIR}", f"-I{board.board_dir}",
                     f"-I{folder}", f"-L{board.board_dir}", f"-L{common}", "-T", "linker.ld",
                     f"-Wl,--defsym=__stack_size={board.stack_size}", *map(str, srcs), "-o",

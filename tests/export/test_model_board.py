@@ -256,3 +256,35 @@ def test_conv_and_fc_models_equal_tflm_on_board(op_models, zoo, tmp_path: Path, 
                           capture_output=True, text=True, timeout=300, check=False)
     out = proc.stdout + proc.stderr
     assert proc.returncode == 0 and out.count(" equal") == len(paths), out[-800:]
+
+
+@needs_arm
+def test_buffers_sized_for_the_model_stay_exact_on_helium(zoo, tmp_path: Path) -> None:
+    """The firmware and the bench compile the kernels with their stack buffers sized for the
+    model's calls (export/codegen/kernel_defines.py); the zoo gcn (im2col and pointwise
+    convolutions through fe_mve_conv2d) built that way equals TFLite Micro on qemu-m55."""
+    from export.codegen.kernel_defines import kernel_defines
+    from firmware_bridge.boards.registry import get_board
+
+    graph = read_tflite(zoo["gcn"])
+    plan = plan_memory(graph)
+    verify_plan(graph, plan)
+    files = dict(emit_c(graph, plan, prefix="m0"))
+    defines = kernel_defines(files)
+    assert any(d.startswith("-DFE_MVE_MAX_K=") for d in defines), defines
+    rng = np.random.default_rng(11)
+    samples = [[rng.integers(-128, 128, graph.tensors[i].shape, dtype=np.int8)
+                for i in graph.inputs] for _ in range(SAMPLES)]
+    want = run_model_many(zoo["gcn"], samples, "tflm")
+    files["model_cases.h"] = "#include <stdint.h>\n" + "\n".join([
+        c_array("int8_t", "m0_case_in", [int(v) for s in samples for a in s for v in a.reshape(-1)]),
+        c_array("int8_t", "m0_case_out", [int(v) for o in want for a in o for v in a.reshape(-1)]),
+    ]) + "\n"
+    files["model_board_main.c"] = _main(["zoo_gcn"], ["m0"], [graph])
+    elf = build_model_image("qemu-m55", tmp_path, files, defines=defines)
+    proc = subprocess.run(["qemu-system-arm", "-machine", get_board("qemu-m55").qemu_machine,
+                           "-display", "none", "-monitor", "none", "-serial", "null",
+                           "-semihosting-config", "enable=on,target=native", "-kernel", str(elf)],
+                          capture_output=True, text=True, timeout=300, check=False)
+    out = proc.stdout + proc.stderr
+    assert proc.returncode == 0 and "zoo_gcn equal" in out, out[-800:]

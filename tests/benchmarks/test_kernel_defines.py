@@ -72,44 +72,34 @@ def test_default_is_the_kernels() -> None:
 @pytest.mark.skipif(shutil.which("arm-none-eabi-gcc") is None or
                     shutil.which("qemu-system-arm") is None,
                     reason="arm-none-eabi-gcc or qemu-system-arm missing (make setup installs them)")
+@pytest.mark.parametrize(("board_name", "zoo_name", "first"), [
+    # FULLY_CONNECTED rows of k 32 and 64: the DSP pointwise GEMM
+    ("qemu-m7", "attention", "-DCG_MAX_K=64"),
+    # im2col convolutions and pointwise rows through fe_mve_conv2d
+    ("qemu-m55", "gcn", "-DCG_MAX_K=48"),
+])
 def test_sized_image_runs_the_same_instructions_under_a_smaller_bound(
-        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch, board_name: str, zoo_name: str,
+        first: str) -> None:
     from benchmarks.board import run_on_board
     from benchmarks.models import zoo_models
     from firmware_bridge.boards.registry import get_board
 
-    board = get_board("qemu-m7")
-    m = zoo_models(("attention",))[0]  # FULLY_CONNECTED rows of k 32 and 64: pointwise GEMM
+    board = get_board(board_name)
+    m = zoo_models((zoo_name,))[0]
     gen = toolchain.generate(m)
-    assert kernel_defines(gen.files)[0] == "-DCG_MAX_K=64"
+    assert kernel_defines(gen.files)[0] == first
     sized = run_on_board(gen, m.name, board, work=tmp_path / "sized")
     monkeypatch.setattr(toolchain, "kernel_defines", lambda files: ())
     default = run_on_board(gen, m.name, board, work=tmp_path / "default")
-    assert [o.instructions for o in sized.ops] == [o.instructions for o in default.ops]
     assert sized.image_static_ram_bytes == default.image_static_ram_bytes
-    # the widened pair buffer: 4 * 192 bytes against 4 * 64
-    assert default.stack_bound_bytes - sized.stack_bound_bytes == 4 * (192 - 64)
-
-
-@pytest.mark.skipif(shutil.which("arm-none-eabi-gcc") is None or
-                    shutil.which("qemu-system-arm") is None,
-                    reason="arm-none-eabi-gcc or qemu-system-arm missing (make setup installs them)")
-def test_sized_helium_image_runs_the_same_instructions_under_a_smaller_bound(
-        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    from benchmarks.board import run_on_board
-    from benchmarks.models import zoo_models
-    from firmware_bridge.boards.registry import get_board
-
-    board = get_board("qemu-m55")
-    m = zoo_models(("gcn",))[0]  # im2col convolutions and pointwise rows through fe_mve_conv2d
-    gen = toolchain.generate(m)
-    defines = kernel_defines(gen.files)
-    assert any(d.startswith("-DFE_MVE_MAX_K=") for d in defines)
-    sized = run_on_board(gen, m.name, board, work=tmp_path / "sized")
-    monkeypatch.setattr(toolchain, "kernel_defines", lambda files: ())
-    default = run_on_board(gen, m.name, board, work=tmp_path / "default")
-    # the same paths (QEMU's M55 counts differ by a few where the compiler lays out the
-    # constant-bound loops differently: tests/export/test_model_board.py checks the outputs)
+    if board_name == "qemu-m7":
+        assert [o.instructions for o in sized.ops] == [o.instructions for o in default.ops]
+        # the widened pair buffer: 4 * 192 bytes against 4 * 64
+        assert default.stack_bound_bytes - sized.stack_bound_bytes == 4 * (192 - 64)
+        return
+    # Helium: the same paths (QEMU's M55 counts differ by a few where the compiler lays out the
+    # constant-bound loops differently; tests/export/test_model_board.py checks the outputs)
     total = sum(o.instructions for o in default.ops)
     assert abs(sum(o.instructions for o in sized.ops) - total) < 0.01 * total
     assert sized.stack_bound_bytes < default.stack_bound_bytes - 1024

@@ -11,3 +11,13 @@ from edge.errors import FoleyEdgeError
 
 class TrainError(FoleyEdgeError, ValueError):
     """Bad training data, configuration or run folder."""
+
+
+MARGIN_ANCHORS = ("self", "teacher", "teacher2", "target")
+"""Whose top-1 token quantization-aware training's margin term keeps ahead (``foley-edge qat
+--margin-anchor``): the model's own float top-1 as it trains (``self``), the frozen RUN's
+(``teacher``: the fine-tune cannot drift from RUN's choices by reinforcing its own), the model's
+own where it is one of RUN's two best and RUN's otherwise (``teacher2``: RUN's near-ties, e.g.
+adjacent velocity bins, may be settled either way, nothing further), or the ground truth
+(``target``: a multi-class hinge). Here, not in :mod:`edge.train.qat`, so the command line's
+parser can list them without importing numpy."""

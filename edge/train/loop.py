@@ -152,7 +152,7 @@ def _step_function(strategy: Any, model: Any, tmodel: Any, optimizer: Any, s: Tr
             if margin_weight or bound_weight:  # QAT: the float model's logits (int8 weights in)
                 ref = model([kp, inp], training=False)
             if margin_weight:  # both the float model and the simulated int8 one keep the
-                # anchor's top-1 (edge.train.qat.MARGIN_ANCHORS) ahead by the margin
+                # anchor's top-1 (edge.train.MARGIN_ANCHORS) ahead by the margin
                 if qat.margin_anchor == "target":
                     top = tf.cast(tgt, tf.int32)
                 elif qat.margin_anchor in ("teacher", "teacher2") and tlogits is not None:

@@ -26,15 +26,8 @@ from typing import Any
 
 import numpy as np
 
-from edge.train import TrainError
+from edge.train import MARGIN_ANCHORS, TrainError
 from edge.train.loop import TrainSettings
-
-MARGIN_ANCHORS = ("self", "teacher", "teacher2", "target")
-"""Whose top-1 token the margin term keeps ahead: the model's own float top-1 as it trains
-(``self``), the frozen RUN's (``teacher``: the fine-tune cannot drift from RUN's choices by
-reinforcing its own), the model's own where it is one of RUN's two best and RUN's otherwise
-(``teacher2``: RUN's near-ties, e.g. adjacent velocity bins, may be settled either way, nothing
-further), or the ground truth (``target``: a multi-class hinge)."""
 
 
 @dataclass(frozen=True)

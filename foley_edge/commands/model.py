@@ -148,7 +148,7 @@ def _qat(args: argparse.Namespace) -> int:
 
 
 def _add_qat(sub: argparse._SubParsersAction) -> None:
-    from edge.train.qat import MARGIN_ANCHORS
+    from edge.train import MARGIN_ANCHORS
 
     p = sub.add_parser("qat", help="fine-tune a run with its int8 export's quantization simulated")
     p.add_argument("--run", required=True, help="the finished run folder to fine-tune (also the "

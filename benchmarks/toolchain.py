@@ -20,6 +20,7 @@ from __future__ import annotations
 import re
 import shutil
 import subprocess
+from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -168,14 +169,13 @@ PROBE_TABLES = ("bench_ticks", "bench_hop_count")
 bench_stream_main.c.j2: an instruction count per hop)."""
 
 
-def symbol_bytes(elf: Path, name: str) -> int:
-    """Size of the symbol ``name`` in ``elf`` (``arm-none-eabi-nm -S``), 0 when absent."""
+def symbol_bytes(elf: Path, names: Iterable[str]) -> int:
+    """Total size of the symbols ``names`` in ``elf`` (one ``arm-none-eabi-nm -S``), those
+    absent counting 0."""
+    wanted = set(names)
     out = run_tool([tool("arm-none-eabi-nm"), "-S", str(elf)], "arm-none-eabi-nm")
-    for line in out.splitlines():
-        parts = line.split()
-        if len(parts) == 4 and parts[3] == name:
-            return int(parts[1], 16)
-    return 0
+    return sum(int(parts[1], 16) for parts in map(str.split, out.splitlines())
+               if len(parts) == 4 and parts[3] in wanted)
 
 
 def section_sizes(elf: Path) -> ImageSize:
@@ -307,4 +307,4 @@ def build_image(gen: Generated, board: Any, work: Path, *, portable: bool = Fals
     cis = [c for d in ("obj", "obj_model", "obj_kernels") for c in sorted((work / d).glob("*.ci"))]
     bound = stack_bound(read_callgraph(cis))
     return BenchImage(elf, section_sizes(elf), bound.bytes if bound.bounded else 0, n_ops,
-                      sum(symbol_bytes(elf, t) for t in PROBE_TABLES))
+                      symbol_bytes(elf, PROBE_TABLES))

@@ -125,9 +125,9 @@ def _step_function(strategy: Any, model: Any, tmodel: Any, optimizer: Any, s: Tr
     With ``qat`` (an :class:`edge.train.qat.QatSession`) the weights are swapped for their int8
     values (in the cross-replica context) for the forward and backward pass, restored, and the
     gradients applied to the float values: the straight-through estimator of weight rounding.
-    Its ``margin_weight`` > 0 adds :func:`edge.train.losses.margin_sum` (around its
-    ``margin_anchor``'s top-1: the float model's own, the frozen teacher's or the target) for the
-    simulated int8 logits and the float ones (a second, inference-mode forward pass), ``bound_weight`` > 0
+    Its ``margin_weight`` > 0 adds :func:`edge.train.losses.margin_sum` around its
+    ``margin_anchor``'s top-1 (:data:`edge.train.MARGIN_ANCHORS`) for the simulated int8 logits
+    and the float ones (a second, inference-mode forward pass), ``bound_weight`` > 0
     :func:`edge.train.losses.bound_sum` of the float logits; the ``margin`` stat is their
     weighted sum.
     """
@@ -153,17 +153,17 @@ def _step_function(strategy: Any, model: Any, tmodel: Any, optimizer: Any, s: Tr
                 ref = model([kp, inp], training=False)
             if margin_weight:  # both the float model and the simulated int8 one keep the
                 # anchor's top-1 (edge.train.MARGIN_ANCHORS) ahead by the margin
+                own = tf.argmax(ref, axis=-1, output_type=tf.int32)
                 if qat.margin_anchor == "target":
                     top = tf.cast(tgt, tf.int32)
                 elif qat.margin_anchor in ("teacher", "teacher2") and tlogits is not None:
                     top = tf.argmax(tlogits, axis=-1, output_type=tf.int32)
                     if qat.margin_anchor == "teacher2":  # own top-1 where among RUN's two best
-                        own = tf.argmax(ref, axis=-1, output_type=tf.int32)
                         two = tf.math.top_k(tlogits, k=2).indices
                         top = tf.where(tf.reduce_any(tf.equal(two, own[..., None]), -1), own, top)
-                    top = tf.stop_gradient(top)
                 else:
-                    top = tf.stop_gradient(tf.argmax(ref, axis=-1, output_type=tf.int32))
+                    top = own
+                top = tf.stop_gradient(top)
                 margin = margin_weight * (margin_sum(logits, top, tgt, qat.margin)
                                           + margin_sum(ref, top, tgt, qat.margin))
             if bound_weight:  # the float logits (which the converter calibrates) kept in range

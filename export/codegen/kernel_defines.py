@@ -1,13 +1,14 @@
-"""``-DCG_MAX_K=N``: the kernels' widened-pair stack buffer sized for the calls a model's
-generated C makes, not for any model's.
+"""``-DCG_MAX_K=N`` and its Helium twins: the kernels' stack buffers sized for the calls a
+model's generated C makes, not for any model's.
 
-``edge/kernels/fe_conv_gemm.h`` keeps a pair of widened input rows (4 k bytes) and one gathered
-int8 row (k bytes) on the stack for CONV_2D's GEMM family, sized by ``CG_MAX_K`` (default
-:data:`export.codegen.ops_linear.CONV_WIDE_MAX_K`, 192). A build that knows every call's k can
-set less: the bench images (``benchmarks/toolchain.py``) and the firmware
-(``firmware_bridge/build.py``) both read it from the generated C with :func:`kernel_defines`;
-every call takes the path it takes with the default (bit-exact, same instructions), only the
-stack bound shrinks.
+CONV_2D's GEMM family keeps per-call buffers on the stack, sized by constants with defaults
+for any model: ``edge/kernels/fe_conv_gemm.h`` a pair of widened input rows (4 k bytes) and one
+gathered int8 row (k bytes), ``CG_MAX_K`` (:data:`export.codegen.ops_linear.CONV_WIDE_MAX_K`,
+192); ``edge/kernels/fe_gemm_mve.h`` two im2col rows, ``FE_MVE_MAX_K`` (576), and the folded
+biases, ``FE_MVE_MAX_OC`` (256). A build that knows every call can set less: the bench images
+(``benchmarks/toolchain.py``) and the firmware (``firmware_bridge/build.py``) both read them
+from the generated C with :func:`kernel_defines`; every call takes the path it takes with the
+defaults, only the stack bound shrinks.
 """
 
 from __future__ import annotations
@@ -19,16 +20,15 @@ from export.codegen.ops_linear import CONV_WIDE_MAX_K
 CG_MAX_K = CONV_WIDE_MAX_K
 """edge/kernels/fe_conv_gemm.h's default CG_MAX_K (the widened paths' largest k)."""
 
-_GEMM_CALL = re.compile(r"\b(fe_conv2d|fe_fully_connected_rows)\(\s*&(\w+)\s*,")
-_PARAMS = re.compile(r"\b(fe_conv_params|fe_fc_params)\s+(\w+)\s*=\s*\{([^{}]*)\}")
-_FIELD = re.compile(r"\.(\w+)\s*=\s*(-?\d+)\b")
-
-
 MVE_MAX_K = 576
 """edge/kernels/fe_gemm_mve.h's default FE_MVE_MAX_K (the im2col row fe_mve_conv2d gathers)."""
 MVE_MAX_OC = 256
 """edge/kernels/fe_gemm_mve.h's default FE_MVE_MAX_OC (the output channels whose folded biases
 the Helium convolutions keep on the stack)."""
+
+_GEMM_CALL = re.compile(r"\b(fe_conv2d|fe_fully_connected_rows)\(\s*&(\w+)\s*,")
+_PARAMS = re.compile(r"\b(fe_conv_params|fe_fc_params)\s+(\w+)\s*=\s*\{([^{}]*)\}")
+_FIELD = re.compile(r"\.(\w+)\s*=\s*(-?\d+)\b")
 
 
 def gemm_bounds(files: dict[str, str]) -> tuple[int, int] | None:
@@ -55,12 +55,6 @@ def gemm_bounds(files: dict[str, str]) -> tuple[int, int] | None:
         return None
     calls = [c for v in found.values() for c in v]
     return (max((k for k, _ in calls), default=0), max((oc for _, oc in calls), default=0))
-
-
-def gemm_max_k(files: dict[str, str]) -> int | None:
-    """The k part of :func:`gemm_bounds`."""
-    b = gemm_bounds(files)
-    return None if b is None else b[0]
 
 
 def _up(n: int, step: int) -> int:

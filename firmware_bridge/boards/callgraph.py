@@ -44,6 +44,7 @@ class StackBound:
     path: tuple[str, ...]  # the deepest call chain from the reset handler
     unknown_callees: tuple[str, ...]  # callees charged LIBRARY_FRAME_BYTES
     problem: str  # why the bound is unknown ("" when bounded)
+    handler_path: tuple[str, ...] = ()  # the deepest exception handler chain (() when none)
 
 
 @dataclass(frozen=True)
@@ -118,9 +119,9 @@ def stack_bound(graph: CallGraph) -> StackBound:
         handlers = [_deepest(graph, h, unknown) for h in HANDLER_ROOTS if h in graph.frames]
     except _Unbounded as e:
         return StackBound(0, False, (), tuple(sorted(unknown)), str(e))
-    handler = max((d for d, _ in handlers), default=0)
+    handler, handler_path = max(handlers, default=(0, ()))
     total = depth + handler + EXCEPTION_FRAME_BYTES
-    return StackBound(total, True, path, tuple(sorted(unknown)), "")
+    return StackBound(total, True, path, tuple(sorted(unknown)), "", handler_path)
 
 
 @dataclass(frozen=True)
@@ -142,27 +143,23 @@ def _frames(graph: CallGraph, path: tuple[str, ...]) -> tuple[tuple[str, int], .
                  for fn in path)
 
 
-def worst_path(graph: CallGraph) -> WorstPath | None:
-    """The deepest reset-handler chain and the deepest handler chain with their frames (the
-    terms of :func:`stack_bound`), or None when the bound is unknown (recursion, dynamic
-    frames: :attr:`StackBound.problem` says where)."""
-    unknown: set[str] = set()
-    try:
-        _, reset = _deepest(graph, RESET_ROOT, unknown)
-        handlers = [_deepest(graph, h, unknown) for h in HANDLER_ROOTS if h in graph.frames]
-    except _Unbounded:
+def worst_path(graph: CallGraph, bound: StackBound | None = None) -> WorstPath | None:
+    """The chains :func:`stack_bound` found (``bound``, computed when not given) with their
+    frames, or None when the bound is unknown (recursion, dynamic frames:
+    :attr:`StackBound.problem` says where)."""
+    bound = stack_bound(graph) if bound is None else bound
+    if not bound.bounded:
         return None
-    handler = max(handlers, default=(0, ()))[1]
-    return WorstPath(_frames(graph, reset), _frames(graph, handler), EXCEPTION_FRAME_BYTES)
+    return WorstPath(_frames(graph, bound.path), _frames(graph, bound.handler_path),
+                     EXCEPTION_FRAME_BYTES)
 
 
 def format_worst_path(graph: CallGraph) -> str:
     """:func:`worst_path` as text: one line per call (own frame, running total, name)."""
     bound = stack_bound(graph)
-    if not bound.bounded:
+    worst = worst_path(graph, bound)
+    if worst is None:
         return f"stack bound unknown: {bound.problem}"
-    worst = worst_path(graph)
-    assert worst is not None  # bounded
     lines = [f"stack bound {worst.bytes} B"]
     total = 0
     for title, chain in (("from " + RESET_ROOT, worst.reset), ("deepest handler", worst.handler)):

@@ -14,7 +14,6 @@ from export.codegen.kernel_defines import (
     MVE_MAX_K,
     MVE_MAX_OC,
     gemm_bounds,
-    gemm_max_k,
     kernel_defines,
 )
 
@@ -33,17 +32,16 @@ int bench_invoke(void) {
 """
 
 
-def test_gemm_max_k_reads_only_the_calls_into_the_gemm_family() -> None:
+def test_gemm_bounds_read_only_the_calls_into_the_gemm_family() -> None:
     # fe_fully_connected (one row) and the depthwise call never reach fe_conv_gemm.h
-    assert gemm_max_k({"bench.c": MODEL_C}) == 36
-    assert gemm_bounds({"bench.c": MODEL_C}) == (36, 64)  # out_c 8, output_depth 64
+    assert gemm_bounds({"bench.c": MODEL_C}) == (36, 64)  # k: 32 and 36; out_c 8, output_depth 64
     assert kernel_defines({"bench.c": MODEL_C}) == (
         "-DCG_MAX_K=36", "-DFE_MVE_MAX_K=48", "-DFE_MVE_MAX_OC=64")
 
 
 def test_every_build_variant_of_a_call_counts() -> None:
     text = MODEL_C.replace("bench_op3_p", "bench_op2_p")  # a second initialiser, k = 576
-    assert gemm_max_k({"bench.c": text}) == 576
+    assert gemm_bounds({"bench.c": text}) == (576, 64)
     assert kernel_defines({"bench.c": text}) == ("-DFE_MVE_MAX_OC=64",)  # k: the defaults already
 
 
@@ -54,9 +52,9 @@ def test_rounding_floor_and_unreadable_calls_keep_it_safe() -> None:
         "-DCG_MAX_K=4", "-DFE_MVE_MAX_K=16", "-DFE_MVE_MAX_OC=4")
     # a called struct not initialised here, or without the fields: the default (192)
     missing = MODEL_C.replace("static const fe_conv_params bench_op2_p", "extern fe_conv_params x")
-    assert gemm_max_k({"bench.c": missing}) is None and kernel_defines({"bench.c": missing}) == ()
+    assert gemm_bounds({"bench.c": missing}) is None and kernel_defines({"bench.c": missing}) == ()
     no_field = MODEL_C.replace(".filter_w = 1, .filter_wide", ".filter_wide")
-    assert gemm_max_k({"bench.c": no_field}) is None
+    assert gemm_bounds({"bench.c": no_field}) is None
 
 
 def test_default_is_the_kernels() -> None:

@@ -23,4 +23,5 @@ def test_model_ram_leaves_out_only_the_tick_table(tmp_path: Path) -> None:
     assert image.probe_bytes == 4 * (image.ops + 1)  # a mark before every operator, one after
     assert image.model_ram_bytes == image.size.static_ram_bytes - image.probe_bytes
     assert image.model_ram_bytes >= gen.plan.arena_bytes  # the arena is still counted
-    assert toolchain.symbol_bytes(image.elf, "no_such_symbol") == 0
+    assert toolchain.symbol_bytes(image.elf, ["no_such_symbol"]) == 0
+    assert toolchain.symbol_bytes(image.elf, ["bench_ticks", "no_such_symbol"]) == image.probe_bytes

@@ -13,11 +13,21 @@ class TrainError(FoleyEdgeError, ValueError):
     """Bad training data, configuration or run folder."""
 
 
-MARGIN_ANCHORS = ("self", "teacher", "teacher2", "target")
+MARGIN_ANCHORS = ("self", "teacher", "teacher2", "target", "neutral")
 """Whose top-1 token quantization-aware training's margin term keeps ahead (``foley-edge qat
 --margin-anchor``): the model's own float top-1 as it trains (``self``), the frozen RUN's
 (``teacher``: the fine-tune cannot drift from RUN's choices by reinforcing its own), the model's
 own where it is one of RUN's two best and RUN's otherwise (``teacher2``: RUN's near-ties, e.g.
 adjacent velocity bins, may be settled either way, nothing further), or the ground truth
-(``target``: a multi-class hinge). Here, not in :mod:`edge.train.qat`, so the command line's
+(``target``: a multi-class hinge), or ``teacher2`` except that the model's own top-1 is kept
+wherever its two best tokens are both ones onset F1 does not score (velocity bins, note-offs:
+``neutral``, with their own weight, ``--neutral-weight``). Here, not in :mod:`edge.train.qat`, so the command line's
 parser can list them without importing numpy."""
+
+FLOAT_INPUTS = ("raw", "rounded")
+"""Which keypoints quantization-aware training's float passes (the frozen RUN it distils from
+and the float model its margin term reads) see (``foley-edge qat --float-input``): the
+windows as they are (``raw``, what the export's float model is compared on) or rounded to the
+int8 input's grid like the simulated int8 pass (``rounded``, the original behaviour, which
+trains the float model only on grid points and so leaves it sensitive to the sub-step detail
+the int8 model never sees)."""

@@ -55,7 +55,8 @@ class TrainSettings:
                 raise TrainError(f"training setting '{name}' must be {want}, found {getattr(self, name)!r}")
 
 
-def _dataset(w: Windows, s: TrainSettings, global_batch: int, input_frame: str = "image") -> Any:
+def _dataset(w: Windows, s: TrainSettings, global_batch: int, input_frame: str = "image",
+             round_inputs: bool = True) -> Any:
     import tensorflow as tf
 
     from edge.train.augment import augment_for, augment_window
@@ -65,13 +66,20 @@ def _dataset(w: Windows, s: TrainSettings, global_batch: int, input_frame: str =
     if s.augment:
         aug = augment_for(input_frame)
         ds = ds.map(lambda k, i, t: (augment_window(k, aug), i, t))
-    if s.input_step:  # the int8 input's grid (zero point at real 0): train on what the board sees
-        step = tf.constant(s.input_step, tf.float32)
-        ds = ds.map(lambda k, i, t: (tf.round(k / step) * step, i, t))
+    if s.input_step and round_inputs:  # the int8 input's grid (zero point at real 0): train on
+        step = tf.constant(s.input_step, tf.float32)  # what the board sees
+        ds = ds.map(lambda k, i, t: (_on_grid(k, step), i, t))
     ds = ds.batch(global_batch, drop_remainder=True)
     opts = tf.data.Options()
     opts.experimental_distribute.auto_shard_policy = tf.data.experimental.AutoShardPolicy.DATA
     return ds.with_options(opts)
+
+
+def _on_grid(keypoints: Any, step: Any) -> Any:
+    """``keypoints`` rounded to the int8 input's grid of ``step`` (zero point at real 0)."""
+    import tensorflow as tf
+
+    return tf.round(keypoints / step) * step
 
 
 def evaluate_windows(model: Any, w: Windows, batch: int = 64) -> dict[str, float]:
@@ -133,16 +141,21 @@ def _step_function(strategy: Any, model: Any, tmodel: Any, optimizer: Any, s: Tr
     """
     import tensorflow as tf
 
-    from edge.train.losses import bound_sum, kd_sum, margin_sum, token_stats
+    from edge.train.losses import bound_sum, kd_sum, margin_sum, onset_neutral, token_stats
 
     alpha = s.kd_weight if tmodel is not None else 0.0
     margin_weight = qat.margin_weight if qat is not None else 0.0
     bound_weight = qat.bound_weight if qat is not None else 0.0
 
+    raw_float = qat is not None and qat.raw_float and s.input_step > 0
+
     def replica_grads(kp: Any, inp: Any, tgt: Any) -> Any:
         ctx = tf.distribute.get_replica_context()
+        # raw_float: the batch is as the windows are; only the simulated int8 pass reads it on
+        # the int8 input's grid, the float passes (RUN, the margin's reference) read it raw
+        kq = _on_grid(kp, tf.constant(s.input_step, tf.float32)) if raw_float else kp
         with tf.GradientTape() as tape:
-            logits = model([kp, inp], training=True)
+            logits = model([kq, inp], training=True)
             ce, correct, count = token_stats(logits, tgt)
             kd = tf.constant(0.0)
             tlogits = None if tmodel is None else tmodel([kp, inp], training=False)
@@ -153,19 +166,25 @@ def _step_function(strategy: Any, model: Any, tmodel: Any, optimizer: Any, s: Tr
                 ref = model([kp, inp], training=False)
             if margin_weight:  # both the float model and the simulated int8 one keep the
                 # anchor's top-1 (edge.train.MARGIN_ANCHORS) ahead by the margin
-                own = tf.argmax(ref, axis=-1, output_type=tf.int32)
+                own2 = tf.math.top_k(ref, k=2).indices
+                own = own2[..., 0]
+                weights = None
                 if qat.margin_anchor == "target":
                     top = tf.cast(tgt, tf.int32)
-                elif qat.margin_anchor in ("teacher", "teacher2") and tlogits is not None:
+                elif qat.margin_anchor in ("teacher", "teacher2", "neutral") and tlogits is not None:
                     top = tf.argmax(tlogits, axis=-1, output_type=tf.int32)
-                    if qat.margin_anchor == "teacher2":  # own top-1 where among RUN's two best
+                    if qat.margin_anchor != "teacher":  # own top-1 where among RUN's two best
                         two = tf.math.top_k(tlogits, k=2).indices
                         top = tf.where(tf.reduce_any(tf.equal(two, own[..., None]), -1), own, top)
+                    if qat.margin_anchor == "neutral":  # own top-1 where onset F1 cannot tell
+                        free = tf.logical_and(onset_neutral(own), onset_neutral(own2[..., 1]))
+                        top = tf.where(free, own, top)
+                        weights = tf.where(free, qat.neutral_weight / margin_weight, 1.0)
                 else:
                     top = own
                 top = tf.stop_gradient(top)
-                margin = margin_weight * (margin_sum(logits, top, tgt, qat.margin)
-                                          + margin_sum(ref, top, tgt, qat.margin))
+                margin = margin_weight * (margin_sum(logits, top, tgt, qat.margin, weights)
+                                          + margin_sum(ref, top, tgt, qat.margin, weights))
             if bound_weight:  # the float logits (which the converter calibrates) kept in range
                 margin += bound_weight * bound_sum(ref, tgt, qat.logit_bound)
             total = ctx.all_reduce(tf.distribute.ReduceOp.SUM, count)
@@ -256,7 +275,8 @@ def fit(
             session = qat(model)
         if resume:
             state = _load_checkpoint(out, model, optimizer)
-    ds = _dataset(train, s, s.batch_size, input_frame)
+    ds = _dataset(train, s, s.batch_size, input_frame,
+                  round_inputs=session is None or not session.raw_float)
     batches = iter(strategy.experimental_distribute_dataset(ds))
     step = _step_function(strategy, model, tmodel, optimizer, s, session)
     for epoch in range(state["epoch"], s.epochs):

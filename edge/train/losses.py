@@ -32,15 +32,24 @@ def kd_sum(student_logits: Any, teacher_logits: Any, targets: Any, temperature: 
     return tf.reduce_sum(kl * mask) * (temperature**2)
 
 
-def margin_sum(logits: Any, top: Any, targets: Any, margin: float) -> Any:
+def margin_sum(logits: Any, top: Any, targets: Any, margin: float, weights: Any = None) -> Any:
     """``Σ relu(margin − (z[top] − max_{j≠top} z[j]))`` over non-PAD positions: how far each
     position's logit for token ``top`` falls short of leading every other token by ``margin``
-    (quantization-aware training: a near-tie flips under int8 rounding, a clear lead does not)."""
+    (quantization-aware training: a near-tie flips under int8 rounding, a clear lead does not).
+    ``weights`` (shaped like ``top``) weighs each position's shortfall."""
     mask = tf.cast(tf.not_equal(targets, vocab.PAD), tf.float32)
+    if weights is not None:
+        mask = mask * weights
     chosen = tf.gather(logits, top, batch_dims=len(top.shape))
     others = logits - tf.one_hot(top, tf.shape(logits)[-1], on_value=1e9, off_value=0.0)
     lead = chosen - tf.reduce_max(others, axis=-1)
     return tf.reduce_sum(tf.nn.relu(margin - lead) * mask)
+
+
+def onset_neutral(tokens: Any) -> Any:
+    """Tokens whose choice onset F1 does not score: velocity bins and note-offs (one contiguous
+    id range, :mod:`edge.vocab`)."""
+    return tf.logical_and(tokens >= vocab.NOTE_OFF_OFFSET, tokens < vocab.TIME_SHIFT_OFFSET)
 
 
 def bound_sum(logits: Any, targets: Any, bound: float) -> Any:

@@ -26,7 +26,7 @@ from typing import Any
 
 import numpy as np
 
-from edge.train import MARGIN_ANCHORS, TrainError
+from edge.train import FLOAT_INPUTS, MARGIN_ANCHORS, TrainError
 from edge.train.loop import TrainSettings
 
 
@@ -42,6 +42,8 @@ class QatSettings:
     logit_bound: float = 12.0  # |float logit| beyond which the bound term pulls it back
     margin_anchor: str = "self"  # whose top-1 the margin keeps ahead: MARGIN_ANCHORS
     bound_weight: float = 0.0  # weight of the bound term per token (0: off)
+    neutral_weight: float = 0.0  # anchor 'neutral': the margin's weight on onset-neutral steps
+    float_input: str = "raw"  # keypoints of the float passes (RUN, margin reference): FLOAT_INPUTS
 
     def validate(self) -> None:
         """Raise :class:`TrainError` naming the first bad field."""
@@ -52,6 +54,8 @@ class QatSettings:
             ("bound_weight", self.bound_weight >= 0, ">= 0"),
             ("dropout", 0 <= self.dropout < 1, "in [0, 1)"),
             ("margin_anchor", self.margin_anchor in MARGIN_ANCHORS, f"one of {MARGIN_ANCHORS}"),
+            ("neutral_weight", self.neutral_weight >= 0, ">= 0"),
+            ("float_input", self.float_input in FLOAT_INPUTS, f"one of {FLOAT_INPUTS}"),
         ):
             if not ok:
                 raise TrainError(f"QAT setting '{name}' must be {want}, found {getattr(self, name)!r}")
@@ -70,6 +74,8 @@ class QatSession:
         self.margin, self.margin_weight = q.margin, q.margin_weight
         self.logit_bound, self.bound_weight = q.logit_bound, q.bound_weight
         self.margin_anchor = q.margin_anchor
+        self.raw_float = q.float_input == "raw"
+        self.neutral_weight = q.neutral_weight or q.margin_weight
         self.weights = quantized_weights(model)
         if not self.weights or not fake_quant_layers(model):
             raise TrainError(f"QAT: model '{model.name}' has {len(self.weights)} int8 weights and "

@@ -140,7 +140,8 @@ def _qat(args: argparse.Namespace) -> int:
     q = QatSettings(calib_windows=args.calib_windows, snap=not args.no_snap, margin=args.margin,
                     margin_weight=args.margin_weight, dropout=args.dropout,
                     logit_bound=args.logit_bound, bound_weight=args.bound_weight,
-                    margin_anchor=args.margin_anchor)
+                    margin_anchor=args.margin_anchor, float_input=args.float_input,
+                    neutral_weight=args.neutral_weight)
     m = qat_finetune(args.run, args.data, args.out, _settings(args), q, resume=args.resume,
                      progress=not args.quiet)
     print(f"QAT run written to {args.out}: final val {json.dumps(m['final_val'])}")
@@ -148,7 +149,7 @@ def _qat(args: argparse.Namespace) -> int:
 
 
 def _add_qat(sub: argparse._SubParsersAction) -> None:
-    from edge.train import MARGIN_ANCHORS
+    from edge.train import FLOAT_INPUTS, MARGIN_ANCHORS
 
     p = sub.add_parser("qat", help="fine-tune a run with its int8 export's quantization simulated")
     p.add_argument("--run", required=True, help="the finished run folder to fine-tune (also the "
@@ -168,7 +169,16 @@ def _add_qat(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--margin-anchor", choices=MARGIN_ANCHORS, default="self",
                    help="whose top-1 the margin keeps ahead: the model's own float top-1 as it "
                         "trains, RUN's frozen one (no drift from RUN's choices), the model's own "
-                        "where it is one of RUN's two best (teacher2), or the ground truth")
+                        "where it is one of RUN's two best (teacher2), the ground truth, or "
+                        "teacher2 plus the model's own wherever its two best are velocity bins "
+                        "or note-offs, which onset F1 does not score (neutral)")
+    p.add_argument("--neutral-weight", type=float, default=0.0,
+                   help="anchor 'neutral': the margin's weight where the model's two best tokens "
+                        "are velocity bins or note-offs (0: --margin-weight)")
+    p.add_argument("--float-input", choices=FLOAT_INPUTS, default="raw",
+                   help="keypoints of the float passes (RUN's soft targets, the margin's "
+                        "reference): as they are, like the export's float model (raw), or on the "
+                        "int8 input's grid like the simulated int8 pass (rounded)")
     p.add_argument("--logit-bound", type=float, default=12.0,
                    help="|float logit| beyond which the bound term pulls it back (a narrower "
                         "int8 logits range, a finer step between the two best tokens)")

@@ -13,8 +13,11 @@ import pytest
 
 pytest.importorskip("tensorflow")
 
+import keras  # noqa: E402
+import tensorflow as tf  # noqa: E402
 from test_train_helpers import TINY_STUDENT, fake_dataset  # noqa: E402
 
+from edge import vocab  # noqa: E402
 from edge.model.build import build_models  # noqa: E402
 from edge.model.layers import GraphAggregate, LayerNorm  # noqa: E402
 from edge.model.qat import (  # noqa: E402
@@ -130,7 +133,6 @@ def test_fake_quant_rounds_to_the_calibrated_range_in_training_only() -> None:
 
 
 def test_margin_term_is_the_shortfall_of_the_chosen_tokens_lead() -> None:
-    from edge import vocab
     from edge.train.losses import bound_sum, margin_sum
 
     logits = np.array([[[2.0, 1.8, 0.0], [0.0, 3.0, 1.0], [1.0, 0.0, 0.9]]], np.float32)
@@ -141,10 +143,23 @@ def test_margin_term_is_the_shortfall_of_the_chosen_tokens_lead() -> None:
     # a token that is not the argmax: lead 1.8 - 2.0 = -0.2, short by 0.7
     assert float(margin_sum(logits[:, :1], np.array([[1]], np.int32), targets[:, :1], 0.5)) == \
         pytest.approx(0.7, abs=1e-6)
+    # per-position weights: 3 x the first position's shortfall, the second has none
+    assert float(margin_sum(logits, top, targets, 0.5, np.array([[3.0, 5.0, 7.0]], np.float32))) == \
+        pytest.approx(0.9, abs=1e-6)
     # bound 1.5: |z| beyond it, squared, averaged over the vocabulary: (0.5² + 0.3²) / 3 + 1.5² / 3
     assert float(bound_sum(logits, targets, 1.5)) == pytest.approx((0.25 + 0.09 + 2.25) / 3, abs=1e-6)
     with pytest.raises(TrainError, match="QAT setting 'margin' must be > 0, found 0.0"):
         QatSettings(margin=0.0).validate()
+
+
+def test_onset_neutral_tokens_are_velocities_and_note_offs() -> None:
+    from edge.train.losses import onset_neutral
+
+    tokens = np.arange(vocab.VOCAB_SIZE, dtype=np.int32)
+    got = np.asarray(onset_neutral(tokens))
+    kinds = [vocab.describe(int(t)).kind for t in tokens]
+    assert [t for t in tokens if got[t]] == [t for t, k in zip(tokens, kinds, strict=True)
+                                            if k in (vocab.EventKind.NOTE_OFF, vocab.EventKind.VELOCITY)]
 
 
 def _ops(flat: bytes) -> Counter[str]:
@@ -181,7 +196,7 @@ def test_qat_finetune_tiny_run_exports_the_same_graphs(tmp_path: Path) -> None:
         assert [type(x).__name__ for x in a.layers] == [type(x).__name__ for x in b.layers]
 
 
-@pytest.mark.parametrize("anchor", ["teacher", "teacher2", "target"])
+@pytest.mark.parametrize("anchor", ["teacher", "teacher2", "target", "neutral"])
 def test_qat_margin_anchor_is_trained_and_recorded(tmp_path: Path, anchor: str) -> None:
     data = fake_dataset(tmp_path / "d", 3, 1, 1)
     base = tmp_path / "base"
@@ -195,3 +210,58 @@ def test_qat_margin_anchor_is_trained_and_recorded(tmp_path: Path, anchor: str) 
 def test_qat_margin_anchor_must_be_known() -> None:
     with pytest.raises(TrainError, match=r"QAT setting 'margin_anchor' must be one of .*found 'best'"):
         QatSettings(margin_anchor="best").validate()
+
+
+def test_qat_float_input_must_be_known() -> None:
+    with pytest.raises(TrainError, match=r"QAT setting 'float_input' must be one of .*found 'grid'"):
+        QatSettings(float_input="grid").validate()
+
+
+class GridSpy(keras.Model):
+    """Logits from the tokens alone; records, per pass, how far its keypoints lie off the grid
+    of ``step`` (the simulated int8 pass is the ``training=True`` one)."""
+
+    def __init__(self, step: float) -> None:
+        super().__init__(name="grid_spy")
+        self.step = step
+        self.table = keras.layers.Embedding(vocab.VOCAB_SIZE, vocab.VOCAB_SIZE)
+        self.off_int8 = tf.Variable(-1.0, trainable=False)
+        self.off_float = tf.Variable(-1.0, trainable=False)
+
+    def call(self, inputs: list[tf.Tensor], training: bool = False) -> tf.Tensor:
+        kp, tokens = inputs
+        off = tf.reduce_max(tf.abs(kp - tf.round(kp / self.step) * self.step))
+        (self.off_int8 if training else self.off_float).assign(off)
+        return self.table(tokens)
+
+
+@pytest.mark.parametrize("float_input", ["raw", "rounded"])
+def test_qat_float_passes_read_the_raw_keypoints(float_input: str) -> None:
+    """With ``float_input='raw'`` the batch stays as the windows are and only the simulated int8
+    pass reads it on the input's grid; ``rounded`` rounds the batch for every pass."""
+    from types import SimpleNamespace
+
+    from edge.train.loop import _dataset, _step_function
+    from edge.train.windows import Windows
+
+    step = 0.01
+    s = replace(FAST, input_step=step, augment=False)
+    rng = np.random.default_rng(0)
+    w = Windows(keypoints=rng.uniform(0, 1, (8, 4, 65, 3)).astype(np.float32),
+                inputs=rng.integers(0, 240, (8, 6)).astype(np.int32),
+                targets=rng.integers(0, 240, (8, 6)).astype(np.int32),
+                clip_index=np.zeros(8, np.int32), hop_end=np.full(8, 4, np.int32), truncated=0)
+    raw = float_input == "raw"
+    kp, inp, tgt = next(iter(_dataset(w, s, 8, round_inputs=not raw)))
+    off_batch = float(np.max(np.abs(kp - np.round(kp / step) * step)))
+    assert (off_batch > step / 10) if raw else (off_batch < 1e-6)
+    model = GridSpy(step)
+    model([kp, inp])
+    optimizer = keras.optimizers.Adam(1e-3)
+    optimizer.build(model.trainable_variables)
+    q = SimpleNamespace(raw_float=raw, margin_weight=1.0, margin=1.0, margin_anchor="self",
+                        bound_weight=0.0, swap_in=lambda: [], swap_out=lambda saved: None)
+    stats = _step_function(tf.distribute.get_strategy(), model, None, optimizer, s, q)((kp, inp, tgt))
+    assert np.isfinite(stats.numpy()).all()
+    assert float(model.off_int8.numpy()) < 1e-6  # the simulated int8 pass: on the grid
+    assert (float(model.off_float.numpy()) > step / 10) if raw else (float(model.off_float.numpy()) < 1e-6)

@@ -13,7 +13,7 @@ class TrainError(FoleyEdgeError, ValueError):
     """Bad training data, configuration or run folder."""
 
 
-MARGIN_ANCHORS = ("self", "teacher", "teacher2", "target", "neutral")
+MARGIN_ANCHORS = ("self", "teacher", "teacher2", "target", "neutral", "guided")
 """Whose top-1 token quantization-aware training's margin term keeps ahead (``foley-edge qat
 --margin-anchor``): the model's own float top-1 as it trains (``self``), the frozen RUN's
 (``teacher``: the fine-tune cannot drift from RUN's choices by reinforcing its own), the model's
@@ -21,7 +21,9 @@ own where it is one of RUN's two best and RUN's otherwise (``teacher2``: RUN's n
 adjacent velocity bins, may be settled either way, nothing further), or the ground truth
 (``target``: a multi-class hinge), or ``teacher2`` except that the model's own top-1 is kept
 wherever its two best tokens are both ones onset F1 does not score (velocity bins, note-offs:
-``neutral``, with their own weight, ``--neutral-weight``). Here, not in :mod:`edge.train.qat`, so the command line's
+``neutral``, with their own weight, ``--neutral-weight``), or the same on those steps and
+elsewhere the ground truth where it is one of RUN's two best, RUN's top-1 otherwise
+(``guided``: the near-ties onset F1 scores are settled towards the right token). Here, not in :mod:`edge.train.qat`, so the command line's
 parser can list them without importing numpy."""
 
 FLOAT_INPUTS = ("raw", "rounded")

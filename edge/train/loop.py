@@ -141,7 +141,7 @@ def _step_function(strategy: Any, model: Any, tmodel: Any, optimizer: Any, s: Tr
     """
     import tensorflow as tf
 
-    from edge.train.losses import bound_sum, kd_sum, margin_sum, onset_neutral, token_stats
+    from edge.train.losses import anchor_tokens, bound_sum, kd_sum, margin_sum, token_stats
 
     alpha = s.kd_weight if tmodel is not None else 0.0
     margin_weight = qat.margin_weight if qat is not None else 0.0
@@ -166,22 +166,8 @@ def _step_function(strategy: Any, model: Any, tmodel: Any, optimizer: Any, s: Tr
                 ref = model([kp, inp], training=False)
             if margin_weight:  # both the float model and the simulated int8 one keep the
                 # anchor's top-1 (edge.train.MARGIN_ANCHORS) ahead by the margin
-                own2 = tf.math.top_k(ref, k=2).indices
-                own = own2[..., 0]
-                weights = None
-                if qat.margin_anchor == "target":
-                    top = tf.cast(tgt, tf.int32)
-                elif qat.margin_anchor in ("teacher", "teacher2", "neutral") and tlogits is not None:
-                    top = tf.argmax(tlogits, axis=-1, output_type=tf.int32)
-                    if qat.margin_anchor != "teacher":  # own top-1 where among RUN's two best
-                        two = tf.math.top_k(tlogits, k=2).indices
-                        top = tf.where(tf.reduce_any(tf.equal(two, own[..., None]), -1), own, top)
-                    if qat.margin_anchor == "neutral":  # own top-1 where onset F1 cannot tell
-                        free = tf.logical_and(onset_neutral(own), onset_neutral(own2[..., 1]))
-                        top = tf.where(free, own, top)
-                        weights = tf.where(free, qat.neutral_weight / margin_weight, 1.0)
-                else:
-                    top = own
+                top, free = anchor_tokens(qat.margin_anchor, ref, tlogits, tgt)
+                weights = None if free is None else tf.where(free, qat.neutral_weight / margin_weight, 1.0)
                 top = tf.stop_gradient(top)
                 margin = margin_weight * (margin_sum(logits, top, tgt, qat.margin, weights)
                                           + margin_sum(ref, top, tgt, qat.margin, weights))

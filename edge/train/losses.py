@@ -52,6 +52,34 @@ def onset_neutral(tokens: Any) -> Any:
     return tf.logical_and(tokens >= vocab.NOTE_OFF_OFFSET, tokens < vocab.TIME_SHIFT_OFFSET)
 
 
+def anchor_tokens(anchor: str, ref: Any, teacher: Any, targets: Any) -> tuple[Any, Any]:
+    """The token the margin keeps ahead at each position (:data:`edge.train.MARGIN_ANCHORS`) and,
+    for ``neutral`` / ``guided``, where the model's own two best are onset-neutral (else None).
+
+    ``ref``: the float model's logits; ``teacher``: the frozen RUN's (None: ``self``)."""
+    own2 = tf.math.top_k(ref, k=2).indices
+    own = own2[..., 0]
+    if anchor == "target":
+        return tf.cast(targets, tf.int32), None
+    if anchor == "self" or teacher is None:
+        return own, None
+    top = tf.argmax(teacher, axis=-1, output_type=tf.int32)
+    two = tf.math.top_k(teacher, k=2).indices
+
+    def among_two(t: Any) -> Any:
+        return tf.reduce_any(tf.equal(two, t[..., None]), -1)
+
+    if anchor in ("teacher2", "neutral"):  # the model's own where it is one of RUN's two best
+        top = tf.where(among_two(own), own, top)
+    elif anchor == "guided":  # the truth where it is one of RUN's two best
+        truth = tf.cast(targets, tf.int32)
+        top = tf.where(among_two(truth), truth, top)
+    if anchor not in ("neutral", "guided"):
+        return top, None
+    free = tf.logical_and(onset_neutral(own), onset_neutral(own2[..., 1]))  # F1 cannot tell
+    return tf.where(free, own, top), free
+
+
 def bound_sum(logits: Any, targets: Any, bound: float) -> Any:
     """``Σ mean_j relu(|z_j| − bound)²`` over non-PAD positions: logits beyond ``±bound``
     (quantization-aware training: the int8 logits' step is their calibrated range / 255, so

@@ -171,7 +171,8 @@ def _add_qat(sub: argparse._SubParsersAction) -> None:
                         "trains, RUN's frozen one (no drift from RUN's choices), the model's own "
                         "where it is one of RUN's two best (teacher2), the ground truth, or "
                         "teacher2 plus the model's own wherever its two best are velocity bins "
-                        "or note-offs, which onset F1 does not score (neutral)")
+                        "or note-offs, which onset F1 does not score (neutral), or that and "
+                        "elsewhere the ground truth where it is one of RUN's two best (guided)")
     p.add_argument("--neutral-weight", type=float, default=0.0,
                    help="anchor 'neutral': the margin's weight where the model's two best tokens "
                         "are velocity bins or note-offs (0: --margin-weight)")

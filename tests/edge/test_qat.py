@@ -162,6 +162,36 @@ def test_onset_neutral_tokens_are_velocities_and_note_offs() -> None:
                                             if k in (vocab.EventKind.NOTE_OFF, vocab.EventKind.VELOCITY)]
 
 
+def test_margin_anchors_pick_the_documented_token() -> None:
+    """Each anchor's token at three positions: a pitch tie the truth is part of, a velocity tie,
+    and a pitch the model prefers that RUN does not rank in its two best."""
+    from edge.train.losses import anchor_tokens
+
+    on_a, on_b, on_c = vocab.note_on(60), vocab.note_on(62), vocab.note_on(64)
+    vel_a, vel_b = vocab.VELOCITY_OFFSET + 10, vocab.VELOCITY_OFFSET + 11
+
+    def logits(*rows: dict[int, float]) -> np.ndarray:
+        z = np.zeros((1, len(rows), vocab.VOCAB_SIZE), np.float32)
+        for i, row in enumerate(rows):
+            for t, v in row.items():
+                z[0, i, t] = v
+        return z
+
+    ref = logits({on_a: 3.0, on_b: 2.9}, {vel_a: 3.0, vel_b: 2.9}, {on_c: 3.0, on_a: 1.0})
+    run = logits({on_b: 3.0, on_a: 2.9}, {vel_b: 3.0, vel_a: 2.9}, {on_a: 3.0, on_b: 2.0})
+    truth = np.array([[on_b, vel_b, on_c]], np.int32)
+    want = {"self": [on_a, vel_a, on_c], "teacher": [on_b, vel_b, on_a],
+            "teacher2": [on_a, vel_a, on_a], "target": [on_b, vel_b, on_c],
+            "neutral": [on_a, vel_a, on_a], "guided": [on_b, vel_a, on_a]}
+    for anchor, tokens in want.items():
+        top, free = anchor_tokens(anchor, ref, run, truth)
+        assert np.asarray(top).tolist() == [tokens], anchor
+        if anchor in ("neutral", "guided"):
+            assert np.asarray(free).tolist() == [[False, True, False]]
+        else:
+            assert free is None
+
+
 def _ops(flat: bytes) -> Counter[str]:
     return Counter(op.op for op in read_tflite(flat).operators)
 
@@ -196,7 +226,7 @@ def test_qat_finetune_tiny_run_exports_the_same_graphs(tmp_path: Path) -> None:
         assert [type(x).__name__ for x in a.layers] == [type(x).__name__ for x in b.layers]
 
 
-@pytest.mark.parametrize("anchor", ["teacher", "teacher2", "target", "neutral"])
+@pytest.mark.parametrize("anchor", ["teacher", "teacher2", "target", "neutral", "guided"])
 def test_qat_margin_anchor_is_trained_and_recorded(tmp_path: Path, anchor: str) -> None:
     data = fake_dataset(tmp_path / "d", 3, 1, 1)
     base = tmp_path / "base"

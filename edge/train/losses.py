@@ -46,10 +46,22 @@ def margin_sum(logits: Any, top: Any, targets: Any, margin: float, weights: Any 
     return tf.reduce_sum(tf.nn.relu(margin - lead) * mask)
 
 
-def onset_neutral(tokens: Any) -> Any:
-    """Tokens whose choice onset F1 does not score: velocity bins and note-offs (one contiguous
-    id range, :mod:`edge.vocab`)."""
-    return tf.logical_and(tokens >= vocab.NOTE_OFF_OFFSET, tokens < vocab.TIME_SHIFT_OFFSET)
+def onset_neutral(first: Any, second: Any) -> Any:
+    """Where choosing between tokens ``first`` and ``second`` leaves the onsets and their pitches
+    as they are, so onset F1 cannot tell the choices apart: two velocity bins or note-offs
+    (loudness, release order), a note-off against a time shift (a release before or after the
+    same shift), a velocity bin against a note-on (a loudness change before the same note or
+    not)."""
+
+    def kind(t: Any) -> Any:  # 0 note-on, 1 note-off, 2 velocity, 3 time shift, 4 special
+        edges = tf.constant([vocab.NOTE_OFF_OFFSET, vocab.VELOCITY_OFFSET, vocab.TIME_SHIFT_OFFSET,
+                             vocab.SOS], tf.int32)
+        return tf.reduce_sum(tf.cast(tf.cast(t, tf.int32)[..., None] >= edges, tf.int32), -1)
+
+    a, b = kind(first), kind(second)
+    lo, hi = tf.minimum(a, b), tf.maximum(a, b)
+    quiet = tf.logical_and(lo >= 1, hi <= 2)  # velocity / note-off against either
+    return quiet | ((lo == 1) & (hi == 3)) | ((lo == 0) & (hi == 2))
 
 
 def anchor_tokens(anchor: str, ref: Any, teacher: Any, targets: Any) -> tuple[Any, Any]:
@@ -76,7 +88,7 @@ def anchor_tokens(anchor: str, ref: Any, teacher: Any, targets: Any) -> tuple[An
         top = tf.where(among_two(truth), truth, top)
     if anchor not in ("neutral", "guided"):
         return top, None
-    free = tf.logical_and(onset_neutral(own), onset_neutral(own2[..., 1]))  # F1 cannot tell
+    free = onset_neutral(own, own2[..., 1])  # onset F1 cannot tell the two apart
     return tf.where(free, own, top), free
 
 

@@ -152,14 +152,18 @@ def test_margin_term_is_the_shortfall_of_the_chosen_tokens_lead() -> None:
         QatSettings(margin=0.0).validate()
 
 
-def test_onset_neutral_tokens_are_velocities_and_note_offs() -> None:
+def test_onset_neutral_pairs_leave_the_onsets_as_they_are() -> None:
     from edge.train.losses import onset_neutral
 
+    K = vocab.EventKind
     tokens = np.arange(vocab.VOCAB_SIZE, dtype=np.int32)
-    got = np.asarray(onset_neutral(tokens))
-    kinds = [vocab.describe(int(t)).kind for t in tokens]
-    assert [t for t in tokens if got[t]] == [t for t, k in zip(tokens, kinds, strict=True)
-                                            if k in (vocab.EventKind.NOTE_OFF, vocab.EventKind.VELOCITY)]
+    first, second = np.meshgrid(tokens, tokens, indexing="ij")
+    got = np.asarray(onset_neutral(first, second))
+    kind = [vocab.describe(int(t)).kind for t in tokens]
+    neutral = [{K.NOTE_OFF}, {K.VELOCITY}, {K.NOTE_OFF, K.VELOCITY}, {K.NOTE_OFF, K.TIME_SHIFT},
+               {K.VELOCITY, K.NOTE_ON}]
+    want = np.array([[{kind[i], kind[j]} in neutral for j in tokens] for i in tokens])
+    np.testing.assert_array_equal(got, want)
 
 
 def test_margin_anchors_pick_the_documented_token() -> None:

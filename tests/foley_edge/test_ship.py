@@ -44,8 +44,9 @@ def test_qat_replaces_the_noise_fine_tuning_and_ends_the_recipe() -> None:
     assert [s[0] for s in steps] == ["train", "distill", "train", "distill", "qat", "evaluate",
                                      "evaluate"]
     qat = steps[4]
-    assert qat[qat.index("--run") + 1] == "W/student_more" and qat[qat.index("--data") + 1] == "D"
-    assert qat[qat.index("--out") + 1] == "W/student_qat" and "--margin-weight" in qat
+    assert qat[qat.index("--run") + 1] == "W/student_more" and qat[qat.index("--data") + 1] == "D2"
+    assert qat[qat.index("--out") + 1] == "W/student_qat"
+    assert qat[qat.index("--margin-anchor") + 1] == "guided"
     assert steps[6][steps[6].index("--model") + 1] == "W/student_qat"
     assert _final(a) == (Path("W/teacher_more"), Path("W/student_qat"))
 

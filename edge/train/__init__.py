@@ -20,8 +20,9 @@ MARGIN_ANCHORS = ("self", "teacher", "teacher2", "target", "neutral", "guided")
 own where it is one of RUN's two best and RUN's otherwise (``teacher2``: RUN's near-ties, e.g.
 adjacent velocity bins, may be settled either way, nothing further), or the ground truth
 (``target``: a multi-class hinge), or ``teacher2`` except that the model's own top-1 is kept
-wherever its two best tokens are both ones onset F1 does not score (velocity bins, note-offs:
-``neutral``, with their own weight, ``--neutral-weight``), or the same on those steps and
+wherever onset F1 cannot tell its two best tokens apart (velocity bins, note-offs, a note-off
+against a time shift, :func:`edge.train.losses.onset_neutral`: ``neutral``, with their own
+weight, ``--neutral-weight``), or the same on those steps and
 elsewhere the ground truth where it is one of RUN's two best, RUN's top-1 otherwise
 (``guided``: the near-ties onset F1 scores are settled towards the right token). Here, not in :mod:`edge.train.qat`, so the command line's
 parser can list them without importing numpy."""

@@ -42,7 +42,7 @@ class QatSettings:
     logit_bound: float = 12.0  # |float logit| beyond which the bound term pulls it back
     margin_anchor: str = "self"  # whose top-1 the margin keeps ahead: MARGIN_ANCHORS
     bound_weight: float = 0.0  # weight of the bound term per token (0: off)
-    neutral_weight: float = 0.0  # anchor 'neutral': the margin's weight on onset-neutral steps
+    neutral_weight: float = 0.0  # anchors neutral/guided: the margin's weight on onset-neutral steps (0: margin_weight)
     float_input: str = "raw"  # keypoints of the float passes (RUN, margin reference): FLOAT_INPUTS
 
     def validate(self) -> None:

@@ -170,12 +170,13 @@ def _add_qat(sub: argparse._SubParsersAction) -> None:
                    help="whose top-1 the margin keeps ahead: the model's own float top-1 as it "
                         "trains, RUN's frozen one (no drift from RUN's choices), the model's own "
                         "where it is one of RUN's two best (teacher2), the ground truth, or "
-                        "teacher2 plus the model's own wherever its two best are velocity bins "
-                        "or note-offs, which onset F1 does not score (neutral), or that and "
-                        "elsewhere the ground truth where it is one of RUN's two best (guided)")
+                        "teacher2 plus the model's own wherever onset F1 cannot tell its two best "
+                        "apart (velocity bins, note-offs, a note-off against a time shift: "
+                        "neutral), or that and elsewhere the ground truth where it is one of "
+                        "RUN's two best (guided)")
     p.add_argument("--neutral-weight", type=float, default=0.0,
-                   help="anchor 'neutral': the margin's weight where the model's two best tokens "
-                        "are velocity bins or note-offs (0: --margin-weight)")
+                   help="anchors neutral and guided: the margin's weight where onset F1 cannot "
+                        "tell the model's two best tokens apart (0: --margin-weight)")
     p.add_argument("--float-input", choices=FLOAT_INPUTS, default="raw",
                    help="keypoints of the float passes (RUN's soft targets, the margin's "
                         "reference): as they are, like the export's float model (raw), or on the "

@@ -33,7 +33,7 @@ QAT_RECIPE = ("--lr-factor", "0.1", "--kd-weight", "0.9", "--margin", "2.0", "--
               "--bound-weight", "1.0")
 """The quantization-aware fine-tuning's settings (issue #17, ``export/int8/README.md``): the
 margin keeps the truth ahead where it is one of RUN's two best and the model's own choice where
-onset F1 cannot tell (velocity bins, note-offs)."""
+onset F1 cannot tell (:func:`edge.train.losses.onset_neutral`)."""
 
 
 def _install(src: Path, dst: Path, names: tuple[str, ...] | None) -> None:

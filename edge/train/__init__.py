@@ -15,17 +15,22 @@ class TrainError(FoleyEdgeError, ValueError):
 
 MARGIN_ANCHORS = ("self", "teacher", "teacher2", "target", "neutral", "guided")
 """Whose top-1 token quantization-aware training's margin term keeps ahead (``foley-edge qat
---margin-anchor``): the model's own float top-1 as it trains (``self``), the frozen RUN's
-(``teacher``: the fine-tune cannot drift from RUN's choices by reinforcing its own), the model's
-own where it is one of RUN's two best and RUN's otherwise (``teacher2``: RUN's near-ties, e.g.
-adjacent velocity bins, may be settled either way, nothing further), or the ground truth
-(``target``: a multi-class hinge), or ``teacher2`` except that the model's own top-1 is kept
-wherever onset F1 cannot tell its two best tokens apart (velocity bins, note-offs, a note-off
-against a time shift, :func:`edge.train.losses.onset_neutral`: ``neutral``, with their own
-weight, ``--neutral-weight``), or the same on those steps and
-elsewhere the ground truth where it is one of RUN's two best, RUN's top-1 otherwise
-(``guided``: the near-ties onset F1 scores are settled towards the right token). Here, not in :mod:`edge.train.qat`, so the command line's
-parser can list them without importing numpy."""
+--margin-anchor``, :func:`edge.train.losses.anchor_tokens`):
+
+* ``self``: the model's own float top-1 as it trains;
+* ``teacher``: the frozen RUN's (the fine-tune cannot drift from RUN's choices by reinforcing
+  its own);
+* ``teacher2``: the model's own where it is one of RUN's two best, RUN's otherwise (RUN's
+  near-ties, e.g. adjacent velocity bins, may be settled either way, nothing further);
+* ``target``: the ground truth (a multi-class hinge);
+* ``neutral``: ``teacher2``, but the model's own wherever onset F1 cannot tell its two best
+  tokens apart (:func:`edge.train.losses.onset_neutral`), weighted ``--neutral-weight``;
+* ``guided``: the same on those steps, elsewhere the ground truth where it is one of RUN's two
+  best and RUN's top-1 otherwise (the near-ties onset F1 scores are settled towards the right
+  token).
+
+Here, not in :mod:`edge.train.qat`, so the command line's parser can list them without importing
+numpy."""
 
 FLOAT_INPUTS = ("raw", "rounded")
 """Which keypoints quantization-aware training's float passes (the frozen RUN it distils from

@@ -167,10 +167,11 @@ def _step_function(strategy: Any, model: Any, tmodel: Any, optimizer: Any, s: Tr
             if margin_weight:  # both the float model and the simulated int8 one keep the
                 # anchor's top-1 (edge.train.MARGIN_ANCHORS) ahead by the margin
                 top, free = anchor_tokens(qat.margin_anchor, ref, tlogits, tgt)
-                weights = None if free is None else tf.where(free, qat.neutral_weight / margin_weight, 1.0)
+                weight = margin_weight if free is None else \
+                    tf.where(free, qat.neutral_weight, margin_weight)  # per position
                 top = tf.stop_gradient(top)
-                margin = margin_weight * (margin_sum(logits, top, tgt, qat.margin, weights)
-                                          + margin_sum(ref, top, tgt, qat.margin, weights))
+                margin = (margin_sum(logits, top, tgt, qat.margin, weight)
+                          + margin_sum(ref, top, tgt, qat.margin, weight))
             if bound_weight:  # the float logits (which the converter calibrates) kept in range
                 margin += bound_weight * bound_sum(ref, tgt, qat.logit_bound)
             total = ctx.all_reduce(tf.distribute.ReduceOp.SUM, count)

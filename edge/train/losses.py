@@ -36,7 +36,7 @@ def margin_sum(logits: Any, top: Any, targets: Any, margin: float, weights: Any 
     """``Σ relu(margin − (z[top] − max_{j≠top} z[j]))`` over non-PAD positions: how far each
     position's logit for token ``top`` falls short of leading every other token by ``margin``
     (quantization-aware training: a near-tie flips under int8 rounding, a clear lead does not).
-    ``weights`` (shaped like ``top``) weighs each position's shortfall."""
+    ``weights`` (a number, or shaped like ``top``) weighs each position's shortfall."""
     mask = tf.cast(tf.not_equal(targets, vocab.PAD), tf.float32)
     if weights is not None:
         mask = mask * weights

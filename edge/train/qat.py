@@ -6,10 +6,10 @@ export calibrates on: hop stride, spread evenly) -> the int8 keypoint input's sc
 :class:`QatSettings.float_input`) -> the shared training loop (:func:`edge.train.loop.fit`) on a
 training graph built with fake-quant activations (:mod:`edge.model.qat`), starting from RUN's
 weights and distilling from RUN itself (its float model is the frozen teacher: the fine-tune
-keeps RUN's choices and makes them survive int8) -> the float weights replaced by their int8 values, dequantized, so the float
-model the export compares against *is* the int8 weights' model (the converter rounds them
-again to the same codes) -> an ordinary run folder (``config.json`` records ``"qat"``) that
-``foley-edge export`` and ``evaluate`` take unchanged.
+keeps RUN's choices and makes them survive int8) -> the float weights replaced by their int8
+values, dequantized, so the float model the export compares against *is* the int8 weights'
+model (the converter rounds them again to the same codes) -> an ordinary run folder
+(``config.json`` records ``"qat"``) that ``foley-edge export`` and ``evaluate`` take unchanged.
 
 Plain QAT makes the int8 model accurate, not closer to the float one: the export's misses are
 the float model's near-ties (``export/int8/README.md``). Two optional loss terms aim at them
@@ -42,7 +42,7 @@ class QatSettings:
     logit_bound: float = 12.0  # |float logit| beyond which the bound term pulls it back
     margin_anchor: str = "self"  # whose top-1 the margin keeps ahead: MARGIN_ANCHORS
     bound_weight: float = 0.0  # weight of the bound term per token (0: off)
-    neutral_weight: float = 0.0  # neutral/guided: the margin's weight on onset-neutral steps (0: margin_weight)
+    neutral_weight: float = 0.0  # neutral/guided: margin weight on onset-neutral steps (0: margin_weight)
     float_input: str = "raw"  # keypoints of the float passes (RUN, margin reference): FLOAT_INPUTS
 
     def validate(self) -> None:

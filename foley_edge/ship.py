@@ -1,7 +1,7 @@
 """Produce the shipped checkpoints: train the teacher, distill the student, evaluate, copy.
 
 ``python -m foley_edge.ship --data D --work W [--epochs N] [--distill-epochs N]
-[--noise-epochs N | --qat-epochs N] [--more-data D2 [--more-epochs N]
+[--noise-epochs N | --qat-epochs N [--settle-epochs M]] [--more-data D2 [--more-epochs N]
 [--more-distill-epochs N]]``; see
 ``edge/model/shipped/README.md``. Every step is a ``foley-edge`` command, so the recipe lives
 beside the command line, above ``edge``. Everything is written under ``W`` first; only finished
@@ -13,7 +13,8 @@ D2's pieces, the student distilled from the fine-tuned teacher. Many pieces seen
 generalise where 40 pieces seen 20 times overfit (issue #17). Evaluation stays on D's test
 split, the pieces neither stage trained on. ``--qat-epochs N`` ends with quantization-aware
 fine-tuning on the last stage's data (``foley-edge qat``, int8 simulated, :data:`QAT_RECIPE`)
-instead of the int8 rounding-noise fine-tuning.
+instead of the int8 rounding-noise fine-tuning; ``--settle-epochs M`` then fine-tunes that run
+once more, keeping its own choices (:data:`SETTLE_RECIPE`).
 """
 
 from __future__ import annotations
@@ -34,6 +35,14 @@ QAT_RECIPE = ("--lr-factor", "0.1", "--kd-weight", "0.9", "--margin", "2.0", "--
 """The quantization-aware fine-tuning's settings (issue #17, ``export/int8/README.md``): the
 margin keeps the truth ahead where it is one of RUN's two best and the model's own choice where
 onset F1 cannot tell (:func:`edge.train.losses.onset_neutral`)."""
+
+SETTLE_RECIPE = ("--lr-factor", "0.1", "--kd-weight", "0.9", "--margin", "2.0", "--margin-weight", "3.0",
+                 "--neutral-weight", "6.0", "--margin-anchor", "neutral", "--logit-bound", "12",
+                 "--bound-weight", "1.0")
+"""The second quantization-aware stage (issue #17): from the :data:`QAT_RECIPE` run, which is
+then the RUN it distils from, the margin keeps that run's choices (the model's own among RUN's
+two best), so the steps the first stage left contested between its own choice and the truth
+get a lead that int8 keeps."""
 
 
 def _install(src: Path, dst: Path, names: tuple[str, ...] | None) -> None:
@@ -81,6 +90,11 @@ def _recipe(a: argparse.Namespace) -> tuple[list[list[str]], Path, Path]:
         steps.append(["qat", "--run", str(student), "--data", last_data, "--out", str(tuned),
                       "--epochs", str(a.qat_epochs), *QAT_RECIPE])
         student = tuned
+        if a.settle_epochs:
+            settled = a.work / "student_settled"
+            steps.append(["qat", "--run", str(student), "--data", last_data, "--out",
+                          str(settled), "--epochs", str(a.settle_epochs), *SETTLE_RECIPE])
+            student = settled
     elif a.noise_epochs:
         tuned = a.work / "student_noise"
         steps.append(["distill", "--teacher", str(teacher), "--data", a.noise_data or last_data,
@@ -120,7 +134,13 @@ def main(argv: list[str] | None = None) -> int:
                    help="end with quantization-aware fine-tuning on the last stage's data "
                         "(foley-edge qat, guided margin, logit bound 12) for this many epochs "
                         "instead of the noise fine-tuning (0: noise fine-tuning)")
+    p.add_argument("--settle-epochs", type=int, default=0,
+                   help="after --qat-epochs: a second quantization-aware fine-tuning (neutral "
+                        "margin, the first's choices kept) for this many epochs (0: none)")
     a = p.parse_args(argv)
+    if a.settle_epochs and not a.qat_epochs:
+        p.error(f"--settle-epochs {a.settle_epochs} needs --qat-epochs N >= 1 (it settles the "
+                "quantization-aware run), found --qat-epochs 0")
     steps, teacher, student = _recipe(a)
     for cmd in steps:
         print("foley-edge " + " ".join(cmd), file=sys.stderr)

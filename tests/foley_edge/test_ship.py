@@ -3,13 +3,15 @@
 import argparse
 from pathlib import Path
 
-from foley_edge.ship import _final, _steps
+import pytest
+
+from foley_edge.ship import _final, _steps, main
 
 
 def _args(**kw: object) -> argparse.Namespace:
     base = dict(data="D", work=Path("W"), epochs=20, distill_epochs=35, noise_epochs=8,
                 max_clips=8, more_data=None, more_epochs=2, more_distill_epochs=3,
-                noise_data=None, qat_epochs=0)
+                noise_data=None, qat_epochs=0, settle_epochs=0)
     return argparse.Namespace(**{**base, **kw})
 
 
@@ -49,6 +51,27 @@ def test_qat_replaces_the_noise_fine_tuning_and_ends_the_recipe() -> None:
     assert qat[qat.index("--margin-anchor") + 1] == "guided"
     assert steps[6][steps[6].index("--model") + 1] == "W/student_qat"
     assert _final(a) == (Path("W/teacher_more"), Path("W/student_qat"))
+
+
+def test_settle_stage_fine_tunes_the_qat_run_keeping_its_choices() -> None:
+    a = _args(more_data="D2", qat_epochs=3, settle_epochs=1)
+    steps = _steps(a)
+    assert [s[0] for s in steps] == ["train", "distill", "train", "distill", "qat", "qat",
+                                     "evaluate", "evaluate"]
+    settle = steps[5]
+    assert settle[settle.index("--run") + 1] == "W/student_qat"
+    assert settle[settle.index("--data") + 1] == "D2"
+    assert settle[settle.index("--epochs") + 1] == "1"
+    assert settle[settle.index("--margin-anchor") + 1] == "neutral"
+    assert steps[7][steps[7].index("--model") + 1] == "W/student_settled"
+    assert _final(a) == (Path("W/teacher_more"), Path("W/student_settled"))
+
+
+def test_settle_without_qat_is_refused(capsys: pytest.CaptureFixture[str]) -> None:
+    with pytest.raises(SystemExit) as e:
+        main(["--data", "D", "--work", "W", "--settle-epochs", "1"])
+    assert e.value.code == 2
+    assert "--settle-epochs 1 needs --qat-epochs" in capsys.readouterr().err
 
 
 def test_no_fine_tuning_ships_the_distilled_student() -> None:

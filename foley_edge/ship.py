@@ -37,12 +37,11 @@ margin keeps the truth ahead where it is one of RUN's two best and the model's o
 onset F1 cannot tell (:func:`edge.train.losses.onset_neutral`)."""
 
 SETTLE_RECIPE = ("--lr-factor", "0.1", "--kd-weight", "0.9", "--margin", "2.0", "--margin-weight", "3.0",
-                 "--neutral-weight", "6.0", "--margin-anchor", "neutral", "--logit-bound", "12",
-                 "--bound-weight", "1.0")
-"""The second quantization-aware stage (issue #17): from the :data:`QAT_RECIPE` run, which is
-then the RUN it distils from, the margin keeps that run's choices (the model's own among RUN's
-two best), so the steps the first stage left contested between its own choice and the truth
-get a lead that int8 keeps."""
+                 "--margin-anchor", "teacher", "--logit-bound", "12", "--bound-weight", "1.0")
+"""The second quantization-aware stage (issue #17): fine-tuning the :data:`QAT_RECIPE` run, which
+is then the RUN it distils from, the margin keeps that run's own top-1 ahead (``teacher``). The
+first stage moved choices towards the truth and left some of them contested; this one settles
+them where the first stage put them, with a lead int8 keeps."""
 
 
 def _install(src: Path, dst: Path, names: tuple[str, ...] | None) -> None:
@@ -135,8 +134,8 @@ def main(argv: list[str] | None = None) -> int:
                         "(foley-edge qat, guided margin, logit bound 12) for this many epochs "
                         "instead of the noise fine-tuning (0: noise fine-tuning)")
     p.add_argument("--settle-epochs", type=int, default=0,
-                   help="after --qat-epochs: a second quantization-aware fine-tuning (neutral "
-                        "margin, the first's choices kept) for this many epochs (0: none)")
+                   help="after --qat-epochs: a second quantization-aware fine-tuning (margin on "
+                        "the first's own choices) for this many epochs (0: none)")
     a = p.parse_args(argv)
     if a.settle_epochs and not a.qat_epochs:
         p.error(f"--settle-epochs {a.settle_epochs} needs --qat-epochs N >= 1 (it settles the "

@@ -6,7 +6,7 @@ and evaluation (its weights stay out of the repo). Both are produced by one comm
 two datasets (see ``README.md`` beside this file)::
 
     python -m foley_edge.ship --data data/synth --work runs/ship --more-data data/synth-250 \
-        --more-epochs 2 --more-distill-epochs 4 --noise-epochs 0
+        --more-epochs 2 --more-distill-epochs 4 --noise-epochs 0 --qat-epochs 3 --settle-epochs 1
 """
 
 from __future__ import annotations
@@ -24,9 +24,10 @@ class ShippedModelError(FoleyEdgeError, FileNotFoundError):
 
 STUDENTS: dict[str, str] = {
     "student": ("python -m foley_edge.ship --data DATA --work WORK --more-data DATA2 "
-                "--more-epochs 2 --more-distill-epochs 4 --noise-epochs 0"),
+                "--more-epochs 2 --more-distill-epochs 4 --noise-epochs 0 --qat-epochs 3 "
+                "--settle-epochs 1"),
     "student-f411": "foley-edge search --board nucleo-f411re --data DATA --out DIR",
-    "student-hop4": ("foley-edge train --init edge/model/shipped/student --data DATA2 --out DIR "
+    "student-hop4": ("foley-edge train --init WORK/student_more --data DATA2 --out DIR "
                      "--set hop_frames=4 --set max_tokens=24 --set quant_noise=true --stride 4 "
                      "--epochs 1 --lr-factor 0.3 --seed 0"),
 }

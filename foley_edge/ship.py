@@ -29,15 +29,16 @@ from edge.model.shipped import SHIPPED_DIR
 
 TEACHER_FILES = ("config.json", "metrics.json", "curves.png", "eval_test.json", "eval_test.png")
 
-QAT_RECIPE = ("--lr-factor", "0.1", "--kd-weight", "0.9", "--margin", "2.0", "--margin-weight", "3.0",
-              "--neutral-weight", "6.0", "--margin-anchor", "guided", "--logit-bound", "12",
-              "--bound-weight", "1.0")
+_QAT_COMMON = ("--lr-factor", "0.1", "--kd-weight", "0.9", "--margin", "2.0", "--margin-weight",
+               "3.0", "--logit-bound", "12", "--bound-weight", "1.0")
+"""What both quantization-aware stages share; they differ in whose top-1 the margin keeps ahead."""
+
+QAT_RECIPE = (*_QAT_COMMON, "--neutral-weight", "6.0", "--margin-anchor", "guided")
 """The quantization-aware fine-tuning's settings (issue #17, ``export/int8/README.md``): the
 margin keeps the truth ahead where it is one of RUN's two best and the model's own choice where
 onset F1 cannot tell (:func:`edge.train.losses.onset_neutral`)."""
 
-SETTLE_RECIPE = ("--lr-factor", "0.1", "--kd-weight", "0.9", "--margin", "2.0", "--margin-weight", "3.0",
-                 "--margin-anchor", "teacher", "--logit-bound", "12", "--bound-weight", "1.0")
+SETTLE_RECIPE = (*_QAT_COMMON, "--margin-anchor", "teacher")
 """The second quantization-aware stage (issue #17): fine-tuning the :data:`QAT_RECIPE` run, which
 is then the RUN it distils from, the margin keeps that run's own top-1 ahead (``teacher``). The
 first stage moved choices towards the truth and left some of them contested; this one settles

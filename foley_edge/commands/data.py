@@ -25,10 +25,14 @@ def register(sub: argparse._SubParsersAction) -> None:
                    help="comma-separated corpus folders to draw from (e.g. bach,mozart)")
     s.add_argument("--cache-dir", type=Path, default=None, help="corpus → MIDI cache folder")
     s.add_argument("--workers", type=int, default=2, help="processes (default 2)")
-    s.add_argument("--hold-out", type=Path, default=None, metavar="DATASET",
+    s.add_argument("--hold-out", type=Path, action="append", default=[], metavar="DATASET",
                    help="never perform the pieces of DATASET's val and test splits, so a model "
                         "trained here can still be evaluated on DATASET's test split; the corpus "
-                        "draw is widened to keep --pieces pieces")
+                        "draw is widened to keep --pieces pieces (repeatable)")
+    s.add_argument("--exclude", type=Path, action="append", default=[], metavar="DATASET",
+                   help="never perform any piece of DATASET (all its splits), so every piece "
+                        "here is new to a model trained on DATASET: a held-out test set "
+                        "(repeatable)")
     s.add_argument("--quiet", action="store_true", help="no progress bars")
     s.set_defaults(func=_synth)
 
@@ -66,7 +70,8 @@ def _synth(args: argparse.Namespace) -> int:
     )
     from edge.data.synth.params import PerformerParams
 
-    held = held_out_pieces(args.hold_out) if args.hold_out is not None else frozenset()
+    held = frozenset().union(*(held_out_pieces(d) for d in args.hold_out),
+                             *(held_out_pieces(d, ("train", "val", "test")) for d in args.exclude))
     if args.midi_dir is not None:
         pieces = [p for p in pieces_from_dir(args.midi_dir) if p.name not in held]
         source = f"midi-dir:{args.midi_dir.name}"
@@ -77,7 +82,8 @@ def _synth(args: argparse.Namespace) -> int:
                                     exclude=held)
         source = "music21-corpus"
     if held:
-        print(f"holding out the {len(held)} val/test pieces of {args.hold_out}")
+        named = [f"{d} (val/test)" for d in args.hold_out] + [f"{d} (all)" for d in args.exclude]
+        print(f"holding out {len(held)} pieces of {', '.join(named)}")
     params = replace(PerformerParams(), fps=args.fps)
     summary = build_synth_dataset(args.out, pieces, instrument=args.instrument, seed=args.seed,
                                   params=params, source=source, workers=args.workers,

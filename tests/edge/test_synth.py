@@ -1,5 +1,6 @@
 """The synthetic performer: deterministic, split by piece, and the motion carries the music."""
 
+import shutil
 from pathlib import Path
 
 import numpy as np
@@ -186,10 +187,24 @@ def test_hold_out_keeps_another_datasets_val_and_test_pieces_out(
     out = tmp_path / "more"
     assert main(["data", "synth", "--midi-dir", str(midi_dir), "--out", str(out), "--seed", "9",
                  "--hold-out", str(first.root), "--workers", "1", "--quiet"]) == 0
-    assert "holding out the 2 val/test pieces" in capsys.readouterr().out
+    assert f"holding out 2 pieces of {first.root} (val/test)" in capsys.readouterr().out
     splits = read_manifest(out)["splits"]
     performed = {p for s in splits.values() for p in s["pieces"]}
     assert len(performed) == 3 and not performed & held
+    # --exclude: none of the first dataset's pieces, training split included
+    every = {p for s in read_manifest(first.root)["splits"].values() for p in s["pieces"]}
+    assert len(every) == 5
+    wider = tmp_path / "wider"  # the five pieces and five more
+    wider.mkdir()
+    for mid in midi_dir.glob("*.mid"):
+        shutil.copyfile(mid, wider / mid.name)
+        shutil.copyfile(mid, wider / f"{mid.stem}_again.mid")
+    fresh = tmp_path / "fresh"
+    assert main(["data", "synth", "--midi-dir", str(wider), "--out", str(fresh), "--seed",
+                 "9", "--exclude", str(first.root), "--workers", "1", "--quiet"]) == 0
+    assert f"holding out 5 pieces of {first.root} (all)" in capsys.readouterr().out
+    performed = {p for s in read_manifest(fresh)["splits"].values() for p in s["pieces"]}
+    assert len(performed) == 5 and not performed & every
     assert main(["data", "synth", "--midi-dir", str(midi_dir), "--out", str(tmp_path / "y"),
                  "--hold-out", str(tmp_path / "nowhere"), "--quiet"]) == 2
     assert "nowhere" in capsys.readouterr().err and not (tmp_path / "y").exists()

@@ -101,13 +101,15 @@ def pieces_from_corpus(n: int, *, seed: int, composers: tuple[str, ...] | None,
     return [Piece(p.name, p.composer, str(p.midi_path)) for p in got]
 
 
-def held_out_pieces(dataset: str | os.PathLike[str]) -> frozenset[str]:
-    """The piece names of ``dataset``'s val and test splits (its manifest's ``pieces``)."""
+def held_out_pieces(dataset: str | os.PathLike[str],
+                    splits: Sequence[str] = ("val", "test")) -> frozenset[str]:
+    """The piece names of ``dataset``'s ``splits`` (its manifest's ``pieces``): by default its
+    val and test splits, the pieces a model trained elsewhere must not see."""
     from edge.data.dataset import DatasetError, read_manifest
 
     manifest = read_manifest(dataset)
     names: set[str] = set()
-    for split in ("val", "test"):
+    for split in splits:
         entry = manifest["splits"].get(split)
         if not isinstance(entry, dict) or not isinstance(entry.get("pieces"), list):
             raise DatasetError(f"{Path(dataset) / 'manifest.json'}: splits.{split}.pieces: "

@@ -1,8 +1,8 @@
 """Produce the shipped checkpoints: train the teacher, distill the student, evaluate, copy.
 
 ``python -m foley_edge.ship --data D --work W [--epochs N] [--distill-epochs N]
-[--noise-epochs N | --qat-epochs N [--settle-epochs M]] [--more-data D2 [--more-epochs N]
-[--more-distill-epochs N]]``; see
+[--noise-epochs N | --qat-epochs N [--settle-epochs M [--settle-data D3]]] [--more-data D2
+[--more-epochs N] [--more-distill-epochs N]]``; see
 ``edge/model/shipped/README.md``. Every step is a ``foley-edge`` command, so the recipe lives
 beside the command line, above ``edge``. Everything is written under ``W`` first; only finished
 runs are copied into ``edge/model/shipped`` (the old copy is replaced by a rename).
@@ -14,7 +14,10 @@ generalise where 40 pieces seen 20 times overfit (issue #17). Evaluation stays o
 split, the pieces neither stage trained on. ``--qat-epochs N`` ends with quantization-aware
 fine-tuning on the last stage's data (``foley-edge qat``, int8 simulated, :data:`QAT_RECIPE`)
 instead of the int8 rounding-noise fine-tuning; ``--settle-epochs M`` then fine-tunes that run
-once more, keeping its own choices (:data:`SETTLE_RECIPE`).
+once more, keeping its own choices (:data:`SETTLE_RECIPE`), on ``--settle-data D3`` when given:
+pieces neither earlier stage saw, so the margins are learnt where the model has not already
+settled them. The pieces of every dataset read are listed in ``edge/model/shipped/used_pieces.json``
+(:func:`write_used_pieces`).
 """
 
 from __future__ import annotations
@@ -92,8 +95,9 @@ def _recipe(a: argparse.Namespace) -> tuple[list[list[str]], Path, Path]:
         student = tuned
         if a.settle_epochs:
             settled = a.work / "student_settled"
-            steps.append(["qat", "--run", str(student), "--data", last_data, "--out",
-                          str(settled), "--epochs", str(a.settle_epochs), *SETTLE_RECIPE])
+            steps.append(["qat", "--run", str(student), "--data", a.settle_data or last_data,
+                          "--out", str(settled), "--epochs", str(a.settle_epochs),
+                          *SETTLE_RECIPE])
             student = settled
     elif a.noise_epochs:
         tuned = a.work / "student_noise"
@@ -137,7 +141,12 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--settle-epochs", type=int, default=0,
                    help="after --qat-epochs: a second quantization-aware fine-tuning (margin on "
                         "the first's own choices) for this many epochs (0: none)")
+    p.add_argument("--settle-data", default=None, metavar="D3",
+                   help="dataset of the --settle-epochs stage (default: the last stage's); fresh "
+                        "pieces, e.g. `foley-edge data synth --seed 2 --hold-out D --hold-out D2`")
     a = p.parse_args(argv)
+    if a.settle_data and not a.settle_epochs:
+        p.error(f"--settle-data {a.settle_data} needs --settle-epochs M >= 1, found 0")
     if a.settle_epochs and not a.qat_epochs:
         p.error(f"--settle-epochs {a.settle_epochs} needs --qat-epochs N >= 1 (it settles the "
                 "quantization-aware run), found --qat-epochs 0")
@@ -149,8 +158,27 @@ def main(argv: list[str] | None = None) -> int:
             return rc
     _install(teacher, SHIPPED_DIR / "teacher", TEACHER_FILES)
     _install(student, SHIPPED_DIR / "student", None)
+    write_used_pieces([d for d in (a.data, a.more_data, a.noise_data, a.settle_data) if d])
     print(f"shipped to {SHIPPED_DIR}", file=sys.stderr)
     return 0
+
+
+def write_used_pieces(datasets: list[str], out: Path | None = None) -> Path:
+    """Write ``out`` (default ``edge/model/shipped/used_pieces.json``): every piece of every
+    split of ``datasets``, the pieces the shipped models were trained, distilled, fine-tuned or
+    evaluated on. ``foley-edge data synth --exclude`` draws a held-out set around them, as the
+    default export's check does (:mod:`firmware_bridge.boards.default_model`)."""
+    import json
+
+    from edge.data.clip import write_atomic
+    from edge.data.synth.build import excluded_pieces
+    from edge.model.shipped import USED_PIECES
+
+    out = out or USED_PIECES
+    names = sorted(set().union(*(excluded_pieces(d) for d in datasets)))
+    text = json.dumps({"datasets": [str(d) for d in datasets], "pieces": names}, indent=0)
+    write_atomic(out, (text + "\n").encode())
+    return out
 
 
 if __name__ == "__main__":

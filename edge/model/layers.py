@@ -67,19 +67,33 @@ class AddPositions(keras.layers.Layer):
 class LayerNorm(keras.layers.Layer):
     """Layer normalisation over the last axis written with TFLM-friendly ops only."""
 
+    INTERNALS = ("mean", "squared_difference", "variance", "variance_eps", "rsqrt", "centred",
+                 "normalised")
+    """The tensors :meth:`call` makes before ``gamma`` and ``beta``, in order: each is one int8
+    tensor of the converted graph (MEAN, SQUARED_DIFFERENCE, MEAN, ADD, RSQRT, SUB, MUL)."""
+
     def __init__(self, epsilon: float = 1e-5, **kwargs: Any) -> None:
         super().__init__(**kwargs)
         self.epsilon = epsilon
+        # quantization-aware training only (edge.model.qat.NormQuant): called on each of
+        # INTERNALS as ``internals(i, tensor, training)``; None (the default) leaves them exact
+        self.internals: Any = None
 
     def build(self, input_shape: Any) -> None:
         d = int(input_shape[-1])
         self.gamma = self.add_weight(name="gamma", shape=(d,), initializer="ones")
         self.beta = self.add_weight(name="beta", shape=(d,), initializer="zeros")
 
-    def call(self, x: Any) -> Any:
-        mean = tf.reduce_mean(x, axis=-1, keepdims=True)
-        var = tf.reduce_mean(tf.math.squared_difference(x, mean), axis=-1, keepdims=True)
-        return (x - mean) * tf.math.rsqrt(var + self.epsilon) * self.gamma + self.beta
+    def call(self, x: Any, training: bool | None = None) -> Any:
+        hook = self.internals
+
+        def q(i: int, t: Any) -> Any:
+            return t if hook is None else hook(i, t, training)
+
+        mean = q(0, tf.reduce_mean(x, axis=-1, keepdims=True))
+        var = q(2, tf.reduce_mean(q(1, tf.math.squared_difference(x, mean)), axis=-1, keepdims=True))
+        inv = q(4, tf.math.rsqrt(q(3, var + self.epsilon)))
+        return q(6, q(5, x - mean) * inv) * self.gamma + self.beta
 
     def get_config(self) -> dict[str, Any]:
         return {**super().get_config(), "epsilon": self.epsilon}

@@ -19,10 +19,20 @@ What the converter (``export/int8/convert.py``) does, and how each part is simul
   :func:`calibrate` measured on the float graph (``tf.quantization.fake_quant_with_min_max_vars``:
   straight-through inside the range, zero gradient outside).
 
-Not simulated (measured in the export's margins instead): the LayerNorm's internal MEAN /
-SQUARED_DIFFERENCE / RSQRT tensors, the converter quantizing a norm's pre-gamma output where the
-gamma is folded (the simulation rounds the post-gamma output), the encoder memory positions
-folded into a bias, TFLite's fixed softmax output scale 1/256 (calibration gives ~1/255).
+* **LayerNorm internals** (optional, :func:`simulate_norms`; ``foley-edge qat
+  --simulate-norms``): the converter makes every tensor of a norm int8 — the mean, the squared
+  differences, the variance, variance + eps, its RSQRT, the centred input and the pre-gamma
+  product — each over its own calibrated range. The squared differences' range is set by the
+  largest one, so most of them are a fraction of one step and the variance comes out a few per
+  cent off (``foley-edge export --diagnose``: the norms' MEAN tensors are among the largest error
+  jumps). :class:`NormQuant` rounds all seven; where the norm feeds only Dense layers (gamma and
+  beta folded into them) the post-gamma rounding the hook would add is bypassed, as the
+  converted graph has no such tensor.
+
+Not simulated (measured in the export's margins instead): the encoder memory positions folded
+into a bias, TFLite's fixed softmax output scale 1/256 (calibration gives ~1/255); without
+``--simulate-norms`` the norms' internals, and the norm output rounded after gamma instead of
+before.
 
 Training only: :class:`FakeQuant` is the identity unless ``training`` is true, and
 :func:`edge.model.build.build_models` only puts it in the training graph; the encoder and
@@ -80,12 +90,85 @@ class FakeQuant(keras.layers.Layer):
     def __init__(self, **kwargs: Any) -> None:
         super().__init__(**kwargs)
         self.range = _Range()
+        # True where the converted graph has no such tensor: a LayerNorm's output whose gamma
+        # and beta are folded into the Dense layers reading it (see simulate_norms)
+        self.bypass = False
 
     def call(self, x: Any, training: bool | None = None) -> Any:
-        if not training:
+        if not training or self.bypass:
             return x
         return tf.quantization.fake_quant_with_min_max_vars(
             x, self.range.low, self.range.high, num_bits=8, narrow_range=False)
+
+
+class NormQuant:
+    """Training only: a :class:`LayerNorm`'s internal tensors (:attr:`LayerNorm.INTERNALS`)
+    rounded to their own calibrated per-tensor int8 ranges, as the converter makes them.
+
+    Set as the norm's ``internals`` hook by :func:`simulate_norms`. While :attr:`recording`
+    (eager calibration passes only) it widens each range to the values it sees instead.
+    """
+
+    def __init__(self) -> None:
+        self.ranges = [_Range() for _ in LayerNorm.INTERNALS]
+        self.recording = False
+        self._seen = np.array([[np.inf, -np.inf]] * len(self.ranges))
+
+    def __call__(self, i: int, t: Any, training: bool | None) -> Any:
+        if self.recording:
+            if not tf.executing_eagerly():
+                raise QatError("LayerNorm internals: calibration must run eagerly")
+            self._seen[i] = (min(self._seen[i][0], float(tf.reduce_min(t))),
+                             max(self._seen[i][1], float(tf.reduce_max(t))))
+            return t
+        if not training:
+            return t
+        r = self.ranges[i]
+        return tf.quantization.fake_quant_with_min_max_vars(t, r.low, r.high, num_bits=8,
+                                                            narrow_range=False)
+
+    def start(self) -> None:
+        """Begin a calibration pass: forget the values seen so far and record."""
+        self._seen[:] = (np.inf, -np.inf)
+        self.recording = True
+
+    def seen(self) -> np.ndarray:
+        """``[7, 2]``: the (min, max) of each internal tensor since :meth:`start`."""
+        return self._seen.copy()
+
+    def finish(self) -> None:
+        """End the calibration pass: every range becomes what was seen."""
+        self.recording = False
+        for r, (lo, hi) in zip(self.ranges, self._seen, strict=True):
+            if not np.isfinite(lo):
+                raise QatError("LayerNorm internals: the calibration pass did not reach this norm")
+            r.set(lo, hi)
+
+
+def _consumers(layer: Any) -> list[Any]:
+    """The layers reading ``layer``'s output in its functional graph."""
+    return [node.operation for node in layer._outbound_nodes]  # noqa: SLF001 - Keras 3 graph
+
+
+def simulate_norms(model: Any) -> list[NormQuant]:
+    """Round every :class:`LayerNorm`'s internals in ``model``'s training passes, as the
+    converter's MEAN / SQUARED_DIFFERENCE / MEAN / ADD / RSQRT / SUB / MUL tensors (one
+    :class:`NormQuant` each; ranges set by :func:`calibrate`). Where a norm's output reaches only
+    Dense layers the converter folds ``gamma`` and ``beta`` into them, so its last int8 tensor
+    is the pre-gamma product: the :class:`FakeQuant` on the post-gamma output is bypassed.
+    Returns the hooks (the norms keep them: these layers are shared with the export's graphs,
+    where ``training`` is off and the hooks do nothing)."""
+    hooks = []
+    for layer in model.layers:
+        if isinstance(layer, LayerNorm):
+            layer.internals = NormQuant()
+            hooks.append(layer.internals)
+        elif isinstance(layer, FakeQuant) and isinstance(_producer(layer), LayerNorm):
+            if all(isinstance(c, keras.layers.Dense) for c in _consumers(layer)):
+                layer.bypass = True
+    if not hooks:
+        raise QatError(f"model '{model.name}': no LayerNorm to simulate")
+    return hooks
 
 
 def fake_quant(x: Any) -> Any:
@@ -185,9 +268,10 @@ def fake_quant_layers(model: Any) -> list[FakeQuant]:
 
 
 def calibrate(model: Any, keypoints: np.ndarray, inputs: np.ndarray, batch: int = 16) -> int:
-    """Set every :class:`FakeQuant` range of ``model`` to the min/max of its input over the
-    windows ``keypoints [N,W,65,3]`` / ``inputs [N,L]``, run as inference (no rounding, no
-    dropout) — what the converter's calibration sees. Returns the number of ranges set.
+    """Set every :class:`FakeQuant` range of ``model`` (and every :class:`NormQuant`'s, see
+    :func:`simulate_norms`) to the min/max of its input over the windows ``keypoints
+    [N,W,65,3]`` / ``inputs [N,L]``, run as inference (no rounding, no dropout) — what the
+    converter's calibration sees. Returns the number of ranges set.
     Cost: one forward pass over the windows."""
     layers = fake_quant_layers(model)
     if not layers:
@@ -197,16 +281,26 @@ def calibrate(model: Any, keypoints: np.ndarray, inputs: np.ndarray, batch: int 
         raise QatError(f"calibration: expected N >= 1 windows with as many token rows, found "
                        f"{len(keypoints)} windows and {len(inputs)} token rows")
     probe = keras.Model(model.inputs, [layer.input for layer in layers])
+    norms = [layer.internals for layer in model.layers
+             if isinstance(layer, LayerNorm) and isinstance(layer.internals, NormQuant)]
     low = np.full(len(layers), np.inf)
     high = np.full(len(layers), -np.inf)
-    for a in range(0, len(keypoints), batch):
-        outs = probe([keypoints[a : a + batch], inputs[a : a + batch]], training=False)
-        for i, t in enumerate(outs):
-            low[i] = min(low[i], float(tf.reduce_min(t)))
-            high[i] = max(high[i], float(tf.reduce_max(t)))
+    for n in norms:
+        n.start()
+    try:
+        for a in range(0, len(keypoints), batch):
+            outs = probe([keypoints[a : a + batch], inputs[a : a + batch]], training=False)
+            for i, t in enumerate(outs):
+                low[i] = min(low[i], float(tf.reduce_min(t)))
+                high[i] = max(high[i], float(tf.reduce_max(t)))
+    finally:
+        for n in norms:
+            n.recording = False
+    for n in norms:
+        n.finish()
     for layer, lo, hi in zip(layers, low, high, strict=True):
         layer.range.set(lo, hi)
-    return len(layers)
+    return len(layers) + len(norms) * len(LayerNorm.INTERNALS)
 
 
 def swap_in(weights: Sequence[WeightQuant]) -> list[Any]:

@@ -44,6 +44,7 @@ class QatSettings:
     bound_weight: float = 0.0  # weight of the bound term per token (0: off)
     neutral_weight: float = 0.0  # neutral/guided: margin weight on onset-neutral steps (0: margin_weight)
     float_input: str = "raw"  # keypoints of the float passes (RUN, margin reference): FLOAT_INPUTS
+    simulate_norms: bool = False  # also round the LayerNorms' internals (edge.model.qat.simulate_norms)
 
     def validate(self) -> None:
         """Raise :class:`TrainError` naming the first bad field."""
@@ -66,7 +67,7 @@ class QatSession:
 
     def __init__(self, model: Any, keypoints: np.ndarray, inputs: np.ndarray,
                  q: QatSettings | None = None) -> None:
-        from edge.model.qat import fake_quant_layers, quantized_weights
+        from edge.model.qat import fake_quant_layers, quantized_weights, simulate_norms
 
         q = q or QatSettings()
         self.model, self.keypoints, self.inputs = model, keypoints, inputs
@@ -77,6 +78,7 @@ class QatSession:
         self.raw_float = q.float_input == "raw"
         self.neutral_weight = q.neutral_weight or q.margin_weight
         self.weights = quantized_weights(model)
+        self.norms = simulate_norms(model) if q.simulate_norms else []
         if not self.weights or not fake_quant_layers(model):
             raise TrainError(f"QAT: model '{model.name}' has {len(self.weights)} int8 weights and "
                              f"{len(fake_quant_layers(model))} fake-quant activations; expected "

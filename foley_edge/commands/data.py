@@ -29,10 +29,10 @@ def register(sub: argparse._SubParsersAction) -> None:
                    help="never perform the pieces of DATASET's val and test splits, so a model "
                         "trained here can still be evaluated on DATASET's test split; the corpus "
                         "draw is widened to keep --pieces pieces (repeatable)")
-    s.add_argument("--exclude", type=Path, action="append", default=[], metavar="DATASET",
-                   help="never perform any piece of DATASET (all its splits), so every piece "
-                        "here is new to a model trained on DATASET: a held-out test set "
-                        "(repeatable)")
+    s.add_argument("--exclude", type=Path, action="append", default=[], metavar="DATASET|JSON",
+                   help="never perform any piece of DATASET (all its splits) or of a JSON piece "
+                        "list {\"pieces\": [...]}, e.g. edge/model/shipped/seen_pieces.json: every "
+                        "piece here is then new to a model trained on it (repeatable)")
     s.add_argument("--quiet", action="store_true", help="no progress bars")
     s.set_defaults(func=_synth)
 
@@ -64,6 +64,7 @@ def _synth(args: argparse.Namespace) -> int:
 
     from edge.data.synth.build import (
         build_synth_dataset,
+        excluded_pieces,
         held_out_pieces,
         pieces_from_corpus,
         pieces_from_dir,
@@ -71,7 +72,7 @@ def _synth(args: argparse.Namespace) -> int:
     from edge.data.synth.params import PerformerParams
 
     held = frozenset().union(*(held_out_pieces(d) for d in args.hold_out),
-                             *(held_out_pieces(d, ("train", "val", "test")) for d in args.exclude))
+                             *(excluded_pieces(d) for d in args.exclude))
     if args.midi_dir is not None:
         pieces = [p for p in pieces_from_dir(args.midi_dir) if p.name not in held]
         source = f"midi-dir:{args.midi_dir.name}"

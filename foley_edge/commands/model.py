@@ -141,7 +141,7 @@ def _qat(args: argparse.Namespace) -> int:
                     margin_weight=args.margin_weight, dropout=args.dropout,
                     logit_bound=args.logit_bound, bound_weight=args.bound_weight,
                     margin_anchor=args.margin_anchor, float_input=args.float_input,
-                    neutral_weight=args.neutral_weight)
+                    neutral_weight=args.neutral_weight, simulate_norms=args.simulate_norms)
     m = qat_finetune(args.run, args.data, args.out, _settings(args), q, resume=args.resume,
                      progress=not args.quiet)
     print(f"QAT run written to {args.out}: final val {json.dumps(m['final_val'])}")
@@ -185,6 +185,9 @@ def _add_qat(sub: argparse._SubParsersAction) -> None:
                    help="|float logit| beyond which the bound term pulls it back (a narrower "
                         "int8 logits range, a finer step between the two best tokens)")
     p.add_argument("--bound-weight", type=float, default=0.0, help="weight of the bound term (0: off)")
+    p.add_argument("--simulate-norms", action="store_true",
+                   help="also round every LayerNorm's internal tensors (mean, squared "
+                        "differences, variance, its RSQRT, ...) as the converter makes them int8")
     p.add_argument("--dropout", type=float, default=0.0, help="dropout while fine-tuning")
     p.add_argument("--no-snap", action="store_true",
                    help="keep the float weights (default: write their int8 values, dequantized)")

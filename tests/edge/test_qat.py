@@ -29,13 +29,16 @@ from edge.model.qat import (  # noqa: E402
     fake_quant_layers,
     quantize_per_channel,
     quantized_weights,
+    simulate_norms,
 )
 from edge.train import TrainError  # noqa: E402
 from edge.train.api import _run, copy_weights_by_name  # noqa: E402
 from edge.train.loop import TrainSettings  # noqa: E402
 from edge.train.qat import QatSettings, qat_finetune  # noqa: E402
 from edge.train.run import load_run  # noqa: E402
+from export.int8.calibration import teacher_forced  # noqa: E402
 from export.int8.convert import convert_int8  # noqa: E402
+from export.int8.norms import norm_ranges, pin_norm_centres  # noqa: E402
 from export.tflite_reader import read_tflite  # noqa: E402
 
 FAST = TrainSettings(epochs=1, batch_size=8, warmup=10, lr_factor=2.0, seed=0)
@@ -130,6 +133,58 @@ def test_fake_quant_rounds_to_the_calibrated_range_in_training_only() -> None:
                                atol=1e-5)
     with pytest.raises(QatError, match="no FakeQuant layers"):
         calibrate(plain.train, kp, tokens)
+
+
+def test_norm_internals_are_rounded_on_the_converters_ranges() -> None:
+    cfg = TINY_STUDENT
+    models, fixed = build_models(cfg, train_activations=fake_quant), build_models(cfg, batch_size=1)
+    rng = np.random.default_rng(5)
+    norms = [layer for layer in models.train.layers if isinstance(layer, LayerNorm)]
+    for layer in models.train.layers:  # gammas, betas and biases away from 1 and 0, as after
+        # training (a zero bias is dropped, and then the converter cannot fold a beta into it)
+        if isinstance(layer, LayerNorm):
+            layer.gamma.assign(rng.uniform(0.5, 2.0, layer.gamma.shape).astype(np.float32))
+            layer.beta.assign(rng.uniform(-0.3, 0.3, layer.beta.shape).astype(np.float32))
+        if isinstance(layer, keras.layers.Dense) and layer.use_bias:
+            layer.bias.assign(rng.uniform(-0.1, 0.1, layer.bias.shape).astype(np.float32))
+    copy_weights_by_name(models.train, fixed.train, "qat graph")
+    kp, tokens = _windows(cfg, 4)
+    before = np.asarray(models.train([kp, tokens], training=True))
+
+    hooks = simulate_norms(models.train)
+    assert len(hooks) == len(norms) >= 3 and all(n.internals is h for n, h in zip(norms, hooks))
+    # every norm here feeds Dense layers only: gamma/beta are folded, no post-gamma rounding
+    assert sum(layer.bypass for layer in fake_quant_layers(models.train)) == len(norms)
+    assert calibrate(models.train, kp, tokens) == (len(fake_quant_layers(models.train))
+                                                   + len(norms) * len(LayerNorm.INTERNALS))
+    # the exported int8 scales of the memory norm's seven tensors are the calibrated ranges'
+    # (the converter's own, and the export's for the centred input: export.int8.norms)
+    memory = next(layer for layer in norms if "memory_norm" in layer.name)
+    feeds = [{"keypoints": kp[i : i + 1]} for i in range(4)]
+    ranges = norm_ranges(fixed, feeds, teacher_forced(cfg, fixed, kp[:1], tokens[:1]).step_feeds)
+    assert set(ranges) == {layer.name for layer in norms}
+    assert all(layer.internals is h for layer, h in zip(norms, hooks))  # left as they were
+    enc = read_tflite(pin_norm_centres(convert_int8(fixed.encoder, feeds, name="encoder.tflite"),
+                                       ranges, where="encoder.tflite"))
+    ops = [op for op in enc.operators if "memory_norm" in enc.tensors[op.outputs[0]].name]
+    assert [op.op for op in ops] == ["MEAN", "SQUARED_DIFFERENCE", "MEAN", "ADD", "RSQRT", "SUB",
+                                     "MUL"]
+    for op, r in zip(ops, memory.internals.ranges, strict=True):
+        scale = (float(r.high.numpy()) - float(r.low.numpy())) / 255
+        assert enc.tensors[op.outputs[0]].quant.scale[0] == pytest.approx(scale, rel=2e-3), op.op
+    # training passes round them (a different output), inference passes do not (export unchanged)
+    after = np.asarray(models.train([kp, tokens], training=True))
+    assert np.abs(after - before).max() > 1e-3
+    plain = build_models(cfg)
+    copy_weights_by_name(models.train, plain.train, "qat graph")
+    np.testing.assert_allclose(np.asarray(models.train([kp, tokens], training=False)),
+                               np.asarray(plain.train([kp, tokens], training=False)), atol=1e-5)
+    var = memory.internals.ranges[2]
+    x = np.linspace(0, float(var.high.numpy()), 1000).astype(np.float32)[:, None]
+    step = float(var.high.numpy() - var.low.numpy()) / 255
+    y = np.asarray(memory.internals(2, x, True))
+    np.testing.assert_allclose(y / step, np.round(y / step), atol=1e-3)  # on the int8 grid
+    np.testing.assert_array_equal(np.asarray(memory.internals(2, x, False)), x)
 
 
 def test_margin_term_is_the_shortfall_of_the_chosen_tokens_lead() -> None:
@@ -238,6 +293,19 @@ def test_qat_margin_anchor_is_trained_and_recorded(tmp_path: Path, anchor: str) 
     m = qat_finetune(base, data, tmp_path / "qat", FAST, q, progress=False)
     assert m["history"][0]["train_margin"] > 0 and np.isfinite(m["history"][0]["train_loss"])
     assert json.loads((tmp_path / "qat" / "config.json").read_text())["qat"]["margin_anchor"] == anchor
+
+
+def test_qat_with_simulated_norms_trains_and_leaves_the_norms_plain(tmp_path: Path) -> None:
+    data = fake_dataset(tmp_path / "d", 3, 1, 1)
+    base = tmp_path / "base"
+    _run(TINY_STUDENT, data, base, FAST, resume=False, progress=False)
+    q = QatSettings(calib_windows=8, margin=2.0, margin_weight=0.5, simulate_norms=True)
+    m = qat_finetune(base, data, tmp_path / "qat", FAST, q, progress=False)
+    assert np.isfinite(m["history"][0]["train_loss"]) and m["history"][0]["train_margin"] > 0
+    assert json.loads((tmp_path / "qat" / "config.json").read_text())["qat"]["simulate_norms"]
+    _, models = load_run(tmp_path / "qat")  # a plain run: its norms carry no hook
+    assert all(layer.internals is None for layer in models.train.layers
+               if isinstance(layer, LayerNorm))
 
 
 def test_qat_margin_anchor_must_be_known() -> None:

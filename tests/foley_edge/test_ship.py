@@ -1,17 +1,19 @@
 """The shipping recipe: its steps in order, with and without the more-pieces stage."""
 
 import argparse
+import json
 from pathlib import Path
 
 import pytest
 
-from foley_edge.ship import _final, _steps, main
+from edge.data.dataset import MANIFEST_VERSION
+from foley_edge.ship import _final, _steps, main, write_used_pieces
 
 
 def _args(**kw: object) -> argparse.Namespace:
     base = dict(data="D", work=Path("W"), epochs=20, distill_epochs=35, noise_epochs=8,
                 max_clips=8, more_data=None, more_epochs=2, more_distill_epochs=3,
-                noise_data=None, qat_epochs=0, settle_epochs=0)
+                noise_data=None, qat_epochs=0, settle_epochs=0, settle_data=None)
     return argparse.Namespace(**{**base, **kw})
 
 
@@ -65,6 +67,35 @@ def test_settle_stage_fine_tunes_the_qat_run_keeping_its_choices() -> None:
     assert settle[settle.index("--margin-anchor") + 1] == "teacher"
     assert steps[7][steps[7].index("--model") + 1] == "W/student_settled"
     assert _final(a) == (Path("W/teacher_more"), Path("W/student_settled"))
+
+
+def test_settle_stage_reads_its_own_data_and_the_used_pieces_list_names_it(
+        tmp_path: Path) -> None:
+    a = _args(more_data="D2", qat_epochs=3, settle_epochs=1, settle_data="D3")
+    steps = _steps(a)
+    assert steps[4][steps[4].index("--data") + 1] == "D2"  # the first QAT stage: D2 as before
+    assert steps[5][steps[5].index("--data") + 1] == "D3"
+    assert steps[7][steps[7].index("--data") + 1] == "D"  # evaluation: still D's test split
+    # used_pieces.json: every piece of every split of the datasets read
+    datasets = []
+    for name, pieces in (("d1", ["a/x.mxl", "b/y.mxl"]), ("d2", ["b/y.mxl", "c/z.mxl"])):
+        root = tmp_path / name
+        root.mkdir()
+        splits = {"train": {"pieces": pieces[:1], "clips": []}, "val": {"pieces": [], "clips": []},
+                  "test": {"pieces": pieces[1:], "clips": []}}
+        (root / "manifest.json").write_text(json.dumps({"version": MANIFEST_VERSION,
+                                                        "splits": splits}))
+        datasets.append(str(root))
+    out = write_used_pieces(datasets, tmp_path / "used.json")
+    assert json.loads(out.read_text())["pieces"] == ["a/x.mxl", "b/y.mxl", "c/z.mxl"]
+
+
+def test_settle_data_without_settle_epochs_is_refused(
+        capsys: pytest.CaptureFixture[str]) -> None:
+    with pytest.raises(SystemExit) as e:
+        main(["--data", "D", "--work", "W", "--qat-epochs", "1", "--settle-data", "D3"])
+    assert e.value.code == 2
+    assert "--settle-data D3 needs --settle-epochs" in capsys.readouterr().err
 
 
 def test_settle_without_qat_is_refused(capsys: pytest.CaptureFixture[str]) -> None:

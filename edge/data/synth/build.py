@@ -118,6 +118,29 @@ def held_out_pieces(dataset: str | os.PathLike[str],
     return frozenset(names)
 
 
+def excluded_pieces(source: str | os.PathLike[str]) -> frozenset[str]:
+    """Every piece name ``source`` names: a dataset folder (all its splits) or a JSON file
+    holding ``{"pieces": [names]}`` (e.g. ``edge/model/shipped/seen_pieces.json``, the pieces
+    the shipped models learnt from)."""
+    import json
+
+    from edge.data.dataset import DatasetError
+
+    path = Path(source)
+    if path.is_dir():
+        return held_out_pieces(path, ("train", "val", "test"))
+    try:
+        names = json.loads(path.read_text())["pieces"]
+    except FileNotFoundError:
+        raise DatasetError(f"{path}: no such dataset folder or piece list") from None
+    except (OSError, ValueError, KeyError, TypeError) as e:
+        raise DatasetError(f"{path}: expected a dataset folder or a JSON file "
+                           f'{{"pieces": [names]}}, found an unreadable file ({e})') from None
+    if not isinstance(names, list) or not all(isinstance(n, str) for n in names):
+        raise DatasetError(f"{path}: pieces: expected a list of piece names, found {names!r:.80}")
+    return frozenset(names)
+
+
 def _perform_job(job: tuple[Piece, str, int, PerformerParams]) -> Clip | str:
     """Worker: the clip of one piece, or the reason it could not be performed."""
     piece, instrument, seed, params = job

@@ -16,6 +16,10 @@ from pathlib import Path
 from edge.errors import FoleyEdgeError
 
 SHIPPED_DIR = Path(__file__).resolve().parent
+USED_PIECES = SHIPPED_DIR / "used_pieces.json"
+"""Every corpus piece of the datasets the shipped models came from (written by
+``python -m foley_edge.ship``): a held-out set is drawn around them
+(``foley-edge data synth --exclude edge/model/shipped/used_pieces.json``)."""
 
 
 class ShippedModelError(FoleyEdgeError, FileNotFoundError):

@@ -152,7 +152,7 @@ def test_norm_internals_are_rounded_on_the_converters_ranges() -> None:
     before = np.asarray(models.train([kp, tokens], training=True))
 
     hooks = simulate_norms(models.train)
-    assert len(hooks) == len(norms) >= 3 and all(n.internals is h for n, h in zip(norms, hooks))
+    assert len(hooks) == len(norms) >= 3 and all(n.internals is h for n, h in zip(norms, hooks, strict=True))
     # every norm here feeds Dense layers only: gamma/beta are folded, no post-gamma rounding
     assert sum(layer.bypass for layer in fake_quant_layers(models.train)) == len(norms)
     assert calibrate(models.train, kp, tokens) == (len(fake_quant_layers(models.train))
@@ -163,7 +163,7 @@ def test_norm_internals_are_rounded_on_the_converters_ranges() -> None:
     feeds = [{"keypoints": kp[i : i + 1]} for i in range(4)]
     ranges = norm_ranges(fixed, feeds, teacher_forced(cfg, fixed, kp[:1], tokens[:1]).step_feeds)
     assert set(ranges) == {layer.name for layer in norms}
-    assert all(layer.internals is h for layer, h in zip(norms, hooks))  # left as they were
+    assert all(layer.internals is h for layer, h in zip(norms, hooks, strict=True))  # left as they were
     enc = read_tflite(pin_norm_centres(convert_int8(fixed.encoder, feeds, name="encoder.tflite"),
                                        ranges, where="encoder.tflite"))
     ops = [op for op in enc.operators if "memory_norm" in enc.tensors[op.outputs[0]].name]

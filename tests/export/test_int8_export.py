@@ -33,7 +33,7 @@ def test_export_writes_a_full_int8_pair_and_a_passing_report(exported: tuple[Pat
     assert report["status"] == "PASSED" and report["failures"] == []
     m = report["metrics"]
     assert m["top1_agreement"] >= 0.98 and m["forced_steps"] > 40
-    assert m["f1_float"] > 0.5 and m["f1_float"] - m["f1_int8"] <= 0.02  # notes, not silence
+    assert m["f1_float"] > 0.5 and m["f1_float"] - m["f1_int8"] <= 0.01  # notes, not silence
     assert m["c_token_agreement"] == 1.0  # the device's code == TFLite Micro, every token
     assert m["tflm_token_agreement"] == 1.0 and m["tflm_top1_identical"] == 1.0
     assert 0 <= m["tflm_max_lsb_logits"] <= 3

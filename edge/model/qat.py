@@ -25,9 +25,10 @@ What the converter (``export/int8/convert.py``) does, and how each part is simul
   product — each over its own calibrated range. The squared differences' range is set by the
   largest one, so most of them are a fraction of one step and the variance comes out a few per
   cent off (``foley-edge export --diagnose``: the norms' MEAN tensors are among the largest error
-  jumps). :class:`NormQuant` rounds all seven; where the norm feeds only Dense layers (gamma and
-  beta folded into them) the post-gamma rounding the hook would add is bypassed, as the
-  converted graph has no such tensor.
+  jumps). :class:`NormQuant` rounds all seven — the centred input on the normalised output's
+  range where that is wider, as the converter does; where the norm feeds only Dense layers
+  (gamma and beta folded into them) the post-gamma rounding the hook would add is bypassed, as
+  the converted graph has no such tensor.
 
 Not simulated (measured in the export's margins instead): the encoder memory positions folded
 into a bias, TFLite's fixed softmax output scale 1/256 (calibration gives ~1/255); without
@@ -101,6 +102,10 @@ class FakeQuant(keras.layers.Layer):
             x, self.range.low, self.range.high, num_bits=8, narrow_range=False)
 
 
+CENTRED, NORMALISED = 5, 6
+"""Indices of ``x - mean`` and ``(x - mean) · rsqrt(var + eps)`` in :attr:`LayerNorm.INTERNALS`."""
+
+
 class NormQuant:
     """Training only: a :class:`LayerNorm`'s internal tensors (:attr:`LayerNorm.INTERNALS`)
     rounded to their own calibrated per-tensor int8 ranges, as the converter makes them.
@@ -132,16 +137,18 @@ class NormQuant:
         self._seen[:] = (np.inf, -np.inf)
         self.recording = True
 
-    def seen(self) -> np.ndarray:
-        """``[7, 2]``: the (min, max) of each internal tensor since :meth:`start`."""
-        return self._seen.copy()
-
     def finish(self) -> None:
-        """End the calibration pass: every range becomes what was seen."""
+        """End the calibration pass: every range becomes what was seen, except the centred
+        input's, which takes the normalised output's when that one is wider (the converter's
+        choice: its SUB then shares the scale and zero point of the MUL after it)."""
         self.recording = False
-        for r, (lo, hi) in zip(self.ranges, self._seen, strict=True):
-            if not np.isfinite(lo):
-                raise QatError("LayerNorm internals: the calibration pass did not reach this norm")
+        seen = self._seen.copy()
+        if not np.isfinite(seen).all():
+            raise QatError("LayerNorm internals: the calibration pass did not reach this norm")
+        widths = [max(hi, 0.0) - min(lo, 0.0) for lo, hi in seen]
+        if widths[NORMALISED] > widths[CENTRED]:
+            seen[CENTRED] = seen[NORMALISED]
+        for r, (lo, hi) in zip(self.ranges, seen, strict=True):
             r.set(lo, hi)
 
 

@@ -39,14 +39,12 @@ from export.int8.errors import ExportError, TargetError
 from export.int8.flat import model_io
 from export.int8.front import exact_keypoint_front
 from export.int8.gate import check_ops
-from export.int8.norms import norm_ranges, pin_norm_centres
 from export.int8.pin import pin_inputs
 from export.int8.report import model_facts, write_report
 
-PIPELINE_VERSION = "4"
+PIPELINE_VERSION = "3"
 """Bumped whenever the same run exports to different bytes (caches of exports key on it).
-2: the encoder's keypoint front end pinned to exact arithmetic (:mod:`export.int8.front`).
-4: every LayerNorm's centred input on its own range (:mod:`export.int8.norms`)."""
+2: the encoder's keypoint front end pinned to exact arithmetic (:mod:`export.int8.front`)."""
 
 ENCODER_FILE = "encoder.tflite"
 STEP_FILE = "decoder_step.tflite"
@@ -78,13 +76,11 @@ class Int8Pair:
 def convert_pair(cfg: ModelConfig, fixed: Models, calib: TeacherForced, steps: int) -> Int8Pair:
     """Convert, gate and pin the batch-1 models ``fixed`` on the calibration states."""
     layers = [layer.name for layer in fixed.train.layers]
-    feeds = [calib.step_feeds[i] for i in spread(len(calib.step_feeds), steps)]
-    norms = norm_ranges(fixed, calib.encoder_feeds, feeds)
     enc = exact_keypoint_front(convert_int8(fixed.encoder, calib.encoder_feeds, name=ENCODER_FILE),
                                where=ENCODER_FILE)
-    enc = pin_norm_centres(enc, norms, where=ENCODER_FILE)
     check_ops(enc, where=ENCODER_FILE, layer_names=layers)
-    step = pin_norm_centres(convert_int8(fixed.step, feeds, name=STEP_FILE), norms, where=STEP_FILE)
+    feeds = [calib.step_feeds[i] for i in spread(len(calib.step_feeds), steps)]
+    step = convert_int8(fixed.step, feeds, name=STEP_FILE)
     check_ops(step, where=STEP_FILE, layer_names=layers)
     enc_out = model_io(enc, ENCODER_FILE).outputs
     step = pin_inputs(step, {n: enc_out[n] for n in cache_names(cfg, "cross")}, where=STEP_FILE)

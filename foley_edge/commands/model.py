@@ -148,6 +148,14 @@ def _qat(args: argparse.Namespace) -> int:
     return 0
 
 
+def _soup(args: argparse.Namespace) -> int:
+    from edge.train.soup import average_runs
+
+    average_runs(args.runs, args.out)
+    print(f"soup of {len(args.runs)} runs written to {args.out}")
+    return 0
+
+
 def _add_qat(sub: argparse._SubParsersAction) -> None:
     from edge.train import FLOAT_INPUTS, MARGIN_ANCHORS
 
@@ -239,6 +247,13 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.set_defaults(func=_distill)
 
     _add_qat(sub)
+
+    p = sub.add_parser("soup", help="average the weights of runs fine-tuned from one run (a "
+                       "model soup): an ordinary run folder")
+    p.add_argument("--run", action="append", required=True, dest="runs",
+                   help="a run folder to average (repeat: at least 2, same model and init)")
+    p.add_argument("--out", required=True, help="run folder to write")
+    p.set_defaults(func=_soup)
 
     p = sub.add_parser("evaluate", help="token accuracy, onset F1, pitch classes, motion sensitivity")
     p.add_argument("--model", required=True, help="run folder")

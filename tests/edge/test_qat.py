@@ -305,6 +305,40 @@ def test_qat_with_simulated_norms_trains_and_leaves_the_norms_plain(tmp_path: Pa
                if isinstance(layer, LayerNorm))
 
 
+def test_soup_averages_fine_tunes_of_one_run_and_refuses_others(
+        tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    from edge.train.soup import average_runs
+    from foley_edge.cli import main
+
+    data = fake_dataset(tmp_path / "d", 3, 1, 1)
+    base = tmp_path / "base"
+    _run(TINY_STUDENT, data, base, FAST, resume=False, progress=False)
+    q = QatSettings(calib_windows=8, margin=2.0, margin_weight=0.5)
+    for name, seed in (("a", 1), ("b", 2)):
+        qat_finetune(base, data, tmp_path / name, replace(FAST, seed=seed), q, progress=False)
+    assert main(["soup", "--run", str(tmp_path / "a"), "--run", str(tmp_path / "b"), "--out",
+                 str(tmp_path / "soup")]) == 0
+    (_, a), (_, b), (_, soup) = (load_run(tmp_path / n) for n in ("a", "b", "soup"))
+    moved = 0
+    for va, vb, vs in zip(a.train.weights, b.train.weights, soup.train.weights, strict=True):
+        np.testing.assert_allclose(np.asarray(vs), (np.asarray(va) + np.asarray(vb)) / 2, atol=1e-6)
+        moved += not np.allclose(np.asarray(va), np.asarray(vb))
+    assert moved > 5  # the two fine-tunes differ, so the soup is neither
+    meta = json.loads((tmp_path / "soup" / "config.json").read_text())
+    assert meta["soup"] == [str(tmp_path / "a"), str(tmp_path / "b")] and meta["init"] == str(base)
+    with pytest.raises(TrainError, match="at least 2 runs"):
+        average_runs([tmp_path / "a"], tmp_path / "x")
+    qat_finetune(tmp_path / "a", data, tmp_path / "c", FAST, q, progress=False)  # from a: init a
+    with pytest.raises(TrainError, match="different weights"):
+        average_runs([tmp_path / "b", tmp_path / "c"], tmp_path / "x")
+    other = tmp_path / "other"
+    _run(replace(TINY_STUDENT, d_model=TINY_STUDENT.d_model * 2), data, other, FAST,
+         resume=False, progress=False)
+    assert main(["soup", "--run", str(tmp_path / "a"), "--run", str(other), "--out",
+                 str(tmp_path / "x")]) == 2
+    assert "model config differs" in capsys.readouterr().err and not (tmp_path / "x").exists()
+
+
 def test_qat_margin_anchor_must_be_known() -> None:
     with pytest.raises(TrainError, match=r"QAT setting 'margin_anchor' must be one of .*found 'best'"):
         QatSettings(margin_anchor="best").validate()

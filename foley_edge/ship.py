@@ -41,11 +41,12 @@ QAT_RECIPE = (*_QAT_COMMON, "--neutral-weight", "6.0", "--margin-anchor", "guide
 margin keeps the truth ahead where it is one of RUN's two best and the model's own choice where
 onset F1 cannot tell (:func:`edge.train.losses.onset_neutral`)."""
 
-SETTLE_RECIPE = (*_QAT_COMMON, "--margin-anchor", "teacher")
+SETTLE_RECIPE = (*_QAT_COMMON, "--neutral-weight", "6.0", "--margin-anchor", "neutral")
 """The second quantization-aware stage (issue #17): fine-tuning the :data:`QAT_RECIPE` run, which
-is then the RUN it distils from, the margin keeps that run's own top-1 ahead (``teacher``). The
+is then the RUN it distils from, the margin keeps that run's top-1 ahead, or the model's own
+where it is one of that run's two best and onset F1 cannot tell them apart (``neutral``). The
 first stage moved choices towards the truth and left some of them contested; this one settles
-them where the first stage put them, with a lead int8 keeps."""
+them, with a lead int8 keeps."""
 
 
 def _install(src: Path, dst: Path, names: tuple[str, ...] | None) -> None:
@@ -140,7 +141,8 @@ def main(argv: list[str] | None = None) -> int:
                         "instead of the noise fine-tuning (0: noise fine-tuning)")
     p.add_argument("--settle-epochs", type=int, default=0,
                    help="after --qat-epochs: a second quantization-aware fine-tuning (margin on "
-                        "the first's own choices) for this many epochs (0: none)")
+                        "the first's choices, or its own where onset F1 cannot tell them apart) "
+                        "for this many epochs (0: none)")
     p.add_argument("--settle-data", default=None, metavar="D3",
                    help="dataset of the --settle-epochs stage (default: the last stage's); fresh "
                         "pieces, e.g. `foley-edge data synth --seed 2 --hold-out D --hold-out D2`")

@@ -64,7 +64,8 @@ def test_settle_stage_fine_tunes_the_qat_run_keeping_its_choices() -> None:
     assert settle[settle.index("--run") + 1] == "W/student_qat"
     assert settle[settle.index("--data") + 1] == "D2"
     assert settle[settle.index("--epochs") + 1] == "1"
-    assert settle[settle.index("--margin-anchor") + 1] == "teacher"
+    assert settle[settle.index("--margin-anchor") + 1] == "neutral"
+    assert settle[settle.index("--neutral-weight") + 1] == "6.0"
     assert steps[7][steps[7].index("--model") + 1] == "W/student_settled"
     assert _final(a) == (Path("W/teacher_more"), Path("W/student_settled"))
 

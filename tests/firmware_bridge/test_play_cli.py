@@ -20,7 +20,8 @@ import pytest
 
 pytest.importorskip("tensorflow")
 
-from edge.model.shipped import SHIPPED_DIR  # noqa: E402
+from edge.data.dataset import read_manifest  # noqa: E402
+from edge.model.shipped import SHIPPED_DIR, USED_PIECES  # noqa: E402
 from firmware_bridge.boards.default_model import (  # noqa: E402
     DEFAULT_CACHE,
     DEMO_CLIP,
@@ -76,6 +77,15 @@ def test_default_export_is_whichever_model_is_present(model: DefaultModel, cache
     stamp = (model.export_dir / "encoder.tflite").stat().st_mtime_ns
     again = default_export(cache)  # cached by content hash: same folder, not re-exported
     assert again == model and (model.export_dir / "encoder.tflite").stat().st_mtime_ns == stamp
+    if shipped:  # checked on pieces none of the shipped models learnt from, on enough windows
+        report = json.loads((model.export_dir / "report.json").read_text())
+        data = Path(report["data"])
+        assert data.parent == cache.resolve() and data.name.startswith("held-out-")
+        used = set(json.loads(USED_PIECES.read_text())["pieces"])
+        performed = {p for s in read_manifest(data)["splits"].values() for p in s["pieces"]}
+        assert len(performed) == 50 and not performed & used
+        assert report["metrics"]["greedy_windows"] == 48 and report["metrics"]["forced_steps"] > 1000
+        assert report["status"] == "PASSED", report["failures"]  # issue #17: no missed target
 
 
 def test_demo_end_to_end(model: DefaultModel, cache: Path, tmp_path: Path,

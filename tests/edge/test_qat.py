@@ -281,41 +281,42 @@ def test_qat_finetune_tiny_run_exports_the_same_graphs(tmp_path: Path) -> None:
         assert [type(x).__name__ for x in a.layers] == [type(x).__name__ for x in b.layers]
 
 
+@pytest.fixture(scope="module")
+def tiny_base(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path]:
+    """(dataset, finished tiny student run) shared by the fine-tuning tests below."""
+    root = tmp_path_factory.mktemp("tiny_base")
+    data = fake_dataset(root / "d", 3, 1, 1)
+    _run(TINY_STUDENT, data, root / "base", FAST, resume=False, progress=False)
+    return data, root / "base"
+
+
 @pytest.mark.parametrize("anchor", ["teacher", "teacher2", "target", "neutral", "guided"])
-def test_qat_margin_anchor_is_trained_and_recorded(tmp_path: Path, anchor: str) -> None:
-    data = fake_dataset(tmp_path / "d", 3, 1, 1)
-    base = tmp_path / "base"
-    _run(TINY_STUDENT, data, base, FAST, resume=False, progress=False)
-    q = QatSettings(calib_windows=8, margin=2.0, margin_weight=0.5, margin_anchor=anchor)
+def test_qat_margin_anchor_is_trained_and_recorded(tmp_path: Path, anchor: str,
+                                                   tiny_base: tuple[Path, Path]) -> None:
+    data, base = tiny_base
+    norms = anchor == "neutral"  # one of them with the LayerNorm internals simulated too
+    q = QatSettings(calib_windows=8, margin=2.0, margin_weight=0.5, margin_anchor=anchor,
+                    simulate_norms=norms)
     m = qat_finetune(base, data, tmp_path / "qat", FAST, q, progress=False)
     assert m["history"][0]["train_margin"] > 0 and np.isfinite(m["history"][0]["train_loss"])
-    assert json.loads((tmp_path / "qat" / "config.json").read_text())["qat"]["margin_anchor"] == anchor
-
-
-def test_qat_with_simulated_norms_trains_and_leaves_the_norms_plain(tmp_path: Path) -> None:
-    data = fake_dataset(tmp_path / "d", 3, 1, 1)
-    base = tmp_path / "base"
-    _run(TINY_STUDENT, data, base, FAST, resume=False, progress=False)
-    q = QatSettings(calib_windows=8, margin=2.0, margin_weight=0.5, simulate_norms=True)
-    m = qat_finetune(base, data, tmp_path / "qat", FAST, q, progress=False)
-    assert np.isfinite(m["history"][0]["train_loss"]) and m["history"][0]["train_margin"] > 0
-    assert json.loads((tmp_path / "qat" / "config.json").read_text())["qat"]["simulate_norms"]
+    meta = json.loads((tmp_path / "qat" / "config.json").read_text())["qat"]
+    assert meta["margin_anchor"] == anchor and meta["simulate_norms"] == norms
     _, models = load_run(tmp_path / "qat")  # a plain run: its norms carry no hook
     assert all(layer.internals is None for layer in models.train.layers
                if isinstance(layer, LayerNorm))
 
 
 def test_soup_averages_fine_tunes_of_one_run_and_refuses_others(
-        tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+        tmp_path: Path, capsys: pytest.CaptureFixture[str], tiny_base: tuple[Path, Path]) -> None:
+    import shutil
+
     from edge.train.soup import average_runs
     from foley_edge.cli import main
 
-    data = fake_dataset(tmp_path / "d", 3, 1, 1)
-    base = tmp_path / "base"
-    _run(TINY_STUDENT, data, base, FAST, resume=False, progress=False)
-    q = QatSettings(calib_windows=8, margin=2.0, margin_weight=0.5)
-    for name, seed in (("a", 1), ("b", 2)):
-        qat_finetune(base, data, tmp_path / name, replace(FAST, seed=seed), q, progress=False)
+    data, base = tiny_base
+    for name, seed in (("a", 1), ("b", 2)):  # two fine-tunes of base (different data order)
+        _run(TINY_STUDENT, data, tmp_path / name, replace(FAST, seed=seed), resume=False,
+             progress=False, init=base)
     assert main(["soup", "--run", str(tmp_path / "a"), "--run", str(tmp_path / "b"), "--out",
                  str(tmp_path / "soup")]) == 0
     (_, a), (_, b), (_, soup) = (load_run(tmp_path / n) for n in ("a", "b", "soup"))
@@ -328,13 +329,21 @@ def test_soup_averages_fine_tunes_of_one_run_and_refuses_others(
     assert meta["soup"] == [str(tmp_path / "a"), str(tmp_path / "b")] and meta["init"] == str(base)
     with pytest.raises(TrainError, match="at least 2 runs"):
         average_runs([tmp_path / "a"], tmp_path / "x")
-    qat_finetune(tmp_path / "a", data, tmp_path / "c", FAST, q, progress=False)  # from a: init a
+
+    def variant(name: str, edit: object) -> Path:
+        """A copy of run a with its config.json edited."""
+        run = tmp_path / name
+        shutil.copytree(tmp_path / "a", run)
+        meta = json.loads((run / "config.json").read_text())
+        edit(meta)  # type: ignore[operator]
+        (run / "config.json").write_text(json.dumps(meta))
+        return run
+
+    elsewhere = variant("elsewhere", lambda m: m.update(init=str(tmp_path / "other")))
     with pytest.raises(TrainError, match="different weights"):
-        average_runs([tmp_path / "b", tmp_path / "c"], tmp_path / "x")
-    other = tmp_path / "other"
-    _run(replace(TINY_STUDENT, d_model=TINY_STUDENT.d_model * 2), data, other, FAST,
-         resume=False, progress=False)
-    assert main(["soup", "--run", str(tmp_path / "a"), "--run", str(other), "--out",
+        average_runs([tmp_path / "b", elsewhere], tmp_path / "x")
+    wider = variant("wider", lambda m: m["model"].update(d_model=2 * m["model"]["d_model"]))
+    assert main(["soup", "--run", str(tmp_path / "a"), "--run", str(wider), "--out",
                  str(tmp_path / "x")]) == 2
     assert "model config differs" in capsys.readouterr().err and not (tmp_path / "x").exists()
 

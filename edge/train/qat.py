@@ -78,7 +78,8 @@ class QatSession:
         self.raw_float = q.float_input == "raw"
         self.neutral_weight = q.neutral_weight or q.margin_weight
         self.weights = quantized_weights(model)
-        self.norms = simulate_norms(model) if q.simulate_norms else []
+        if q.simulate_norms:  # the hooks live on the norms; calibrate() finds them there
+            simulate_norms(model)
         if not self.weights or not fake_quant_layers(model):
             raise TrainError(f"QAT: model '{model.name}' has {len(self.weights)} int8 weights and "
                              f"{len(fake_quant_layers(model))} fake-quant activations; expected "

@@ -31,7 +31,7 @@ def register(sub: argparse._SubParsersAction) -> None:
                         "draw is widened to keep --pieces pieces (repeatable)")
     s.add_argument("--exclude", type=Path, action="append", default=[], metavar="DATASET|JSON",
                    help="never perform any piece of DATASET (all its splits) or of a JSON piece "
-                        "list {\"pieces\": [...]}, e.g. edge/model/shipped/seen_pieces.json: every "
+                        "list {\"pieces\": [...]}, e.g. edge/model/shipped/used_pieces.json: every "
                         "piece here is then new to a model trained on it (repeatable)")
     s.add_argument("--quiet", action="store_true", help="no progress bars")
     s.set_defaults(func=_synth)

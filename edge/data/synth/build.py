@@ -120,7 +120,7 @@ def held_out_pieces(dataset: str | os.PathLike[str],
 
 def excluded_pieces(source: str | os.PathLike[str]) -> frozenset[str]:
     """Every piece name ``source`` names: a dataset folder (all its splits) or a JSON file
-    holding ``{"pieces": [names]}`` (e.g. ``edge/model/shipped/seen_pieces.json``, the pieces
+    holding ``{"pieces": [names]}`` (e.g. ``edge/model/shipped/used_pieces.json``, the pieces
     the shipped models learnt from)."""
     import json
 
